@@ -1,0 +1,59 @@
+# Build, run, test and package the supervisor multicall binary.
+CARGO ?= cargo
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man/man1
+REF_VENV ?= .ref-venv
+STATIC_TARGET ?= x86_64-unknown-linux-gnu
+
+.PHONY: build release static run test ref fmt lint clean install bench
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+# A statically linked x86_64 binary (glibc static; no musl target is needed).
+static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
+	@ls -l target/$(STATIC_TARGET)/release/supervisor
+
+# Builds and starts the daemon in the foreground on the bundled example config.
+run: build
+	mkdir -p /tmp/supervisor-example
+	./target/debug/supervisor supervisord -n -c examples/supervisord.conf
+
+# The reference supervisor 4.3.0 in a venv, for the compatibility tests.
+ref: $(REF_VENV)/bin/supervisord
+
+$(REF_VENV)/bin/supervisord:
+	python3 -m venv $(REF_VENV)
+	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
+
+test: ref
+	$(CARGO) build
+	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+bench: ref
+	$(CARGO) build --release
+	bench/run.sh
+
+install: release
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 0755 target/release/supervisor $(DESTDIR)$(BINDIR)/supervisor
+	ln -sf supervisor $(DESTDIR)$(BINDIR)/supervisord
+	ln -sf supervisor $(DESTDIR)$(BINDIR)/supervisorctl
+	ln -sf supervisor $(DESTDIR)$(BINDIR)/echo_supervisord_conf
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/
+
+clean:
+	$(CARGO) clean
+	rm -rf $(REF_VENV)

@@ -1,0 +1,82 @@
+//! Multicall dispatch: the applet is the exact basename of argv[0], or argv[1] when called as
+//! `supervisor`. Each applet's entry point takes its own arguments and returns an exit code.
+
+pub mod check_config;
+pub mod sample;
+pub mod supervisorctl;
+pub mod supervisord;
+
+use std::ffi::OsString;
+use std::path::Path;
+
+/// The supervisor version we report (the reference's, for client compatibility).
+pub const SUPERVISOR_VERSION: &str = "4.3.0";
+/// Our own package version, shown by `supervisor version`.
+pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const APPLETS: &str = "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, version, help";
+
+/// Runs the applet named by argv and returns the process exit code.
+pub fn dispatch(args: Vec<OsString>) -> i32 {
+    let argv0 = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "supervisor".to_string());
+    let base = Path::new(&argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rest: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match base.as_str() {
+        "supervisord" => supervisord::main(&argv0, &rest),
+        "supervisorctl" => supervisorctl::main(&argv0, &rest),
+        "echo_supervisord_conf" => sample::main(&rest),
+        "supervisor-check-config" => check_config::main(&argv0, &rest),
+        _ => dispatch_subcommand(&argv0, &rest),
+    }
+}
+
+fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
+    let Some(applet) = rest.first() else {
+        print_help(argv0);
+        return 2;
+    };
+    let args = &rest[1..];
+    let name = format!("{argv0} {applet}");
+    match applet.as_str() {
+        "supervisord" | "daemon" => supervisord::main(&name, args),
+        "supervisorctl" | "ctl" => supervisorctl::main(&name, args),
+        "check-config" => check_config::main(&name, args),
+        "sample-config" | "echo_supervisord_conf" => sample::main(args),
+        "version" | "--version" | "-V" => {
+            println!("supervisor {PACKAGE_VERSION} (supervisord {SUPERVISOR_VERSION} compatible)");
+            0
+        }
+        "help" | "--help" | "-h" => {
+            print_help(argv0);
+            0
+        }
+        other => {
+            eprintln!("{argv0}: unknown applet '{other}'; applets: {APPLETS}");
+            127
+        }
+    }
+}
+
+fn print_help(argv0: &str) {
+    println!(
+        "usage: {argv0} APPLET [ARGS...]\n\n\
+         A process supervisor compatible with supervisord 4.3.0, in one binary.\n\n\
+         applets:\n  \
+         supervisord | daemon   run the daemon (also: this binary named supervisord)\n  \
+         supervisorctl | ctl    control a running daemon (also: named supervisorctl)\n  \
+         check-config [-c FILE] [--dump]   validate a config, print a summary or the resolved model\n  \
+         sample-config          print a commented sample config (also: named echo_supervisord_conf)\n  \
+         version                print the version\n  \
+         help                   this text"
+    );
+}

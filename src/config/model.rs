@@ -1,0 +1,222 @@
+//! The typed, fully resolved configuration: what the daemon runs and what check-config dumps.
+//!
+//! Every value here is already parsed, defaulted and expanded (numprocs, %(..)s, ${..}). Field names
+//! keep the ini spelling. Other modules read this model; only `config::load` builds it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Where a log stream goes (`stdout_logfile=`, `stderr_logfile=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    /// `AUTO`: a file in childlogdir named by the daemon at group creation.
+    Auto,
+    /// `NONE`/`OFF`: discard.
+    None,
+    /// `syslog` (deprecated spelling of `*_syslog=true` with no file).
+    Syslog,
+    /// A path (relative paths stay relative to the daemon's cwd, like the reference).
+    File(PathBuf),
+}
+
+/// `autorestart=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoRestart {
+    Never,
+    Unexpected,
+    Always,
+}
+
+/// A user resolved from /etc/passwd (or given numerically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: Option<String>,
+    pub uid: u32,
+    /// Primary group id from passwd (None when only a numeric uid without a passwd entry).
+    pub gid: Option<u32>,
+}
+
+/// One output channel's settings (stdout or stderr) of a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogChannel {
+    pub logfile: LogTarget,
+    pub logfile_maxbytes: u64,
+    pub logfile_backups: u32,
+    pub capture_maxbytes: u64,
+    pub events_enabled: bool,
+    pub syslog: bool,
+}
+
+/// What kind of section produced a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupKind {
+    /// `[program:x]` (homogeneous) or `[group:x]` (heterogeneous).
+    Program,
+    /// `[eventlistener:x]`: a pool of listeners.
+    EventListener(EventListenerOptions),
+    /// `[fcgi-program:x]`.
+    FcgiProgram(FcgiOptions),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventListenerOptions {
+    /// Event type names as written in `events=`, upper-cased.
+    pub events: Vec<String>,
+    pub buffer_size: usize,
+    pub result_handler: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FcgiOptions {
+    /// `unix:///abs/path` or `tcp://host:port` after expansion.
+    pub socket: String,
+    pub socket_backlog: Option<u32>,
+    pub socket_owner: Option<(u32, Option<u32>)>,
+    pub socket_mode: u32,
+}
+
+/// One process instance (after numprocs expansion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessConfig {
+    pub name: String,
+    /// The program section this process came from (`program:x`, `eventlistener:x`, ...).
+    pub section: String,
+    /// The program's name (x of `[program:x]`).
+    pub program_name: String,
+    pub process_num: u32,
+    pub command: String,
+    pub priority: i32,
+    pub autostart: bool,
+    pub startsecs: u64,
+    pub startretries: u32,
+    pub autorestart: AutoRestart,
+    pub exitcodes: Vec<i32>,
+    /// Signal number.
+    pub stopsignal: i32,
+    pub stopwaitsecs: u64,
+    pub stopasgroup: bool,
+    pub killasgroup: bool,
+    pub user: Option<User>,
+    pub redirect_stderr: bool,
+    pub stdout: LogChannel,
+    pub stderr: LogChannel,
+    /// `environment=` of the program (not merged with the global one).
+    pub environment: BTreeMap<String, String>,
+    pub directory: Option<String>,
+    pub umask: Option<u32>,
+    /// `serverurl=`: None means AUTO.
+    pub serverurl: Option<String>,
+}
+
+/// A process group: a program (numprocs instances), a [group:x], a listener pool or fcgi program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    pub name: String,
+    pub priority: i32,
+    pub kind: GroupKind,
+    /// In start order: (priority, name) within a program; `programs=` order across programs.
+    pub processes: Vec<ProcessConfig>,
+}
+
+/// `[supervisord]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisordConfig {
+    pub logfile: PathBuf,
+    pub logfile_maxbytes: u64,
+    pub logfile_backups: u32,
+    pub loglevel: LogLevel,
+    pub pidfile: PathBuf,
+    pub umask: u32,
+    pub nodaemon: bool,
+    pub silent: bool,
+    pub minfds: u64,
+    pub minprocs: u64,
+    pub nocleanup: bool,
+    pub childlogdir: PathBuf,
+    pub user: Option<User>,
+    pub directory: Option<PathBuf>,
+    pub strip_ansi: bool,
+    pub environment: BTreeMap<String, String>,
+    pub identifier: String,
+}
+
+/// Log levels of the main log, with the reference's numeric values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    Blather = 3,
+    Trace = 5,
+    Debug = 10,
+    Info = 20,
+    Warn = 30,
+    Error = 40,
+    Critical = 50,
+}
+
+/// Username/password of a server; password may be `{SHA}hex`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixHttpServerConfig {
+    /// Section name (`unix_http_server` or `unix_http_server:foo`).
+    pub section: String,
+    pub file: PathBuf,
+    pub chmod: u32,
+    /// (uid, gid) for chown.
+    pub chown: Option<(u32, Option<u32>)>,
+    pub credentials: Option<Credentials>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InetHttpServerConfig {
+    pub section: String,
+    /// Host as written, lower-cased; empty = all interfaces.
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<Credentials>,
+}
+
+/// `[supervisorctl]` (only read by the client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtlConfig {
+    pub serverurl: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub prompt: String,
+    pub history_file: Option<PathBuf>,
+}
+
+/// `[rpcinterface:x]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcInterfaceConfig {
+    pub name: String,
+    pub factory: String,
+}
+
+/// A non-fatal finding (unknown option, deprecated spelling, ...): logged at start, shown by check-config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub message: String,
+}
+
+/// The whole resolved configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The main config file as given (or found).
+    pub path: PathBuf,
+    /// Every file read, main first, then included files in order.
+    pub files: Vec<PathBuf>,
+    pub supervisord: SupervisordConfig,
+    pub unix_http_servers: Vec<UnixHttpServerConfig>,
+    pub inet_http_servers: Vec<InetHttpServerConfig>,
+    pub supervisorctl: Option<CtlConfig>,
+    pub rpcinterfaces: Vec<RpcInterfaceConfig>,
+    /// Sorted by (priority, name), the reference's group order.
+    pub groups: Vec<GroupConfig>,
+    pub warnings: Vec<Warning>,
+    /// Info lines to log at start (e.g. `Included extra file "..." during parsing`).
+    pub infos: Vec<String>,
+}

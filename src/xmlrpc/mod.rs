@@ -1,0 +1,1 @@
+//! xmlrpc (being built).

@@ -1,0 +1,3 @@
+//! The one integration-test binary: each module tests one area against the real binary.
+
+mod util;

@@ -1,0 +1,205 @@
+//! Shared helpers for integration tests: a temp dir per test, the binary under its applet names,
+//! starting a daemon, and bounded waits (poll a condition until a deadline; never a bare sleep).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The built multicall binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_supervisor"))
+}
+
+/// A temporary directory removed on drop, holding symlinks to the binary named
+/// supervisord, supervisorctl and echo_supervisord_conf.
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        // Short paths: unix socket paths are limited to ~107 bytes.
+        let path = PathBuf::from(format!("/tmp/svt-{}-{}-{}", std::process::id(), n, tag));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(path.join("bin")).unwrap();
+        for name in ["supervisord", "supervisorctl", "echo_supervisord_conf"] {
+            std::os::unix::fs::symlink(binary(), path.join("bin").join(name)).unwrap();
+        }
+        TempDir { path }
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.path.join(p)
+    }
+
+    /// Path of an applet symlink (`supervisord`, `supervisorctl`, `echo_supervisord_conf`).
+    pub fn applet(&self, name: &str) -> PathBuf {
+        self.path.join("bin").join(name)
+    }
+
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.path.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path.join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("KEEP_TEST_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Runs an applet to completion with the given args, in `dir`.
+pub fn run(dir: &TempDir, applet: &str, args: &[&str]) -> Output {
+    Command::new(dir.applet(applet))
+        .args(args)
+        .current_dir(&dir.path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Polls `cond` every 10 ms until it holds or `timeout` passes; returns whether it held.
+pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A daemon started in the foreground (`-n`) for a test; killed (SIGKILL to its process group
+/// is not used, so children must be stopped by the test or by SIGTERM) on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub conf: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `supervisord -n -c conf` in `dir`, output to files `daemon.out`/`daemon.err`.
+    pub fn start(dir: &TempDir, conf: &Path) -> Daemon {
+        let out = std::fs::File::create(dir.join("daemon.out")).unwrap();
+        let err = std::fs::File::create(dir.join("daemon.err")).unwrap();
+        let child = Command::new(dir.applet("supervisord"))
+            .arg("-n")
+            .arg("-c")
+            .arg(conf)
+            .current_dir(&dir.path)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        Daemon {
+            child,
+            conf: conf.to_path_buf(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the daemon to exit; returns its exit code.
+    pub fn stop(&mut self, timeout: Duration) -> Option<i32> {
+        unsafe_kill(self.pid(), 15);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.stop(Duration::from_secs(15));
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// kill(2) via the `kill` command-free path: uses /bin/kill to avoid a libc dependency in tests.
+pub fn unsafe_kill(pid: i32, sig: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+pub fn pid_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .map(|rest| rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// The reference supervisor's venv bin directory, if installed (set REF_BIN or run `make ref`).
+pub fn reference_bin() -> Option<PathBuf> {
+    let dir = std::env::var_os("REF_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.ref-venv/bin")));
+    if dir.join("supervisord").exists() {
+        Some(dir)
+    } else {
+        None
+    }
+}
+
+/// The reference's bin dir, or panics with how to install it when REQUIRE_REF is set (CI),
+/// or returns None with a printed skip reason otherwise.
+pub fn require_reference(test: &str) -> Option<PathBuf> {
+    match reference_bin() {
+        Some(d) => Some(d),
+        None if std::env::var_os("REQUIRE_REF").is_some() => {
+            panic!("{test}: reference supervisor not installed (run `make ref`)")
+        }
+        None => {
+            eprintln!("SKIP {test}: reference supervisor not installed (run `make ref`)");
+            None
+        }
+    }
+}
