@@ -9,6 +9,7 @@ mod http;
 mod logs;
 mod process;
 mod rpc;
+mod signals;
 mod xmlrpc;
 
 fn main() {
