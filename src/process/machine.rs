@@ -216,17 +216,13 @@ impl Process {
                     self.spawn(now, out);
                 }
             }
-            ProcessState::Exited => {
-                if !self.holding && self.delay.is_some_and(|d| now >= d) {
-                    self.spawn(now, out);
-                }
+            ProcessState::Exited if !self.holding && self.delay.is_some_and(|d| now >= d) => {
+                self.spawn(now, out);
             }
-            ProcessState::Stopping => {
-                if self.delay.is_some_and(|d| now >= d) && self.pid != 0 {
-                    let msg = format!("killing '{}' ({}) with SIGKILL", self.name(), self.pid);
-                    self.log(out, LogLevel::Warn, msg);
-                    self.kill(libc::SIGKILL, now, out);
-                }
+            ProcessState::Stopping if self.delay.is_some_and(|d| now >= d) && self.pid != 0 => {
+                let msg = format!("killing '{}' ({}) with SIGKILL", self.name(), self.pid);
+                self.log(out, LogLevel::Warn, msg);
+                self.kill(libc::SIGKILL, now, out);
             }
             _ => {}
         }
