@@ -317,6 +317,16 @@ impl OutputChannel {
         }
     }
 
+    /// Bytes wait for a full pipe/tty target (`stdout_logfile=/dev/stdout`): call `flush_pending`
+    /// on a short timer until this is false.
+    pub fn has_pending(&self) -> bool {
+        self.file.as_ref().is_some_and(RotatingFile::has_pending)
+    }
+
+    pub fn flush_pending(&mut self) -> Option<WriteReport> {
+        self.file.as_mut().and_then(RotatingFile::flush_pending)
+    }
+
     /// SIGUSR2: reopen the log file.
     pub fn reopen(&mut self) -> io::Result<()> {
         match self.file.as_mut() {

@@ -227,6 +227,16 @@ impl MainLogCore {
         }
     }
 
+    pub fn has_pending(&self) -> bool {
+        self.file.as_ref().is_some_and(RotatingFile::has_pending)
+    }
+
+    pub fn flush_pending(&mut self) {
+        if let Some(report) = self.file.as_mut().and_then(RotatingFile::flush_pending) {
+            self.report = Some(report);
+        }
+    }
+
     /// SIGUSR2: reopen the file (no-op for syslog).
     pub fn reopen(&mut self) -> io::Result<()> {
         match self.file.as_mut() {
@@ -404,6 +414,15 @@ impl MainLogHandle {
     /// A change in the log file's health to report (once) through the log itself or stderr.
     pub fn take_report(&self) -> Option<WriteReport> {
         self.log.lock().take_report()
+    }
+
+    /// Bytes wait for a full pipe/tty (`logfile=/dev/stdout`): call `flush_pending` soon.
+    pub fn has_pending(&self) -> bool {
+        self.log.lock().has_pending()
+    }
+
+    pub fn flush_pending(&self) {
+        self.log.lock().flush_pending()
     }
 
     /// Formatted records still buffered because the log was never opened.
