@@ -758,14 +758,14 @@ fn py_dirname(p: &str) -> String {
 pub fn search_paths(argv0: &str) -> Vec<String> {
     // Python sees the script's full path in argv[0]; resolve a bare name through PATH likewise.
     let mut exe = argv0.to_string();
-    if !exe.contains('/') {
-        if let Some(path) = std::env::var_os("PATH") {
-            for dir in std::env::split_paths(&path) {
-                let cand = dir.join(argv0);
-                if cand.exists() {
-                    exe = cand.to_string_lossy().into_owned();
-                    break;
-                }
+    if !exe.contains('/')
+        && let Some(path) = std::env::var_os("PATH")
+    {
+        for dir in std::env::split_paths(&path) {
+            let cand = dir.join(argv0);
+            if cand.exists() {
+                exe = cand.to_string_lossy().into_owned();
+                break;
             }
         }
     }

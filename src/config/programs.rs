@@ -511,12 +511,8 @@ fn resolve_processes(
                     "For [{section}], redirect_stderr=true but stderr_logfile has also been set to a filename, the filename has been ignored"
                 ));
             }
-            // The reference turns the stderr log off entirely, syslog spelling included.
-            if stderr.logfile != LogTarget::Auto {
-                stderr.logfile = LogTarget::None;
-            } else {
-                stderr.logfile = LogTarget::None;
-            }
+            // The reference never creates a stderr log when stderr is redirected.
+            stderr.logfile = LogTarget::None;
         }
         let command = match l.get(section, "command", &exps) {
             Ok(Some(c)) => c,

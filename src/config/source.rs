@@ -187,12 +187,12 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
         if value.is_empty() {
             // A truly blank line inside a continued value is kept (configparser's
             // empty_lines_in_values); comment-only lines are skipped.
-            if comment_start.is_none() {
-                if let (Some(_), Some(_)) = (current, &optname) {
-                    if let Some(last) = values.last_mut() {
-                        last.2.push(String::new());
-                    }
-                }
+            if comment_start.is_none()
+                && current.is_some()
+                && optname.is_some()
+                && let Some(last) = values.last_mut()
+            {
+                last.2.push(String::new());
             }
             continue;
         }
@@ -204,25 +204,24 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
             continue;
         }
         indent_level = cur_indent;
-        if let Some(rest) = value.strip_prefix('[') {
-            if let Some(end) = rest.rfind(']') {
-                if end > 0 {
-                    let name = &rest[..end];
-                    current = Some(match sections.iter().position(|s| s.name == name) {
-                        Some(i) => i,
-                        None => {
-                            sections.push(ParsedSection {
-                                name: name.to_string(),
-                                line: lineno,
-                                entries: Vec::new(),
-                            });
-                            sections.len() - 1
-                        }
+        if let Some(rest) = value.strip_prefix('[')
+            && let Some(end) = rest.rfind(']')
+            && end > 0
+        {
+            let name = &rest[..end];
+            current = Some(match sections.iter().position(|s| s.name == name) {
+                Some(i) => i,
+                None => {
+                    sections.push(ParsedSection {
+                        name: name.to_string(),
+                        line: lineno,
+                        entries: Vec::new(),
                     });
-                    optname = None;
-                    continue;
+                    sections.len() - 1
                 }
-            }
+            });
+            optname = None;
+            continue;
         }
         let Some(sect) = current else {
             errors.push(
@@ -317,8 +316,11 @@ fn match_from(p: &[char], n: &[char]) -> bool {
     }
 }
 
-/// Parses `[...]` at the start of `p`: (ranges, negated, pattern length consumed).
-fn parse_class(p: &[char]) -> Option<(Vec<(char, char)>, bool, usize)> {
+/// A `[...]` class: inclusive ranges, whether negated, pattern length consumed.
+type CharClass = (Vec<(char, char)>, bool, usize);
+
+/// Parses `[...]` at the start of `p`.
+fn parse_class(p: &[char]) -> Option<CharClass> {
     let mut i = 1;
     let negate = p.get(i) == Some(&'!');
     if negate {

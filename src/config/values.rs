@@ -350,11 +350,7 @@ mod tests {
             (" true", Err("not a valid boolean value: ' true'")),
         ];
         for (v, want) in cases {
-            assert_eq!(
-                boolean(v).map_err(|e| e),
-                want.map_err(|e| e.to_string()),
-                "{v:?}"
-            );
+            assert_eq!(boolean(v), want.map_err(|e| e.to_string()), "{v:?}");
         }
     }
 
@@ -545,7 +541,8 @@ mod tests {
 
     #[test]
     fn inet_addresses() {
-        let cases: &[(&str, Result<(&str, u16), &str>)] = &[
+        type Case<'a> = (&'a str, Result<(&'a str, u16), &'a str>);
+        let cases: &[Case] = &[
             ("9001", Ok(("", 9001))),
             ("127.0.0.1:9001", Ok(("127.0.0.1", 9001))),
             ("*:9001", Ok(("", 9001))),
