@@ -35,11 +35,12 @@ fn spawned_pid(dir: &TempDir, name: &str) -> Option<i32> {
     let prefix = format!("spawned: '{name}' with pid ");
     main_log(dir)
         .lines()
+        .rev()
         .filter_map(|l| {
             l.split_once(&prefix)
                 .map(|(_, rest)| rest.trim().parse().ok())
         })
-        .last()
+        .next()
         .flatten()
 }
 
