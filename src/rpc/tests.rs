@@ -1681,6 +1681,12 @@ fn multicall_results_and_errors() {
         mc(Some(s("supervisor.stopProcess")), Some(vec![s("idle")])),
         mc(Some(s("supervisor.getAPIVersion")), Some(vec![])),
         s("not a struct"),
+        mc(Some(Value::Int(5)), None),
+        mc(Some(s("")), None),
+        Value::structure([
+            ("methodName", s("supervisor.getPID")),
+            ("params", Value::Int(5)),
+        ]),
     ]);
     let fault = |code: i64, text: &str| {
         Value::structure([("faultCode", Value::Int(code)), ("faultString", s(text))])
@@ -1699,6 +1705,12 @@ fn multicall_results_and_errors() {
             fault(10, "BAD_NAME: nope"),
             fault(70, "NOT_RUNNING: idle"),
             s("3.0"),
+            fault(2, "INCORRECT_PARAMETERS"),
+            fault(
+                30,
+                "FAILED: <class 'AttributeError'>:'int' object has no attribute 'split'",
+            ),
+            fault(1, "UNKNOWN_METHOD"),
             fault(2, "INCORRECT_PARAMETERS"),
         ]))
     );
