@@ -349,16 +349,20 @@ impl Supervisor {
         };
         let name = slot.process.name().to_string();
         self.groups[gi].slots[pi].stdin_buffer.clear();
-        let mut pipes = Pipes::default();
-        pipes.stdin = self.register(child.stdin, &group_name, &name, Stream::Stdin);
-        pipes.stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
-        if let Some(fd) = child.stderr {
-            pipes.stderr = self.register(fd, &group_name, &name, Stream::Stderr);
-        }
-        self.groups[gi].slots[pi].pipes = pipes;
+        let stdin = self.register(child.stdin, &group_name, &name, Stream::Stdin);
+        let stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
+        let stderr = child
+            .stderr
+            .and_then(|fd| self.register(fd, &group_name, &name, Stream::Stderr));
+        self.groups[gi].slots[pi].pipes = Pipes {
+            stdin,
+            stdout,
+            stderr,
+        };
         Input::Spawned(child.pid)
     }
 
+    /// Reaps every exited child (waitpid(-1) until none is left, orphans included).
     pub fn reap(&mut self, now: Instant) {
         loop {
             let mut status = 0;
