@@ -227,6 +227,16 @@ impl MainLogCore {
         }
     }
 
+    pub fn has_pending(&self) -> bool {
+        self.file.as_ref().is_some_and(RotatingFile::has_pending)
+    }
+
+    pub fn flush_pending(&mut self) {
+        if let Some(report) = self.file.as_mut().and_then(RotatingFile::flush_pending) {
+            self.report = Some(report);
+        }
+    }
+
     /// SIGUSR2: reopen the file (no-op for syslog).
     pub fn reopen(&mut self) -> io::Result<()> {
         match self.file.as_mut() {
@@ -235,12 +245,19 @@ impl MainLogCore {
         }
     }
 
-    /// clearLog: delete the file and reopen it empty.
+    /// clearLog: delete the file, log INFO `reopening log file` once per handler (file, plus
+    /// stdout in the foreground) and reopen. As in the reference the notice goes to the deleted
+    /// file (and stdout), so the new file starts empty; callers must not log it themselves.
     pub fn clear(&mut self) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(file) => file.clear(),
-            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        let Some(path) = self.file.as_ref().map(|f| f.path().to_path_buf()) else {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        };
+        std::fs::remove_file(&path)?;
+        let handlers = 1 + usize::from(self.stdout_copy);
+        for _ in 0..handlers {
+            self.emit(LogLevel::Info, "reopening log file", SystemTime::now());
         }
+        self.reopen()
     }
 
     /// The last change in the file's health (failure or recovery), once.
@@ -404,6 +421,15 @@ impl MainLogHandle {
     /// A change in the log file's health to report (once) through the log itself or stderr.
     pub fn take_report(&self) -> Option<WriteReport> {
         self.log.lock().take_report()
+    }
+
+    /// Bytes wait for a full pipe/tty (`logfile=/dev/stdout`): call `flush_pending` soon.
+    pub fn has_pending(&self) -> bool {
+        self.log.lock().has_pending()
+    }
+
+    pub fn flush_pending(&self) {
+        self.log.lock().flush_pending()
     }
 
     /// Formatted records still buffered because the log was never opened.

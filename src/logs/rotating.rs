@@ -58,7 +58,12 @@ pub struct RotatingFile {
     /// Bytes that could not be written since this file was opened.
     dropped_total: u64,
     failing: bool,
+    /// Bytes a full pipe or tty did not accept yet (never used for regular files).
+    pending: Vec<u8>,
 }
+
+/// Bytes kept per target while a pipe or tty is not being read; beyond this output is dropped.
+pub const PENDING_LIMIT: usize = 1 << 20;
 
 /// Opens for appending without truncating; O_NONBLOCK so that opening a FIFO without a reader fails
 /// (ENXIO) instead of hanging the daemon, and a full pipe drops output instead of blocking.
@@ -137,6 +142,7 @@ impl RotatingFile {
             dropped_since_failure: 0,
             dropped_total: 0,
             failing: false,
+            pending: Vec::new(),
         })
     }
 
@@ -162,11 +168,14 @@ impl RotatingFile {
 
     /// Appends `data`, then rotates if due. Returns a report only when the health of the file
     /// changes (first failure, or recovery), so the caller can log it exactly once.
+    ///
+    /// A pipe or tty that is full (EAGAIN) does not lose data at once: up to `PENDING_LIMIT`
+    /// bytes wait in memory and go out first on the next write or `flush_pending`.
     pub fn write(&mut self, data: &[u8]) -> Option<WriteReport> {
         if data.is_empty() {
             return None;
         }
-        let mut first_error = None;
+        let mut error = None;
         if self.file.is_none() {
             // A previous reopen failed (e.g. directory not writable): try again now.
             match open_append(&self.path) {
@@ -174,19 +183,42 @@ impl RotatingFile {
                     self.regular = is_regular(&file);
                     self.file = Some(file);
                 }
-                Err(e) => first_error = Some(e),
+                Err(e) => error = Some(e),
             }
         }
-        let mut written = 0;
-        if let Some(file) = self.file.as_mut() {
-            let (n, error) = write_counting(file, data);
-            written = n;
-            if first_error.is_none() {
-                first_error = error;
+        let mut lost = 0;
+        if self.file.is_none() {
+            lost = data.len() as u64;
+        } else {
+            let (pending_lost, pending_error) = self.drain_pending();
+            lost += pending_lost;
+            error = error.or(pending_error);
+            if self.pending.is_empty() {
+                let (written, write_error) = match self.file.as_mut() {
+                    Some(file) => write_counting(file, data),
+                    None => (0, None),
+                };
+                match write_error {
+                    Some(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        lost += self.queue(&data[written..]);
+                    }
+                    Some(e) => {
+                        lost += (data.len() - written) as u64;
+                        error = error.or(Some(e));
+                    }
+                    None => {}
+                }
+            } else {
+                lost += self.queue(data);
+            }
+            if lost > 0 && error.is_none() {
+                error = Some(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "output target is full (not being read)",
+                ));
             }
         }
-        let lost = (data.len() - written) as u64;
-        let mut report = self.account(lost, first_error);
+        let mut report = self.account(lost, error);
         if let Err(error) = self.rotate_if_due()
             && report.is_none()
             && !self.failing
@@ -198,6 +230,60 @@ impl RotatingFile {
             });
         }
         report
+    }
+
+    /// Keeps bytes a full pipe did not take; returns how many did not fit and are lost.
+    fn queue(&mut self, data: &[u8]) -> u64 {
+        let room = PENDING_LIMIT.saturating_sub(self.pending.len());
+        let kept = room.min(data.len());
+        self.pending.extend_from_slice(&data[..kept]);
+        (data.len() - kept) as u64
+    }
+
+    /// Writes queued bytes; returns bytes lost to a hard error (EPIPE, EIO) and that error.
+    fn drain_pending(&mut self) -> (u64, Option<io::Error>) {
+        if self.pending.is_empty() {
+            return (0, None);
+        }
+        let Some(file) = self.file.as_mut() else {
+            return (0, None);
+        };
+        let (written, error) = write_counting(file, &self.pending);
+        match error {
+            Some(e) if e.kind() != io::ErrorKind::WouldBlock => {
+                let lost = self.pending.len() as u64;
+                self.pending.clear();
+                (lost, Some(e))
+            }
+            _ => {
+                self.pending.drain(..written);
+                (0, None)
+            }
+        }
+    }
+
+    /// True when bytes wait for a full pipe/tty; the daemon should call `flush_pending` soon
+    /// (on a short timer, or when `raw_fd` becomes writable).
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Sends queued bytes if the target accepts them now.
+    pub fn flush_pending(&mut self) -> Option<WriteReport> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let (lost, error) = self.drain_pending();
+        if lost > 0 {
+            return self.account(lost, error);
+        }
+        None
+    }
+
+    /// The open descriptor (for registering writable interest while `has_pending`).
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.file.as_ref().map(|f| f.as_raw_fd())
     }
 
     fn account(&mut self, lost: u64, error: Option<io::Error>) -> Option<WriteReport> {

@@ -156,28 +156,51 @@ fn pipe_target_is_written_and_never_rotated() {
 }
 
 #[test]
-fn full_pipe_drops_instead_of_blocking() {
+fn full_pipe_queues_then_drops_instead_of_blocking() {
     let mut fds = [0; 2];
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
     let (reader, writer) = (fds[0], fds[1]);
+    unsafe { libc::fcntl(reader, libc::F_SETFL, libc::O_NONBLOCK) };
     let path = PathBuf::from(format!("/proc/self/fd/{writer}"));
     let mut file = RotatingFile::open(&path, 0, 0).unwrap();
-    let chunk = vec![b'p'; 64 * 1024];
+    let chunk_len = 64 * 1024;
+    let chunks = 20 + PENDING_LIMIT / chunk_len;
+    let mut all = Vec::new();
     let mut reports = 0;
-    // A pipe holds 64 KiB by default: the second and later writes would block.
-    for _ in 0..8 {
-        if let Some(WriteReport::Failed { .. }) = file.write(&chunk) {
+    // Nobody reads: the pipe fills, then the queue, then output is dropped (newest first).
+    for i in 0..chunks {
+        let chunk: Vec<u8> = (0..chunk_len)
+            .map(|j| ((i * 7 + j / 1000) % 251) as u8)
+            .collect();
+        all.extend_from_slice(&chunk);
+        if let Some(report) = file.write(&chunk) {
+            assert!(matches!(report, WriteReport::Failed { .. }), "{report}");
             reports += 1;
         }
     }
     assert_eq!(reports, 1, "the failure is reported exactly once");
-    assert!(file.dropped_bytes() > 0);
-    // Drain the pipe: writing works again and says so once.
-    let mut buf = vec![0u8; 1 << 20];
-    while unsafe { libc::read(reader, buf.as_mut_ptr().cast(), buf.len()) } == buf.len() as isize {}
+    assert!(file.has_pending());
+    let dropped = file.dropped_bytes() as usize;
+    assert!(dropped > 0);
+    // The reader comes back: queued bytes follow in order, nothing duplicated.
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = unsafe { libc::read(reader, buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            got.extend_from_slice(&buf[..n as usize]);
+            continue;
+        }
+        if !file.has_pending() {
+            break;
+        }
+        assert!(file.flush_pending().is_none());
+    }
+    assert_eq!(got.len() + dropped, all.len());
+    assert!(got == all[..got.len()], "queued output out of order");
     let report = file.write(b"back\n");
     assert!(
-        matches!(report, Some(WriteReport::Recovered { dropped_bytes, .. }) if dropped_bytes > 0)
+        matches!(report, Some(WriteReport::Recovered { dropped_bytes, .. }) if dropped_bytes as usize == dropped)
     );
     assert!(file.write(b"again\n").is_none());
     unsafe {

@@ -19,13 +19,10 @@ pub struct SyslogSender {
     ident: String,
 }
 
-/// The program name syslog(3) uses by default: the basename of argv[0].
+/// The reference's ident is the basename of its argv[0], i.e. `supervisord` (verified); we use
+/// that name however the multicall binary was invoked.
 fn default_ident() -> String {
-    std::env::args_os()
-        .next()
-        .map(PathBuf::from)
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "supervisord".to_string())
+    "supervisord".to_string()
 }
 
 /// `<14>Nov  3 09:05:01 ident: message` (the RFC 3164 shape glibc sends to /dev/log).
