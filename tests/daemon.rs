@@ -374,3 +374,101 @@ fn reaps_orphans_as_pid_1() {
     assert!(reaped, "orphan was not reaped:\n{}", main_log(&dir));
     assert!(main_log(&dir).contains("(exit status 0)"));
 }
+
+#[test]
+fn sighup_rereads_the_config_and_restarts_programs() {
+    let dir = TempDir::new("sighup");
+    let conf = config(&dir, "[program:first]\ncommand=sleep 1000\nstartsecs=0\n");
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "spawned: 'first'"));
+    config(&dir, "[program:second]\ncommand=sleep 1000\nstartsecs=0\n");
+    unsafe_kill(d.pid(), 1);
+    assert!(wait_log(&dir, "spawned: 'second'"));
+    let log = main_log(&dir);
+    assert!(log.contains("WARN received SIGHUP indicating restart request"));
+    assert!(log.contains("stopped: first (terminated by SIGTERM)"));
+    let started = format!("supervisord started with pid {}", d.pid());
+    assert_eq!(log.matches(&started).count(), 2, "{log}");
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn sigusr2_reopens_the_main_log() {
+    let dir = TempDir::new("usr2");
+    let conf = config(
+        &dir,
+        "[program:ticker]\ncommand=sh -c 'sleep 0.3'\nstartsecs=0\nautorestart=true\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "spawned: 'ticker'"));
+    std::fs::rename(dir.join("s.log"), dir.join("s.log.old")).unwrap();
+    unsafe_kill(d.pid(), 12);
+    assert!(wait_for(WAIT, || dir
+        .read("s.log.old")
+        .contains("INFO supervisord logreopen")));
+    assert!(
+        wait_log(&dir, "spawned: 'ticker'"),
+        "nothing logged to the new file"
+    );
+    assert!(
+        dir.read("s.log.old")
+            .contains("INFO received SIGUSR2 indicating log reopen request")
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn idle_daemon_does_not_wake_up() {
+    let dir = TempDir::new("idle");
+    let conf = config(&dir, "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n");
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "success: sleeper entered RUNNING state"));
+    let switches = |pid: i32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    // Let start-up settle, then count wake-ups over 2.5 s (a 1-second poller would wake at least twice).
+    std::thread::sleep(Duration::from_millis(200));
+    let before = switches(d.pid());
+    std::thread::sleep(Duration::from_millis(2500));
+    let after = switches(d.pid());
+    assert!(
+        after - before <= 1,
+        "daemon woke up {} times while idle",
+        after - before
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn daemonizes_writes_the_pidfile_and_stops_on_sigterm() {
+    let dir = TempDir::new("daemonize");
+    let conf = config(&dir, "[program:bg]\ncommand=sleep 1000\nstartsecs=0\n");
+    let out = run(&dir, "supervisord", &["-c", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(wait_for(WAIT, || dir.read("s.pid").ends_with('\n')));
+    let pid: i32 = dir.read("s.pid").trim().parse().unwrap();
+    assert!(wait_log(
+        &dir,
+        &format!("supervisord started with pid {pid}")
+    ));
+    assert!(main_log(&dir).contains("INFO daemonizing the supervisord process"));
+    // SAFETY: getsid reads another process's session id.
+    assert_ne!(
+        unsafe { libc::getsid(pid) },
+        pid,
+        "must not be a session leader"
+    );
+    assert!(wait_log(&dir, "spawned: 'bg'"));
+    let child = spawned_pid(&dir, "bg").unwrap();
+    unsafe_kill(pid, 15);
+    assert!(wait_for(WAIT, || !pid_alive(pid)));
+    assert!(!pid_alive(child));
+    assert!(!dir.join("s.pid").exists());
+}

@@ -88,6 +88,24 @@ impl ChildLog {
         }
     }
 
+    /// Deletes the file and reopens it empty (clearProcessLogs).
+    pub fn clear(&mut self) -> io::Result<()> {
+        if let Some(p) = &self.path {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            let was_open = self.file.take().is_some();
+            if was_open {
+                self.open()?;
+            } else {
+                OpenOptions::new().append(true).create(true).open(p)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn reopen(&mut self) {
         if self.file.is_some() {
             self.file = None;

@@ -75,7 +75,7 @@ pub fn run(
                     on_signal(sup, sig, now, hooks);
                 }
             } else if sup.owns_token(token) {
-                sup.on_pipe_readable(token);
+                sup.on_pipe_event(token);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! the process (rlimits, privileges, logs, daemonizing, pidfile) and runs the loop until a
 //! shutdown; a restart request (SIGHUP) re-reads the config and goes round again.
 
+pub mod child_io;
 pub mod child_log;
 pub mod command;
 pub mod event_loop;
@@ -120,7 +121,7 @@ impl Overrides {
     }
 }
 
-fn load_config(overrides: &Overrides) -> Result<Config, String> {
+pub(crate) fn load_config(overrides: &Overrides) -> Result<Config, String> {
     let path = match &overrides.configuration {
         Some(p) => {
             if !p.exists() {
@@ -267,7 +268,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             log::error!(target: "crit", "cannot watch signals: {e}");
             return 1;
         }
-        let mut sup = Supervisor::new(config, registry);
+        let mut sup = Supervisor::new(config, registry, overrides.clone());
         if first && !sd.nodaemon {
             setup::daemonize(sd.umask, sd.directory.as_deref());
         }

@@ -2,12 +2,11 @@
 //! carrying out its actions (spawn, kill, log, emit). The RPC backend and the loop call in here.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io;
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant, SystemTime};
 
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::{Registry, Token};
 
 use super::child_log::ChildLog;
 use super::plan::{self, SpawnContext};
@@ -22,6 +21,8 @@ pub const FIRST_PIPE_TOKEN: usize = 16;
 pub const LAST_PIPE_TOKEN: usize = 1 << 30;
 /// Largest single read from a child pipe (the reference's 128 KiB).
 const READ_CHUNK: usize = 128 * 1024;
+/// How often an RPC stop wait logs `waiting for <name> to stop`.
+const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 /// How often shutdown logs `waiting for ... to die`.
 const SHUTDOWN_REPORT_INTERVAL: Duration = Duration::from_secs(3);
 
@@ -30,6 +31,7 @@ const SHUTDOWN_REPORT_INTERVAL: Duration = Duration::from_secs(3);
 pub enum Stream {
     Stdout,
     Stderr,
+    Stdin,
 }
 
 impl Stream {
@@ -37,6 +39,7 @@ impl Stream {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
+            Stream::Stdin => "stdin",
         }
     }
 }
@@ -44,7 +47,7 @@ impl Stream {
 /// The parent's ends of a running child's pipes.
 #[derive(Default)]
 pub struct Pipes {
-    pub stdin: Option<OwnedFd>,
+    pub stdin: Option<(OwnedFd, Token)>,
     pub stdout: Option<(OwnedFd, Token)>,
     pub stderr: Option<(OwnedFd, Token)>,
 }
@@ -55,6 +58,10 @@ pub struct Slot {
     pub pipes: Pipes,
     pub stdout_log: ChildLog,
     pub stderr_log: ChildLog,
+    /// Bytes queued for the child's stdin (written when the pipe has room).
+    pub stdin_buffer: Vec<u8>,
+    /// Last `waiting for <name> to stop` line (logged at most every 2 s).
+    pub last_stop_report: Option<Instant>,
 }
 
 pub struct Group {
@@ -78,14 +85,24 @@ pub struct Supervisor {
     pub state: SupervisorState,
     /// Events emitted since the loop last took them (listeners are fed from here).
     pub events: Vec<Event>,
-    registry: Registry,
-    pipe_owners: HashMap<Token, (String, String, Stream)>,
-    next_token: usize,
+    pub(super) registry: Registry,
+    pub(super) pipe_owners: HashMap<Token, PipeOwner>,
+    pub(super) next_token: usize,
     /// Shutdown: group names still to stop, ascending priority (the last is stopped first).
     stop_list: Option<Vec<String>>,
     last_shutdown_report: Option<Instant>,
     serverurl: Option<String>,
-    buf: Vec<u8>,
+    pub(super) buf: Vec<u8>,
+    /// How to re-read the configuration (config file and command-line overrides).
+    pub overrides: super::Overrides,
+}
+
+/// Which process and stream a pipe token belongs to.
+#[derive(Debug, Clone)]
+pub struct PipeOwner {
+    pub group: String,
+    pub process: String,
+    pub stream: Stream,
 }
 
 pub fn log_at(level: LogLevel, msg: &str) {
@@ -116,7 +133,7 @@ pub fn server_url(config: &Config) -> Option<String> {
 }
 
 impl Supervisor {
-    pub fn new(config: Config, registry: Registry) -> Supervisor {
+    pub fn new(config: Config, registry: Registry, overrides: super::Overrides) -> Supervisor {
         let serverurl = server_url(&config);
         let mut sup = Supervisor {
             config,
@@ -130,6 +147,7 @@ impl Supervisor {
             last_shutdown_report: None,
             serverurl,
             buf: vec![0; READ_CHUNK],
+            overrides,
         };
         let groups = sup.config.groups.clone();
         for g in groups {
@@ -164,6 +182,8 @@ impl Supervisor {
                 pipes: Pipes::default(),
                 stdout_log,
                 stderr_log,
+                stdin_buffer: Vec::new(),
+                last_stop_report: None,
             });
         }
         // Keep (priority, name) order; later groups of equal priority go after existing ones.
@@ -268,16 +288,6 @@ impl Supervisor {
     }
 
     /// Writes to a running child's stdin (non-blocking; data that does not fit is an error).
-    pub fn send_stdin(&mut self, gi: usize, pi: usize, data: &[u8]) -> io::Result<()> {
-        let slot = &self.groups[gi].slots[pi];
-        let Some(fd) = &slot.pipes.stdin else {
-            return Err(io::Error::from_raw_os_error(libc::EPIPE));
-        };
-        let mut file = std::fs::File::from(fd.try_clone()?);
-        io::Write::write_all(&mut file, data)
-    }
-
-    /// Feeds one input to a process and carries out the resulting actions (and their results).
     pub fn feed(&mut self, gi: usize, pi: usize, input: Input, now: Instant) {
         let mut queue = VecDeque::from([input]);
         while let Some(input) = queue.pop_front() {
@@ -338,133 +348,18 @@ impl Supervisor {
             Err(msg) => return Input::SpawnFailed(msg),
         };
         let name = slot.process.name().to_string();
-        let mut pipes = Pipes {
-            stdin: Some(child.stdin),
-            ..Pipes::default()
+        self.groups[gi].slots[pi].stdin_buffer.clear();
+        let stdin = self.register(child.stdin, &group_name, &name, Stream::Stdin);
+        let stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
+        let stderr = child
+            .stderr
+            .and_then(|fd| self.register(fd, &group_name, &name, Stream::Stderr));
+        self.groups[gi].slots[pi].pipes = Pipes {
+            stdin,
+            stdout,
+            stderr,
         };
-        pipes.stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
-        if let Some(fd) = child.stderr {
-            pipes.stderr = self.register(fd, &group_name, &name, Stream::Stderr);
-        }
-        self.groups[gi].slots[pi].pipes = pipes;
         Input::Spawned(child.pid)
-    }
-
-    fn register(
-        &mut self,
-        fd: OwnedFd,
-        group: &str,
-        name: &str,
-        stream: Stream,
-    ) -> Option<(OwnedFd, Token)> {
-        let token = self.allocate_token();
-        match self
-            .registry
-            .register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)
-        {
-            Ok(()) => {
-                self.pipe_owners
-                    .insert(token, (group.to_string(), name.to_string(), stream));
-                Some((fd, token))
-            }
-            Err(e) => {
-                log::error!("could not watch {} of {name}: {e}", stream.name());
-                None
-            }
-        }
-    }
-
-    fn allocate_token(&mut self) -> Token {
-        loop {
-            let t = self.next_token;
-            self.next_token = if t + 1 >= LAST_PIPE_TOKEN {
-                FIRST_PIPE_TOKEN
-            } else {
-                t + 1
-            };
-            if !self.pipe_owners.contains_key(&Token(t)) {
-                return Token(t);
-            }
-        }
-    }
-
-    pub fn owns_token(&self, token: Token) -> bool {
-        self.pipe_owners.contains_key(&token)
-    }
-
-    /// A child pipe is readable: read until WouldBlock, log the output, close on EOF.
-    pub fn on_pipe_readable(&mut self, token: Token) {
-        let Some((group, name, stream)) = self.pipe_owners.get(&token).cloned() else {
-            return;
-        };
-        if let Some((gi, pi)) = self.find(&group, &name) {
-            self.drain_pipe(gi, pi, stream);
-        }
-    }
-
-    fn drain_pipe(&mut self, gi: usize, pi: usize, stream: Stream) {
-        let debug = log::log_enabled!(log::Level::Debug);
-        let mut buf = std::mem::take(&mut self.buf);
-        let slot = &mut self.groups[gi].slots[pi];
-        let mut eof = false;
-        {
-            let entry = match stream {
-                Stream::Stdout => &slot.pipes.stdout,
-                Stream::Stderr => &slot.pipes.stderr,
-            };
-            let Some((fd, _)) = entry else {
-                self.buf = buf;
-                return;
-            };
-            let mut file = std::fs::File::from(match fd.try_clone() {
-                Ok(f) => f,
-                Err(_) => {
-                    self.buf = buf;
-                    return;
-                }
-            });
-            loop {
-                match file.read(&mut buf) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        let data = &buf[..n];
-                        match stream {
-                            Stream::Stdout => slot.stdout_log.write(data),
-                            Stream::Stderr => slot.stderr_log.write(data),
-                        }
-                        if debug {
-                            log::debug!(
-                                "'{}' {} output:\n{}",
-                                slot.process.name(),
-                                stream.name(),
-                                String::from_utf8_lossy(data)
-                            );
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                }
-            }
-        }
-        self.buf = buf;
-        if eof {
-            self.close_pipe(gi, pi, stream);
-        }
-    }
-
-    fn close_pipe(&mut self, gi: usize, pi: usize, stream: Stream) {
-        let slot = &mut self.groups[gi].slots[pi];
-        let entry = match stream {
-            Stream::Stdout => slot.pipes.stdout.take(),
-            Stream::Stderr => slot.pipes.stderr.take(),
-        };
-        if let Some((fd, token)) = entry {
-            let _ = self.registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
-            self.pipe_owners.remove(&token);
-        }
     }
 
     /// Reaps every exited child (waitpid(-1) until none is left, orphans included).
@@ -501,8 +396,8 @@ impl Supervisor {
         self.drain_pipe(gi, pi, Stream::Stderr);
         self.close_pipe(gi, pi, Stream::Stdout);
         self.close_pipe(gi, pi, Stream::Stderr);
+        self.close_pipe(gi, pi, Stream::Stdin);
         let slot = &mut self.groups[gi].slots[pi];
-        slot.pipes.stdin = None;
         slot.process.laststop_wall = Some(SystemTime::now());
         self.feed(gi, pi, Input::Exited(status), now);
     }
