@@ -76,6 +76,23 @@ def cpu_seconds(pid):
     return total / 1e9
 
 
+def is_static_elf(path):
+    """True for a 64-bit little-endian ELF without a PT_INTERP header (no dynamic loader)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2:
+                return False
+            phoff = int.from_bytes(head[32:40], "little")
+            phentsize = int.from_bytes(head[54:56], "little")
+            phnum = int.from_bytes(head[56:58], "little")
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+        return all(int.from_bytes(table[i:i + 4], "little") != 3 for i in range(0, len(table), phentsize))
+    except OSError:
+        return False
+
+
 def machine_description():
     cores = os.cpu_count()
     mem_kb = 0
