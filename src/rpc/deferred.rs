@@ -192,8 +192,16 @@ fn run_one(call: &Value, backend: &mut dyn Backend, now: SystemTime) -> Call {
             )));
         }
         Some(Value::String(name)) => name.as_str(),
-        // The reference fails inside its name lookup here.
-        Some(_) => return Call::Done(Err(Fault::new(FaultCode::UnknownMethod))),
+        // The reference fails inside its name lookup and reports the Python exception.
+        Some(other) => {
+            return Call::Done(Err(Fault::with(
+                FaultCode::Failed,
+                format!(
+                    "<class 'AttributeError'>:'{}' object has no attribute 'split'",
+                    python_type_name(other)
+                ),
+            )));
+        }
     };
     if name == "system.multicall" {
         return Call::Done(Err(Fault::with(
@@ -207,4 +215,18 @@ fn run_one(call: &Value, backend: &mut dyn Backend, now: SystemTime) -> Call {
         Some(_) => return Call::Done(Err(Fault::new(FaultCode::IncorrectParameters))),
     };
     methods::call(name, params, backend, now)
+}
+
+/// The Python type a decoded value has on the reference's server side.
+fn python_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Int(_) => "int",
+        Value::Bool(_) => "bool",
+        Value::String(_) | Value::Base64(_) => "str",
+        Value::Double(_) => "float",
+        Value::DateTime(_) => "datetime.datetime",
+        Value::Array(_) => "list",
+        Value::Struct(_) => "dict",
+        Value::Nil => "NoneType",
+    }
 }

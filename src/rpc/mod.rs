@@ -10,7 +10,6 @@ pub mod backend;
 mod deferred;
 pub mod fault;
 mod info;
-mod logread;
 mod methods;
 mod params;
 mod supervisor;
@@ -26,7 +25,6 @@ pub use backend::Backend;
 use deferred::Job;
 use fault::Fault;
 use methods::Call;
-use params::python_string_repr;
 use wire::{DecodeError, DecodeOptions, Value};
 
 /// What the HTTP layer should answer.
@@ -69,7 +67,7 @@ pub fn handle_request(body: &[u8], backend: &mut dyn Backend, now: SystemTime) -
             };
             log::error!(
                 "XML-RPC request data {} is invalid: {why}",
-                python_string_repr(&text)
+                crate::logs::py_str_repr(&text)
             );
             return RpcOutcome::BadRequest;
         }

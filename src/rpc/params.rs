@@ -101,10 +101,10 @@ pub fn python_repr(value: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Bool(true) => "True".to_string(),
         Value::Bool(false) => "False".to_string(),
-        Value::String(s) => python_string_repr(s),
+        Value::String(s) => crate::logs::py_str_repr(s),
         Value::Double(d) => python_float(*d),
         Value::DateTime(t) => format!("<DateTime {t}>"),
-        Value::Base64(b) => python_string_repr(&String::from_utf8_lossy(b)),
+        Value::Base64(b) => crate::logs::py_str_repr(&String::from_utf8_lossy(b)),
         Value::Array(items) => {
             let inner: Vec<String> = items.iter().map(python_repr).collect();
             format!("[{}]", inner.join(", "))
@@ -112,7 +112,7 @@ pub fn python_repr(value: &Value) -> String {
         Value::Struct(members) => {
             let inner: Vec<String> = members
                 .iter()
-                .map(|(k, v)| format!("{}: {}", python_string_repr(k), python_repr(v)))
+                .map(|(k, v)| format!("{}: {}", crate::logs::py_str_repr(k), python_repr(v)))
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
@@ -130,39 +130,6 @@ fn python_float(d: f64) -> String {
     } else {
         format!("{d}")
     }
-}
-
-/// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote;
-/// backslash escapes for quotes, backslashes and control characters.
-pub fn python_string_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if (0x80..0xa0).contains(&(c as u32)) => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 #[cfg(test)]
@@ -235,7 +202,6 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(python_str(&v), want, "{v:?}");
         }
-        assert_eq!(python_string_repr("a\x01\\'\""), "'a\\x01\\\\\\'\"'");
     }
 
     #[test]

@@ -11,10 +11,10 @@ use super::backend::{
 use super::deferred::{Each, Job};
 use super::fault::{Fault, FaultCode};
 use super::info::{all_config_info, process_info, result_struct};
-use super::logread::{self, ReadError};
 use super::methods::Call;
 use super::params::{self, int, python_int, python_str, truthy};
 use super::wire::Value;
+use crate::logs::{self, ReadError};
 
 const API_VERSION: &str = "3.0";
 
@@ -60,7 +60,7 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
         "getState" => {
             let state = b.supervisor_state();
             Ok(Value::structure([
-                ("statecode", int(state.code())),
+                ("statecode", int(i64::from(state.code()))),
                 ("statename", Value::string(state.name())),
             ]))
             .into()
@@ -167,8 +167,9 @@ fn read_file(path: &Path, offset: &Value, length: &Value) -> Outcome {
         return Err(fault(FaultCode::NoFile, path.to_string_lossy()));
     }
     let (offset, length) = (python_int(offset)?, python_int(length)?);
-    match logread::read_log(path, offset, length) {
+    match logs::read_log(path, offset, length) {
         Ok(bytes) => Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(ReadError::NoFile) => Err(fault(FaultCode::NoFile, path.to_string_lossy())),
         Err(ReadError::BadArguments) => Err(Fault::new(FaultCode::BadArguments)),
         Err(ReadError::Failed) => Err(Fault::new(FaultCode::Failed)),
     }
@@ -454,11 +455,11 @@ fn tail_process_log(p: &[Value], b: &mut dyn Backend, channel: Channel) -> Outco
         return Ok(empty());
     }
     let (offset, length) = (python_int(&p[1])?, python_int(&p[2])?);
-    let (data, offset, overflow) = logread::tail_log(path, offset, length);
+    let tail = logs::tail_log(path, offset, length);
     Ok(Value::Array(vec![
-        Value::String(String::from_utf8_lossy(&data).into_owned()),
-        int(offset),
-        Value::Bool(overflow),
+        Value::String(String::from_utf8_lossy(&tail.data).into_owned()),
+        int(tail.offset),
+        Value::Bool(tail.overflow),
     ]))
 }
 
