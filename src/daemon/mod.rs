@@ -7,6 +7,7 @@ pub mod child_log;
 pub mod command;
 pub mod event_loop;
 pub mod plan;
+pub mod rpc_backend;
 pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
