@@ -10,6 +10,7 @@ Loads a supervisord config (default: the paths supervisord searches) and reports
 options:\n  \
 -c, --configuration FILE  the config file to check\n  \
 --dump                    print the resolved configuration as JSON\n  \
+--reference-errors        word errors as supervisord 4.3.0 does (`Error: ...`)\n  \
 -h, --help                this text";
 
 fn usage_error(argv0: &str, msg: &str) -> i32 {
@@ -20,6 +21,7 @@ fn usage_error(argv0: &str, msg: &str) -> i32 {
 pub fn main(argv0: &str, args: &[String]) -> i32 {
     let mut file: Option<PathBuf> = None;
     let mut dump = false;
+    let mut reference_errors = false;
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].as_str();
@@ -29,6 +31,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
                 return 0;
             }
             "--dump" => dump = true,
+            "--reference-errors" => reference_errors = true,
             "-c" | "--configuration" => {
                 i += 1;
                 let Some(v) = args.get(i) else {
@@ -76,7 +79,11 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     }
     if !report.errors.is_empty() {
         for e in &report.errors {
-            eprintln!("{e}");
+            if reference_errors {
+                eprintln!("Error: {}", e.reference_message());
+            } else {
+                eprintln!("{e}");
+            }
         }
         eprintln!(
             "{}: {} error{}",

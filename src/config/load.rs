@@ -61,6 +61,29 @@ pub fn normalize_path(p: &str) -> PathBuf {
     PathBuf::from(format!("/{}", parts.join("/")))
 }
 
+/// Shortens the reference's "Available names: ENV_A, ENV_B, ..., here" list: the environment
+/// names say little and can be hundreds long.
+fn abbreviate_env_names(problem: &str) -> String {
+    const MARK: &str = "Available names: ";
+    let Some(at) = problem.find(MARK) else {
+        return problem.to_string();
+    };
+    let (head, list) = problem.split_at(at + MARK.len());
+    let names: Vec<&str> = list.split(", ").collect();
+    let env = names.iter().filter(|n| n.starts_with("ENV_")).count();
+    if env == 0 {
+        return problem.to_string();
+    }
+    let mut rest: Vec<String> = vec![format!("ENV_* ({env} environment variables)")];
+    rest.extend(
+        names
+            .iter()
+            .filter(|n| !n.starts_with("ENV_"))
+            .map(|n| n.to_string()),
+    );
+    format!("{head}{}", rest.join(", "))
+}
+
 fn str_exp(v: &str) -> ExpValue {
     ExpValue::Str(v.to_string())
 }
@@ -114,6 +137,20 @@ impl Loader {
         problem: String,
         value: Option<&str>,
     ) {
+        self.error_worded(section, option, problem, value, None);
+    }
+
+    /// Like `error`, with the reference's own (odd) wording when it differs from ours.
+    pub fn error_worded(
+        &mut self,
+        section: &str,
+        option: Option<&str>,
+        problem: String,
+        value: Option<&str>,
+        reference_inner: Option<String>,
+    ) {
+        let inner = reference_inner.unwrap_or_else(|| problem.clone());
+        let problem = abbreviate_env_names(&problem);
         let entry = option.and_then(|o| self.entry(section, o));
         let sect = self.doc.section(section);
         let (file, line) = match (&entry, sect) {
@@ -129,12 +166,12 @@ impl Loader {
                     .map(|s| s.file.clone())
                     .unwrap_or_else(|| self.config_path.clone());
                 format!(
-                    "{problem} in section {} (file: {})",
+                    "{inner} in section {} (file: {})",
                     py_repr(ws),
                     py_repr(&f.to_string_lossy())
                 )
             }
-            None => problem.clone(),
+            None => inner,
         };
         let mut err = ConfigError::new(problem)
             .section(section)
@@ -147,7 +184,15 @@ impl Loader {
         if let Some(v) = value {
             err = err.value(v);
         }
-        if !self.errors.contains(&err) {
+        // Options read twice (a program's priority is also its group's) report once.
+        let same = |e: &ConfigError| {
+            e.file == err.file
+                && e.line == err.line
+                && e.section == err.section
+                && e.option == err.option
+                && e.problem == err.problem
+        };
+        if !self.errors.iter().any(same) {
             self.errors.push(err);
         }
     }
@@ -301,8 +346,7 @@ impl Loader {
             };
             let mut matches = source::glob(&pattern);
             if matches.is_empty() {
-                let loc = self.location("include", "files");
-                self.warn(format!("{loc}No file matches via include \"{pattern}\""));
+                self.warn(format!("No file matches via include \"{pattern}\""));
                 continue;
             }
             matches.sort();

@@ -38,7 +38,7 @@ pub fn process_info(group: &str, p: &ProcessSnapshot, now: SystemTime) -> Value 
         ("start", int(start)),
         ("stop", int(stop)),
         ("now", int(now)),
-        ("state", int(p.state.code())),
+        ("state", int(i64::from(p.state.code()))),
         ("statename", Value::string(p.state.name())),
         ("spawnerr", Value::string(p.spawnerr.clone())),
         ("exitstatus", int(p.exitstatus)),

@@ -60,7 +60,7 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
         "getState" => {
             let state = b.supervisor_state();
             Ok(Value::structure([
-                ("statecode", int(state.code())),
+                ("statecode", int(i64::from(state.code()))),
                 ("statename", Value::string(state.name())),
             ]))
             .into()
