@@ -365,7 +365,7 @@ mod tests {
             }
             let poll = Poll::new().unwrap();
             let registry = poll.registry().try_clone().unwrap();
-            let mut sup = Supervisor::new(config, registry, overrides);
+            let mut sup = Supervisor::new(config, registry, overrides, 0);
             sup.autostart_all(Instant::now());
             Harness {
                 sup,
