@@ -472,3 +472,81 @@ fn daemonizes_writes_the_pidfile_and_stops_on_sigterm() {
     assert!(!pid_alive(child));
     assert!(!dir.join("s.pid").exists());
 }
+
+/// A Python event listener that appends every header and payload to `events.txt`, answering OK
+/// (or FAIL for the first event when `fail_first`).
+fn listener_script(dir: &TempDir, fail_first: bool) -> Option<std::path::PathBuf> {
+    if std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("SKIP listener test: python3 not available");
+        return None;
+    }
+    let out = dir.join("events.txt");
+    Some(dir.write(
+        "listener.py",
+        &format!(
+            r#"import sys
+first = {first}
+out = open({out:?}, "a")
+while True:
+    sys.stdout.write("READY\n"); sys.stdout.flush()
+    header = sys.stdin.readline()
+    fields = dict(t.split(":", 1) for t in header.split())
+    payload = sys.stdin.read(int(fields["len"]))
+    out.write(header.strip() + " || " + payload.replace("\n", "\\n") + "\n"); out.flush()
+    if first:
+        first = False
+        sys.stdout.write("RESULT 4\nFAIL"); sys.stdout.flush()
+    else:
+        sys.stdout.write("RESULT 2\nOK"); sys.stdout.flush()
+"#,
+            first = if fail_first { "True" } else { "False" },
+            out = out.display().to_string()
+        ),
+    ))
+}
+
+#[test]
+fn event_listener_receives_process_state_events() {
+    let dir = TempDir::new("listener");
+    let Some(script) = listener_script(&dir, true) else {
+        return;
+    };
+    let conf = config(
+        &dir,
+        &format!(
+            "[eventlistener:lst]\ncommand=python3 -u {}\nevents=PROCESS_STATE,SUPERVISOR_STATE_CHANGE\nstartsecs=0\n\n[program:worker]\ncommand=sleep 1000\nstartsecs=0\n",
+            script.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let has = |needle: &str| dir.read("events.txt").contains(needle);
+    let pid = |name: &str| spawned_pid(&dir, name).unwrap_or(0);
+    assert!(wait_for(WAIT, || {
+        let payload = format!(
+            "processname:worker groupname:worker from_state:STARTING pid:{}",
+            pid("worker")
+        );
+        has(&format!(
+            "eventname:PROCESS_STATE_RUNNING len:{} || {payload}",
+            payload.len()
+        ))
+    }));
+    let events = dir.read("events.txt");
+    let first = events.lines().next().unwrap();
+    assert!(
+        first.starts_with("ver:3.0 server:supervisor serial:0 pool:lst poolserial:0 eventname:"),
+        "{events}"
+    );
+    // The first event was rejected and delivered again with the same serial.
+    let second = events.lines().nth(1).unwrap();
+    assert_eq!(first, second, "{events}");
+    assert!(wait_log(&dir, "WARN lst: event was rejected"));
+    assert!(main_log(&dir).contains("DEBG lst: ACKNOWLEDGED -> READY"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}

@@ -55,32 +55,42 @@ pub(super) fn process_groups(l: &mut Loader) -> Vec<GroupConfig> {
             .unwrap_or_default();
         let priority = clamp_i32(l.typed(section, "priority", &here, 999, values::integer));
         let mut processes = Vec::new();
+        // The reference reuses its loop variable, so its messages name the member section
+        // handled just before (or the group when none was).
+        let mut reference_section = section.clone();
         for program in programs {
             let prog = format!("program:{program}");
             let fcgi = format!("fcgi-program:{program}");
             let (has_prog, has_fcgi) = (all.contains(&prog), all.contains(&fcgi));
             let member = match (has_prog, has_fcgi) {
                 (false, false) => {
-                    l.error(
+                    l.error_worded(
                         section,
                         Some("programs"),
                         format!("[{section}] names unknown program or fcgi-program {program}"),
                         None,
+                        Some(format!(
+                            "[{reference_section}] names unknown program or fcgi-program {program}"
+                        )),
                     );
                     continue;
                 }
                 (true, true) => {
-                    l.error(
+                    l.error_worded(
                         section,
                         Some("programs"),
                         format!("[{section}] name {program} is ambiguous (exists as program and fcgi-program)"),
                         None,
+                        Some(format!(
+                            "[{reference_section}] name {program} is ambiguous (exists as program and fcgi-program)"
+                        )),
                     );
                     continue;
                 }
                 (true, false) => prog,
                 (false, true) => fcgi,
             };
+            reference_section = member.clone();
             in_groups.push(member.clone());
             processes.extend(processes_from_section(
                 l,
@@ -262,11 +272,16 @@ fn fcgi_options(l: &mut Loader, section: &str, program_name: &str) -> Option<Fcg
     };
     if let Some(path) = socket.strip_prefix("unix://") {
         if !path.starts_with('/') {
-            l.error(
+            l.error_worded(
                 section,
                 Some("socket"),
                 format!("Unix socket path {path} is not an absolute path in [{section}] socket"),
                 Some(&socket),
+                // The reference passes printf-style arguments to ValueError and shows the tuple.
+                Some(format!(
+                    "('Unix socket path %s is not an absolute path', {}) in [{section}] socket",
+                    super::expand::py_repr(path)
+                )),
             );
             return None;
         }
@@ -320,11 +335,15 @@ fn fcgi_options(l: &mut Loader, section: &str, program_name: &str) -> Option<Fcg
             }
         },
         None => {
-            l.error(
+            l.error_worded(
                 section,
                 Some("socket"),
                 format!("Bad socket format {socket} in [{section}] socket"),
                 Some(&socket),
+                Some(format!(
+                    "('Bad socket format %s', {}) in [{section}] socket",
+                    super::expand::py_repr(&socket)
+                )),
             );
             None
         }
@@ -464,12 +483,6 @@ fn resolve_processes(
             "Cannot set stopasgroup=true and killasgroup=false".into(),
             None,
         );
-    }
-    if l.errors
-        .iter()
-        .any(|e| e.section.as_deref() == Some(section))
-    {
-        return Vec::new();
     }
 
     let mut processes = Vec::new();

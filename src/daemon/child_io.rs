@@ -127,6 +127,7 @@ impl Supervisor {
         };
         let fd = fd.as_raw_fd();
         let mut eof = false;
+        let mut listener_actions = Vec::new();
         loop {
             match read_fd(fd, &mut buf) {
                 Ok(0) => {
@@ -139,7 +140,16 @@ impl Supervisor {
                         Stream::Stdout => slot.stdout_log.write(data),
                         _ => slot.stderr_log.write(data),
                     }
-                    if debug {
+                    if let (Stream::Stdout, Some(listener)) = (stream, slot.listener.as_mut()) {
+                        if debug {
+                            log::debug!(
+                                "'{}' stdout output:\n{}",
+                                slot.process.name(),
+                                crate::events::listener::bytes_repr(data)
+                            );
+                        }
+                        listener_actions.extend(listener.feed(data));
+                    } else if debug {
                         log::debug!(
                             "'{}' {} output:\n{}",
                             slot.process.name(),
@@ -152,6 +162,8 @@ impl Supervisor {
             }
         }
         self.buf = buf;
+        let group = self.groups[gi].config.name.clone();
+        self.apply_listener_actions(&group, listener_actions);
         if eof {
             self.close_pipe(gi, pi, stream);
         }

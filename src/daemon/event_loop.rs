@@ -2,7 +2,7 @@
 //! child pipes, reaping, shutdown bookkeeping.
 
 use std::io;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -56,11 +56,15 @@ pub fn run(
                 Exit::Shutdown
             };
         }
-        // Events are not delivered anywhere yet (no listener pools); drop them each pass.
-        sup.events.clear();
-        let timeout = sup
-            .next_deadline()
-            .map(|d| d.saturating_duration_since(now));
+        let wall = SystemTime::now();
+        sup.tick(wall);
+        sup.deliver_events();
+        sup.dispatch_events();
+        let deadline = [sup.next_deadline(), sup.next_tick_deadline(now, wall)]
+            .into_iter()
+            .flatten()
+            .min();
+        let timeout = deadline.map(|d| d.saturating_duration_since(now));
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error!("poll failed: {e}");

@@ -6,7 +6,9 @@ pub mod child_io;
 pub mod child_log;
 pub mod command;
 pub mod event_loop;
+pub mod listeners;
 pub mod plan;
+pub mod rpc_backend;
 pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
@@ -200,6 +202,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
     let usage = |msg: &str| crate::cmd::supervisord::usage_error(argv0, msg);
     let log = stand_in_log::install_buffering_main_log();
     let mut first = true;
+    let mut event_serial = 0;
     let signals = match SignalPipe::install() {
         Ok(s) => s,
         Err(e) => {
@@ -268,7 +271,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             log::error!(target: "crit", "cannot watch signals: {e}");
             return 1;
         }
-        let mut sup = Supervisor::new(config, registry, overrides.clone());
+        let mut sup = Supervisor::new(config, registry, overrides.clone(), event_serial);
         if first && !sd.nodaemon {
             setup::daemonize(sd.umask, sd.directory.as_deref());
         }
@@ -281,6 +284,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
         if pidfile_written {
             let _ = std::fs::remove_file(&sd.pidfile);
         }
+        event_serial = sup.event_serial;
         drop(sup);
         if exit == Exit::Shutdown {
             return 0;

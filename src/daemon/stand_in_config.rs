@@ -176,8 +176,10 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
         });
     }
     for (section, props) in ini.iter() {
-        let Some(name) = section.and_then(|s| s.strip_prefix("program:")) else {
-            continue;
+        let section = section.unwrap_or_default();
+        let (kind_name, name) = match section.split_once(':') {
+            Some((k @ ("program" | "eventlistener"), n)) => (k, n),
+            _ => continue,
         };
         let g = |k: &str| props.get(k).map(str::trim);
         let Some(command) = g("command") else {
@@ -285,10 +287,29 @@ pub fn load(path: &Path) -> Result<Config, Vec<String>> {
                 .map_err(|_| format!("{v} can not be converted to an octal type")));
         }
         errors.extend(errs);
+        let (kind, group_priority) = if kind_name == "eventlistener" {
+            let events = g("events")
+                .unwrap_or_default()
+                .split(',')
+                .map(|e| e.trim().to_ascii_uppercase())
+                .filter(|e| !e.is_empty())
+                .collect();
+            let buffer_size = g("buffer_size").and_then(|v| v.parse().ok()).unwrap_or(10);
+            let priority = g("priority").and_then(|v| v.parse().ok()).unwrap_or(-1);
+            let opts = EventListenerOptions {
+                events,
+                buffer_size,
+                result_handler: "supervisor.dispatchers:default_handler".into(),
+            };
+            (GroupKind::EventListener(opts), priority)
+        } else {
+            (GroupKind::Program, p.priority)
+        };
+        p.section = format!("{kind_name}:{name}");
         config.groups.push(GroupConfig {
             name: name.to_string(),
-            priority: p.priority,
-            kind: GroupKind::Program,
+            priority: group_priority,
+            kind,
             processes: vec![p],
         });
     }

@@ -62,6 +62,8 @@ pub struct Slot {
     pub stdin_buffer: Vec<u8>,
     /// Last `waiting for <name> to stop` line (logged at most every 2 s).
     pub last_stop_report: Option<Instant>,
+    /// Protocol state when this process is an event listener (new for every spawn).
+    pub listener: Option<crate::events::listener::Listener>,
 }
 
 pub struct Group {
@@ -95,6 +97,12 @@ pub struct Supervisor {
     pub(super) buf: Vec<u8>,
     /// How to re-read the configuration (config file and command-line overrides).
     pub overrides: super::Overrides,
+    /// Event-listener pools, one per `[eventlistener:x]` group.
+    pub pools: Vec<crate::events::pool::Pool>,
+    /// The global event serial (continues across restarts).
+    pub event_serial: u64,
+    /// Last TICK boundary seen for 5, 60 and 3600 seconds.
+    pub(super) ticks: [u64; 3],
 }
 
 /// Which process and stream a pipe token belongs to.
@@ -133,7 +141,12 @@ pub fn server_url(config: &Config) -> Option<String> {
 }
 
 impl Supervisor {
-    pub fn new(config: Config, registry: Registry, overrides: super::Overrides) -> Supervisor {
+    pub fn new(
+        config: Config,
+        registry: Registry,
+        overrides: super::Overrides,
+        event_serial: u64,
+    ) -> Supervisor {
         let serverurl = server_url(&config);
         let mut sup = Supervisor {
             config,
@@ -148,6 +161,9 @@ impl Supervisor {
             serverurl,
             buf: vec![0; READ_CHUNK],
             overrides,
+            pools: Vec::new(),
+            event_serial,
+            ticks: super::listeners::tick_boundaries(SystemTime::now()),
         };
         let groups = sup.config.groups.clone();
         for g in groups {
@@ -184,6 +200,7 @@ impl Supervisor {
                 stderr_log,
                 stdin_buffer: Vec::new(),
                 last_stop_report: None,
+                listener: None,
             });
         }
         // Keep (priority, name) order; later groups of equal priority go after existing ones.
@@ -192,6 +209,9 @@ impl Supervisor {
             .iter()
             .position(|g| g.config.priority > config.priority)
             .unwrap_or(self.groups.len());
+        if let crate::config::model::GroupKind::EventListener(opts) = &config.kind {
+            self.add_pool(&config.name, opts);
+        }
         self.events.push(Event::GroupAdded(config.name.clone()));
         self.groups.insert(pos, Group { config, slots });
         true
@@ -210,6 +230,7 @@ impl Supervisor {
             )));
         }
         self.groups.remove(gi);
+        self.pools.retain(|p| p.name != name);
         self.events.push(Event::GroupRemoved(name.to_string()));
         Ok(())
     }
@@ -348,7 +369,10 @@ impl Supervisor {
             Err(msg) => return Input::SpawnFailed(msg),
         };
         let name = slot.process.name().to_string();
-        self.groups[gi].slots[pi].stdin_buffer.clear();
+        let is_listener = self.pools.iter().any(|p| p.name == group_name);
+        let slot = &mut self.groups[gi].slots[pi];
+        slot.stdin_buffer.clear();
+        slot.listener = is_listener.then(|| crate::events::listener::Listener::new(&name));
         let stdin = self.register(child.stdin, &group_name, &name, Stream::Stdin);
         let stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
         let stderr = child
@@ -400,6 +424,7 @@ impl Supervisor {
         let slot = &mut self.groups[gi].slots[pi];
         slot.process.laststop_wall = Some(SystemTime::now());
         self.feed(gi, pi, Input::Exited(status), now);
+        self.listener_died(gi, pi);
     }
 
     /// Delivers due deadlines.

@@ -1,6 +1,9 @@
 //! Event types (names, the subtype hierarchy) and event payloads, as the reference's `events.py`
 //! defines them. Pure: producing an event never does I/O; delivery to listeners lives elsewhere.
 
+pub mod listener;
+pub mod pool;
+
 use crate::process::state::ProcessState;
 
 /// Every event type name, abstract ones included (those can be subscribed to, never emitted).
