@@ -8,6 +8,7 @@ pub mod command;
 pub mod event_loop;
 pub mod listeners;
 pub mod plan;
+pub mod rpc_backend;
 pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
