@@ -3,7 +3,8 @@
 //! stop + reap, config re-read and diff, autostart of added groups).
 //!
 //! Built per request (or per poll of a pending call) around `&mut Supervisor`:
-//! `rpc::handle_request(body, &mut DaemonBackend::new(&mut sup, &mut reopen), SystemTime::now())`.
+//! `rpc::handle_request(body, &mut DaemonBackend::new(&mut sup, &mut clear), SystemTime::now())`
+//! where `clear` is the main log's clear (`logs::MainLogHandle::clear`: remove, notice, reopen).
 
 use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,18 +27,18 @@ const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct DaemonBackend<'a> {
     sup: &'a mut Supervisor,
-    /// Reopens the main log file after `clearLog` removed it.
-    reopen_main_log: &'a mut dyn FnMut() -> io::Result<()>,
+    /// Clears the main log: removes the file, logs the notice, reopens (`clearLog`).
+    clear_main_log: &'a mut dyn FnMut() -> io::Result<()>,
 }
 
 impl<'a> DaemonBackend<'a> {
     pub fn new(
         sup: &'a mut Supervisor,
-        reopen_main_log: &'a mut dyn FnMut() -> io::Result<()>,
+        clear_main_log: &'a mut dyn FnMut() -> io::Result<()>,
     ) -> DaemonBackend<'a> {
         DaemonBackend {
             sup,
-            reopen_main_log,
+            clear_main_log,
         }
     }
 
@@ -116,14 +117,10 @@ impl Backend for DaemonBackend<'_> {
     }
 
     fn clear_main_log(&mut self) -> Result<(), ClearLogError> {
-        let path = self.sup.config.supervisord.logfile.clone();
-        if !path.exists() {
+        if !self.sup.config.supervisord.logfile.exists() {
             return Err(ClearLogError::NoFile);
         }
-        std::fs::remove_file(&path).map_err(|_| ClearLogError::Failed)?;
-        // Like the reference, the notice goes to the handler being replaced.
-        log::info!("reopening log file");
-        (self.reopen_main_log)().map_err(|_| ClearLogError::Failed)
+        (self.clear_main_log)().map_err(|_| ClearLogError::Failed)
     }
 
     fn request_shutdown(&mut self) {
@@ -347,7 +344,7 @@ mod tests {
         sup: Supervisor,
         poll: Poll,
         events: Events,
-        reopened: usize,
+        cleared: usize,
     }
 
     impl Harness {
@@ -371,7 +368,7 @@ mod tests {
                 sup,
                 poll,
                 events: Events::with_capacity(64),
-                reopened: 0,
+                cleared: 0,
             }
         }
 
@@ -394,16 +391,17 @@ mod tests {
         fn call(&mut self, method: &str, params: Vec<Value>) -> Result<Value, (i64, String)> {
             let body = encode_call(method, &params).unwrap();
             let mut count = 0;
-            let mut reopen = || {
+            let log = self.sup.config.supervisord.logfile.clone();
+            let mut clear = || {
                 count += 1;
-                Ok(())
+                std::fs::remove_file(&log)
             };
             let outcome = rpc::handle_request(
                 body.as_bytes(),
-                &mut DaemonBackend::new(&mut self.sup, &mut reopen),
+                &mut DaemonBackend::new(&mut self.sup, &mut clear),
                 SystemTime::now(),
             );
-            self.reopened += count;
+            self.cleared += count;
             let bytes = match outcome {
                 RpcOutcome::Reply(bytes) => bytes,
                 RpcOutcome::BadRequest => panic!("{method}: bad request"),
@@ -412,8 +410,8 @@ mod tests {
                     loop {
                         assert!(Instant::now() < deadline, "{method} never completed");
                         self.pump();
-                        let mut reopen = || Ok(());
-                        let mut b = DaemonBackend::new(&mut self.sup, &mut reopen);
+                        let mut clear = || Ok(());
+                        let mut b = DaemonBackend::new(&mut self.sup, &mut clear);
                         if let Some(bytes) = rpc::poll(&mut pending, &mut b, SystemTime::now()) {
                             break bytes;
                         }
@@ -620,10 +618,10 @@ mod tests {
             Ok(Value::Bool(true))
         );
 
-        // Main log: present (created here), cleared through the reopen hook.
+        // Main log: present (created here), cleared through the daemon's hook.
         std::fs::write(dir.join("main.log"), "x\n").unwrap();
         assert_eq!(h.call("supervisor.clearLog", vec![]), Ok(Value::Bool(true)));
-        assert_eq!(h.reopened, 1);
+        assert_eq!(h.cleared, 1);
         assert!(!dir.join("main.log").exists());
         assert_eq!(
             h.call("supervisor.clearLog", vec![]),
