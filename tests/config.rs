@@ -617,3 +617,21 @@ fn option_values_agree_with_the_reference() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn dump_into_a_closed_pipe_does_not_panic() {
+    let tmp = TempDir::new("cfg-pipe");
+    let mut text = String::from("[supervisord]\nlogfile=/tmp/svt-pipe.log\n");
+    for i in 0..400 {
+        text.push_str(&format!("\n[program:p{i}]\ncommand=/bin/sleep {i}\n"));
+    }
+    let conf = tmp.write("big.conf", &text);
+    let script = format!(
+        "'{}' check-config --dump -c '{}' | head -c 1 >/dev/null",
+        util::binary().display(),
+        conf.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    let err = util::stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+}
