@@ -2,7 +2,7 @@
 //! child pipes, reaping, shutdown bookkeeping.
 
 use std::io;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -12,6 +12,8 @@ use super::supervisor::Supervisor;
 use crate::process::SupervisorState;
 
 pub const SIGNAL_TOKEN: Token = Token(0);
+/// How soon to retry child output queued for a full pipe/tty log target.
+const PENDING_LOG_RETRY: Duration = Duration::from_millis(50);
 
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub enum Exit {
 /// Hooks for what the daemon does on signals beyond the process table (main log reopen).
 pub trait Hooks {
     fn reopen_main_log(&mut self);
+    /// Once per loop pass, before polling.
+    fn before_poll(&mut self) {}
 }
 
 pub fn register_signals(poll: &Poll, signals: &SignalPipe) -> io::Result<()> {
@@ -60,10 +64,16 @@ pub fn run(
         sup.tick(wall);
         sup.deliver_events();
         sup.dispatch_events();
-        let deadline = [sup.next_deadline(), sup.next_tick_deadline(now, wall)]
-            .into_iter()
-            .flatten()
-            .min();
+        let log_retry = sup.flush_pending_logs().then(|| now + PENDING_LOG_RETRY);
+        let deadline = [
+            sup.next_deadline(),
+            sup.next_tick_deadline(now, wall),
+            log_retry,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        hooks.before_poll();
         let timeout = deadline.map(|d| d.saturating_duration_since(now));
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
