@@ -663,6 +663,12 @@ mod tests {
             errs[0].problem,
             ".ini file does not include supervisorctl section"
         );
+        let missing = dir.join("missing.conf");
+        let errs = load_ctl(Some(&missing)).unwrap_err();
+        assert_eq!(
+            errs[0].reference_message(),
+            format!("could not find config file {}", missing.display())
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
