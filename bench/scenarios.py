@@ -4,6 +4,7 @@ A scenario never raises: a failed step turns only the metrics it would have prod
 with the reason, and every daemon it starts is stopped (by pid) before it returns.
 """
 
+import errno
 import os
 import random
 import shutil
@@ -18,6 +19,7 @@ from harness import BenchError
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "progs", "probe.sh")
 LINES = os.path.join(HERE, "progs", "lines.py")
+GATED = os.path.join(HERE, "progs", "gated.sh")
 RUNNING_LINE = b"entered RUNNING state"
 CHUNK = 1 << 20  # the 1 GiB log blob is this pseudo-random MiB repeated
 
@@ -387,21 +389,33 @@ def wait_size(path, size, timeout, d=None):
 
 
 def log_through_daemon(impl, ctx, tag, command, size):
-    """Starts a daemon whose one program writes `size` bytes to stdout; returns (wall s, daemon cpu s,
-    log path)."""
+    """Starts a daemon whose one program writes `size` bytes to stdout once the harness opens its
+    start gate (a FIFO; no RPC needed); returns (wall s, daemon cpu s, log path, daemon)."""
     wd = ctx.workdir(impl, tag)
     out = os.path.join(wd, "child.log")
-    prog = [("writer", {"command": command, "startsecs": "0", "autostart": "false",
+    gate = os.path.join(wd, "gate")
+    os.mkfifo(gate)
+    prog = [("writer", {"command": f"/bin/bash {GATED} {gate} {command}", "startsecs": "0",
                         "autorestart": "false", "startretries": "0", "stdout_logfile": out,
                         "stdout_logfile_maxbytes": "0", "stderr_logfile": "NONE"})]
     d = h.Daemon(impl, wd, prog)
     try:
         d.start()
-        d.wait_answering(30)
-        time.sleep(0.3)
+        wait_all_running(d, 1, 30)
+        time.sleep(0.5)  # let the daemon settle; the child is blocked opening the gate
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as e:  # ENXIO: the child has not opened its end yet
+                if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                    raise BenchError(f"start gate: {e.strerror}") from e
+                time.sleep(0.01)
         cpu0 = h.cpu_seconds(d.pid)
         t0 = time.monotonic()
-        d.rpc("supervisor.startProcess", ("writer", False))
+        os.write(fd, b"go\n")
+        os.close(fd)
         t1 = wait_size(out, size, 60 + size / 5e6, d)
         cpu = h.cpu_seconds(d.pid) - cpu0
         return t1 - t0, cpu, out, d
