@@ -147,6 +147,7 @@ def many_programs(impl, ctx, run):
         if not r.measure(["all_running", "_running_method"], lambda: wait_all_running(d, n, 60 + n * 0.2)):
             r.fail_rest(keys, str(r["all_running"]))
             return r
+        r.measure("start_cpu_s", lambda: h.cpu_seconds(d.pid))
 
         def all_running_checked():
             states = d.states()
@@ -412,13 +413,13 @@ def log_through_daemon(impl, ctx, tag, command, size):
                 if e.errno != errno.ENXIO or time.monotonic() > deadline:
                     raise BenchError(f"start gate: {e.strerror}") from e
                 time.sleep(0.01)
-        cpu0 = h.cpu_seconds(d.pid)
+        cpu0, sys0 = h.cpu_seconds(d.pid), h.io_syscalls(d.pid)
         t0 = time.monotonic()
         os.write(fd, b"go\n")
         os.close(fd)
         t1 = wait_size(out, size, 60 + size / 5e6, d)
-        cpu = h.cpu_seconds(d.pid) - cpu0
-        return t1 - t0, cpu, out, d
+        cpu, calls = h.cpu_seconds(d.pid) - cpu0, h.io_syscalls(d.pid) - sys0
+        return t1 - t0, cpu, calls, out, d
     except BaseException:
         d.stop()
         raise
@@ -454,12 +455,12 @@ def log_bytes(impl, ctx, run):
 
     def through_daemon():
         nonlocal d
-        wall, cpu, out, d = log_through_daemon(impl, ctx, "bytes", f"cat {blob}", size)
+        wall, cpu, calls, out, d = log_through_daemon(impl, ctx, "bytes", f"cat {blob}", size)
         intact = verify_blob_copy(out, size, ctx.chunk)
         os.unlink(out)
-        return size / 1e6 / wall, cpu, intact
+        return size / 1e6 / wall, cpu, calls, intact
     try:
-        r.measure(["bytes_mbs", "bytes_cpu_s", "bytes_intact"], through_daemon)
+        r.measure(["bytes_mbs", "bytes_cpu_s", "bytes_calls", "bytes_intact"], through_daemon)
     finally:
         if d:
             d.stop()
@@ -477,13 +478,13 @@ def log_lines(impl, ctx, run):
 
     def through_daemon():
         nonlocal d
-        wall, cpu, out, d = log_through_daemon(impl, ctx, "lines", producer, size)
+        wall, cpu, calls, out, d = log_through_daemon(impl, ctx, "lines", producer, size)
         with open(out, "rb") as f:
             intact = f.read() == expected_lines(n)
         os.unlink(out)
-        return wall, cpu, intact
+        return wall, cpu, calls, intact
     try:
-        r.measure(["lines_s", "lines_cpu_s", "lines_intact"], through_daemon)
+        r.measure(["lines_s", "lines_cpu_s", "lines_calls", "lines_intact"], through_daemon)
     finally:
         if d:
             d.stop()
