@@ -605,3 +605,32 @@ fn command_line_errors_match_the_reference() {
     assert_eq!(crate::util::stdout(&version), "4.3.0\n");
     assert_eq!(version.status.code(), Some(0));
 }
+
+#[test]
+fn supervisord_user_option_drops_privileges_before_logging() {
+    // SAFETY: getuid never fails.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("SKIP supervisord_user_option_drops_privileges_before_logging: needs root");
+        return;
+    }
+    let dir = TempDir::new("sduser");
+    std::fs::set_permissions(
+        &dir.path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let conf = dir.write(
+        "s.conf",
+        "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\nuser=nobody\n\n[program:who]\ncommand=sh -c 'id -u > uid.txt; exec sleep 1000'\ndirectory=%(here)s\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    assert!(wait_log(
+        &dir,
+        &format!("INFO Set uid to user {} succeeded", nobody.uid)
+    ));
+    assert!(wait_for(WAIT, || !dir.read("uid.txt").is_empty()));
+    assert_eq!(dir.read("uid.txt").trim(), nobody.uid.to_string());
+    assert!(!main_log(&dir).contains("Supervisor is running as root"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}

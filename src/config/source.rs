@@ -258,10 +258,16 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
                 optname = Some(key);
             }
             _ => {
+                let problem = if delim.is_some() {
+                    "option line without an option name before '=' or ':'"
+                } else {
+                    "line is not a section header and has no '=' or ':'"
+                };
                 errors.push(
-                    ConfigError::new("line is not a section header and has no '=' or ':'")
+                    ConfigError::new(problem)
                         .file(path)
                         .line(Some(lineno))
+                        .section(sections[sect].name.clone())
                         .value(line)
                         .reference(format!(
                             "Source contains parsing errors: '{}'\n\t[line {:2}]: '{}\\n'",
