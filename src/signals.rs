@@ -102,8 +102,14 @@ mod tests {
 
     #[test]
     fn error_texts_match_the_reference() {
-        assert_eq!(parse("FOO").unwrap_err(), "value 'FOO' is not a valid signal name");
-        assert_eq!(parse("99").unwrap_err(), "value '99' is not a valid signal number");
+        assert_eq!(
+            parse("FOO").unwrap_err(),
+            "value 'FOO' is not a valid signal name"
+        );
+        assert_eq!(
+            parse("99").unwrap_err(),
+            "value '99' is not a valid signal number"
+        );
     }
 
     #[test]
