@@ -1,3 +1,5 @@
 //! The one integration-test binary: each module tests one area against the real binary.
 
+mod config;
+mod daemon;
 mod util;

@@ -1,6 +1,5 @@
-//! Entry point of the `supervisorctl` applet (being built; see the issue tracker).
+//! Entry point of the `supervisorctl` applet.
 
-pub fn main(argv0: &str, _args: &[String]) -> i32 {
-    eprintln!("{argv0}: not built yet");
-    1
+pub fn main(argv0: &str, args: &[String]) -> i32 {
+    crate::ctl::main(argv0, args)
 }

@@ -1,1 +1,70 @@
-//! ctl (being built).
+//! supervisorctl: the client that controls a running supervisord over XML-RPC. Output lines,
+//! exit statuses and argument handling follow the reference (docs/ctl-notes.md); blocking I/O.
+
+mod admin;
+mod commands;
+mod controller;
+mod help;
+mod options;
+mod pyfmt;
+mod shell;
+mod tail;
+mod transport;
+
+use std::sync::atomic::Ordering;
+
+pub use controller::Controller;
+use options::Parsed;
+
+/// Runs supervisorctl with `args` (argv without argv[0]) and returns the exit status.
+pub fn main(argv0: &str, args: &[String]) -> i32 {
+    let options = match options::parse(argv0, args) {
+        Parsed::Run(o) => o,
+        Parsed::Help => {
+            print!("{}", usage(argv0));
+            return 0;
+        }
+        Parsed::Usage(message) => {
+            eprintln!("Error: {message}");
+            eprintln!("For help, use {argv0} -h");
+            return 2;
+        }
+    };
+    shell::install_sigint_handler();
+    let mut controller = Controller::new(options);
+    if !controller.options.args.is_empty() {
+        let line = controller.options.args.join(" ");
+        controller.onecmd(&line);
+        if shell::INTERRUPTED.load(Ordering::SeqCst) {
+            return 130;
+        }
+        return controller.exitstatus;
+    }
+    shell::run(&mut controller);
+    0
+}
+
+fn usage(argv0: &str) -> String {
+    format!(
+        "supervisorctl -- control the programs of a running supervisord.
+
+Usage: {argv0} [options] [action [arguments]]
+
+Options:
+-c/--configuration FILENAME -- config file to read (searched for when not given)
+-h/--help -- show this text and exit
+-i/--interactive -- ask before shutdown/reload and for credentials when needed
+-s/--serverurl URL -- where supervisord listens
+     (default \"http://localhost:9001\").
+-u/--username USERNAME -- user name for the server's authentication
+-p/--password PASSWORD -- password for the server's authentication
+-r/--history_file -- file to keep the shell's command history in
+
+action [arguments] -- see below
+
+Actions are commands like \"tail\" or \"stop\".  Without an action an interactive
+shell reads actions typed at its prompt; type \"help\" there for the list.
+
+"
+    )
+}

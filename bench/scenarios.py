@@ -1,0 +1,523 @@
+"""The benchmark scenarios: each runs one implementation once and returns {metric key: value or BenchError}.
+
+A scenario never raises: a failed step turns only the metrics it would have produced into "n/a"
+with the reason, and every daemon it starts is stopped (by pid) before it returns.
+"""
+
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import harness as h
+from harness import BenchError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, "progs", "probe.sh")
+LINES = os.path.join(HERE, "progs", "lines.py")
+RUNNING_LINE = b"entered RUNNING state"
+CHUNK = 1 << 20  # the 1 GiB log blob is this pseudo-random MiB repeated
+
+
+class Context:
+    """Sizes and places shared by all scenarios of one `make bench` run."""
+
+    def __init__(self, root, params):
+        self.root = root
+        self.p = params
+        self.valgrind = shutil.which("valgrind")
+        self._seq = 0
+        self.chunk = random.Random(42).randbytes(CHUNK)
+        self.blob = None
+
+    def workdir(self, impl, tag):
+        self._seq += 1
+        d = os.path.join(self.root, f"{self._seq:03d}{impl.name[0]}{tag}")
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    def blob_path(self):
+        """The log-throughput input file, written once (the page cache then serves it)."""
+        if self.blob is None:
+            self.blob = os.path.join(self.root, "blob")
+            with open(self.blob, "wb") as f:
+                for _ in range(self.p["log_bytes"] // CHUNK):
+                    f.write(self.chunk)
+        return self.blob
+
+
+class Results(dict):
+    """Metric key -> value, or BenchError when the step that measures it failed."""
+
+    def measure(self, keys, fn):
+        """Runs fn() -> value or tuple of values for `keys`; on failure records the reason for all."""
+        keys = [keys] if isinstance(keys, str) else keys
+        try:
+            vals = fn()
+            vals = vals if isinstance(vals, tuple) else (vals,)
+            for k, v in zip(keys, vals):
+                self[k] = v
+            return True
+        except BenchError as e:
+            for k in keys:
+                self.setdefault(k, e)
+        except Exception as e:  # noqa: BLE001 - any failure is a reason for "n/a", never a crash
+            for k in keys:
+                self.setdefault(k, BenchError(f"{type(e).__name__}: {e}"))
+        return False
+
+    def fail_rest(self, keys, reason):
+        for k in keys:
+            self.setdefault(k, BenchError(reason))
+
+
+def sleeper(n, **extra):
+    opts = {"command": "sleep 1000000", "startsecs": "0"}
+    opts.update(extra)
+    return [(f"p{i:04d}", dict(opts)) for i in range(n)]
+
+
+def wait_all_running(d, n, timeout):
+    """Seconds from exec until n processes are RUNNING: counted from the main log's `success:` lines
+    (no load on the daemon); falls back to polling getAllProcessInfo if the log never shows them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if d.count_log(RUNNING_LINE) >= n:
+            return time.monotonic() - d.t_exec, "log"
+        if time.monotonic() - d.t_exec > 3 and d.count_log(RUNNING_LINE) == 0:
+            return d.wait_states("RUNNING", n, max(1, deadline - time.monotonic()), 0.01), "rpc"
+        if time.monotonic() > deadline:
+            raise BenchError(f"{d.count_log(RUNNING_LINE)}/{n} RUNNING after {timeout:.0f}s")
+        why = d._died()
+        if why:
+            raise BenchError(why)
+        time.sleep(0.005)
+
+
+def idle_wakeups(pid, seconds):
+    c0, cpu0 = h.ctx_switches(pid), h.cpu_seconds(pid)
+    time.sleep(seconds)
+    c1, cpu1 = h.ctx_switches(pid), h.cpu_seconds(pid)
+    return (c1 - c0) / seconds, (cpu1 - cpu0) * 1000 / seconds
+
+
+def check_rc(what, rc, out, ok=(0,)):
+    if rc not in ok:
+        first = out.decode(errors="replace").strip().splitlines()[:1]
+        raise BenchError(f"{what} rc={rc}: {first[0][:100] if first else 'no output'}")
+
+
+# ---------------------------------------------------------------- daemon with one program
+
+
+def one_program(impl, ctx, run):
+    r = Results()
+    keys = ["rss_1", "idle_wakeups", "idle_cpu_ms"]
+    d = h.Daemon(impl, ctx.workdir(impl, "one"), sleeper(1))
+    try:
+        d.start()
+        if not r.measure("_running", lambda: wait_all_running(d, 1, 30)):
+            r.fail_rest(keys, str(r["_running"]))
+            return r
+        time.sleep(1.0)
+        r.measure("rss_1", lambda: h.rss_kb(d.pid))
+        r.measure(["idle_wakeups", "idle_cpu_ms"], lambda: idle_wakeups(d.pid, ctx.p["idle_secs"]))
+        r.measure("_shutdown_1", lambda: d.terminate(30))
+    finally:
+        d.stop()
+    return r
+
+
+# ---------------------------------------------------------------- daemon with N programs
+
+
+def many_programs(impl, ctx, run):
+    n = ctx.p["n"]
+    r = Results()
+    keys = ["all_running", "rss_n", "idle_wakeups_n", "status_ms", "status_cpu_ms", "status_daemon_ms",
+            "gapi_ms", "gapi_daemon_ms", "pid_ms", "pid_cpu_ms", "pid_instr", "stopall_s", "shutdown_s"]
+    d = h.Daemon(impl, ctx.workdir(impl, "many"), sleeper(n))
+    try:
+        d.start()
+        if not r.measure(["all_running", "_running_method"], lambda: wait_all_running(d, n, 60 + n * 0.2)):
+            r.fail_rest(keys, str(r["all_running"]))
+            return r
+
+        def all_running_checked():
+            states = d.states()
+            if len(states) != n or any(s != "RUNNING" for s in states):
+                raise BenchError(f"getAllProcessInfo: {len(states)} processes, "
+                                 f"{sum(s == 'RUNNING' for s in states)} RUNNING")
+        r.measure("_verified", all_running_checked)  # RSS and idle can be measured without RPC
+        time.sleep(1.0)
+        r.measure("rss_n", lambda: h.rss_kb(d.pid))
+        r.measure(["idle_wakeups_n", "_idle_cpu_n"], lambda: idle_wakeups(d.pid, ctx.p["idle_secs"] / 2))
+
+        def status():
+            walls, cpus, dcpu = [], [], []
+            for _ in range(ctx.p["ctl_reps"]):
+                c0 = h.cpu_seconds(d.pid)
+                wall, rc, out, ru = d.ctl(["status"])
+                dcpu.append(h.cpu_seconds(d.pid) - c0)
+                check_rc("status", rc, out)
+                got = out.count(b"RUNNING")
+                if got != n:
+                    raise BenchError(f"status listed {got}/{n} RUNNING")
+                walls.append(wall)
+                cpus.append(ru.ru_utime + ru.ru_stime)
+            return (statistics.median(walls) * 1000, statistics.median(cpus) * 1000,
+                    statistics.median(dcpu) * 1000)
+        r.measure(["status_ms", "status_cpu_ms", "status_daemon_ms"], status)
+
+        def gapi():
+            c = h.RpcConn(d.sock_path)
+            try:
+                c.call("supervisor.getAllProcessInfo")  # warm-up
+                walls, dcpu = [], []
+                for _ in range(ctx.p["rpc_reps"]):
+                    c0 = h.cpu_seconds(d.pid)
+                    t0 = time.monotonic()
+                    body = c.call("supervisor.getAllProcessInfo")
+                    walls.append(time.monotonic() - t0)
+                    dcpu.append(h.cpu_seconds(d.pid) - c0)
+                    if len(h.statenames(body)) != n:
+                        raise BenchError(f"getAllProcessInfo returned {len(h.statenames(body))}/{n}")
+                if c.reconnects:
+                    raise BenchError(f"server closed the keep-alive connection {c.reconnects} times")
+                return statistics.median(walls) * 1000, statistics.median(dcpu) * 1000
+            finally:
+                c.close()
+        r.measure(["gapi_ms", "gapi_daemon_ms"], gapi)
+
+        def pid():
+            walls, cpus = [], []
+            for _ in range(ctx.p["ctl_reps"] * 2):
+                wall, rc, out, ru = d.ctl(["pid"])
+                check_rc("pid", rc, out)
+                if out.strip() != str(d.pid).encode():
+                    raise BenchError(f"pid printed {out.strip()[:40]!r}, daemon is {d.pid}")
+                walls.append(wall)
+                cpus.append(ru.ru_utime + ru.ru_stime)
+            return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+        r.measure(["pid_ms", "pid_cpu_ms"], pid)
+
+        if run == 0 and ctx.valgrind and ctx.p["callgrind"]:
+            def pid_instr():
+                argv = [ctx.valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+                wall, rc, out, _ = h.run_timed(argv + impl.supervisorctl + ["-c", d.conf, "pid"], 180,
+                                               cwd=d.workdir)
+                for line in out.decode(errors="replace").splitlines():
+                    if "Collected :" in line:
+                        return int(line.split(":")[-1])
+                raise BenchError(f"callgrind printed no count (rc={rc})")
+            r.measure("pid_instr", pid_instr)
+
+        def stop_all():
+            wall, rc, out, _ = d.ctl(["stop", "all"], timeout=120 + n)
+            check_rc("stop all", rc, out)
+            if out.count(b": stopped") != n:
+                raise BenchError(f"stop all printed {out.count(b': stopped')}/{n} 'stopped' lines")
+            return wall
+        stopped = r.measure("stopall_s", stop_all)
+
+        def restart_all():
+            _, rc, out, _ = d.ctl(["start", "all"], timeout=120 + n)
+            check_rc("start all", rc, out)
+            d.wait_states("RUNNING", n, 60 + n * 0.2)
+        if stopped:
+            r.measure("_restart_all", restart_all)
+        kids = len(h.children_of(d.pid))
+        if kids != n:
+            r.fail_rest(["shutdown_s"], f"{kids}/{n} children alive before shutdown "
+                        f"({r.get('_restart_all', 'stop all failed')})")
+        else:
+            def shutdown():
+                before = len(h.descendants_by_tag(ctx.p["tag"]))
+                secs = d.terminate(60 + n * 0.2)
+                left = len(h.descendants_by_tag(ctx.p["tag"]))
+                if left:
+                    raise BenchError(f"{left} of {before} processes left after shutdown")
+                return secs
+            r.measure("shutdown_s", shutdown)
+    finally:
+        d.stop()
+    return r
+
+
+# ---------------------------------------------------------------- control socket with many programs
+
+
+def socket_answer(impl, ctx, run):
+    n = ctx.p["n_socket"]
+    r = Results()
+    d = h.Daemon(impl, ctx.workdir(impl, "sock"), sleeper(n))
+    try:
+        d.start()
+        r.measure("answer_n", lambda: d.wait_answering(60 + n * 0.2))
+        if isinstance(r["answer_n"], float):
+            r.measure(["_all_running_socket", "_m"], lambda: wait_all_running(d, n, 60 + n * 0.2))
+            r.measure("_shutdown_socket", lambda: d.terminate(60 + n * 0.2))
+    finally:
+        d.stop()
+    return r
+
+
+# ---------------------------------------------------------------- restarts
+
+
+def read_probe(path):
+    starts, exits = [], []
+    try:
+        with open(path) as f:
+            for line in f:
+                kind, _, t = line.partition(" ")
+                (starts if kind == "start" else exits).append(float(t))
+    except OSError:
+        pass
+    return starts, exits
+
+
+def restart_latency(impl, ctx, run):
+    r = Results()
+    wd = ctx.workdir(impl, "rst")
+    stamps = os.path.join(wd, "stamps")
+    prog = [("probe", {"command": f"/bin/bash {PROBE} {stamps} {ctx.p['probe_secs']}", "startsecs": "1",
+                       "autorestart": "true", "startretries": "0"})]
+    d = h.Daemon(impl, wd, prog)
+    cycles = ctx.p["restart_cycles"]
+
+    def gaps():
+        d.start()
+        deadline = time.monotonic() + (cycles + 1) * (ctx.p["probe_secs"] + 3) + 10
+        while time.monotonic() < deadline:
+            starts, exits = read_probe(stamps)
+            if len(starts) > cycles:
+                break
+            why = d._died()
+            if why:
+                raise BenchError(why)
+            time.sleep(0.1)
+        starts, exits = read_probe(stamps)
+        gaps = [s - e for e, s in zip(exits, starts[1:])]
+        if len(gaps) < cycles:
+            raise BenchError(f"only {len(starts)} starts seen")
+        return statistics.median(gaps) * 1000
+    try:
+        r.measure("restart_ms", gaps)
+    finally:
+        d.stop()
+    return r
+
+
+def exit_at_once(impl, ctx, run):
+    r = Results()
+    wd = ctx.workdir(impl, "quick")
+    stamps = os.path.join(wd, "stamps")
+    prog = [("quick", {"command": f"/bin/bash {PROBE} {stamps} 0", "startsecs": "0",
+                       "autorestart": "true"})]
+    d = h.Daemon(impl, wd, prog)
+    window = ctx.p["idle_secs"]
+
+    def pace():
+        d.start()
+        deadline = time.monotonic() + 30
+        while not read_probe(stamps)[0]:
+            why = d._died()
+            if why or time.monotonic() > deadline:
+                raise BenchError(why or "the program did not start within 30s")
+            time.sleep(0.01)
+        time.sleep(1.0)
+        n0, cpu0, t0 = len(read_probe(stamps)[0]), h.cpu_seconds(d.pid), time.monotonic()
+        time.sleep(window)
+        n1, cpu1, t1 = len(read_probe(stamps)[0]), h.cpu_seconds(d.pid), time.monotonic()
+        if n1 == 0:
+            raise BenchError("the program never started")
+        return (n1 - n0) / (t1 - t0), (cpu1 - cpu0) * 1000 / (t1 - t0)
+    try:
+        r.measure(["quick_rate", "quick_cpu_ms"], pace)
+    finally:
+        d.stop()
+    return r
+
+
+# ---------------------------------------------------------------- log throughput
+
+
+def verify_blob_copy(path, size, chunk):
+    """True if the file at `path` is exactly the blob (`chunk` repeated to `size` bytes)."""
+    try:
+        if os.path.getsize(path) != size:
+            return False
+        with open(path, "rb") as f:
+            while True:
+                b = f.read(len(chunk))
+                if not b:
+                    return True
+                if b != chunk[:len(b)]:
+                    return False
+    except OSError:
+        return False
+
+
+def expected_lines(n):
+    return b"".join(b"%079d\n" % i for i in range(n))
+
+
+def wait_size(path, size, timeout, d=None):
+    deadline = time.monotonic() + timeout
+    last, last_change = -1, time.monotonic()
+    while True:
+        try:
+            cur = os.path.getsize(path)
+        except OSError:
+            cur = 0
+        now = time.monotonic()
+        if cur >= size:
+            return now
+        if cur != last:
+            last, last_change = cur, now
+        if now > deadline:
+            raise BenchError(f"log holds {cur}/{size} bytes after {timeout:.0f}s")
+        if d is not None and now - last_change > 15:
+            raise BenchError(f"log stuck at {cur}/{size} bytes for 15s")
+        time.sleep(0.005)
+
+
+def log_through_daemon(impl, ctx, tag, command, size):
+    """Starts a daemon whose one program writes `size` bytes to stdout; returns (wall s, daemon cpu s,
+    log path)."""
+    wd = ctx.workdir(impl, tag)
+    out = os.path.join(wd, "child.log")
+    prog = [("writer", {"command": command, "startsecs": "0", "autostart": "false",
+                        "autorestart": "false", "startretries": "0", "stdout_logfile": out,
+                        "stdout_logfile_maxbytes": "0", "stderr_logfile": "NONE"})]
+    d = h.Daemon(impl, wd, prog)
+    try:
+        d.start()
+        d.wait_answering(30)
+        time.sleep(0.3)
+        cpu0 = h.cpu_seconds(d.pid)
+        t0 = time.monotonic()
+        d.rpc("supervisor.startProcess", ("writer", False))
+        t1 = wait_size(out, size, 60 + size / 5e6, d)
+        cpu = h.cpu_seconds(d.pid) - cpu0
+        return t1 - t0, cpu, out, d
+    except BaseException:
+        d.stop()
+        raise
+
+
+def log_bound(ctx, producer, size, tag, tries=2):
+    """Wall seconds of `producer | cat > file`, the physical bound for a log write path: the best of
+    `tries` (a bound is what the machine can do, so noise should not lower it)."""
+    wd = os.path.join(ctx.root, f"bound-{tag}")
+    os.makedirs(wd, exist_ok=True)
+    out = os.path.join(wd, "out")
+    best = None
+    for _ in range(tries):
+        t0 = time.monotonic()
+        p = h.spawn(["/bin/sh", "-c", f"{producer} | cat > {out}"])
+        rc, _ = h.wait_exit(p, 60 + size / 5e6)
+        wall = time.monotonic() - t0
+        ok = rc == 0 and os.path.getsize(out) == size
+        os.unlink(out)
+        if not ok:
+            raise BenchError(f"bound pipeline rc={rc}")
+        best = wall if best is None else min(best, wall)
+    return best
+
+
+def log_bytes(impl, ctx, run):
+    r = Results()
+    size = ctx.p["log_bytes"]
+    blob = ctx.blob_path()
+    if impl.name == "reference":  # the bound is implementation-independent: measured once per run
+        r.measure("bytes_bound_mbs", lambda: size / 1e6 / log_bound(ctx, f"cat {blob}", size, "bytes"))
+    d = None
+
+    def through_daemon():
+        nonlocal d
+        wall, cpu, out, d = log_through_daemon(impl, ctx, "bytes", f"cat {blob}", size)
+        intact = verify_blob_copy(out, size, ctx.chunk)
+        os.unlink(out)
+        return size / 1e6 / wall, cpu, intact
+    try:
+        r.measure(["bytes_mbs", "bytes_cpu_s", "bytes_intact"], through_daemon)
+    finally:
+        if d:
+            d.stop()
+    return r
+
+
+def log_lines(impl, ctx, run):
+    r = Results()
+    n = ctx.p["lines"]
+    size = n * 80
+    producer = f"{sys.executable} {LINES} {n}"
+    if impl.name == "reference":
+        r.measure("lines_bound_s", lambda: log_bound(ctx, producer, size, "lines"))
+    d = None
+
+    def through_daemon():
+        nonlocal d
+        wall, cpu, out, d = log_through_daemon(impl, ctx, "lines", producer, size)
+        with open(out, "rb") as f:
+            intact = f.read() == expected_lines(n)
+        os.unlink(out)
+        return wall, cpu, intact
+    try:
+        r.measure(["lines_s", "lines_cpu_s", "lines_intact"], through_daemon)
+    finally:
+        if d:
+            d.stop()
+    return r
+
+
+# ---------------------------------------------------------------- binary size
+
+
+def binary_size(impl, ctx, run):
+    r = Results()
+    if impl.name == "reference":
+        def venv_size():
+            total = 0
+            for base, _, files in os.walk(os.path.dirname(os.path.dirname(impl.supervisord[0]))):
+                for f in files:
+                    p = os.path.join(base, f)
+                    if not os.path.islink(p):
+                        total += os.path.getsize(p)
+            return total / 1e6
+        r.measure("size_mb", venv_size)
+        return r
+
+    def stripped():
+        best = None
+        for path, kind in ctx.p["binaries"]:
+            if not os.path.exists(path):
+                continue
+            tmp = os.path.join(ctx.root, "stripped")
+            subprocess.run(["strip", "-o", tmp, path], check=True, capture_output=True)
+            size = os.path.getsize(tmp) / 1e6
+            os.unlink(tmp)
+            r["_size_kind"] = kind
+            return size
+        raise BenchError("no release binary built")
+    r.measure("size_mb", stripped)
+    return r
+
+
+# (name, function, runs of the reference at most): the reference's 1000-program start takes ~30 s
+# and its value is only context for an absolute target, so it is measured once.
+ALL = [
+    ("one program", one_program),
+    ("many programs", many_programs),
+    ("control socket", socket_answer, 1),
+    ("restart latency", restart_latency),
+    ("exit at once", exit_at_once),
+    ("log bytes", log_bytes),
+    ("log lines", log_lines),
+    ("binary size", binary_size),
+]

@@ -1,0 +1,529 @@
+//! The process commands (status, start, stop, restart, signal, pid, clear), the command table,
+//! and the namespec and result-struct helpers they share.
+
+use super::controller::{CmdResult, Controller, Failure, Flow, exit, fault};
+use super::help;
+use super::transport::CallError;
+use crate::xmlrpc::Value;
+
+pub type Command = fn(&mut Controller, &str) -> Result<Flow, Failure>;
+
+/// The command table; `None` = unknown syntax.
+pub fn lookup(cmd: &str) -> Option<Command> {
+    Some(match cmd {
+        "help" => |c, a| help::do_help(c, a).map(|_| Flow::Continue),
+        "EOF" | "quit" | "exit" => |c, _| {
+            c.output("");
+            Ok(Flow::Quit)
+        },
+        "status" => |c, a| do_status(c, a).map(|_| Flow::Continue),
+        "start" => |c, a| do_start(c, a).map(|_| Flow::Continue),
+        "stop" => |c, a| do_stop(c, a).map(|_| Flow::Continue),
+        "restart" => |c, a| do_restart(c, a).map(|_| Flow::Continue),
+        "signal" => |c, a| do_signal(c, a).map(|_| Flow::Continue),
+        "pid" => |c, a| do_pid(c, a).map(|_| Flow::Continue),
+        "clear" => |c, a| do_clear(c, a).map(|_| Flow::Continue),
+        "avail" => |c, a| super::admin::do_avail(c, a).map(|_| Flow::Continue),
+        "reread" => |c, a| super::admin::do_reread(c, a).map(|_| Flow::Continue),
+        "update" => |c, a| super::admin::do_update(c, a).map(|_| Flow::Continue),
+        "add" => |c, a| super::admin::do_add(c, a).map(|_| Flow::Continue),
+        "remove" => |c, a| super::admin::do_remove(c, a).map(|_| Flow::Continue),
+        "reload" => |c, a| super::admin::do_reload(c, a).map(|_| Flow::Continue),
+        "shutdown" => |c, a| super::admin::do_shutdown(c, a).map(|_| Flow::Continue),
+        "version" => |c, a| super::admin::do_version(c, a).map(|_| Flow::Continue),
+        "open" => |c, a| super::admin::do_open(c, a).map(|_| Flow::Continue),
+        "tail" => |c, a| super::tail::do_tail(c, a).map(|_| Flow::Continue),
+        "maintail" => |c, a| super::tail::do_maintail(c, a).map(|_| Flow::Continue),
+        "fg" => |c, a| super::tail::do_fg(c, a).map(|_| Flow::Continue),
+        _ => return None,
+    })
+}
+
+/// `group:name`, or just `name` when both are equal.
+pub fn make_namespec(group: &str, name: &str) -> String {
+    if group == name {
+        name.to_string()
+    } else {
+        format!("{group}:{name}")
+    }
+}
+
+/// `g:*` and `g:` -> (g, None); `g:p` -> (g, Some(p)); `p` -> (p, Some(p)).
+pub fn split_namespec(spec: &str) -> (String, Option<String>) {
+    match spec.split_once(':') {
+        Some((g, p)) if p.is_empty() || p == "*" => (g.to_string(), None),
+        Some((g, p)) => (g.to_string(), Some(p.to_string())),
+        None => (spec.to_string(), Some(spec.to_string())),
+    }
+}
+
+/// Python's `str()` of a value, for messages that interpolate one.
+pub fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        Value::Double(d) => crate::xmlrpc::encode_response(&Value::Double(*d))
+            .ok()
+            .and_then(|x| {
+                x.split("<double>")
+                    .nth(1)
+                    .and_then(|r| r.split('<').next())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default(),
+        Value::Nil => "None".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A start/stop/signal/clear result, from a result struct or a fault on a single name.
+pub struct Outcome {
+    pub name: String,
+    pub group: String,
+    pub status: i64,
+    pub description: String,
+}
+
+impl Outcome {
+    pub fn from_struct(v: &Value) -> Outcome {
+        Outcome {
+            name: v.member_str("name").unwrap_or_default().to_string(),
+            group: v.member_str("group").unwrap_or_default().to_string(),
+            status: v.member_int("status").unwrap_or(0),
+            description: v.member_str("description").unwrap_or_default().to_string(),
+        }
+    }
+
+    /// A fault on one namespec; a group spec (`g:*`) has no process name (Python's None).
+    fn from_fault(spec: &str, code: i64, string: String) -> Outcome {
+        let (group, name) = split_namespec(spec);
+        Outcome {
+            name: name.unwrap_or_else(|| "None".to_string()),
+            group,
+            status: code,
+            description: string,
+        }
+    }
+
+    fn namespec(&self) -> String {
+        make_namespec(&self.group, &self.name)
+    }
+
+    fn unknown(&self) -> Failure {
+        Failure::Raised(
+            "ValueError",
+            format!(
+                "Unknown result code {} for {}",
+                self.status,
+                self.namespec()
+            ),
+        )
+    }
+
+    fn start_line(&self) -> Result<String, Failure> {
+        let why = match self.status {
+            fault::SUCCESS => return Ok(format!("{}: started", self.namespec())),
+            fault::BAD_NAME => "no such process",
+            fault::NO_FILE => "no such file",
+            fault::NOT_EXECUTABLE => "file is not executable",
+            fault::ALREADY_STARTED => "already started",
+            fault::SPAWN_ERROR => "spawn error",
+            fault::ABNORMAL_TERMINATION => "abnormal termination",
+            _ => return Err(self.unknown()),
+        };
+        Ok(format!("{}: ERROR ({why})", self.namespec()))
+    }
+
+    fn signal_line(&self, success: &str) -> Result<String, Failure> {
+        let why = match self.status {
+            fault::SUCCESS => return Ok(format!("{}: {success}", self.namespec())),
+            fault::FAILED => return Ok(self.description.clone()),
+            fault::BAD_NAME => "no such process",
+            fault::BAD_SIGNAL => "bad signal name",
+            fault::NOT_RUNNING => "not running",
+            _ => return Err(self.unknown()),
+        };
+        Ok(format!("{}: ERROR ({why})", self.namespec()))
+    }
+
+    fn clear_line(&self) -> Result<String, Failure> {
+        match self.status {
+            fault::SUCCESS => Ok(format!("{}: cleared", self.namespec())),
+            fault::BAD_NAME => Ok(format!("{}: ERROR (no such process)", self.namespec())),
+            fault::FAILED => Ok(format!("{}: ERROR (failed)", self.namespec())),
+            _ => Err(self.unknown()),
+        }
+    }
+}
+
+/// The items of an array result (anything else counts as empty).
+pub fn items(v: &Value) -> Vec<Value> {
+    v.as_array().map(<[Value]>::to_vec).unwrap_or_default()
+}
+
+const STOPPED_STATES: [i64; 4] = [0, 100, 200, 1000];
+
+fn show_statuses(c: &Controller, infos: &[Value]) {
+    let namespecs: Vec<String> = infos
+        .iter()
+        .map(|i| {
+            make_namespec(
+                i.member_str("group").unwrap_or(""),
+                i.member_str("name").unwrap_or(""),
+            )
+        })
+        .collect();
+    let width = namespecs
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(30)
+        + 3;
+    for (info, ns) in infos.iter().zip(&namespecs) {
+        let state = info.member("statename").map(py_str).unwrap_or_default();
+        let desc = info.member("description").map(py_str).unwrap_or_default();
+        c.output(&format!("{ns:<width$}{state:<10}{desc}"));
+    }
+}
+
+pub fn do_status(c: &mut Controller, arg: &str) -> CmdResult {
+    if !c.upcheck()? {
+        c.exitstatus = exit::STATUS_UNKNOWN;
+        return Ok(());
+    }
+    let all = items(&c.call("supervisor.getAllProcessInfo", &[])?);
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    let matching: Vec<Value> = if names.is_empty() || names.contains(&"all") {
+        all
+    } else {
+        let mut matching = Vec::new();
+        for name in names {
+            let (group, process) = split_namespec(name);
+            let mut found = false;
+            for info in &all {
+                let same_group = info.member_str("group") == Some(group.as_str());
+                let same_name = process
+                    .as_deref()
+                    .is_none_or(|p| info.member_str("name") == Some(p));
+                if same_group && same_name {
+                    found = true;
+                    matching.push(info.clone());
+                }
+            }
+            if !found {
+                match process {
+                    None => c.output(&format!("{group}: ERROR (no such group)")),
+                    Some(_) => c.output(&format!("{name}: ERROR (no such process)")),
+                }
+                c.exitstatus = exit::STATUS_UNKNOWN;
+            }
+        }
+        matching
+    };
+    show_statuses(c, &matching);
+    if matching.iter().any(|i| {
+        i.member_int("state")
+            .is_some_and(|s| STOPPED_STATES.contains(&s))
+    }) {
+        c.exitstatus = exit::STATUS_NOT_RUNNING;
+    }
+    Ok(())
+}
+
+pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
+    if !c.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        c.output("Error: start requires a process name");
+        c.exitstatus = exit::INVALID_ARGS;
+        help::show(c, "start");
+        return Ok(());
+    }
+    let ignored = Some(fault::ALREADY_STARTED);
+    if names.contains(&"all") {
+        for r in items(&c.call("supervisor.startAllProcesses", &[])?) {
+            let o = Outcome::from_struct(&r);
+            c.output(&o.start_line()?);
+            c.set_exitstatus_from_fault(o.status, ignored);
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        if process.is_none() {
+            match c.call("supervisor.startProcessGroup", &[Value::string(&group)]) {
+                Ok(results) => {
+                    for r in items(&results) {
+                        let o = Outcome::from_struct(&r);
+                        c.output(&o.start_line()?);
+                        c.set_exitstatus_from_fault(o.status, ignored);
+                    }
+                }
+                Err(CallError::Fault {
+                    code: fault::BAD_NAME,
+                    ..
+                }) => {
+                    c.output(&format!("{group}: ERROR (no such group)"));
+                    c.exitstatus = exit::INVALID_ARGS;
+                }
+                Err(e) => {
+                    c.exitstatus = exit::GENERIC;
+                    return Err(e.into());
+                }
+            }
+            continue;
+        }
+        match c.call("supervisor.startProcess", &[Value::string(name)]) {
+            Ok(_) => c.output(&format!(
+                "{}: started",
+                make_namespec(&group, process.as_deref().unwrap_or(""))
+            )),
+            Err(CallError::Fault { code, string }) => {
+                let o = Outcome::from_fault(name, code, string);
+                c.output(&o.start_line()?);
+                c.set_exitstatus_from_fault(o.status, ignored);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
+    if !c.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        c.output("Error: stop requires a process name");
+        c.exitstatus = exit::GENERIC;
+        help::show(c, "stop");
+        return Ok(());
+    }
+    let ignored = Some(fault::NOT_RUNNING);
+    if names.contains(&"all") {
+        for r in items(&c.call("supervisor.stopAllProcesses", &[])?) {
+            let o = Outcome::from_struct(&r);
+            c.output(&o.signal_line("stopped")?);
+            c.set_exitstatus_from_fault(o.status, ignored);
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        if process.is_none() {
+            match c.call("supervisor.stopProcessGroup", &[Value::string(&group)]) {
+                Ok(results) => {
+                    for r in items(&results) {
+                        let o = Outcome::from_struct(&r);
+                        c.output(&o.signal_line("stopped")?);
+                        c.set_exitstatus_from_fault(o.status, ignored);
+                    }
+                }
+                Err(CallError::Fault { code, string }) => {
+                    c.exitstatus = exit::GENERIC;
+                    if code != fault::BAD_NAME {
+                        return Err(CallError::Fault { code, string }.into());
+                    }
+                    c.output(&format!("{group}: ERROR (no such group)"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        match c.call("supervisor.stopProcess", &[Value::string(name)]) {
+            Ok(_) => c.output(&format!(
+                "{}: stopped",
+                make_namespec(&group, process.as_deref().unwrap_or(""))
+            )),
+            Err(CallError::Fault { code, string }) => {
+                let o = Outcome::from_fault(name, code, string);
+                c.output(&o.signal_line("stopped")?);
+                c.set_exitstatus_from_fault(o.status, ignored);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub fn do_restart(c: &mut Controller, arg: &str) -> CmdResult {
+    if !c.upcheck()? {
+        return Ok(());
+    }
+    if arg.split_whitespace().next().is_none() {
+        c.output("Error: restart requires a process name");
+        c.exitstatus = exit::GENERIC;
+        help::show(c, "restart");
+        return Ok(());
+    }
+    do_stop(c, arg)?;
+    do_start(c, arg)
+}
+
+pub fn do_signal(c: &mut Controller, arg: &str) -> CmdResult {
+    if !c.upcheck()? {
+        return Ok(());
+    }
+    let args: Vec<&str> = arg.split_whitespace().collect();
+    if args.len() < 2 {
+        c.output("Error: signal requires a signal name and a process name");
+        help::show(c, "signal");
+        c.exitstatus = exit::GENERIC;
+        return Ok(());
+    }
+    let sig = Value::string(args[0]);
+    let names = &args[1..];
+    if names.contains(&"all") {
+        for r in items(&c.call("supervisor.signalAllProcesses", std::slice::from_ref(&sig))?) {
+            let o = Outcome::from_struct(&r);
+            c.output(&o.signal_line("signalled")?);
+            c.set_exitstatus_from_fault(o.status, None);
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        if process.is_none() {
+            match c.call(
+                "supervisor.signalProcessGroup",
+                &[Value::string(&group), sig.clone()],
+            ) {
+                Ok(results) => {
+                    for r in items(&results) {
+                        let o = Outcome::from_struct(&r);
+                        c.output(&o.signal_line("signalled")?);
+                        c.set_exitstatus_from_fault(o.status, None);
+                    }
+                }
+                Err(CallError::Fault {
+                    code: fault::BAD_NAME,
+                    ..
+                }) => {
+                    c.output(&format!("{group}: ERROR (no such group)"));
+                    c.exitstatus = exit::GENERIC;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        match c.call(
+            "supervisor.signalProcess",
+            &[Value::string(*name), sig.clone()],
+        ) {
+            Ok(_) => c.output(&format!(
+                "{}: signalled",
+                make_namespec(&group, process.as_deref().unwrap_or(""))
+            )),
+            Err(CallError::Fault { code, string }) => {
+                let o = Outcome::from_fault(name, code, string);
+                c.output(&o.signal_line("signalled")?);
+                c.set_exitstatus_from_fault(o.status, None);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub fn do_pid(c: &mut Controller, arg: &str) -> CmdResult {
+    if !c.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        let pid = c.call("supervisor.getPID", &[])?;
+        c.output(&py_str(&pid));
+    } else if names.contains(&"all") {
+        for info in items(&c.call("supervisor.getAllProcessInfo", &[])?) {
+            c.output(&info.member("pid").map(py_str).unwrap_or_default());
+        }
+    } else {
+        for name in names {
+            match c.call("supervisor.getProcessInfo", &[Value::string(name)]) {
+                Ok(info) => {
+                    let pid = info.member("pid").cloned().unwrap_or(Value::Int(0));
+                    c.output(&py_str(&pid));
+                    if pid == Value::Int(0) {
+                        c.exitstatus = exit::NOT_RUNNING;
+                    }
+                }
+                Err(CallError::Fault { code, string }) => {
+                    c.exitstatus = exit::GENERIC;
+                    if code != fault::BAD_NAME {
+                        return Err(CallError::Fault { code, string }.into());
+                    }
+                    c.output(&format!("No such process {name}"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn do_clear(c: &mut Controller, arg: &str) -> CmdResult {
+    if !c.upcheck()? {
+        return Ok(());
+    }
+    let names: Vec<&str> = arg.split_whitespace().collect();
+    if names.is_empty() {
+        c.output("Error: clear requires a process name");
+        c.exitstatus = exit::GENERIC;
+        help::show(c, "clear");
+        return Ok(());
+    }
+    if names.contains(&"all") {
+        for r in items(&c.call("supervisor.clearAllProcessLogs", &[])?) {
+            let o = Outcome::from_struct(&r);
+            c.output(&o.clear_line()?);
+            c.set_exitstatus_from_fault(o.status, None);
+        }
+        return Ok(());
+    }
+    for name in names {
+        let (group, process) = split_namespec(name);
+        match c.call("supervisor.clearProcessLogs", &[Value::string(name)]) {
+            Ok(_) => c.output(&format!(
+                "{}: cleared",
+                make_namespec(&group, process.as_deref().unwrap_or("None"))
+            )),
+            Err(CallError::Fault { code, string }) => {
+                let o = Outcome::from_fault(name, code, string);
+                c.output(&o.clear_line()?);
+                c.set_exitstatus_from_fault(o.status, None);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespecs() {
+        let cases = [
+            ("a", ("a", Some("a"))),
+            ("g:p", ("g", Some("p"))),
+            ("g:*", ("g", None)),
+            ("g:", ("g", None)),
+            ("g:p:q", ("g", Some("p:q"))),
+        ];
+        for (spec, (g, p)) in cases {
+            assert_eq!(
+                split_namespec(spec),
+                (g.to_string(), p.map(str::to_string)),
+                "{spec}"
+            );
+        }
+        assert_eq!(make_namespec("a", "a"), "a");
+        assert_eq!(make_namespec("g", "p"), "g:p");
+    }
+}

@@ -1,0 +1,352 @@
+//! `OutputChannel`: what happens to the bytes read from one child pipe (stdout or stderr): ANSI
+//! stripping, the channel's log file, syslog, capture mode, and the events and main-log copies the
+//! daemon must emit (returned as data; this module never dispatches anything itself).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::config::model::{LogChannel, LogLevel, LogTarget, ProcessConfig};
+
+use super::ansi::AnsiStripper;
+use super::auto::Channel;
+use super::pyrepr::{py_bytes_repr, py_str_repr};
+use super::rotating::{RotatingFile, WriteReport};
+use super::syslog::SyslogSender;
+
+pub const BEGIN_TOKEN: &[u8] = b"<!--XSUPERVISOR:BEGIN-->";
+pub const END_TOKEN: &[u8] = b"<!--XSUPERVISOR:END-->";
+
+/// Settings of one output channel, resolved by the daemon (AUTO already named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelConfig {
+    pub process_name: String,
+    pub channel: Channel,
+    /// None = no file (`NONE`, or syslog only).
+    pub logfile: Option<PathBuf>,
+    pub logfile_maxbytes: u64,
+    pub logfile_backups: u32,
+    /// 0 disables capture mode (the tokens are then ordinary text).
+    pub capture_maxbytes: u64,
+    pub events_enabled: bool,
+    pub syslog: bool,
+    /// `[supervisord] strip_ansi`.
+    pub strip_ansi: bool,
+    /// Copy each chunk to the main log at DEBG (main loglevel <= debug).
+    pub mainlog_debug: bool,
+    /// An event listener's stdout: protocol bytes go to the file verbatim, the main-log copy shows
+    /// them as a Python bytes repr, and there is no capture mode, syslog or PROCESS_LOG event.
+    pub listener_protocol: bool,
+}
+
+impl ChannelConfig {
+    /// Builds the settings of `channel` of `process`. `auto_path` is the AUTO file created for
+    /// this channel at group creation (ignored unless the target is AUTO).
+    pub fn from_process(
+        process: &ProcessConfig,
+        channel: Channel,
+        auto_path: Option<&Path>,
+        strip_ansi: bool,
+        loglevel: LogLevel,
+        listener: bool,
+    ) -> ChannelConfig {
+        let settings: &LogChannel = match channel {
+            Channel::Stdout => &process.stdout,
+            Channel::Stderr => &process.stderr,
+        };
+        let logfile = match &settings.logfile {
+            LogTarget::Auto => auto_path.map(Path::to_path_buf),
+            LogTarget::None | LogTarget::Syslog => None,
+            LogTarget::File(path) => Some(path.clone()),
+        };
+        let listener_protocol = listener && channel == Channel::Stdout;
+        ChannelConfig {
+            process_name: process.name.clone(),
+            channel,
+            logfile,
+            logfile_maxbytes: settings.logfile_maxbytes,
+            logfile_backups: settings.logfile_backups,
+            capture_maxbytes: if listener_protocol {
+                0
+            } else {
+                settings.capture_maxbytes
+            },
+            events_enabled: settings.events_enabled && !listener_protocol,
+            syslog: (settings.syslog || settings.logfile == LogTarget::Syslog)
+                && !listener_protocol,
+            strip_ansi,
+            mainlog_debug: loglevel <= LogLevel::Debug,
+            listener_protocol,
+        }
+    }
+}
+
+/// Something the daemon must do after a chunk was processed, in order.
+#[derive(Debug)]
+pub enum ChannelOutput {
+    /// Emit PROCESS_LOG_STDOUT / PROCESS_LOG_STDERR with this data.
+    LogEvent(Vec<u8>),
+    /// Emit PROCESS_COMMUNICATION_STDOUT / _STDERR with this data (a capture block ended).
+    CommEvent(Vec<u8>),
+    /// Log this text at DEBG in the main log.
+    MainLogDebug(String),
+    /// The channel's log file started failing or recovered: log it once (WARN / INFO).
+    WriteProblem(WriteReport),
+}
+
+/// The reference's BoundIO: when a write would overflow, as many bytes as the write are dropped
+/// from the front (so one write larger than the capacity is kept whole).
+#[derive(Debug, Default)]
+struct CaptureBuffer {
+    maxbytes: usize,
+    data: Vec<u8>,
+}
+
+impl CaptureBuffer {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.data.len() + bytes.len() > self.maxbytes {
+            let drop = bytes.len().min(self.data.len());
+            self.data.drain(..drop);
+        }
+        self.data.extend_from_slice(bytes);
+    }
+}
+
+/// Longest suffix of `data` that is a proper prefix of `token` (asynchat's find_prefix_at_end).
+fn prefix_at_end(data: &[u8], token: &[u8]) -> usize {
+    let mut l = token.len().saturating_sub(1).min(data.len());
+    while l > 0 && !data.ends_with(&token[..l]) {
+        l -= 1;
+    }
+    l
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One child pipe's output processing.
+#[derive(Debug)]
+pub struct OutputChannel {
+    config: ChannelConfig,
+    file: Option<RotatingFile>,
+    syslog: Option<SyslogSender>,
+    stripper: AnsiStripper,
+    capture: Option<CaptureBuffer>,
+    capturing: bool,
+    /// Bytes that may be the start of a token, held until the next read.
+    held: Vec<u8>,
+}
+
+impl OutputChannel {
+    /// Opens the channel's log file (append, never truncating). An error here is a spawn error
+    /// in the reference (`unknown error making dispatchers for '<name>': <error>`).
+    pub fn new(config: ChannelConfig) -> io::Result<OutputChannel> {
+        let file = match &config.logfile {
+            Some(path) => Some(RotatingFile::open(
+                path,
+                config.logfile_maxbytes,
+                config.logfile_backups,
+            )?),
+            None => None,
+        };
+        let syslog = config.syslog.then(SyslogSender::new);
+        let capture = (config.capture_maxbytes > 0).then(|| CaptureBuffer {
+            maxbytes: usize::try_from(config.capture_maxbytes).unwrap_or(usize::MAX),
+            data: Vec::new(),
+        });
+        Ok(OutputChannel {
+            config,
+            file,
+            syslog,
+            stripper: AnsiStripper::new(),
+            capture,
+            capturing: false,
+            held: Vec::new(),
+        })
+    }
+
+    pub fn config(&self) -> &ChannelConfig {
+        &self.config
+    }
+
+    pub fn logfile_path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|f| f.path())
+    }
+
+    /// True while inside a `<!--XSUPERVISOR:BEGIN-->` block.
+    pub fn is_capturing(&self) -> bool {
+        self.capturing
+    }
+
+    /// Processes one chunk read from the pipe.
+    pub fn feed(&mut self, data: &[u8]) -> Vec<ChannelOutput> {
+        let mut out = Vec::new();
+        if self.config.listener_protocol {
+            self.log_listener(data, &mut out);
+            return out;
+        }
+        if self.capture.is_none() {
+            self.log_piece(data, &mut out);
+            return out;
+        }
+        let mut buffer = std::mem::take(&mut self.held);
+        buffer.extend_from_slice(data);
+        let mut rest: &[u8] = &buffer;
+        loop {
+            let token = if self.capturing {
+                END_TOKEN
+            } else {
+                BEGIN_TOKEN
+            };
+            match find(rest, token) {
+                Some(at) => {
+                    self.log_piece(&rest[..at], &mut out);
+                    self.toggle_capture(&mut out);
+                    rest = &rest[at + token.len()..];
+                }
+                None => {
+                    let keep = prefix_at_end(rest, token);
+                    self.log_piece(&rest[..rest.len() - keep], &mut out);
+                    self.held = rest[rest.len() - keep..].to_vec();
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// End of the pipe (the child closed it): held-back bytes are plain output.
+    pub fn finish(&mut self) -> Vec<ChannelOutput> {
+        let mut out = Vec::new();
+        let held = std::mem::take(&mut self.held);
+        self.log_piece(&held, &mut out);
+        let tail = self.stripper.finish();
+        if !tail.is_empty() {
+            self.write_normal(&tail, &mut out);
+        }
+        out
+    }
+
+    fn toggle_capture(&mut self, out: &mut Vec<ChannelOutput>) {
+        self.capturing = !self.capturing;
+        if self.capturing {
+            return;
+        }
+        let data = self
+            .capture
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.data))
+            .unwrap_or_default();
+        out.push(ChannelOutput::CommEvent(data));
+        if self.config.mainlog_debug {
+            out.push(ChannelOutput::MainLogDebug(format!(
+                "{} {} emitted a comm event",
+                py_str_repr(&self.config.process_name),
+                self.config.channel.as_str()
+            )));
+        }
+    }
+
+    /// The reference's `_log`: one piece of output outside the token scanning.
+    fn log_piece(&mut self, raw: &[u8], out: &mut Vec<ChannelOutput>) {
+        if raw.is_empty() {
+            return;
+        }
+        let data = if self.config.strip_ansi {
+            self.stripper.strip(raw)
+        } else {
+            raw.to_vec()
+        };
+        if self.capturing {
+            if let Some(capture) = self.capture.as_mut() {
+                capture.write(&data);
+            }
+        } else {
+            self.write_normal(&data, out);
+        }
+        if self.config.mainlog_debug {
+            let text = match std::str::from_utf8(&data) {
+                Ok(text) => text.to_string(),
+                Err(_) => format!("Undecodable: {}", py_bytes_repr(&data)),
+            };
+            out.push(ChannelOutput::MainLogDebug(format!(
+                "{} {} output:\n{}",
+                py_str_repr(&self.config.process_name),
+                self.config.channel.as_str(),
+                text
+            )));
+        }
+        if self.config.events_enabled {
+            out.push(ChannelOutput::LogEvent(data));
+        }
+    }
+
+    /// The normal (non-capture) destinations: file and syslog.
+    fn write_normal(&mut self, data: &[u8], out: &mut Vec<ChannelOutput>) {
+        if let Some(report) = self.file.as_mut().and_then(|f| f.write(data)) {
+            out.push(ChannelOutput::WriteProblem(report));
+        }
+        if let Some(syslog) = self.syslog.as_mut() {
+            let text = String::from_utf8_lossy(data);
+            for line in text.trim_end_matches('\n').split('\n') {
+                syslog.send(&format!("{} {line}", self.config.process_name));
+            }
+        }
+    }
+
+    /// An event listener's stdout: main-log copy of the raw bytes, then the file.
+    fn log_listener(&mut self, data: &[u8], out: &mut Vec<ChannelOutput>) {
+        if data.is_empty() {
+            return;
+        }
+        if self.config.mainlog_debug {
+            out.push(ChannelOutput::MainLogDebug(format!(
+                "{} {} output:\n{}",
+                py_str_repr(&self.config.process_name),
+                self.config.channel.as_str(),
+                py_bytes_repr(data)
+            )));
+        }
+        let data = if self.config.strip_ansi {
+            self.stripper.strip(data)
+        } else {
+            data.to_vec()
+        };
+        if let Some(report) = self.file.as_mut().and_then(|f| f.write(&data)) {
+            out.push(ChannelOutput::WriteProblem(report));
+        }
+    }
+
+    /// Bytes wait for a full pipe/tty target (`stdout_logfile=/dev/stdout`): call `flush_pending`
+    /// on a short timer until this is false.
+    pub fn has_pending(&self) -> bool {
+        self.file.as_ref().is_some_and(RotatingFile::has_pending)
+    }
+
+    pub fn flush_pending(&mut self) -> Option<WriteReport> {
+        self.file.as_mut().and_then(RotatingFile::flush_pending)
+    }
+
+    /// SIGUSR2: reopen the log file.
+    pub fn reopen(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(file) => file.reopen(),
+            None => Ok(()),
+        }
+    }
+
+    /// clearProcessLogs: delete and reopen the file, and empty the capture buffer.
+    pub fn clear(&mut self) -> io::Result<()> {
+        if let Some(capture) = self.capture.as_mut() {
+            capture.data.clear();
+        }
+        match self.file.as_mut() {
+            Some(file) => file.clear(),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "channel_tests.rs"]
+mod tests;

@@ -1,0 +1,443 @@
+//! The daemon's main log: a `log::Log` that writes `asctime LEVL message` lines to a rotating file
+//! or syslog (plus stdout in the foreground), buffering records logged before it is opened.
+//!
+//! Level mapping from the log crate: CRIT = `error!(target: "crit", ..)`, ERRO = `error!`,
+//! WARN = `warn!`, INFO = `info!`, DEBG = `debug!`, TRAC = `trace!`,
+//! BLAT = `trace!(target: "blather", ..)`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::SystemTime;
+
+use crate::config::model::{LogLevel, SupervisordConfig};
+
+use super::rotating::{RotatingFile, WriteReport};
+use super::syslog::SyslogSender;
+use super::timefmt::{LocalTime, init_timezone};
+
+/// Records kept while the log is not open yet; beyond this the oldest are dropped.
+const PENDING_LIMIT: usize = 10_000;
+
+/// The log crate target that marks a CRIT record (`log::error!(target: "crit", ..)`).
+pub const CRIT_TARGET: &str = "crit";
+/// The log crate target that marks a BLAT record (`log::trace!(target: "blather", ..)`).
+pub const BLATHER_TARGET: &str = "blather";
+
+/// The four-letter tag written in the log line.
+pub fn level_tag(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Critical => "CRIT",
+        LogLevel::Error => "ERRO",
+        LogLevel::Warn => "WARN",
+        LogLevel::Info => "INFO",
+        LogLevel::Debug => "DEBG",
+        LogLevel::Trace => "TRAC",
+        LogLevel::Blather => "BLAT",
+    }
+}
+
+/// Our level for a log crate record (see the module comment for the mapping).
+pub fn level_of(level: log::Level, target: &str) -> LogLevel {
+    match level {
+        log::Level::Error if target == CRIT_TARGET => LogLevel::Critical,
+        log::Level::Error => LogLevel::Error,
+        log::Level::Warn => LogLevel::Warn,
+        log::Level::Info => LogLevel::Info,
+        log::Level::Debug => LogLevel::Debug,
+        log::Level::Trace if target == BLATHER_TARGET => LogLevel::Blather,
+        log::Level::Trace => LogLevel::Trace,
+    }
+}
+
+/// The coarsest log crate filter that still lets every record of `level` through.
+fn max_level_filter(level: LogLevel) -> log::LevelFilter {
+    match level {
+        LogLevel::Critical | LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Trace | LogLevel::Blather => log::LevelFilter::Trace,
+    }
+}
+
+/// Records from dependencies (mio, ...) carry their module path as target; the reference has no
+/// such lines, so only our own modules and the two marker targets are logged.
+fn is_our_target(target: &str) -> bool {
+    target == CRIT_TARGET
+        || target == BLATHER_TARGET
+        || target == "supervisor"
+        || target.starts_with("supervisor::")
+        || !target.contains("::")
+}
+
+/// `2026-11-23 19:05:58,203 WARN message\n`.
+pub fn format_line(level: LogLevel, message: &str, time: SystemTime) -> String {
+    let asctime = LocalTime::from_system(time).asctime();
+    format!("{asctime} {} {message}\n", level_tag(level))
+}
+
+/// Where the main log goes (`logfile=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MainLogDest {
+    File(PathBuf),
+    /// `logfile=syslog`.
+    Syslog,
+}
+
+/// Everything the main log needs from `[supervisord]` and the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MainLogConfig {
+    pub dest: MainLogDest,
+    pub maxbytes: u64,
+    pub backups: u32,
+    pub level: LogLevel,
+    /// Copy every line to stdout (`nodaemon` and not `silent`).
+    pub stdout_copy: bool,
+}
+
+impl MainLogConfig {
+    pub fn from_supervisord(config: &SupervisordConfig) -> MainLogConfig {
+        let dest = if config.logfile.as_os_str() == "syslog" {
+            MainLogDest::Syslog
+        } else {
+            MainLogDest::File(config.logfile.clone())
+        };
+        MainLogConfig {
+            dest,
+            maxbytes: config.logfile_maxbytes,
+            backups: config.logfile_backups,
+            level: config.loglevel,
+            stdout_copy: config.nodaemon && !config.silent,
+        }
+    }
+}
+
+struct Pending {
+    level: LogLevel,
+    message: String,
+    time: SystemTime,
+}
+
+/// The state behind the global logger; also usable directly (tests, or a non-global log).
+pub struct MainLogCore {
+    level: LogLevel,
+    open: bool,
+    file: Option<RotatingFile>,
+    syslog: Option<SyslogSender>,
+    stdout_copy: bool,
+    pending: Vec<Pending>,
+    pending_dropped: u64,
+    report: Option<WriteReport>,
+}
+
+impl Default for MainLogCore {
+    fn default() -> Self {
+        MainLogCore::new()
+    }
+}
+
+impl MainLogCore {
+    /// A closed log that buffers every record until `open`.
+    pub fn new() -> MainLogCore {
+        MainLogCore {
+            level: LogLevel::Blather,
+            open: false,
+            file: None,
+            syslog: None,
+            stdout_copy: false,
+            pending: Vec::new(),
+            pending_dropped: 0,
+            report: None,
+        }
+    }
+
+    pub fn level(&self) -> LogLevel {
+        self.level
+    }
+
+    pub fn set_level(&mut self, level: LogLevel) {
+        self.level = level;
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_ref().map(|f| f.path())
+    }
+
+    /// Opens the destinations of `config` (replacing earlier ones, e.g. on reload) and writes the
+    /// buffered records that pass the configured level.
+    pub fn open(&mut self, config: &MainLogConfig) -> io::Result<()> {
+        let (file, syslog) = match &config.dest {
+            MainLogDest::File(path) => (
+                Some(RotatingFile::open(path, config.maxbytes, config.backups)?),
+                None,
+            ),
+            MainLogDest::Syslog => (None, Some(SyslogSender::new())),
+        };
+        self.file = file;
+        self.syslog = syslog;
+        self.stdout_copy = config.stdout_copy;
+        self.level = config.level;
+        self.open = true;
+        if self.pending_dropped > 0 {
+            let dropped = std::mem::take(&mut self.pending_dropped);
+            let message = format!("{dropped} early log messages were dropped");
+            self.emit(LogLevel::Warn, &message, SystemTime::now());
+        }
+        for record in std::mem::take(&mut self.pending) {
+            self.emit(record.level, &record.message, record.time);
+        }
+        Ok(())
+    }
+
+    /// Writes one record if its level passes (or buffers it while not open).
+    pub fn emit(&mut self, level: LogLevel, message: &str, time: SystemTime) {
+        if !self.open {
+            if self.pending.len() >= PENDING_LIMIT {
+                self.pending.remove(0);
+                self.pending_dropped += 1;
+            }
+            self.pending.push(Pending {
+                level,
+                message: message.to_string(),
+                time,
+            });
+            return;
+        }
+        if level < self.level {
+            return;
+        }
+        let line = format_line(level, message, time);
+        if self.stdout_copy {
+            write_stdout(line.as_bytes());
+        }
+        if let Some(report) = self.file.as_mut().and_then(|f| f.write(line.as_bytes())) {
+            self.report = Some(report);
+        }
+        if let Some(syslog) = self.syslog.as_mut() {
+            // Like the reference: each line of the message separately, with asctime and level.
+            let asctime = LocalTime::from_system(time).asctime();
+            for part in message.trim_end_matches('\n').split('\n') {
+                syslog.send(&format!("{asctime} {} {part}\n", level_tag(level)));
+            }
+        }
+    }
+
+    pub fn has_pending(&self) -> bool {
+        self.file.as_ref().is_some_and(RotatingFile::has_pending)
+    }
+
+    pub fn flush_pending(&mut self) {
+        if let Some(report) = self.file.as_mut().and_then(RotatingFile::flush_pending) {
+            self.report = Some(report);
+        }
+    }
+
+    /// SIGUSR2: reopen the file (no-op for syslog).
+    pub fn reopen(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(file) => file.reopen(),
+            None => Ok(()),
+        }
+    }
+
+    /// clearLog: delete the file, log INFO `reopening log file` once per handler (file, plus
+    /// stdout in the foreground) and reopen. As in the reference the notice goes to the deleted
+    /// file (and stdout), so the new file starts empty; callers must not log it themselves.
+    pub fn clear(&mut self) -> io::Result<()> {
+        let Some(path) = self.file.as_ref().map(|f| f.path().to_path_buf()) else {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        };
+        std::fs::remove_file(&path)?;
+        let handlers = 1 + usize::from(self.stdout_copy);
+        for _ in 0..handlers {
+            self.emit(LogLevel::Info, "reopening log file", SystemTime::now());
+        }
+        self.reopen()
+    }
+
+    /// The last change in the file's health (failure or recovery), once.
+    pub fn take_report(&mut self) -> Option<WriteReport> {
+        self.report.take()
+    }
+
+    /// Records logged before `open` (e.g. to print them to stderr when startup fails).
+    pub fn take_pending(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|p| format_line(p.level, &p.message, p.time))
+            .collect()
+    }
+}
+
+/// Blocking write of a foreground copy; errors (closed stdout, EPIPE) are ignored like the reference.
+fn write_stdout(mut data: &[u8]) {
+    while !data.is_empty() {
+        // SAFETY: writing a valid buffer to fd 1.
+        let n = unsafe { libc::write(1, data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+        data = &data[n as usize..];
+    }
+}
+
+/// The global logger registered with the log crate.
+pub struct MainLog {
+    core: Mutex<MainLogCore>,
+}
+
+impl MainLog {
+    fn lock(&self) -> MutexGuard<'_, MainLogCore> {
+        // One thread uses this; a poisoned lock only means an earlier panic mid-write.
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl log::Log for MainLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        if !is_our_target(metadata.target()) {
+            return false;
+        }
+        let core = self.lock();
+        !core.open || level_of(metadata.level(), metadata.target()) >= core.level
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !is_our_target(record.target()) {
+            return;
+        }
+        let level = level_of(record.level(), record.target());
+        let message = record.args().to_string();
+        self.lock().emit(level, &message, SystemTime::now());
+    }
+
+    fn flush(&self) {}
+}
+
+static MAIN_LOG: OnceLock<&'static MainLog> = OnceLock::new();
+
+/// Handle to the installed main log: reopen, clear, level changes, reports.
+#[derive(Clone, Copy)]
+pub struct MainLogHandle {
+    log: &'static MainLog,
+}
+
+/// Installs the main log as the log crate's logger, buffering until `MainLogHandle::open`.
+/// Idempotent: later calls return the same handle. Errors if another logger was installed first.
+pub fn install_buffering_main_log() -> Result<MainLogHandle, log::SetLoggerError> {
+    if let Some(log) = MAIN_LOG.get() {
+        return Ok(MainLogHandle { log });
+    }
+    init_timezone();
+    let log: &'static MainLog = Box::leak(Box::new(MainLog {
+        core: Mutex::new(MainLogCore::new()),
+    }));
+    log::set_logger(log)?;
+    log::set_max_level(log::LevelFilter::Trace);
+    let _ = MAIN_LOG.set(log);
+    Ok(MainLogHandle { log })
+}
+
+/// Error of `install_main_log`.
+#[derive(Debug)]
+pub enum InstallError {
+    /// Another logger (env_logger?) was installed first.
+    LoggerTaken,
+    /// The log file could not be opened.
+    Open(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for InstallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InstallError::LoggerTaken => write!(f, "a logger is already installed"),
+            InstallError::Open(path, e) => write!(f, "cannot open {}: {}", path.display(), e),
+        }
+    }
+}
+
+/// Installs (if needed) and opens the main log; buffered early records are written now.
+pub fn install_main_log(config: &MainLogConfig) -> Result<MainLogHandle, InstallError> {
+    let handle = install_buffering_main_log().map_err(|_| InstallError::LoggerTaken)?;
+    handle.open(config).map_err(|e| {
+        let path = match &config.dest {
+            MainLogDest::File(p) => p.clone(),
+            MainLogDest::Syslog => PathBuf::from("syslog"),
+        };
+        InstallError::Open(path, e)
+    })?;
+    Ok(handle)
+}
+
+impl MainLogHandle {
+    /// The installed handle, if any.
+    pub fn get() -> Option<MainLogHandle> {
+        MAIN_LOG.get().map(|log| MainLogHandle { log })
+    }
+
+    /// Opens (or on reload re-opens with new settings) the destinations.
+    pub fn open(&self, config: &MainLogConfig) -> io::Result<()> {
+        let mut core = self.log.lock();
+        core.open(config)?;
+        log::set_max_level(max_level_filter(core.level()));
+        Ok(())
+    }
+
+    pub fn reopen(&self) -> io::Result<()> {
+        self.log.lock().reopen()
+    }
+
+    pub fn clear(&self) -> io::Result<()> {
+        self.log.lock().clear()
+    }
+
+    pub fn set_level(&self, level: LogLevel) {
+        let mut core = self.log.lock();
+        core.set_level(level);
+        if core.is_open() {
+            log::set_max_level(max_level_filter(level));
+        }
+    }
+
+    pub fn level(&self) -> LogLevel {
+        self.log.lock().level()
+    }
+
+    pub fn path(&self) -> Option<PathBuf> {
+        self.log.lock().path().map(Path::to_path_buf)
+    }
+
+    /// A change in the log file's health to report (once) through the log itself or stderr.
+    pub fn take_report(&self) -> Option<WriteReport> {
+        self.log.lock().take_report()
+    }
+
+    /// Bytes wait for a full pipe/tty (`logfile=/dev/stdout`): call `flush_pending` soon.
+    pub fn has_pending(&self) -> bool {
+        self.log.lock().has_pending()
+    }
+
+    pub fn flush_pending(&self) {
+        self.log.lock().flush_pending()
+    }
+
+    /// Formatted records still buffered because the log was never opened.
+    pub fn take_pending(&self) -> Vec<String> {
+        self.log.lock().take_pending()
+    }
+}
+
+#[cfg(test)]
+#[path = "mainlog_tests.rs"]
+mod tests;

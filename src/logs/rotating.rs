@@ -1,0 +1,395 @@
+//! `RotatingFile`: an append-mode log file that rotates by size after each write, like the
+//! reference's RotatingFileHandler, and that never panics or blocks on a full or broken target.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Seek, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// A change in a log file's health, returned once per transition so the daemon logs it once.
+#[derive(Debug)]
+pub enum WriteReport {
+    /// Writing started failing (disk full, EIO, pipe full, file could not be reopened ...).
+    /// Later failures are only counted until writing works again.
+    Failed { path: PathBuf, error: io::Error },
+    /// Writing works again; `dropped_bytes` were lost while it did not.
+    Recovered { path: PathBuf, dropped_bytes: u64 },
+}
+
+impl std::fmt::Display for WriteReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteReport::Failed { path, error } => {
+                write!(
+                    f,
+                    "could not write to log file {}: {}",
+                    path.display(),
+                    error
+                )
+            }
+            WriteReport::Recovered {
+                path,
+                dropped_bytes,
+            } => write!(
+                f,
+                "writing to log file {} works again ({} bytes were lost)",
+                path.display(),
+                dropped_bytes
+            ),
+        }
+    }
+}
+
+/// An append-mode log file with the reference's size-based rotation.
+///
+/// Rotation happens after each write when the file position is at least `maxbytes`:
+/// `<f>.N-1 -> <f>.N ... <f> -> <f>.1`, then `<f>` is recreated empty. Only regular files rotate;
+/// pipes, ttys and devices (`/dev/stdout`) are written as they are.
+#[derive(Debug)]
+pub struct RotatingFile {
+    path: PathBuf,
+    file: Option<File>,
+    maxbytes: u64,
+    backups: u32,
+    /// Regular file: rotation applies. Anything else (pipe, tty, /dev/null) never rotates.
+    regular: bool,
+    /// Bytes that could not be written since the last successful write.
+    dropped_since_failure: u64,
+    /// Bytes that could not be written since this file was opened.
+    dropped_total: u64,
+    failing: bool,
+    /// Bytes a full pipe or tty did not accept yet (never used for regular files).
+    pending: Vec<u8>,
+}
+
+/// Bytes kept per target while a pipe or tty is not being read; beyond this output is dropped.
+pub const PENDING_LIMIT: usize = 1 << 20;
+
+/// Opens for appending without truncating; O_NONBLOCK so that opening a FIFO without a reader fails
+/// (ENXIO) instead of hanging the daemon, and a full pipe drops output instead of blocking.
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// The reopen after a rotation: the reference opens the base name with mode 'wb' (truncate).
+fn open_truncate(path: &Path) -> io::Result<File> {
+    // std refuses append+truncate together; the kernel accepts O_APPEND|O_TRUNC, and append keeps
+    // a second writer of the same file (stdout and stderr to one path) from overwriting us.
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_TRUNC)
+        .open(path)
+}
+
+fn is_regular(file: &File) -> bool {
+    match file.metadata() {
+        Ok(meta) => {
+            let kind = meta.file_type();
+            kind.is_file() && !kind.is_fifo() && !kind.is_char_device()
+        }
+        Err(_) => false,
+    }
+}
+
+/// rename that tolerates a missing source (the active log removed by a cleanup script).
+fn rename_tolerant(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes as much of `data` as the target accepts; returns the bytes written and the error that
+/// stopped it, if any.
+fn write_counting(file: &mut File, data: &[u8]) -> (usize, Option<io::Error>) {
+    let mut written = 0;
+    while written < data.len() {
+        match file.write(&data[written..]) {
+            Ok(0) => return (written, Some(io::Error::from(io::ErrorKind::WriteZero))),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return (written, Some(e)),
+        }
+    }
+    (written, None)
+}
+
+pub fn backup_name(path: &Path, index: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{index}"));
+    PathBuf::from(name)
+}
+
+impl RotatingFile {
+    /// Opens (creating with mode 0666 & ~umask) `path` for appending. `maxbytes` 0 = never rotate.
+    pub fn open(path: impl Into<PathBuf>, maxbytes: u64, backups: u32) -> io::Result<RotatingFile> {
+        let path = path.into();
+        let file = open_append(&path)?;
+        let regular = is_regular(&file);
+        Ok(RotatingFile {
+            path,
+            file: Some(file),
+            maxbytes,
+            backups,
+            regular,
+            dropped_since_failure: 0,
+            dropped_total: 0,
+            failing: false,
+            pending: Vec::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes lost to write errors since this file was opened.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.dropped_total
+    }
+
+    /// True between a `Failed` report and the next successful write.
+    pub fn is_failing(&self) -> bool {
+        self.failing
+    }
+
+    /// Changes the rotation limits (e.g. after a config reload keeps the same file).
+    pub fn set_limits(&mut self, maxbytes: u64, backups: u32) {
+        self.maxbytes = maxbytes;
+        self.backups = backups;
+    }
+
+    /// Appends `data`, then rotates if due. Returns a report only when the health of the file
+    /// changes (first failure, or recovery), so the caller can log it exactly once.
+    ///
+    /// A pipe or tty that is full (EAGAIN) does not lose data at once: up to `PENDING_LIMIT`
+    /// bytes wait in memory and go out first on the next write or `flush_pending`.
+    pub fn write(&mut self, data: &[u8]) -> Option<WriteReport> {
+        if data.is_empty() {
+            return None;
+        }
+        let mut error = None;
+        if self.file.is_none() {
+            // A previous reopen failed (e.g. directory not writable): try again now.
+            match open_append(&self.path) {
+                Ok(file) => {
+                    self.regular = is_regular(&file);
+                    self.file = Some(file);
+                }
+                Err(e) => error = Some(e),
+            }
+        }
+        let mut lost = 0;
+        if self.file.is_none() {
+            lost = data.len() as u64;
+        } else {
+            let (pending_lost, pending_error) = self.drain_pending();
+            lost += pending_lost;
+            error = error.or(pending_error);
+            if self.pending.is_empty() {
+                let (written, write_error) = match self.file.as_mut() {
+                    Some(file) => write_counting(file, data),
+                    None => (0, None),
+                };
+                match write_error {
+                    Some(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        lost += self.queue(&data[written..]);
+                    }
+                    Some(e) => {
+                        lost += (data.len() - written) as u64;
+                        error = error.or(Some(e));
+                    }
+                    None => {}
+                }
+            } else {
+                lost += self.queue(data);
+            }
+            if lost > 0 && error.is_none() {
+                error = Some(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "output target is full (not being read)",
+                ));
+            }
+        }
+        let mut report = self.account(lost, error);
+        if let Err(error) = self.rotate_if_due()
+            && report.is_none()
+            && !self.failing
+        {
+            self.failing = true;
+            report = Some(WriteReport::Failed {
+                path: self.path.clone(),
+                error,
+            });
+        }
+        report
+    }
+
+    /// Keeps bytes a full pipe did not take; returns how many did not fit and are lost.
+    fn queue(&mut self, data: &[u8]) -> u64 {
+        let room = PENDING_LIMIT.saturating_sub(self.pending.len());
+        let kept = room.min(data.len());
+        self.pending.extend_from_slice(&data[..kept]);
+        (data.len() - kept) as u64
+    }
+
+    /// Writes queued bytes; returns bytes lost to a hard error (EPIPE, EIO) and that error.
+    fn drain_pending(&mut self) -> (u64, Option<io::Error>) {
+        if self.pending.is_empty() {
+            return (0, None);
+        }
+        let Some(file) = self.file.as_mut() else {
+            return (0, None);
+        };
+        let (written, error) = write_counting(file, &self.pending);
+        match error {
+            Some(e) if e.kind() != io::ErrorKind::WouldBlock => {
+                let lost = self.pending.len() as u64;
+                self.pending.clear();
+                (lost, Some(e))
+            }
+            _ => {
+                self.pending.drain(..written);
+                (0, None)
+            }
+        }
+    }
+
+    /// True when bytes wait for a full pipe/tty; the daemon should call `flush_pending` soon
+    /// (on a short timer, or when `raw_fd` becomes writable).
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Sends queued bytes if the target accepts them now.
+    pub fn flush_pending(&mut self) -> Option<WriteReport> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let (lost, error) = self.drain_pending();
+        if lost > 0 {
+            return self.account(lost, error);
+        }
+        None
+    }
+
+    /// The open descriptor (for registering writable interest while `has_pending`).
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.file.as_ref().map(|f| f.as_raw_fd())
+    }
+
+    fn account(&mut self, lost: u64, error: Option<io::Error>) -> Option<WriteReport> {
+        match error {
+            Some(error) => {
+                self.dropped_since_failure += lost;
+                self.dropped_total += lost;
+                if self.failing {
+                    return None;
+                }
+                self.failing = true;
+                Some(WriteReport::Failed {
+                    path: self.path.clone(),
+                    error,
+                })
+            }
+            None if self.failing => {
+                self.failing = false;
+                let dropped_bytes = std::mem::take(&mut self.dropped_since_failure);
+                Some(WriteReport::Recovered {
+                    path: self.path.clone(),
+                    dropped_bytes,
+                })
+            }
+            None => None,
+        }
+    }
+
+    fn rotate_if_due(&mut self) -> io::Result<()> {
+        if self.maxbytes == 0 || !self.regular {
+            return Ok(());
+        }
+        let position = match self.file.as_mut() {
+            Some(file) => file.stream_position()?,
+            None => return Ok(()),
+        };
+        if position < self.maxbytes {
+            return Ok(());
+        }
+        self.rotate()
+    }
+
+    /// Shifts the backups and recreates the base file empty (the reference's doRollover).
+    pub fn rotate(&mut self) -> io::Result<()> {
+        self.file = None;
+        let mut result = Ok(());
+        if self.backups > 0 {
+            for index in (1..self.backups).rev() {
+                let source = backup_name(&self.path, index);
+                if source.exists()
+                    && let Err(e) = rename_tolerant(&source, &backup_name(&self.path, index + 1))
+                {
+                    result = Err(e);
+                }
+            }
+            if let Err(e) = rename_tolerant(&self.path, &backup_name(&self.path, 1)) {
+                result = Err(e);
+            }
+        }
+        match open_truncate(&self.path) {
+            Ok(file) => {
+                self.regular = is_regular(&file);
+                self.file = Some(file);
+            }
+            Err(e) => result = Err(e),
+        }
+        result
+    }
+
+    /// Closes and reopens the same path in append mode (SIGUSR2, external rotation).
+    pub fn reopen(&mut self) -> io::Result<()> {
+        self.file = None;
+        let file = open_append(&self.path)?;
+        self.regular = is_regular(&file);
+        self.file = Some(file);
+        Ok(())
+    }
+
+    /// Deletes the file (a missing file is fine) and reopens it empty (clearProcessLogs, clearLog).
+    pub fn clear(&mut self) -> io::Result<()> {
+        self.file = None;
+        if self.regular {
+            match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    // Still reopen so logging continues; the caller reports the failure.
+                    let _ = self.reopen();
+                    return Err(e);
+                }
+                _ => {}
+            }
+        }
+        self.reopen()
+    }
+
+    /// Current size of the open file (0 when closed or not a regular file).
+    pub fn position(&mut self) -> u64 {
+        if !self.regular {
+            return 0;
+        }
+        self.file
+            .as_mut()
+            .and_then(|f| f.stream_position().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+#[path = "rotating_tests.rs"]
+mod tests;
