@@ -655,3 +655,29 @@ fn a_chatty_child_does_not_starve_the_loop() {
     assert_eq!(d.stop(WAIT), Some(0));
     assert!(main_log(&dir).contains("stopped: chatty"));
 }
+
+#[test]
+fn fcgi_program_gets_the_listening_socket_on_stdin() {
+    let dir = TempDir::new("fcgi");
+    let conf = config(
+        &dir,
+        "[fcgi-program:fc]\nsocket=unix://%(here)s/fc.sock\ncommand=sh -c 'readlink /proc/self/fd/0 > fd0.txt; exec sleep 1000'\ndirectory=%(here)s\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(
+        wait_for(WAIT, || !dir.read("fd0.txt").is_empty()),
+        "{}",
+        main_log(&dir)
+    );
+    assert!(
+        dir.read("fd0.txt").starts_with("socket:"),
+        "{}",
+        dir.read("fd0.txt")
+    );
+    assert!(std::os::unix::net::UnixStream::connect(dir.join("fc.sock")).is_ok());
+    assert!(main_log(&dir).contains(&format!(
+        "INFO Creating socket unix://{}",
+        dir.join("fc.sock").display()
+    )));
+    assert_eq!(d.stop(WAIT), Some(0));
+}
