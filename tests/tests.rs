@@ -1,3 +1,4 @@
 //! The one integration-test binary: each module tests one area against the real binary.
 
+mod ctl;
 mod util;
