@@ -410,20 +410,24 @@ def log_through_daemon(impl, ctx, tag, command, size):
         raise
 
 
-def log_bound(ctx, producer, size, tag):
-    """Wall seconds of `producer | cat > file`, the physical bound for a log write path."""
+def log_bound(ctx, producer, size, tag, tries=2):
+    """Wall seconds of `producer | cat > file`, the physical bound for a log write path: the best of
+    `tries` (a bound is what the machine can do, so noise should not lower it)."""
     wd = os.path.join(ctx.root, f"bound-{tag}")
     os.makedirs(wd, exist_ok=True)
     out = os.path.join(wd, "out")
-    t0 = time.monotonic()
-    p = h.spawn(["/bin/sh", "-c", f"{producer} | cat > {out}"])
-    rc, _ = h.wait_exit(p, 60 + size / 5e6)
-    wall = time.monotonic() - t0
-    ok = rc == 0 and os.path.getsize(out) == size
-    os.unlink(out)
-    if not ok:
-        raise BenchError(f"bound pipeline rc={rc}")
-    return wall
+    best = None
+    for _ in range(tries):
+        t0 = time.monotonic()
+        p = h.spawn(["/bin/sh", "-c", f"{producer} | cat > {out}"])
+        rc, _ = h.wait_exit(p, 60 + size / 5e6)
+        wall = time.monotonic() - t0
+        ok = rc == 0 and os.path.getsize(out) == size
+        os.unlink(out)
+        if not ok:
+            raise BenchError(f"bound pipeline rc={rc}")
+        best = wall if best is None else min(best, wall)
+    return best
 
 
 def log_bytes(impl, ctx, run):
@@ -505,10 +509,12 @@ def binary_size(impl, ctx, run):
     return r
 
 
+# (name, function, runs of the reference at most): the reference's 1000-program start takes ~30 s
+# and its value is only context for an absolute target, so it is measured once.
 ALL = [
     ("one program", one_program),
     ("many programs", many_programs),
-    ("control socket", socket_answer),
+    ("control socket", socket_answer, 1),
     ("restart latency", restart_latency),
     ("exit at once", exit_at_once),
     ("log bytes", log_bytes),

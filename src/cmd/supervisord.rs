@@ -1,6 +1,390 @@
-//! Entry point of the `supervisord` applet (being built; see the issue tracker).
+//! Entry point of the `supervisord` applet: the reference's command line (getopt style, with its
+//! usage errors), then `daemon::run`.
 
-pub fn main(argv0: &str, _args: &[String]) -> i32 {
-    eprintln!("{argv0}: not built yet");
-    1
+use std::path::{Path, PathBuf};
+
+use crate::config::model::LogLevel;
+use crate::daemon::Overrides;
+
+const SHORT_WITH_ARG: &str = "cumlydzejiqa";
+const SHORT_FLAGS: &str = "nshvkt?";
+
+/// (long name, takes a value, short equivalent)
+const LONG: &[(&str, bool, Option<char>)] = &[
+    ("configuration", true, Some('c')),
+    ("nodaemon", false, Some('n')),
+    ("silent", false, Some('s')),
+    ("help", false, Some('h')),
+    ("version", false, Some('v')),
+    ("user", true, Some('u')),
+    ("umask", true, Some('m')),
+    ("directory", true, Some('d')),
+    ("logfile", true, Some('l')),
+    ("logfile_maxbytes", true, Some('y')),
+    ("logfile_backups", true, Some('z')),
+    ("loglevel", true, Some('e')),
+    ("pidfile", true, Some('j')),
+    ("identifier", true, Some('i')),
+    ("childlogdir", true, Some('q')),
+    ("nocleanup", false, Some('k')),
+    ("minfds", true, Some('a')),
+    ("strip_ansi", false, Some('t')),
+    ("minprocs", true, None),
+    ("profile_options", true, None),
+];
+
+const HELP: &str = "supervisord -- run a set of applications as daemons.
+
+Usage: {argv0} [options]
+
+Options:
+-c/--configuration FILENAME -- configuration file path (searches if not given)
+-n/--nodaemon -- run in the foreground (same as 'nodaemon=true' in config file)
+-s/--silent -- no logs to stdout (maps to 'silent=true' in config file)
+-h/--help -- print this usage message and exit
+-v/--version -- print supervisord version number and exit
+-u/--user USER -- run supervisord as this user (or numeric uid)
+-m/--umask UMASK -- use this umask for daemon subprocess (default is 022)
+-d/--directory DIRECTORY -- directory to chdir to when daemonized
+-l/--logfile FILENAME -- use FILENAME as logfile path
+-y/--logfile_maxbytes BYTES -- use BYTES to limit the max size of logfile
+-z/--logfile_backups NUM -- number of backups to keep when max bytes reached
+-e/--loglevel LEVEL -- use LEVEL as log level (debug,info,warn,error,critical)
+-j/--pidfile FILENAME -- write a pid file for the daemon process to FILENAME
+-i/--identifier STR -- identifier used for this instance of supervisord
+-q/--childlogdir DIRECTORY -- the log directory for child process logs
+-k/--nocleanup --  prevent the process from performing cleanup (removal of
+                   old automatic child log files) at startup.
+-a/--minfds NUM -- the minimum number of file descriptors for start success
+-t/--strip_ansi -- strip ansi escape codes from process output
+--minprocs NUM  -- the minimum number of processes available for start success
+--profile_options OPTIONS -- accepted for compatibility; profiling is not supported
+";
+
+/// Prints a usage error as the reference and returns its exit code.
+pub fn usage_error(argv0: &str, msg: &str) -> i32 {
+    eprintln!("Error: {msg}\nFor help, use {argv0} -h");
+    2
+}
+
+fn py_list(items: &[String]) -> String {
+    let inner: Vec<String> = items
+        .iter()
+        .map(|s| crate::daemon::command::py_repr(s))
+        .collect();
+    format!("[{}]", inner.join(", "))
+}
+
+/// getopt: returns (option as written, value) pairs and the positional rest.
+/// Options as (spelling, value) pairs and the positional arguments.
+type Parsed = (Vec<(String, Option<String>)>, Vec<String>);
+
+fn getopt(args: &[String]) -> Result<Parsed, String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        if arg == "--" {
+            return Ok((out, args[i + 1..].to_vec()));
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let matches: Vec<&(&str, bool, Option<char>)> = LONG
+                .iter()
+                .filter(|(l, _, _)| l.starts_with(name))
+                .collect();
+            let found = match matches.iter().find(|(l, _, _)| *l == name) {
+                Some(exact) => *exact,
+                None if matches.len() == 1 => matches[0],
+                None if matches.is_empty() => {
+                    return Err(format!("option --{name} not recognized"));
+                }
+                None => return Err(format!("option --{name} not a unique prefix")),
+            };
+            let (full, takes, _) = *found;
+            let value = if takes {
+                match inline {
+                    Some(v) => Some(v),
+                    None => {
+                        i += 1;
+                        match args.get(i) {
+                            Some(v) => Some(v.clone()),
+                            None => return Err(format!("option --{full} requires argument")),
+                        }
+                    }
+                }
+            } else {
+                if inline.is_some() {
+                    return Err(format!("option --{full} must not have an argument"));
+                }
+                None
+            };
+            out.push((format!("--{full}"), value));
+        } else if arg.starts_with('-') && arg.len() > 1 {
+            let chars: Vec<char> = arg[1..].chars().collect();
+            let mut j = 0;
+            while j < chars.len() {
+                let c = chars[j];
+                if SHORT_WITH_ARG.contains(c) {
+                    let rest: String = chars[j + 1..].iter().collect();
+                    let value = if !rest.is_empty() {
+                        rest
+                    } else {
+                        i += 1;
+                        match args.get(i) {
+                            Some(v) => v.clone(),
+                            None => return Err(format!("option -{c} requires argument")),
+                        }
+                    };
+                    out.push((format!("-{c}"), Some(value)));
+                    break;
+                } else if SHORT_FLAGS.contains(c) {
+                    out.push((format!("-{c}"), None));
+                    j += 1;
+                } else {
+                    return Err(format!("option -{c} not recognized"));
+                }
+            }
+        } else {
+            return Ok((out, args[i..].to_vec()));
+        }
+        i += 1;
+    }
+    Ok((out, Vec::new()))
+}
+
+fn parse_level(v: &str) -> Result<LogLevel, String> {
+    Ok(match v.to_ascii_lowercase().as_str() {
+        "critical" => LogLevel::Critical,
+        "error" => LogLevel::Error,
+        "warn" => LogLevel::Warn,
+        "info" => LogLevel::Info,
+        "debug" => LogLevel::Debug,
+        "trace" => LogLevel::Trace,
+        "blather" => LogLevel::Blather,
+        _ => return Err(format!("bad logging level name '{v}'")),
+    })
+}
+
+fn parse_int(v: &str) -> Result<i64, String> {
+    v.trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("invalid literal for int() with base 10: '{v}'"))
+}
+
+fn parse_bytes(v: &str) -> Result<i64, String> {
+    let lower = v.trim().to_ascii_lowercase();
+    for (suffix, mult) in [
+        ("kb", 1024i64),
+        ("mb", 1024 * 1024),
+        ("gb", 1024 * 1024 * 1024),
+    ] {
+        if let Some(num) = lower.strip_suffix(suffix) {
+            return num
+                .trim()
+                .parse::<i64>()
+                .map(|n| n * mult)
+                .map_err(|_| format!("invalid literal for int() with base 10: '{lower}'"));
+        }
+    }
+    lower
+        .parse()
+        .map_err(|_| format!("invalid literal for int() with base 10: '{lower}'"))
+}
+
+fn parse_octal(v: &str) -> Result<u32, String> {
+    let t = v.trim();
+    let digits = t.strip_prefix("0o").unwrap_or(t);
+    u32::from_str_radix(digits, 8).map_err(|_| format!("{v} can not be converted to an octal type"))
+}
+
+fn existing_dir(v: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(v);
+    if p.is_dir() {
+        Ok(p)
+    } else {
+        Err(format!("{v} is not an existing directory"))
+    }
+}
+
+fn existing_dirpath(v: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(v);
+    match p.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() && !parent.is_dir() => Err(format!(
+            "The directory named as part of the path {v} does not exist"
+        )),
+        _ => Ok(p),
+    }
+}
+
+/// Parses argv into overrides; Err((message, exit code)) for usage errors, Ok(None) when help or
+/// version was printed.
+pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, String> {
+    let (opts, positional) = getopt(args)?;
+    if !positional.is_empty() {
+        return Err(format!(
+            "positional arguments are not supported: {}",
+            py_list(&positional)
+        ));
+    }
+    let mut o = Overrides::default();
+    let mut seen: Vec<&str> = Vec::new();
+    for (opt, value) in &opts {
+        let key = match opt.as_str() {
+            "-c" | "--configuration" => "c",
+            "-n" | "--nodaemon" => "n",
+            "-s" | "--silent" => "s",
+            "-h" | "-?" | "--help" => {
+                print!("{}", HELP.replace("{argv0}", argv0));
+                return Ok(None);
+            }
+            "-v" | "--version" => {
+                println!("{}", crate::cmd::SUPERVISOR_VERSION);
+                return Ok(None);
+            }
+            "-u" | "--user" => "u",
+            "-m" | "--umask" => "m",
+            "-d" | "--directory" => "d",
+            "-l" | "--logfile" => "l",
+            "-y" | "--logfile_maxbytes" => "y",
+            "-z" | "--logfile_backups" => "z",
+            "-e" | "--loglevel" => "e",
+            "-j" | "--pidfile" => "j",
+            "-i" | "--identifier" => "i",
+            "-q" | "--childlogdir" => "q",
+            "-k" | "--nocleanup" => "k",
+            "-a" | "--minfds" => "a",
+            "-t" | "--strip_ansi" => "t",
+            "--minprocs" => "minprocs",
+            _ => "profile",
+        };
+        let v = value.clone().unwrap_or_default();
+        let invalid = |e: String| {
+            format!(
+                "invalid value for {opt} {}: {e}",
+                crate::daemon::command::py_repr(&v)
+            )
+        };
+        if seen.contains(&key) {
+            return Err(format!(
+                "conflicting command line option {}",
+                crate::daemon::command::py_repr(opt)
+            ));
+        }
+        seen.push(key);
+        match key {
+            "c" => o.configuration = Some(PathBuf::from(&v)),
+            "n" => o.nodaemon = true,
+            "s" => o.silent = true,
+            "k" => o.nocleanup = true,
+            "t" => o.strip_ansi = true,
+            "u" => o.user = Some(v),
+            "m" => o.umask = Some(parse_octal(&v).map_err(invalid)?),
+            "d" => o.directory = Some(existing_dir(&v).map_err(invalid)?),
+            "l" => o.logfile = Some(existing_dirpath(&v).map_err(invalid)?),
+            "y" => o.logfile_maxbytes = Some(parse_bytes(&v).map_err(invalid)?.max(0) as u64),
+            "z" => o.logfile_backups = Some(parse_int(&v).map_err(invalid)?.max(0) as u32),
+            "e" => o.loglevel = Some(parse_level(&v).map_err(invalid)?),
+            "j" => o.pidfile = Some(existing_dirpath(&v).map_err(invalid)?),
+            "i" => o.identifier = Some(v),
+            "q" => o.childlogdir = Some(existing_dir(&v).map_err(invalid)?),
+            "a" => o.minfds = Some(parse_int(&v).map_err(invalid)?.max(0) as u64),
+            "minprocs" => o.minprocs = Some(parse_int(&v).map_err(invalid)?.max(0) as u64),
+            _ => {}
+        }
+    }
+    Ok(Some(o))
+}
+
+pub fn main(argv0: &str, args: &[String]) -> i32 {
+    let overrides = match parse_args(argv0, args) {
+        Ok(Some(o)) => o,
+        Ok(None) => return 0,
+        Err(msg) => return usage_error(argv0, &msg),
+    };
+    let _ = Path::new(argv0);
+    crate::daemon::run(argv0, overrides)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn usage_errors_match_the_reference() {
+        let cases = [
+            (
+                "-e foo",
+                "invalid value for -e 'foo': bad logging level name 'foo'",
+            ),
+            (
+                "-a x",
+                "invalid value for -a 'x': invalid literal for int() with base 10: 'x'",
+            ),
+            ("--bogus", "option --bogus not recognized"),
+            ("-x", "option -x not recognized"),
+            (
+                "--nodaemon=1",
+                "option --nodaemon must not have an argument",
+            ),
+            (
+                "-m 99",
+                "invalid value for -m '99': 99 can not be converted to an octal type",
+            ),
+            (
+                "-q /nonexist",
+                "invalid value for -q '/nonexist': /nonexist is not an existing directory",
+            ),
+            (
+                "-c a extra -n",
+                "positional arguments are not supported: ['extra', '-n']",
+            ),
+            ("-c a -c b", "conflicting command line option '-c'"),
+            (
+                "--nodaemon --nod",
+                "conflicting command line option '--nodaemon'",
+            ),
+            ("--mini=5", "option --mini not recognized"),
+            ("-e", "option -e requires argument"),
+            ("--loglevel", "option --loglevel requires argument"),
+            (
+                "-ndebug",
+                "invalid value for -d 'ebug': ebug is not an existing directory",
+            ),
+            (
+                "--config=x --configuration y",
+                "conflicting command line option '--configuration'",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                parse_args("supervisord", &args(input)).err().as_deref(),
+                Some(want),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_parse_in_both_spellings() {
+        let o = parse_args(
+            "s",
+            &args("-cfile --loglevel debug --minprocs=5 -nk -y 1KB"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(o.configuration, Some(PathBuf::from("file")));
+        assert_eq!(o.loglevel, Some(LogLevel::Debug));
+        assert_eq!(o.minprocs, Some(5));
+        assert!(o.nodaemon && o.nocleanup);
+        assert_eq!(o.logfile_maxbytes, Some(1024));
+    }
 }

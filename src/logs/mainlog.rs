@@ -245,12 +245,19 @@ impl MainLogCore {
         }
     }
 
-    /// clearLog: delete the file and reopen it empty.
+    /// clearLog: delete the file, log INFO `reopening log file` once per handler (file, plus
+    /// stdout in the foreground) and reopen. As in the reference the notice goes to the deleted
+    /// file (and stdout), so the new file starts empty; callers must not log it themselves.
     pub fn clear(&mut self) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(file) => file.clear(),
-            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        let Some(path) = self.file.as_ref().map(|f| f.path().to_path_buf()) else {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        };
+        std::fs::remove_file(&path)?;
+        let handlers = 1 + usize::from(self.stdout_copy);
+        for _ in 0..handlers {
+            self.emit(LogLevel::Info, "reopening log file", SystemTime::now());
         }
+        self.reopen()
     }
 
     /// The last change in the file's health (failure or recovery), once.

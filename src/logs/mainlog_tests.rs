@@ -156,7 +156,15 @@ fn clear_and_reopen() {
     let mut core = MainLogCore::new();
     core.open(&file_config(&path, LogLevel::Info)).unwrap();
     core.emit(LogLevel::Info, "one", SystemTime::now());
+    let old = dir.join("old-link");
+    std::fs::hard_link(&path, &old).unwrap();
     core.clear().unwrap();
+    // The notice lands in the deleted file, like the reference.
+    assert!(
+        String::from_utf8(read(&old))
+            .unwrap()
+            .ends_with(" INFO reopening log file\n")
+    );
     core.emit(LogLevel::Info, "two", SystemTime::now());
     let text = String::from_utf8(read(&path)).unwrap();
     assert_eq!(

@@ -1,0 +1,878 @@
+//! Builds the model from a config file: reads the main file and its `[include]`s, then resolves
+//! `[supervisord]`, the HTTP servers, `[supervisorctl]` and `[rpcinterface:x]`. Program-type
+//! sections and groups are in `programs.rs`. Every problem is collected, not only the first.
+
+use super::error::ConfigError;
+use super::expand::{ExpValue, Expansions, expand, py_repr};
+use super::known;
+use super::model::*;
+use super::source::{self, Document, Entry};
+use super::users;
+use super::values;
+use std::path::{Path, PathBuf};
+
+/// Everything check-config reports: the model when there were no errors, plus all findings.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub config: Option<Config>,
+    pub errors: Vec<ConfigError>,
+    pub warnings: Vec<Warning>,
+    pub infos: Vec<String>,
+}
+
+pub(super) struct Loader {
+    pub doc: Document,
+    /// The main config path as given (the reference names it so in errors).
+    pub config_path: PathBuf,
+    /// Absolute directory of the main config file (`%(here)s`).
+    pub here: String,
+    pub host_node_name: String,
+    /// `ENV_*` names: supervisord's environment, then `[supervisord] environment` keys.
+    pub env: Expansions,
+    pub errors: Vec<ConfigError>,
+    pub warnings: Vec<Warning>,
+    pub infos: Vec<String>,
+    /// Set while resolving a program section: errors get the reference's
+    /// ` in section '..' (file: '..')` suffix.
+    pub wrap_section: Option<String>,
+}
+
+/// Python `os.path.abspath(os.path.expanduser(p))`.
+pub fn normalize_path(p: &str) -> PathBuf {
+    let expanded = values::expanduser(p);
+    let joined = if expanded.starts_with('/') {
+        PathBuf::from(&expanded)
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(&expanded)
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    let s = joined.to_string_lossy().into_owned();
+    for comp in s.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    PathBuf::from(format!("/{}", parts.join("/")))
+}
+
+/// Shortens the reference's "Available names: ENV_A, ENV_B, ..., here" list: the environment
+/// names say little and can be hundreds long.
+fn abbreviate_env_names(problem: &str) -> String {
+    const MARK: &str = "Available names: ";
+    let Some(at) = problem.find(MARK) else {
+        return problem.to_string();
+    };
+    let (head, list) = problem.split_at(at + MARK.len());
+    let names: Vec<&str> = list.split(", ").collect();
+    let env = names.iter().filter(|n| n.starts_with("ENV_")).count();
+    if env == 0 {
+        return problem.to_string();
+    }
+    let mut rest: Vec<String> = vec![format!("ENV_* ({env} environment variables)")];
+    rest.extend(
+        names
+            .iter()
+            .filter(|n| !n.starts_with("ENV_"))
+            .map(|n| n.to_string()),
+    );
+    format!("{head}{}", rest.join(", "))
+}
+
+fn str_exp(v: &str) -> ExpValue {
+    ExpValue::Str(v.to_string())
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `ENV_<name>` for every variable of this process's environment.
+pub fn environ_expansions() -> Expansions {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                format!("ENV_{}", k.to_string_lossy()),
+                ExpValue::Str(v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect()
+}
+
+impl Loader {
+    fn new(config_path: &Path) -> Loader {
+        let here = normalize_path(&config_path.to_string_lossy())
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "/".to_string());
+        Loader {
+            doc: Document::default(),
+            config_path: config_path.to_path_buf(),
+            here,
+            host_node_name: hostname(),
+            env: environ_expansions(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            infos: Vec::new(),
+            wrap_section: None,
+        }
+    }
+
+    pub fn entry(&self, section: &str, option: &str) -> Option<Entry> {
+        self.doc.get(section, option).cloned()
+    }
+
+    /// Records a problem with an option (or a whole section when `option` is None).
+    pub fn error(
+        &mut self,
+        section: &str,
+        option: Option<&str>,
+        problem: String,
+        value: Option<&str>,
+    ) {
+        self.error_worded(section, option, problem, value, None);
+    }
+
+    /// Like `error`, with the reference's own (odd) wording when it differs from ours.
+    pub fn error_worded(
+        &mut self,
+        section: &str,
+        option: Option<&str>,
+        problem: String,
+        value: Option<&str>,
+        reference_inner: Option<String>,
+    ) {
+        let inner = reference_inner.unwrap_or_else(|| problem.clone());
+        let problem = abbreviate_env_names(&problem);
+        let entry = option.and_then(|o| self.entry(section, o));
+        let sect = self.doc.section(section);
+        let (file, line) = match (&entry, sect) {
+            (Some(e), _) => (Some(e.file.clone()), Some(e.line)),
+            (None, Some(s)) => (Some(s.file.clone()), Some(s.line)),
+            (None, None) => (Some(self.config_path.clone()), None),
+        };
+        let reference = match &self.wrap_section {
+            Some(ws) => {
+                let f = self
+                    .doc
+                    .section(ws)
+                    .map(|s| s.file.clone())
+                    .unwrap_or_else(|| self.config_path.clone());
+                format!(
+                    "{inner} in section {} (file: {})",
+                    py_repr(ws),
+                    py_repr(&f.to_string_lossy())
+                )
+            }
+            None => inner,
+        };
+        let mut err = ConfigError::new(problem)
+            .section(section)
+            .reference(reference);
+        err.file = file;
+        err.line = line;
+        if let Some(o) = option {
+            err = err.option(o);
+        }
+        if let Some(v) = value {
+            err = err.value(v);
+        }
+        // Options read twice (a program's priority is also its group's) report once.
+        let same = |e: &ConfigError| {
+            e.file == err.file
+                && e.line == err.line
+                && e.section == err.section
+                && e.option == err.option
+                && e.problem == err.problem
+        };
+        if !self.errors.iter().any(same) {
+            self.errors.push(err);
+        }
+    }
+
+    pub fn warn(&mut self, message: String) {
+        let w = Warning { message };
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+
+    /// Where an option is written, as `FILE:LINE: ` for warnings.
+    pub fn location(&self, section: &str, option: &str) -> String {
+        match self.entry(section, option) {
+            Some(e) => format!("{}:{}: ", e.file.display(), e.line),
+            None => String::new(),
+        }
+    }
+
+    /// Expands one value; on failure records the error and returns None.
+    pub fn expand_value(
+        &mut self,
+        section: &str,
+        option: &str,
+        raw: &str,
+        exps: &Expansions,
+        name: &str,
+        dollar: bool,
+    ) -> Option<String> {
+        match expand(raw, exps, name, dollar) {
+            Ok(out) => {
+                for var in out.unset {
+                    let loc = self.location(section, option);
+                    self.warn(format!(
+                        "{loc}[{section}] {option}: ${{{var}}} is not set in supervisord's environment; left as written"
+                    ));
+                }
+                Some(out.text)
+            }
+            Err(problem) => {
+                self.error(section, Some(option), problem, Some(raw));
+                None
+            }
+        }
+    }
+
+    /// The reference's `saneget`: the option's raw value expanded with ENV_* plus `extra`.
+    /// Ok(None) = not set; Err(()) = set but the expansion failed (already recorded).
+    pub fn get(
+        &mut self,
+        section: &str,
+        option: &str,
+        extra: &Expansions,
+    ) -> Result<Option<String>, ()> {
+        let Some(entry) = self.entry(section, option) else {
+            return Ok(None);
+        };
+        let mut exps = self.env.clone();
+        exps.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let name = format!("{section}.{option}");
+        self.expand_value(section, option, &entry.value, &exps, &name, true)
+            .map(Some)
+            .ok_or(())
+    }
+
+    /// A typed option: `default` when unset or invalid (invalid values are recorded).
+    pub fn typed<T>(
+        &mut self,
+        section: &str,
+        option: &str,
+        extra: &Expansions,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> T {
+        match self.get(section, option, extra) {
+            Ok(Some(v)) => match parse(&v) {
+                Ok(t) => t,
+                Err(problem) => {
+                    self.error(section, Some(option), problem, Some(&v));
+                    default
+                }
+            },
+            _ => default,
+        }
+    }
+
+    /// A typed option without a default.
+    pub fn typed_opt<T>(
+        &mut self,
+        section: &str,
+        option: &str,
+        extra: &Expansions,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        self.typed(section, option, extra, None, |v| parse(v).map(Some))
+    }
+
+    pub fn here_exps(&self) -> Expansions {
+        let mut e = Expansions::new();
+        e.insert("here".into(), str_exp(&self.here));
+        e
+    }
+
+    /// Reads the main file and, when it has an `[include]` section, the files it names.
+    fn read_sources(&mut self) -> Result<(), ()> {
+        let mut main = match source::read_file(&self.config_path) {
+            Ok(f) => f,
+            Err(errs) => {
+                self.errors.extend(errs);
+                return Err(());
+            }
+        };
+        let has_include = main.has_section("include");
+        if has_include {
+            main.replace_here(&self.here);
+        }
+        self.doc.merge(main);
+        if !has_include {
+            return Ok(());
+        }
+        let Some(files) = self.entry("include", "files") else {
+            self.error(
+                "include",
+                None,
+                ".ini file has [include] section, but no files setting".into(),
+                None,
+            );
+            return Err(());
+        };
+        let mut exps = self.here_exps();
+        exps.insert("host_node_name".into(), str_exp(&self.host_node_name));
+        let Some(files) = ({
+            let mut all = self.env.clone();
+            all.extend(exps);
+            self.expand_value(
+                "include",
+                "files",
+                &files.value,
+                &all,
+                "include.files",
+                true,
+            )
+        }) else {
+            return Err(());
+        };
+        for pattern in files.split_whitespace() {
+            let pattern = if pattern.starts_with('/') {
+                pattern.to_string()
+            } else {
+                format!("{}/{}", self.here.trim_end_matches('/'), pattern)
+            };
+            let mut matches = source::glob(&pattern);
+            if matches.is_empty() {
+                self.warn(format!("No file matches via include \"{pattern}\""));
+                continue;
+            }
+            matches.sort();
+            for path in matches {
+                self.infos.push(format!(
+                    "Included extra file \"{}\" during parsing",
+                    path.display()
+                ));
+                // Unreadable matches (directories, permissions) are skipped like the reference.
+                if std::fs::read(&path).is_err() {
+                    continue;
+                }
+                match source::read_file(&path) {
+                    Ok(mut f) => {
+                        let dir = normalize_path(&path.to_string_lossy())
+                            .parent()
+                            .map(|p| p.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        f.replace_here(&dir);
+                        self.doc.merge(f);
+                    }
+                    Err(errs) => self.errors.extend(errs),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Unknown sections and options: ignored like the reference, but reported as warnings.
+    fn check_unknown(&mut self) {
+        let sections: Vec<(String, PathBuf, usize)> = self
+            .doc
+            .sections
+            .iter()
+            .map(|s| (s.name.clone(), s.file.clone(), s.line))
+            .collect();
+        for (name, file, line) in sections {
+            let kind = name.split(':').next().unwrap_or("");
+            let allowed: Vec<&str> = match kind {
+                "supervisord" => known::SUPERVISORD.to_vec(),
+                k if k.starts_with("unix_http_server") => known::UNIX_HTTP_SERVER.to_vec(),
+                k if k.starts_with("inet_http_server") => known::INET_HTTP_SERVER.to_vec(),
+                "supervisorctl" => known::SUPERVISORCTL.to_vec(),
+                "program" => known::PROGRAM.to_vec(),
+                "eventlistener" => [known::PROGRAM, known::EVENTLISTENER_EXTRA].concat(),
+                "fcgi-program" => [known::PROGRAM, known::FCGI_EXTRA].concat(),
+                "group" => known::GROUP.to_vec(),
+                "include" => known::INCLUDE.to_vec(),
+                // Plug-in sections pass every other key to the factory.
+                "rpcinterface" | "ctlplugin" => continue,
+                _ => {
+                    let hint = known::suggest(&kind.to_lowercase(), known::SECTION_KINDS)
+                        .map(|s| format!(" (did you mean [{s}{}]?)", &name[kind.len()..]))
+                        .unwrap_or_default();
+                    self.warn(format!(
+                        "{}:{}: [{name}] unknown section, ignored{hint}",
+                        file.display(),
+                        line
+                    ));
+                    continue;
+                }
+            };
+            for (key, entry) in self.doc.own_options(&name) {
+                if allowed.contains(&key.as_str()) {
+                    continue;
+                }
+                let hint = known::suggest(&key, &allowed)
+                    .map(|s| format!(" (did you mean {s}?)"))
+                    .unwrap_or_default();
+                self.warn(format!(
+                    "{}:{}: [{name}] {key}: unknown option, ignored{hint}",
+                    entry.file.display(),
+                    entry.line
+                ));
+            }
+        }
+    }
+
+    fn supervisord(&mut self) -> SupervisordConfig {
+        let s = "supervisord";
+        let ex = self.here_exps();
+        let non_negative = |n: i64| n.max(0) as u64;
+        let minfds = non_negative(self.typed(s, "minfds", &ex, 1024, values::integer));
+        let minprocs = non_negative(self.typed(s, "minprocs", &ex, 200, values::integer));
+        let directory = self.typed_opt(s, "directory", &ex, values::existing_directory);
+        let user = self.typed_opt(s, "user", &ex, |v| users::lookup_user(v).map(|u| u.user));
+        let umask = self.typed(s, "umask", &ex, 0o22, values::octal);
+        let logfile = self.typed(
+            s,
+            "logfile",
+            &ex,
+            PathBuf::from("supervisord.log"),
+            values::existing_dirpath,
+        );
+        let logfile_maxbytes = non_negative(self.typed(
+            s,
+            "logfile_maxbytes",
+            &ex,
+            50 * 1024 * 1024,
+            values::byte_size,
+        ));
+        let logfile_backups =
+            non_negative(self.typed(s, "logfile_backups", &ex, 10, values::integer)) as u32;
+        let loglevel = self.typed(s, "loglevel", &ex, LogLevel::Info, values::log_level);
+        let pidfile = self.typed(
+            s,
+            "pidfile",
+            &ex,
+            PathBuf::from("supervisord.pid"),
+            values::existing_dirpath,
+        );
+        let identifier = self
+            .get(s, "identifier", &ex)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "supervisor".to_string());
+        let nodaemon = self.typed(s, "nodaemon", &ex, false, values::boolean);
+        let silent = self.typed(s, "silent", &ex, false, values::boolean);
+        let tmp = std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".to_string());
+        let childlogdir = self.typed(
+            s,
+            "childlogdir",
+            &ex,
+            PathBuf::from(tmp),
+            values::existing_directory,
+        );
+        let nocleanup = self.typed(s, "nocleanup", &ex, false, values::boolean);
+        let strip_ansi = self.typed(s, "strip_ansi", &ex, false, values::boolean);
+        let environment = self.supervisord_environment();
+        // Keys of the global environment become ENV_ names for every later section.
+        for (k, v) in &environment {
+            self.env.insert(format!("ENV_{k}"), str_exp(v));
+        }
+        SupervisordConfig {
+            logfile,
+            logfile_maxbytes,
+            logfile_backups,
+            loglevel,
+            pidfile,
+            umask,
+            nodaemon,
+            silent,
+            minfds,
+            minprocs,
+            nocleanup,
+            childlogdir,
+            user,
+            directory,
+            strip_ansi,
+            environment,
+            identifier,
+        }
+    }
+
+    /// `[supervisord] environment` is expanded twice (the second time with host_node_name).
+    fn supervisord_environment(&mut self) -> std::collections::BTreeMap<String, String> {
+        let s = "supervisord";
+        let Some(entry) = self.entry(s, "environment") else {
+            return Default::default();
+        };
+        let mut first = self.env.clone();
+        first.extend(self.here_exps());
+        let Some(once) = self.expand_value(
+            s,
+            "environment",
+            &entry.value,
+            &first,
+            "supervisord.environment",
+            false,
+        ) else {
+            return Default::default();
+        };
+        let mut second = first;
+        second.insert("host_node_name".into(), str_exp(&self.host_node_name));
+        let Some(twice) = self.expand_value(s, "environment", &once, &second, "environment", true)
+        else {
+            return Default::default();
+        };
+        match values::environment(&twice) {
+            Ok(env) => env,
+            Err(problem) => {
+                self.error(s, Some("environment"), problem, Some(&twice));
+                Default::default()
+            }
+        }
+    }
+
+    fn credentials(&mut self, section: &str) -> Option<Credentials> {
+        let none = Expansions::new();
+        let username = self.get(section, "username", &none).ok().flatten();
+        let password = self.get(section, "password", &none).ok().flatten();
+        match (username, password) {
+            (Some(username), Some(password)) => Some(Credentials { username, password }),
+            (None, None) => None,
+            _ => {
+                self.error(
+                    section,
+                    None,
+                    format!(
+                        "Section [{section}] contains incomplete authentication: If a username or a password is specified, both the username and password must be specified"
+                    ),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn servers(&mut self) -> (Vec<UnixHttpServerConfig>, Vec<InetHttpServerConfig>) {
+        let names: Vec<String> = self.doc.sections.iter().map(|s| s.name.clone()).collect();
+        let none = Expansions::new();
+        let mut inet = Vec::new();
+        for section in names.iter().filter(|n| n.starts_with("inet_http_server")) {
+            let credentials = self.credentials(section);
+            match self.get(section, "port", &none) {
+                Ok(Some(port)) => match values::inet_address(&port) {
+                    Ok((host, port)) => inet.push(InetHttpServerConfig {
+                        section: section.clone(),
+                        host,
+                        port,
+                        credentials,
+                    }),
+                    Err(problem) => self.error(section, Some("port"), problem, Some(&port)),
+                },
+                Ok(None) => self.error(
+                    section,
+                    None,
+                    format!("section [{section}] has no port value"),
+                    None,
+                ),
+                Err(()) => {}
+            }
+        }
+        let mut unix = Vec::new();
+        for section in names.iter().filter(|n| n.starts_with("unix_http_server")) {
+            let file = match self.get(section, "file", &self.here_exps()) {
+                Ok(Some(f)) => Some(normalize_path(f.trim())),
+                Ok(None) => {
+                    self.error(
+                        section,
+                        None,
+                        format!("section [{section}] has no file value"),
+                        None,
+                    );
+                    None
+                }
+                Err(()) => None,
+            };
+            let credentials = self.credentials(section);
+            let chown = self.typed_opt(section, "chown", &none, |v| {
+                users::user_group(v).map_err(|_| format!("Invalid sockchown value {v}"))
+            });
+            let chmod = self.typed(section, "chmod", &none, 0o700, |v| {
+                values::octal(v).map_err(|_| format!("Invalid chmod value {v}"))
+            });
+            if let Some(file) = file {
+                unix.push(UnixHttpServerConfig {
+                    section: section.clone(),
+                    file,
+                    chmod,
+                    chown,
+                    credentials,
+                });
+            }
+        }
+        (unix, inet)
+    }
+
+    /// `[supervisorctl]` with the reference's defaults and `unix://` normalisation.
+    pub fn supervisorctl(&mut self) -> CtlConfig {
+        let s = "supervisorctl";
+        let none = Expansions::new();
+        let here = self.here_exps();
+        let mut serverurl = self
+            .get(s, "serverurl", &here)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "http://localhost:9001".to_string());
+        if let Some(path) = serverurl.strip_prefix("unix://") {
+            serverurl = format!("unix://{}", normalize_path(path).display());
+        }
+        let prompt = self
+            .get(s, "prompt", &none)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "supervisor".to_string());
+        let username = self.get(s, "username", &none).ok().flatten();
+        let password = self.get(s, "password", &none).ok().flatten();
+        let history_file = self
+            .get(s, "history_file", &here)
+            .ok()
+            .flatten()
+            .filter(|h| !h.is_empty())
+            .map(|h| normalize_path(&h));
+        CtlConfig {
+            serverurl,
+            username,
+            password,
+            prompt,
+            history_file,
+        }
+    }
+
+    fn rpcinterfaces(&mut self) -> Vec<RpcInterfaceConfig> {
+        let names: Vec<String> = self.doc.sections.iter().map(|s| s.name.clone()).collect();
+        let none = Expansions::new();
+        let mut out = Vec::new();
+        for section in names.iter().filter(|n| n.starts_with("rpcinterface:")) {
+            let key = "supervisor.rpcinterface_factory";
+            match self.get(section, key, &none) {
+                Ok(Some(factory)) => {
+                    if factory.trim() != "supervisor.rpcinterface:make_main_rpcinterface" {
+                        let loc = self.location(section, key);
+                        self.warn(format!(
+                            "{loc}[{section}] {key}: {factory} is a Python plug-in and cannot be loaded; the namespace will be missing"
+                        ));
+                    }
+                    out.push(RpcInterfaceConfig {
+                        name: section["rpcinterface:".len()..].to_string(),
+                        factory: factory.trim().to_string(),
+                    });
+                }
+                Ok(None) => self.error(
+                    section,
+                    None,
+                    format!("section [{section}] does not specify a {key}"),
+                    None,
+                ),
+                Err(()) => {}
+            }
+        }
+        for section in names.iter().filter(|n| n.starts_with("ctlplugin:")) {
+            if self.entry(section, "supervisor.ctl_factory").is_none() {
+                // Only supervisorctl reads these; the daemon ignores them.
+                continue;
+            }
+        }
+        out
+    }
+}
+
+/// Loads and resolves a config file; every error found is returned.
+pub fn check(path: &Path) -> Report {
+    let mut l = Loader::new(path);
+    let failed = l.read_sources().is_err();
+    if failed || !l.errors.is_empty() {
+        return l.into_report(None);
+    }
+    if !l.doc.has_section("supervisord") {
+        let mut err = ConfigError::new(".ini file does not include supervisord section").file(path);
+        err.reference = Some(err.problem.clone());
+        l.errors.push(err);
+        return l.into_report(None);
+    }
+    l.check_unknown();
+    let supervisord = l.supervisord();
+    let rpcinterfaces = l.rpcinterfaces();
+    let groups = super::programs::process_groups(&mut l);
+    let (unix_http_servers, inet_http_servers) = l.servers();
+    let supervisorctl = if l.doc.has_section("supervisorctl") {
+        Some(l.supervisorctl())
+    } else {
+        None
+    };
+    let mut files = vec![path.to_path_buf()];
+    for s in &l.doc.sections {
+        if !files.contains(&s.file) {
+            files.push(s.file.clone());
+        }
+    }
+    let config = Config {
+        path: path.to_path_buf(),
+        files,
+        supervisord,
+        unix_http_servers,
+        inet_http_servers,
+        supervisorctl,
+        rpcinterfaces,
+        groups,
+        warnings: l.warnings.clone(),
+        infos: l.infos.clone(),
+    };
+    l.into_report(Some(config))
+}
+
+impl Loader {
+    fn into_report(self, config: Option<Config>) -> Report {
+        let ok = self.errors.is_empty();
+        Report {
+            config: if ok { config } else { None },
+            errors: self.errors,
+            warnings: self.warnings,
+            infos: self.infos,
+        }
+    }
+}
+
+/// `config::load`: the resolved model, or every error.
+pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let report = check(path);
+    match report.config {
+        Some(c) => Ok(c),
+        None => Err(report.errors),
+    }
+}
+
+/// supervisorctl's view: built-in defaults without a file; with a file, `[supervisorctl]` must exist.
+pub fn load_ctl(path: Option<&Path>) -> Result<CtlConfig, Vec<ConfigError>> {
+    let Some(path) = path else {
+        return Ok(CtlConfig {
+            serverurl: "http://localhost:9001".into(),
+            username: None,
+            password: None,
+            prompt: "supervisor".into(),
+            history_file: None,
+        });
+    };
+    let mut l = Loader::new(path);
+    match source::read_file(path) {
+        Ok(f) => l.doc.merge(f),
+        Err(errs) => return Err(errs),
+    }
+    if !l.doc.has_section("supervisorctl") {
+        return Err(vec![
+            ConfigError::new(".ini file does not include supervisorctl section").file(path),
+        ]);
+    }
+    let ctl = l.supervisorctl();
+    if l.errors.is_empty() {
+        Ok(ctl)
+    } else {
+        Err(l.errors)
+    }
+}
+
+/// Python `os.path.dirname`.
+fn py_dirname(p: &str) -> String {
+    match p.rfind('/') {
+        Some(i) => {
+            let head = &p[..=i];
+            let trimmed = head.trim_end_matches('/');
+            if trimmed.is_empty() {
+                head.to_string()
+            } else {
+                trimmed.to_string()
+            }
+        }
+        None => String::new(),
+    }
+}
+
+/// The reference's default config paths for a program started as `argv0`.
+pub fn search_paths(argv0: &str) -> Vec<String> {
+    // Python sees the script's full path in argv[0]; resolve a bare name through PATH likewise.
+    let mut exe = argv0.to_string();
+    if !exe.contains('/')
+        && let Some(path) = std::env::var_os("PATH")
+    {
+        for dir in std::env::split_paths(&path) {
+            let cand = dir.join(argv0);
+            if cand.exists() {
+                exe = cand.to_string_lossy().into_owned();
+                break;
+            }
+        }
+    }
+    let here = py_dirname(&py_dirname(&exe));
+    let join = |rest: &str| {
+        if here.is_empty() {
+            rest.to_string()
+        } else if here.ends_with('/') {
+            format!("{here}{rest}")
+        } else {
+            format!("{here}/{rest}")
+        }
+    };
+    vec![
+        join("etc/supervisord.conf"),
+        join("supervisord.conf"),
+        "supervisord.conf".into(),
+        "etc/supervisord.conf".into(),
+        "/etc/supervisord.conf".into(),
+        "/etc/supervisor/supervisord.conf".into(),
+    ]
+}
+
+/// The first existing default config file, or the reference's usage error text.
+pub fn find_config_file(argv0: &str) -> Result<PathBuf, String> {
+    let paths = search_paths(argv0);
+    for p in &paths {
+        if Path::new(p).exists() {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    Err(format!(
+        "No config file found at default paths ({}); use the -c option to specify a config file at a different path",
+        paths.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_paths_follow_argv0() {
+        assert_eq!(
+            search_paths("/opt/sv/bin/supervisord"),
+            [
+                "/opt/sv/etc/supervisord.conf",
+                "/opt/sv/supervisord.conf",
+                "supervisord.conf",
+                "etc/supervisord.conf",
+                "/etc/supervisord.conf",
+                "/etc/supervisor/supervisord.conf"
+            ]
+        );
+        assert_eq!(search_paths("./supervisord")[0], "etc/supervisord.conf");
+        assert_eq!(search_paths("/supervisord")[0], "/etc/supervisord.conf");
+    }
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize_path("/a/b/../c/./d"), PathBuf::from("/a/c/d"));
+        assert_eq!(normalize_path("//a//b/"), PathBuf::from("/a/b"));
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(normalize_path("x.sock"), cwd.join("x.sock"));
+    }
+}

@@ -1,0 +1,223 @@
+//! Child pipe I/O for the process table: registering pipes with the poller, reading output until
+//! WouldBlock into the child logs, and buffered non-blocking writes to a child's stdin.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use mio::unix::SourceFd;
+use mio::{Interest, Token};
+
+use super::supervisor::{FIRST_PIPE_TOKEN, LAST_PIPE_TOKEN, PipeOwner, Stream, Supervisor};
+
+/// Why bytes could not be queued for a child's stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StdinError {
+    /// No process running or its stdin is closed (EPIPE).
+    Closed,
+    Failed(String),
+}
+
+fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: reading into a valid buffer of the stated length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+fn write_fd(fd: RawFd, data: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: writing from a valid slice.
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+impl Supervisor {
+    pub(super) fn register(
+        &mut self,
+        fd: OwnedFd,
+        group: &str,
+        name: &str,
+        stream: Stream,
+    ) -> Option<(OwnedFd, Token)> {
+        let token = self.allocate_token();
+        let interest = if stream == Stream::Stdin {
+            Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        match self
+            .registry
+            .register(&mut SourceFd(&fd.as_raw_fd()), token, interest)
+        {
+            Ok(()) => {
+                let owner = PipeOwner {
+                    group: group.to_string(),
+                    process: name.to_string(),
+                    stream,
+                };
+                self.pipe_owners.insert(token, owner);
+                Some((fd, token))
+            }
+            Err(e) => {
+                log::error!("could not watch {} of {name}: {e}", stream.name());
+                None
+            }
+        }
+    }
+
+    pub(super) fn allocate_token(&mut self) -> Token {
+        loop {
+            let t = self.next_token;
+            self.next_token = if t + 1 >= LAST_PIPE_TOKEN {
+                FIRST_PIPE_TOKEN
+            } else {
+                t + 1
+            };
+            if !self.pipe_owners.contains_key(&Token(t)) {
+                return Token(t);
+            }
+        }
+    }
+
+    pub fn owns_token(&self, token: Token) -> bool {
+        self.pipe_owners.contains_key(&token)
+    }
+
+    /// A child pipe is ready: read output until WouldBlock, or flush queued stdin.
+    pub fn on_pipe_event(&mut self, token: Token) {
+        let Some(owner) = self.pipe_owners.get(&token).cloned() else {
+            return;
+        };
+        if let Some((gi, pi)) = self.find(&owner.group, &owner.process) {
+            if owner.stream == Stream::Stdin {
+                self.flush_stdin(gi, pi);
+            } else {
+                self.drain_pipe(gi, pi, owner.stream);
+            }
+        }
+    }
+
+    /// Reads a pipe until WouldBlock, writing each chunk to the channel's log; closes it on EOF.
+    pub(super) fn drain_pipe(&mut self, gi: usize, pi: usize, stream: Stream) {
+        let debug = log::log_enabled!(log::Level::Debug);
+        let mut buf = std::mem::take(&mut self.buf);
+        let slot = &mut self.groups[gi].slots[pi];
+        let entry = match stream {
+            Stream::Stdout => &slot.pipes.stdout,
+            Stream::Stderr => &slot.pipes.stderr,
+            Stream::Stdin => &None,
+        };
+        let Some((fd, _)) = entry else {
+            self.buf = buf;
+            return;
+        };
+        let fd = fd.as_raw_fd();
+        let mut eof = false;
+        let mut listener_actions = Vec::new();
+        loop {
+            match read_fd(fd, &mut buf) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    let data = &buf[..n];
+                    match stream {
+                        Stream::Stdout => slot.stdout_log.write(data),
+                        _ => slot.stderr_log.write(data),
+                    }
+                    if let (Stream::Stdout, Some(listener)) = (stream, slot.listener.as_mut()) {
+                        if debug {
+                            log::debug!(
+                                "'{}' stdout output:\n{}",
+                                slot.process.name(),
+                                crate::events::listener::bytes_repr(data)
+                            );
+                        }
+                        listener_actions.extend(listener.feed(data));
+                    } else if debug {
+                        log::debug!(
+                            "'{}' {} output:\n{}",
+                            slot.process.name(),
+                            stream.name(),
+                            String::from_utf8_lossy(data)
+                        );
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        self.buf = buf;
+        let group = self.groups[gi].config.name.clone();
+        self.apply_listener_actions(&group, listener_actions);
+        if eof {
+            self.close_pipe(gi, pi, stream);
+        }
+    }
+
+    pub(super) fn close_pipe(&mut self, gi: usize, pi: usize, stream: Stream) {
+        let slot = &mut self.groups[gi].slots[pi];
+        let entry = match stream {
+            Stream::Stdout => slot.pipes.stdout.take(),
+            Stream::Stderr => slot.pipes.stderr.take(),
+            Stream::Stdin => {
+                slot.stdin_buffer.clear();
+                slot.pipes.stdin.take()
+            }
+        };
+        if let Some((fd, token)) = entry {
+            let _ = self.registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
+            self.pipe_owners.remove(&token);
+        }
+    }
+
+    /// Queues bytes for a running child's stdin and writes what fits now.
+    pub fn write_stdin(&mut self, gi: usize, pi: usize, data: &[u8]) -> Result<(), StdinError> {
+        let slot = &mut self.groups[gi].slots[pi];
+        if slot.process.pid == 0 || slot.process.killing || slot.pipes.stdin.is_none() {
+            return Err(StdinError::Closed);
+        }
+        slot.stdin_buffer.extend_from_slice(data);
+        match self.flush_stdin(gi, pi) {
+            Some(e) if e.raw_os_error() == Some(libc::EPIPE) => Err(StdinError::Closed),
+            Some(e) => Err(StdinError::Failed(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes queued stdin bytes until the pipe is full; closes stdin on EPIPE. Returns the
+    /// error that stopped writing (other than WouldBlock).
+    fn flush_stdin(&mut self, gi: usize, pi: usize) -> Option<io::Error> {
+        let slot = &mut self.groups[gi].slots[pi];
+        let fd = slot.pipes.stdin.as_ref()?.0.as_raw_fd();
+        while !slot.stdin_buffer.is_empty() {
+            match write_fd(fd, &slot.stdin_buffer) {
+                Ok(n) => {
+                    slot.stdin_buffer.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) => {
+                    if e.raw_os_error() == Some(libc::EPIPE) {
+                        self.close_pipe(gi, pi, Stream::Stdin);
+                    }
+                    return Some(e);
+                }
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,115 @@
+//! The one mio loop: poll timeout = earliest deadline (none = block forever), self-pipe signals,
+//! child pipes, reaping, shutdown bookkeeping.
+
+use std::io;
+use std::time::{Instant, SystemTime};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::signal_pipe::SignalPipe;
+use super::supervisor::Supervisor;
+use crate::process::SupervisorState;
+
+pub const SIGNAL_TOKEN: Token = Token(0);
+
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Shutdown,
+    Restart,
+}
+
+/// Hooks for what the daemon does on signals beyond the process table (main log reopen).
+pub trait Hooks {
+    fn reopen_main_log(&mut self);
+}
+
+pub fn register_signals(poll: &Poll, signals: &SignalPipe) -> io::Result<()> {
+    poll.registry().register(
+        &mut SourceFd(&signals.fd()),
+        SIGNAL_TOKEN,
+        Interest::READABLE,
+    )
+}
+
+fn signal_name(sig: i32) -> String {
+    crate::signals::name(sig).unwrap_or_else(|| format!("signal {sig}"))
+}
+
+/// Runs until every process is stopped after a shutdown or restart request.
+pub fn run(
+    sup: &mut Supervisor,
+    poll: &mut Poll,
+    signals: &SignalPipe,
+    hooks: &mut dyn Hooks,
+) -> Exit {
+    let mut events = Events::with_capacity(256);
+    sup.autostart_all(Instant::now());
+    loop {
+        let now = Instant::now();
+        sup.handle_timeouts(now);
+        if sup.state != SupervisorState::Running && sup.shutdown_step(now) {
+            return if sup.state == SupervisorState::Restarting {
+                Exit::Restart
+            } else {
+                Exit::Shutdown
+            };
+        }
+        let wall = SystemTime::now();
+        sup.tick(wall);
+        sup.deliver_events();
+        sup.dispatch_events();
+        let deadline = [sup.next_deadline(), sup.next_tick_deadline(now, wall)]
+            .into_iter()
+            .flatten()
+            .min();
+        let timeout = deadline.map(|d| d.saturating_duration_since(now));
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("poll failed: {e}");
+            }
+            continue;
+        }
+        let now = Instant::now();
+        for event in events.iter() {
+            let token = event.token();
+            if token == SIGNAL_TOKEN {
+                for sig in signals.drain() {
+                    on_signal(sup, sig, now, hooks);
+                }
+            } else if sup.owns_token(token) {
+                sup.on_pipe_event(token);
+            }
+        }
+    }
+}
+
+fn on_signal(sup: &mut Supervisor, sig: i32, now: Instant, hooks: &mut dyn Hooks) {
+    match sig {
+        libc::SIGCHLD => {
+            log::debug!("received SIGCHLD indicating a child quit");
+            sup.reap(now);
+        }
+        libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => {
+            log::warn!("received {} indicating exit request", signal_name(sig));
+            sup.request_stop(SupervisorState::Shutdown);
+        }
+        libc::SIGHUP => {
+            if sup.state == SupervisorState::Shutdown {
+                log::warn!("ignored SIGHUP indicating restart request (shutdown in progress)");
+            } else {
+                log::warn!("received SIGHUP indicating restart request");
+                sup.request_stop(SupervisorState::Restarting);
+            }
+        }
+        libc::SIGUSR2 => {
+            log::info!("received SIGUSR2 indicating log reopen request");
+            hooks.reopen_main_log();
+            sup.reopen_logs();
+        }
+        other => {
+            log::trace!(target: "blather", "received {} indicating nothing", signal_name(other))
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Event delivery for the process table: emitted events go into subscribed pools (global serial),
+//! READY listeners get envelopes on stdin, results and deaths rebuffer; TICK events at wall-clock
+//! boundaries, only while some pool subscribes to them.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::child_io::StdinError;
+use super::supervisor::{Supervisor, log_at};
+use crate::config::model::EventListenerOptions;
+use crate::events::listener::ListenerAction;
+use crate::events::pool::Pool;
+use crate::events::{Event, EventType};
+use crate::process::ProcessState;
+
+const TICKS: [(EventType, u64); 3] = [
+    (EventType::Tick5, 5),
+    (EventType::Tick60, 60),
+    (EventType::Tick3600, 3600),
+];
+
+fn epoch_secs(wall: SystemTime) -> u64 {
+    wall.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// The current boundary of each TICK period (no event is due for it).
+pub fn tick_boundaries(wall: SystemTime) -> [u64; 3] {
+    let now = epoch_secs(wall);
+    TICKS.map(|(_, period)| now - now % period)
+}
+
+impl Supervisor {
+    pub(super) fn add_pool(&mut self, name: &str, opts: &EventListenerOptions) {
+        let subscriptions = opts
+            .events
+            .iter()
+            .filter_map(|e| EventType::from_name(e))
+            .collect();
+        self.pools.retain(|p| p.name != name);
+        self.pools
+            .push(Pool::new(name, subscriptions, opts.buffer_size));
+    }
+
+    fn subscribed_ticks(&self) -> impl Iterator<Item = (usize, EventType, u64)> + '_ {
+        TICKS
+            .iter()
+            .enumerate()
+            .filter(|(_, (kind, _))| self.pools.iter().any(|p| p.subscribes_to(*kind)))
+            .map(|(i, (kind, period))| (i, *kind, *period))
+    }
+
+    /// Emits TICK_* events for boundaries crossed since the last pass.
+    pub fn tick(&mut self, wall: SystemTime) {
+        let current = tick_boundaries(wall);
+        let mut due = Vec::new();
+        for (i, kind, _) in self.subscribed_ticks() {
+            if current[i] != self.ticks[i] {
+                due.push((i, kind));
+            }
+        }
+        for (i, kind) in due {
+            self.ticks[i] = current[i];
+            self.events.push(Event::Tick {
+                kind,
+                when: current[i],
+            });
+        }
+        // Unsubscribed periods just follow the clock so a later subscription starts fresh.
+        for (i, b) in current.iter().enumerate() {
+            if !self.pools.iter().any(|p| p.subscribes_to(TICKS[i].0)) {
+                self.ticks[i] = *b;
+            }
+        }
+    }
+
+    /// When the next subscribed TICK boundary is due (None if nobody listens to ticks).
+    pub fn next_tick_deadline(&self, now: Instant, wall: SystemTime) -> Option<Instant> {
+        let since_epoch = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+        self.subscribed_ticks()
+            .map(|(i, _, period)| {
+                let next = Duration::from_secs(self.ticks[i] + period);
+                now + next.saturating_sub(since_epoch)
+            })
+            .min()
+    }
+
+    /// Moves emitted events into the pools that subscribe to them.
+    pub fn deliver_events(&mut self) {
+        for event in std::mem::take(&mut self.events) {
+            let kind = event.event_type();
+            if !self.pools.iter().any(|p| p.subscribes_to(kind)) {
+                continue;
+            }
+            let serial = self.event_serial;
+            self.event_serial = self.event_serial.wrapping_add(1);
+            for pool in self.pools.iter_mut().filter(|p| p.subscribes_to(kind)) {
+                for (level, msg) in pool.accept(serial, event.clone()) {
+                    log_at(level, &msg);
+                }
+            }
+        }
+    }
+
+    /// Sends buffered events to READY listeners of RUNNING processes, oldest first.
+    pub fn dispatch_events(&mut self) {
+        let identifier = self.config.supervisord.identifier.clone();
+        for pool_index in 0..self.pools.len() {
+            let pool_name = self.pools[pool_index].name.clone();
+            let Some(gi) = self.group_index(&pool_name) else {
+                continue;
+            };
+            while !self.pools[pool_index].buffer.is_empty() {
+                let ready = self.groups[gi].slots.iter().position(|s| {
+                    s.process.state == ProcessState::Running
+                        && s.listener.as_ref().is_some_and(|l| l.is_ready())
+                });
+                let Some(pi) = ready else { break };
+                let Some(event) = self.pools[pool_index].buffer.pop_front() else {
+                    break;
+                };
+                let envelope = self.pools[pool_index].envelope(&event, &identifier);
+                match self.write_stdin(gi, pi, envelope.as_bytes()) {
+                    Ok(()) => {
+                        let slot = &mut self.groups[gi].slots[pi];
+                        if let Some(listener) = slot.listener.as_mut() {
+                            for action in listener.sent(event) {
+                                if let ListenerAction::Log(level, msg) = action {
+                                    log_at(level, &msg);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let name = self.groups[gi].slots[pi].process.name().to_string();
+                        if let StdinError::Failed(msg) = &e {
+                            log::error!("could not send event to listener {name}: {msg}");
+                        } else {
+                            log::debug!(
+                                "epipe occurred while sending event {} to listener {name}, listener state unchanged",
+                                event.serial
+                            );
+                        }
+                        for (level, msg) in self.pools[pool_index].rebuffer(event) {
+                            log_at(level, &msg);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn apply_listener_actions(&mut self, pool_name: &str, actions: Vec<ListenerAction>) {
+        for action in actions {
+            match action {
+                ListenerAction::Log(level, msg) => log_at(level, &msg),
+                ListenerAction::Rebuffer(event) => {
+                    if let Some(pool) = self.pools.iter_mut().find(|p| p.name == pool_name) {
+                        for (level, msg) in pool.rebuffer(event) {
+                            log_at(level, &msg);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A listener process exited: a BUSY event goes back to its pool.
+    pub(super) fn listener_died(&mut self, gi: usize, pi: usize) {
+        let group = self.groups[gi].config.name.clone();
+        let actions = match self.groups[gi].slots[pi].listener.as_mut() {
+            Some(listener) => listener.died(),
+            None => return,
+        };
+        self.apply_listener_actions(&group, actions);
+    }
+}

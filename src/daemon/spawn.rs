@@ -1,0 +1,312 @@
+//! The only fork/exec of a child program. Everything the child needs (C strings, environment,
+//! user and groups, messages) is built before fork; the child only makes async-signal-safe calls.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::command::errno_name;
+
+/// Switching to another user in the child.
+#[derive(Debug, Clone)]
+pub struct UserSwitch {
+    pub uid: u32,
+    pub gid: Option<u32>,
+    /// Supplementary groups, primary gid first (as the reference).
+    pub groups: Vec<libc::gid_t>,
+}
+
+/// Everything the child needs, resolved before fork.
+pub struct SpawnPlan {
+    pub process_name: String,
+    pub filename: CString,
+    pub argv: Vec<CString>,
+    pub env: Vec<CString>,
+    pub directory: Option<CString>,
+    pub umask: Option<u32>,
+    pub user: Option<UserSwitch>,
+    /// A privilege-drop failure known before fork (the child reports it and exits 127).
+    pub user_error: Option<String>,
+    pub redirect_stderr: bool,
+    /// Highest fd to close in the child when close_range is unavailable.
+    pub minfds: u64,
+}
+
+/// The parent's ends of a new child's pipes.
+pub struct Child {
+    pub pid: u32,
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: Option<OwnedFd>,
+}
+
+fn errno_text(code: i32) -> String {
+    errno_name(code).map_or_else(|| code.to_string(), str::to_string)
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptors from pipe2.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn set_nonblocking(fd: RawFd) {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
+}
+
+/// Forks and execs the plan. Err is the reference's spawnerr text for pipe or fork failures.
+pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
+    let pipe_error = |e: io::Error| match e.raw_os_error() {
+        Some(libc::EMFILE) => format!("too many open files to spawn '{}'", plan.process_name),
+        Some(code) => format!(
+            "unknown error making dispatchers for '{}': {}",
+            plan.process_name,
+            errno_text(code)
+        ),
+        None => format!(
+            "unknown error making dispatchers for '{}': {e}",
+            plan.process_name
+        ),
+    };
+    let (child_stdin, parent_stdin) = pipe().map_err(pipe_error)?;
+    let (parent_stdout, child_stdout) = pipe().map_err(pipe_error)?;
+    let stderr_pipe = if plan.redirect_stderr {
+        None
+    } else {
+        Some(pipe().map_err(pipe_error)?)
+    };
+    for fd in [&parent_stdin, &parent_stdout] {
+        set_nonblocking(fd.as_raw_fd());
+    }
+    if let Some((parent_stderr, _)) = &stderr_pipe {
+        set_nonblocking(parent_stderr.as_raw_fd());
+    }
+
+    // Pointers for execve, built before fork.
+    let mut argv: Vec<*const libc::c_char> = plan.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = plan.env.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let argv0 = plan
+        .argv
+        .first()
+        .map(|a| a.as_bytes().to_vec())
+        .unwrap_or_default();
+    let exec_prefix = [b"supervisor: couldn't exec ".as_slice(), &argv0, b": "].concat();
+    let chdir_prefix = plan.directory.as_ref().map(|d| {
+        [
+            b"supervisor: couldn't chdir to ".as_slice(),
+            d.as_bytes(),
+            b": ",
+        ]
+        .concat()
+    });
+    let user_error = plan.user.as_ref().and_then(|u| {
+        plan.user_error
+            .as_ref()
+            .map(|m| format!("supervisor: couldn't setuid to {}: {}\n", u.uid, m).into_bytes())
+    });
+    let user_messages = plan.user.as_ref().map(|u| {
+        let msg =
+            |m: &str| format!("supervisor: couldn't setuid to {}: {}\n", u.uid, m).into_bytes();
+        (
+            msg("Could not set groups of effective user"),
+            msg("Could not set group id of effective user"),
+            msg("Could not set user id of effective user"),
+        )
+    });
+    let child_stderr_fd = match &stderr_pipe {
+        Some((_, w)) => w.as_raw_fd(),
+        None => child_stdout.as_raw_fd(),
+    };
+    let fds = (
+        child_stdin.as_raw_fd(),
+        child_stdout.as_raw_fd(),
+        child_stderr_fd,
+    );
+
+    // SAFETY: fork in a single-threaded daemon; the child branch below only calls
+    // async-signal-safe functions on data prepared above and never returns.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        let code = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        return Err(if code == libc::EAGAIN {
+            format!(
+                "Too many processes in process table to spawn '{}'",
+                plan.process_name
+            )
+        } else {
+            format!(
+                "unknown error during fork for '{}': {}",
+                plan.process_name,
+                errno_text(code)
+            )
+        });
+    }
+    if pid == 0 {
+        // SAFETY: in the child; see above.
+        unsafe {
+            child_after_fork(
+                plan,
+                fds,
+                &argv,
+                &envp,
+                &exec_prefix,
+                chdir_prefix.as_deref(),
+                user_error.as_deref(),
+                user_messages.as_ref(),
+            )
+        }
+    }
+    drop((child_stdin, child_stdout));
+    Ok(Child {
+        pid: pid as u32,
+        stdin: parent_stdin,
+        stdout: parent_stdout,
+        stderr: stderr_pipe.map(|(r, _w)| r),
+    })
+}
+
+/// dup2 that also works when the pipe already sits on the target fd (then only CLOEXEC is cleared).
+unsafe fn move_fd(src: RawFd, dst: RawFd) {
+    unsafe {
+        if src == dst {
+            libc::fcntl(dst, libc::F_SETFD, 0);
+        } else {
+            libc::dup2(src, dst);
+        }
+    }
+}
+
+unsafe fn write_all(fd: RawFd, data: &[u8]) {
+    let mut rest = data;
+    while !rest.is_empty() {
+        // SAFETY: writing from a valid slice.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        rest = &rest[n as usize..];
+    }
+}
+
+/// Writes an errno as its name (or decimal) without allocating.
+unsafe fn write_errno(code: i32) {
+    match errno_name(code) {
+        Some(name) => unsafe { write_all(2, name.as_bytes()) },
+        None => {
+            let mut buf = [0u8; 12];
+            let mut i = buf.len();
+            let mut n = code.unsigned_abs();
+            loop {
+                i -= 1;
+                buf[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            unsafe { write_all(2, &buf[i..]) };
+        }
+    }
+}
+
+unsafe fn fail(first: Option<&[u8]>) -> ! {
+    unsafe {
+        if let Some(msg) = first {
+            write_all(2, msg);
+        }
+        write_all(2, b"supervisor: child process was not spawned\n");
+        libc::_exit(127)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn child_after_fork(
+    plan: &SpawnPlan,
+    (stdin, stdout, stderr): (RawFd, RawFd, RawFd),
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    exec_prefix: &[u8],
+    chdir_prefix: Option<&[u8]>,
+    user_error: Option<&[u8]>,
+    user_messages: Option<&(Vec<u8>, Vec<u8>, Vec<u8>)>,
+) -> ! {
+    unsafe {
+        // Signals: default dispositions and an empty mask, as a freshly exec'd program expects.
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+
+        // Own process group, so signals to supervisord's group (Ctrl-C) do not reach children.
+        libc::setpgid(0, 0);
+
+        move_fd(stdin, 0);
+        move_fd(stdout, 1);
+        move_fd(stderr, 2);
+        // Everything else is closed (our own fds are CLOEXEC; this catches inherited ones).
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            let limit = plan.minfds.clamp(3, 65536) as i32;
+            for fd in 3..limit {
+                libc::close(fd);
+            }
+        }
+
+        if let Some(user) = &plan.user {
+            if let Some(msg) = user_error {
+                fail(Some(msg));
+            }
+            if libc::getuid() != user.uid {
+                let msgs = user_messages;
+                if libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0 {
+                    fail(msgs.map(|m| m.0.as_slice()));
+                }
+                if let Some(gid) = user.gid
+                    && libc::setgid(gid) != 0
+                {
+                    fail(msgs.map(|m| m.1.as_slice()));
+                }
+                if libc::setuid(user.uid) != 0 {
+                    fail(msgs.map(|m| m.2.as_slice()));
+                }
+            }
+        }
+
+        if let Some(dir) = &plan.directory
+            && libc::chdir(dir.as_ptr()) != 0
+        {
+            let code = *libc::__errno_location();
+            write_all(2, chdir_prefix.unwrap_or_default());
+            write_errno(code);
+            write_all(2, b"\n");
+            fail(None);
+        }
+        if let Some(mask) = plan.umask {
+            libc::umask(mask as libc::mode_t);
+        }
+        libc::execve(plan.filename.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        let code = *libc::__errno_location();
+        write_all(2, exec_prefix);
+        write_errno(code);
+        write_all(2, b"\n");
+        fail(None)
+    }
+}

@@ -1,0 +1,526 @@
+//! The process table: groups and processes by name, feeding inputs to the pure state machine and
+//! carrying out its actions (spawn, kill, log, emit). The RPC backend and the loop call in here.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::{Registry, Token};
+
+use super::child_log::ChildLog;
+use super::plan::{self, SpawnContext};
+use super::spawn;
+use crate::config::model::{Config, GroupConfig, LogLevel};
+use crate::events::Event;
+use crate::process::{Action, Input, Process, ProcessState, SupervisorState, wait_status};
+
+/// Child pipe tokens start here; lower tokens belong to the loop itself.
+pub const FIRST_PIPE_TOKEN: usize = 16;
+/// Child pipe tokens stay below this; the HTTP server gets the range above.
+pub const LAST_PIPE_TOKEN: usize = 1 << 30;
+/// Largest single read from a child pipe (the reference's 128 KiB).
+const READ_CHUNK: usize = 128 * 1024;
+/// How often an RPC stop wait logs `waiting for <name> to stop`.
+const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
+/// How often shutdown logs `waiting for ... to die`.
+const SHUTDOWN_REPORT_INTERVAL: Duration = Duration::from_secs(3);
+
+/// stdout or stderr of a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    Stdin,
+}
+
+impl Stream {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+            Stream::Stdin => "stdin",
+        }
+    }
+}
+
+/// The parent's ends of a running child's pipes.
+#[derive(Default)]
+pub struct Pipes {
+    pub stdin: Option<(OwnedFd, Token)>,
+    pub stdout: Option<(OwnedFd, Token)>,
+    pub stderr: Option<(OwnedFd, Token)>,
+}
+
+/// One process with its pipes and output destinations.
+pub struct Slot {
+    pub process: Process,
+    pub pipes: Pipes,
+    pub stdout_log: ChildLog,
+    pub stderr_log: ChildLog,
+    /// Bytes queued for the child's stdin (written when the pipe has room).
+    pub stdin_buffer: Vec<u8>,
+    /// Last `waiting for <name> to stop` line (logged at most every 2 s).
+    pub last_stop_report: Option<Instant>,
+    /// Protocol state when this process is an event listener (new for every spawn).
+    pub listener: Option<crate::events::listener::Listener>,
+}
+
+pub struct Group {
+    pub config: GroupConfig,
+    pub slots: Vec<Slot>,
+}
+
+/// Why a start/stop/signal request was refused (the RPC layer maps these to faults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    BadName,
+    AlreadyStarted,
+    NotRunning,
+    /// e.g. `<name> is in an unknown process state`.
+    Failed(String),
+}
+
+pub struct Supervisor {
+    pub config: Config,
+    pub groups: Vec<Group>,
+    pub state: SupervisorState,
+    /// Events emitted since the loop last took them (listeners are fed from here).
+    pub events: Vec<Event>,
+    pub(super) registry: Registry,
+    pub(super) pipe_owners: HashMap<Token, PipeOwner>,
+    pub(super) next_token: usize,
+    /// Shutdown: group names still to stop, ascending priority (the last is stopped first).
+    stop_list: Option<Vec<String>>,
+    last_shutdown_report: Option<Instant>,
+    serverurl: Option<String>,
+    pub(super) buf: Vec<u8>,
+    /// How to re-read the configuration (config file and command-line overrides).
+    pub overrides: super::Overrides,
+    /// Event-listener pools, one per `[eventlistener:x]` group.
+    pub pools: Vec<crate::events::pool::Pool>,
+    /// The global event serial (continues across restarts).
+    pub event_serial: u64,
+    /// Last TICK boundary seen for 5, 60 and 3600 seconds.
+    pub(super) ticks: [u64; 3],
+}
+
+/// Which process and stream a pipe token belongs to.
+#[derive(Debug, Clone)]
+pub struct PipeOwner {
+    pub group: String,
+    pub process: String,
+    pub stream: Stream,
+}
+
+pub fn log_at(level: LogLevel, msg: &str) {
+    match level {
+        LogLevel::Critical => log::error!(target: "crit", "{msg}"),
+        LogLevel::Error => log::error!("{msg}"),
+        LogLevel::Warn => log::warn!("{msg}"),
+        LogLevel::Info => log::info!("{msg}"),
+        LogLevel::Debug => log::debug!("{msg}"),
+        LogLevel::Trace => log::trace!("{msg}"),
+        LogLevel::Blather => log::trace!(target: "blather", "{msg}"),
+    }
+}
+
+/// supervisord's own server URL for children: first unix server, else first inet server.
+pub fn server_url(config: &Config) -> Option<String> {
+    if let Some(u) = config.unix_http_servers.first() {
+        return Some(format!("unix://{}", u.file.display()));
+    }
+    config.inet_http_servers.first().map(|i| {
+        let host = if i.host.is_empty() || i.host == "*" {
+            "localhost"
+        } else {
+            &i.host
+        };
+        format!("http://{host}:{}", i.port)
+    })
+}
+
+impl Supervisor {
+    pub fn new(
+        config: Config,
+        registry: Registry,
+        overrides: super::Overrides,
+        event_serial: u64,
+    ) -> Supervisor {
+        let serverurl = server_url(&config);
+        let mut sup = Supervisor {
+            config,
+            groups: Vec::new(),
+            state: SupervisorState::Running,
+            events: Vec::new(),
+            registry,
+            pipe_owners: HashMap::new(),
+            next_token: FIRST_PIPE_TOKEN,
+            stop_list: None,
+            last_shutdown_report: None,
+            serverurl,
+            buf: vec![0; READ_CHUNK],
+            overrides,
+            pools: Vec::new(),
+            event_serial,
+            ticks: super::listeners::tick_boundaries(SystemTime::now()),
+        };
+        let groups = sup.config.groups.clone();
+        for g in groups {
+            sup.add_group(g);
+        }
+        sup
+    }
+
+    /// Creates a group (AUTO log files now, as the reference) and emits PROCESS_GROUP_ADDED.
+    pub fn add_group(&mut self, config: GroupConfig) -> bool {
+        if self.groups.iter().any(|g| g.config.name == config.name) {
+            return false;
+        }
+        let sd = &self.config.supervisord;
+        let mut slots = Vec::new();
+        for pc in &config.processes {
+            let make = |channel, name| {
+                ChildLog::new(channel, &pc.name, name, &sd.childlogdir, &sd.identifier)
+                    .unwrap_or_else(|e| {
+                        log::error!("could not create {name} log for {}: {e}", pc.name);
+                        ChildLog::discard()
+                    })
+            };
+            let stdout_log = make(&pc.stdout, "stdout");
+            let stderr_log = if pc.redirect_stderr {
+                ChildLog::discard()
+            } else {
+                make(&pc.stderr, "stderr")
+            };
+            slots.push(Slot {
+                process: Process::new(pc.clone(), &config.name),
+                pipes: Pipes::default(),
+                stdout_log,
+                stderr_log,
+                stdin_buffer: Vec::new(),
+                last_stop_report: None,
+                listener: None,
+            });
+        }
+        // Keep (priority, name) order; later groups of equal priority go after existing ones.
+        let pos = self
+            .groups
+            .iter()
+            .position(|g| g.config.priority > config.priority)
+            .unwrap_or(self.groups.len());
+        if let crate::config::model::GroupKind::EventListener(opts) = &config.kind {
+            self.add_pool(&config.name, opts);
+        }
+        self.events.push(Event::GroupAdded(config.name.clone()));
+        self.groups.insert(pos, Group { config, slots });
+        true
+    }
+
+    /// Removes a group whose processes are all stopped.
+    pub fn remove_group(&mut self, name: &str) -> Result<(), RequestError> {
+        let gi = self.group_index(name).ok_or(RequestError::BadName)?;
+        if self.groups[gi]
+            .slots
+            .iter()
+            .any(|s| !s.process.state.is_stopped())
+        {
+            return Err(RequestError::Failed(format!(
+                "{name} has running processes"
+            )));
+        }
+        self.groups.remove(gi);
+        self.pools.retain(|p| p.name != name);
+        self.events.push(Event::GroupRemoved(name.to_string()));
+        Ok(())
+    }
+
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.config.name == name)
+    }
+
+    pub fn find(&self, group: &str, process: &str) -> Option<(usize, usize)> {
+        let gi = self.group_index(group)?;
+        let pi = self.groups[gi]
+            .slots
+            .iter()
+            .position(|s| s.process.name() == process)?;
+        Some((gi, pi))
+    }
+
+    pub fn slot(&self, gi: usize, pi: usize) -> &Slot {
+        &self.groups[gi].slots[pi]
+    }
+
+    /// Autostart every process, groups in ascending priority, all in the same pass.
+    pub fn autostart_all(&mut self, now: Instant) {
+        self.events.push(Event::SupervisorRunning);
+        for gi in 0..self.groups.len() {
+            for pi in 0..self.groups[gi].slots.len() {
+                self.feed(gi, pi, Input::AutoStart, now);
+            }
+        }
+    }
+
+    /// RPC-style start of one process (no waiting here; the caller watches the state).
+    pub fn start_process(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        now: Instant,
+    ) -> Result<(), RequestError> {
+        let p = &self.groups[gi].slots[pi].process;
+        if p.state == ProcessState::Unknown {
+            return Err(RequestError::Failed(format!(
+                "{} is in an unknown process state",
+                p.name()
+            )));
+        }
+        if p.state.is_running() {
+            return Err(RequestError::AlreadyStarted);
+        }
+        if p.state == ProcessState::Stopping {
+            return Err(RequestError::AlreadyStarted);
+        }
+        self.feed(gi, pi, Input::Start, now);
+        Ok(())
+    }
+
+    pub fn stop_process(&mut self, gi: usize, pi: usize, now: Instant) -> Result<(), RequestError> {
+        if !self.groups[gi].slots[pi].process.state.is_running() {
+            return Err(RequestError::NotRunning);
+        }
+        self.feed(gi, pi, Input::Stop, now);
+        Ok(())
+    }
+
+    pub fn signal_process(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        sig: i32,
+        now: Instant,
+    ) -> Result<(), RequestError> {
+        if !self.groups[gi].slots[pi].process.state.is_signallable() {
+            return Err(RequestError::NotRunning);
+        }
+        self.feed(gi, pi, Input::Signal(sig), now);
+        Ok(())
+    }
+
+    /// Writes to a running child's stdin (non-blocking; data that does not fit is an error).
+    pub fn feed(&mut self, gi: usize, pi: usize, input: Input, now: Instant) {
+        let mut queue = VecDeque::from([input]);
+        while let Some(input) = queue.pop_front() {
+            let actions = self.groups[gi].slots[pi].process.step(input, now);
+            for action in actions {
+                match action {
+                    Action::Spawn => queue.push_back(self.spawn_child(gi, pi)),
+                    Action::Kill { pid, signal, group } => {
+                        if let Some(failed) = self.kill(gi, pi, pid, signal, group) {
+                            queue.push_back(failed);
+                        }
+                    }
+                    Action::Log(level, msg) => log_at(level, &msg),
+                    Action::Emit(event) => self.events.push(event),
+                }
+            }
+        }
+    }
+
+    fn kill(&mut self, gi: usize, pi: usize, pid: u32, signal: i32, group: bool) -> Option<Input> {
+        let target = if group { -(pid as i32) } else { pid as i32 };
+        // SAFETY: kill(2) with a pid we spawned (or its process group).
+        if unsafe { libc::kill(target, signal) } == 0 {
+            return None;
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::ESRCH) {
+            let name = self.groups[gi].slots[pi].process.name().to_string();
+            log::debug!(
+                "unable to signal {name} (pid {pid}), it probably just exited on its own: {err}"
+            );
+            return None;
+        }
+        Some(Input::KillFailed(format!("\n{err}")))
+    }
+
+    fn spawn_child(&mut self, gi: usize, pi: usize) -> Input {
+        let sd = &self.config.supervisord;
+        let ctx = SpawnContext {
+            global_environment: &sd.environment,
+            serverurl: self.serverurl.as_deref(),
+            minfds: sd.minfds,
+        };
+        let group_name = self.groups[gi].config.name.clone();
+        let slot = &mut self.groups[gi].slots[pi];
+        slot.process.laststart_wall = Some(SystemTime::now());
+        let plan = match plan::build(&slot.process.config, &group_name, &ctx) {
+            Ok(plan) => plan,
+            Err(msg) => return Input::SpawnFailed(msg),
+        };
+        for log in [&mut slot.stdout_log, &mut slot.stderr_log] {
+            if let Err(e) = log.open() {
+                log::error!("could not open log for {}: {e}", slot.process.name());
+            }
+        }
+        let child = match spawn::spawn(&plan) {
+            Ok(child) => child,
+            Err(msg) => return Input::SpawnFailed(msg),
+        };
+        let name = slot.process.name().to_string();
+        let is_listener = self.pools.iter().any(|p| p.name == group_name);
+        let slot = &mut self.groups[gi].slots[pi];
+        slot.stdin_buffer.clear();
+        slot.listener = is_listener.then(|| crate::events::listener::Listener::new(&name));
+        let stdin = self.register(child.stdin, &group_name, &name, Stream::Stdin);
+        let stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
+        let stderr = child
+            .stderr
+            .and_then(|fd| self.register(fd, &group_name, &name, Stream::Stderr));
+        self.groups[gi].slots[pi].pipes = Pipes {
+            stdin,
+            stdout,
+            stderr,
+        };
+        Input::Spawned(child.pid)
+    }
+
+    /// Reaps every exited child (waitpid(-1) until none is left, orphans included).
+    pub fn reap(&mut self, now: Instant) {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid with a valid status pointer.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid > 0 {
+                self.on_child_exit(pid as u32, status, now);
+                continue;
+            }
+            if pid < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return;
+        }
+    }
+
+    fn on_child_exit(&mut self, pid: u32, status: i32, now: Instant) {
+        let found = self.groups.iter().enumerate().find_map(|(gi, g)| {
+            g.slots
+                .iter()
+                .position(|s| s.process.pid == pid)
+                .map(|pi| (gi, pi))
+        });
+        let Some((gi, pi)) = found else {
+            let (_, text) = wait_status::decode(status);
+            log::info!("reaped unknown pid {pid} ({text})");
+            return;
+        };
+        // Output written just before exit is still in the pipes: log it before the state changes.
+        self.drain_pipe(gi, pi, Stream::Stdout);
+        self.drain_pipe(gi, pi, Stream::Stderr);
+        self.close_pipe(gi, pi, Stream::Stdout);
+        self.close_pipe(gi, pi, Stream::Stderr);
+        self.close_pipe(gi, pi, Stream::Stdin);
+        let slot = &mut self.groups[gi].slots[pi];
+        slot.process.laststop_wall = Some(SystemTime::now());
+        self.feed(gi, pi, Input::Exited(status), now);
+        self.listener_died(gi, pi);
+    }
+
+    /// Delivers due deadlines.
+    pub fn handle_timeouts(&mut self, now: Instant) {
+        for gi in 0..self.groups.len() {
+            for pi in 0..self.groups[gi].slots.len() {
+                if self.groups[gi].slots[pi]
+                    .process
+                    .next_deadline()
+                    .is_some_and(|d| d <= now)
+                {
+                    self.feed(gi, pi, Input::Timeout, now);
+                }
+            }
+        }
+    }
+
+    /// The earliest deadline of any process or of shutdown reporting.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let procs = self
+            .groups
+            .iter()
+            .flat_map(|g| g.slots.iter())
+            .filter_map(|s| s.process.next_deadline());
+        let report = match (&self.stop_list, self.last_shutdown_report) {
+            (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
+            _ => None,
+        };
+        procs.chain(report).min()
+    }
+
+    /// Enters shutdown (SIGTERM) or restart (SIGHUP).
+    pub fn request_stop(&mut self, state: SupervisorState) {
+        if self.state == SupervisorState::Shutdown {
+            return;
+        }
+        self.state = state;
+    }
+
+    /// One shutdown pass; returns true once every process is stopped.
+    pub fn shutdown_step(&mut self, now: Instant) -> bool {
+        if self.stop_list.is_none() {
+            self.events.push(Event::SupervisorStopping);
+            for gi in 0..self.groups.len() {
+                for pi in 0..self.groups[gi].slots.len() {
+                    self.feed(gi, pi, Input::Hold, now);
+                }
+            }
+            self.stop_list = Some(self.groups.iter().map(|g| g.config.name.clone()).collect());
+        }
+        // Groups one at a time, highest priority number first; processes in reverse order.
+        while let Some(name) = self.stop_list.as_ref().and_then(|l| l.last().cloned()) {
+            if let Some(gi) = self.group_index(&name) {
+                let order = crate::process::order::stop_order(&self.groups[gi].slots, |s| {
+                    (s.process.config.priority, s.process.name())
+                });
+                for pi in order {
+                    self.feed(gi, pi, Input::StopForShutdown, now);
+                }
+                if self.groups[gi]
+                    .slots
+                    .iter()
+                    .any(|s| !s.process.state.is_stopped())
+                {
+                    break;
+                }
+            }
+            if let Some(list) = self.stop_list.as_mut() {
+                list.pop();
+            }
+        }
+        let unstopped: Vec<&str> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.slots.iter())
+            .filter(|s| !s.process.state.is_stopped())
+            .map(|s| s.process.name())
+            .collect();
+        if unstopped.is_empty() {
+            return true;
+        }
+        if self
+            .last_shutdown_report
+            .is_none_or(|t| now >= t + SHUTDOWN_REPORT_INTERVAL)
+        {
+            log::info!("waiting for {} to die", unstopped.join(", "));
+            self.last_shutdown_report = Some(now);
+        }
+        false
+    }
+
+    /// SIGUSR2: reopen every child log file.
+    pub fn reopen_logs(&mut self) {
+        for slot in self.groups.iter_mut().flat_map(|g| g.slots.iter_mut()) {
+            slot.stdout_log.reopen();
+            slot.stderr_log.reopen();
+        }
+    }
+}

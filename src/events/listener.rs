@@ -1,0 +1,319 @@
+//! The event-listener protocol, purely: one listener process's state (ACKNOWLEDGED, READY, BUSY,
+//! UNKNOWN) driven by the bytes it writes on stdout (`READY\n`, `RESULT <n>\n<n bytes>`).
+
+use crate::config::model::LogLevel;
+use crate::events::pool::BufferedEvent;
+
+const READY_TOKEN: &[u8] = b"READY\n";
+const RESULT_PREFIX_LEN: usize = b"RESULT ".len();
+
+/// Python's repr of a bytes object (`b'...'`), for undecodable result lines.
+pub fn bytes_repr(data: &[u8]) -> String {
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::from("b");
+    out.push(quote as char);
+    for &b in data {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b if b == quote => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
+}
+
+/// A listener's protocol state, with the reference's codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerState {
+    Ready = 10,
+    Busy = 20,
+    Acknowledged = 30,
+    Unknown = 40,
+}
+
+impl ListenerState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerState::Ready => "READY",
+            ListenerState::Busy => "BUSY",
+            ListenerState::Acknowledged => "ACKNOWLEDGED",
+            ListenerState::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// What the daemon must do after feeding listener output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerAction {
+    Log(LogLevel, String),
+    /// Put this event back at the head of the pool's buffer.
+    Rebuffer(BufferedEvent),
+}
+
+/// One listener process's protocol state (a new one for every spawn).
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub name: String,
+    pub state: ListenerState,
+    /// The event being processed while BUSY.
+    pub event: Option<BufferedEvent>,
+    pending: Vec<u8>,
+    result_len: Option<usize>,
+    result: Vec<u8>,
+}
+
+impl Listener {
+    pub fn new(name: &str) -> Listener {
+        Listener {
+            name: name.to_string(),
+            state: ListenerState::Acknowledged,
+            event: None,
+            pending: Vec::new(),
+            result_len: None,
+            result: Vec::new(),
+        }
+    }
+
+    /// Can take an event now (the process must also be RUNNING).
+    pub fn is_ready(&self) -> bool {
+        self.state == ListenerState::Ready
+    }
+
+    /// The daemon wrote an event's envelope to the listener.
+    pub fn sent(&mut self, event: BufferedEvent) -> Vec<ListenerAction> {
+        let msg = format!("event {} sent to listener {}", event.serial, self.name);
+        self.state = ListenerState::Busy;
+        self.event = Some(event);
+        vec![ListenerAction::Log(LogLevel::Debug, msg)]
+    }
+
+    /// The listener process died: its event (if any) goes back to the pool.
+    pub fn died(&mut self) -> Vec<ListenerAction> {
+        self.event
+            .take()
+            .map(ListenerAction::Rebuffer)
+            .into_iter()
+            .collect()
+    }
+
+    /// Bytes the listener wrote on stdout.
+    pub fn feed(&mut self, data: &[u8]) -> Vec<ListenerAction> {
+        let mut out = Vec::new();
+        self.pending.extend_from_slice(data);
+        while !self.pending.is_empty() {
+            match self.state {
+                ListenerState::Unknown => {
+                    self.pending.clear();
+                }
+                ListenerState::Acknowledged => {
+                    if self.pending.len() < READY_TOKEN.len() {
+                        break;
+                    }
+                    if self.pending.starts_with(READY_TOKEN) {
+                        self.pending.drain(..READY_TOKEN.len());
+                        self.change(ListenerState::Ready, &mut out);
+                    } else {
+                        self.pending.clear();
+                        self.change(ListenerState::Unknown, &mut out);
+                    }
+                    self.event = None;
+                }
+                ListenerState::Ready => {
+                    // Spurious output while waiting for an event breaks the protocol.
+                    self.pending.clear();
+                    self.event = None;
+                    self.change(ListenerState::Unknown, &mut out);
+                }
+                ListenerState::Busy => {
+                    if !self.busy_step(&mut out) {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// One step of reading a result; false when more bytes are needed.
+    fn busy_step(&mut self, out: &mut Vec<ListenerAction>) -> bool {
+        let Some(len) = self.result_len else {
+            let Some(pos) = self.pending.iter().position(|&b| b == b'\n') else {
+                return false;
+            };
+            let line: Vec<u8> = self.pending.drain(..=pos).collect();
+            let line = &line[..line.len() - 1];
+            let len_text =
+                String::from_utf8_lossy(line.get(RESULT_PREFIX_LEN..).unwrap_or(b"")).into_owned();
+            match len_text.trim().parse::<usize>() {
+                Ok(n) => self.result_len = Some(n),
+                Err(_) => {
+                    let shown = match std::str::from_utf8(line) {
+                        Ok(s) => s.to_string(),
+                        Err(_) => format!("Undecodable: {}", bytes_repr(line)),
+                    };
+                    out.push(ListenerAction::Log(
+                        LogLevel::Warn,
+                        format!("{}: bad result line: '{}'", self.name, shown),
+                    ));
+                    self.change(ListenerState::Unknown, out);
+                    self.pending.clear();
+                    out.extend(self.event.take().map(ListenerAction::Rebuffer));
+                    return false;
+                }
+            }
+            return true;
+        };
+        let needed = len - self.result.len();
+        let take = needed.min(self.pending.len());
+        self.result.extend(self.pending.drain(..take));
+        if self.result.len() < len {
+            return false;
+        }
+        let result = std::mem::take(&mut self.result);
+        self.result_len = None;
+        if result == b"OK" {
+            out.push(ListenerAction::Log(
+                LogLevel::Debug,
+                format!("{}: event was processed", self.name),
+            ));
+            self.change(ListenerState::Acknowledged, out);
+            self.event = None;
+        } else {
+            out.push(ListenerAction::Log(
+                LogLevel::Warn,
+                format!("{}: event was rejected", self.name),
+            ));
+            self.change(ListenerState::Acknowledged, out);
+            out.extend(self.event.take().map(ListenerAction::Rebuffer));
+        }
+        true
+    }
+
+    fn change(&mut self, to: ListenerState, out: &mut Vec<ListenerAction>) {
+        out.push(ListenerAction::Log(
+            LogLevel::Debug,
+            format!("{}: {} -> {}", self.name, self.state.name(), to.name()),
+        ));
+        self.state = to;
+        if to == ListenerState::Unknown {
+            out.push(ListenerAction::Log(
+                LogLevel::Warn,
+                format!(
+                    "{}: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol",
+                    self.name
+                ),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Event;
+
+    fn event(serial: u64) -> BufferedEvent {
+        BufferedEvent {
+            serial,
+            pool_serial: serial,
+            event: Event::SupervisorRunning,
+        }
+    }
+
+    fn logs(actions: &[ListenerAction]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                ListenerAction::Log(l, m) => Some(format!("{l:?} {m}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ready_ok_ready_cycle_even_split_across_reads() {
+        let mut l = Listener::new("lst");
+        assert!(l.feed(b"REA").is_empty());
+        assert_eq!(
+            logs(&l.feed(b"DY\n")),
+            vec!["Debug lst: ACKNOWLEDGED -> READY"]
+        );
+        assert!(l.is_ready());
+        assert_eq!(
+            logs(&l.sent(event(8))),
+            vec!["Debug event 8 sent to listener lst"]
+        );
+        assert_eq!(l.state, ListenerState::Busy);
+        assert!(l.feed(b"RESULT 2\nO").is_empty());
+        let a = l.feed(b"KREADY\n");
+        assert_eq!(
+            logs(&a),
+            vec![
+                "Debug lst: event was processed",
+                "Debug lst: BUSY -> ACKNOWLEDGED",
+                "Debug lst: ACKNOWLEDGED -> READY"
+            ]
+        );
+        assert!(l.is_ready());
+        assert!(l.event.is_none());
+    }
+
+    #[test]
+    fn rejected_and_bad_results_rebuffer_the_event() {
+        let mut l = Listener::new("lst");
+        l.feed(b"READY\n");
+        l.sent(event(3));
+        let a = l.feed(b"RESULT 4\nFAIL");
+        assert!(a.contains(&ListenerAction::Rebuffer(event(3))));
+        assert!(logs(&a).contains(&"Warn lst: event was rejected".to_string()));
+        assert_eq!(l.state, ListenerState::Acknowledged);
+
+        l.feed(b"READY\n");
+        l.sent(event(4));
+        let a = l.feed(b"RESULT x\n");
+        assert!(a.contains(&ListenerAction::Rebuffer(event(4))));
+        assert!(logs(&a).contains(&"Warn lst: bad result line: 'RESULT x'".to_string()));
+        assert_eq!(l.state, ListenerState::Unknown);
+        assert!(l.feed(b"READY\n").is_empty(), "UNKNOWN is terminal");
+    }
+
+    #[test]
+    fn bytes_repr_like_python() {
+        assert_eq!(bytes_repr(b"RESULT \xff"), "b'RESULT \\xff'");
+        assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
+        assert_eq!(bytes_repr(b"a\nb\\"), "b'a\\nb\\\\'");
+    }
+
+    #[test]
+    fn protocol_violations_enter_unknown() {
+        let mut l = Listener::new("lst");
+        let a = l.feed(b"HELLO!\n");
+        assert_eq!(l.state, ListenerState::Unknown);
+        assert!(logs(&a)[1].starts_with("Warn lst: has entered the UNKNOWN state"));
+        let mut l = Listener::new("lst");
+        l.feed(b"READY\n");
+        l.feed(b"x");
+        assert_eq!(l.state, ListenerState::Unknown);
+    }
+
+    #[test]
+    fn death_while_busy_returns_the_event() {
+        let mut l = Listener::new("lst");
+        l.feed(b"READY\n");
+        l.sent(event(9));
+        assert_eq!(l.died(), vec![ListenerAction::Rebuffer(event(9))]);
+        assert!(l.died().is_empty());
+    }
+}

@@ -1,0 +1,41 @@
+//! The `system.*` methods: introspection (listMethods, methodHelp, methodSignature) and
+//! multicall. They work in every supervisord state.
+
+use std::time::SystemTime;
+
+use super::backend::Backend;
+use super::deferred::Multicall;
+use super::fault::{Fault, FaultCode};
+use super::methods::{self, Call};
+use super::wire::Value;
+
+/// Runs a `system.*` method whose parameter count was already checked.
+pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
+    match name {
+        "listMethods" => Call::Done(Ok(Value::Array(
+            methods::list_methods(b)
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        ))),
+        "methodHelp" => Call::Done(spec_of(&p[0], b).map(|spec| Value::string(spec.help))),
+        "methodSignature" => {
+            Call::Done(spec_of(&p[0], b).map(|spec| {
+                Value::Array(spec.signature.iter().map(|t| Value::string(*t)).collect())
+            }))
+        }
+        "multicall" => match &p[0] {
+            Value::Array(calls) => Multicall::begin(calls.clone(), b, now),
+            _ => Call::Done(Err(Fault::new(FaultCode::IncorrectParameters))),
+        },
+        _ => Call::Done(Err(Fault::new(FaultCode::UnknownMethod))),
+    }
+}
+
+/// The method a `methodHelp`/`methodSignature` argument names; anything else (including a
+/// non-string) is SIGNATURE_UNSUPPORTED, as the reference compares names by equality.
+fn spec_of(name: &Value, b: &dyn Backend) -> Result<&'static methods::MethodSpec, Fault> {
+    name.as_str()
+        .and_then(|n| methods::lookup(n, b))
+        .ok_or_else(|| Fault::new(FaultCode::SignatureUnsupported))
+}

@@ -1,0 +1,478 @@
+//! check-config, sample-config and the config loader through the real binary: fixture configs
+//! that must pass or fail with exact error lines, and differential checks against the reference.
+
+use crate::util::{self, TempDir};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `supervisor check-config ARGS` in `cwd`.
+fn check_config(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(util::binary())
+        .arg("check-config")
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The reference's resolved view (tests/ref/dump_config.py) of a config, run in `cwd`.
+fn reference_dump(ref_bin: &Path, cwd: &Path, conf: &Path) -> Output {
+    Command::new(ref_bin.join("python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ref/dump_config.py"))
+        .arg(conf)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The dump minus what the reference cannot know (which section / process_num made a process)
+/// and minus warnings/infos (ours carry file:line and extra findings; compared separately).
+fn comparable(dump: &str) -> String {
+    let body = dump.split("\n  \"warnings\":").next().unwrap_or("");
+    body.lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with("\"section\": \"program:")
+                || t.starts_with("\"section\": \"eventlistener:")
+                || t.starts_with("\"section\": \"fcgi-program:")
+                || t.starts_with("\"section\": null")
+                || t.starts_with("\"program_name\":")
+                || t.starts_with("\"process_num\":"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn first_difference(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}: ours {:?} vs reference {:?}", i + 1, x, y);
+        }
+    }
+    format!(
+        "lengths differ: {} vs {} lines",
+        a.lines().count(),
+        b.lines().count()
+    )
+}
+
+fn ours_only(conf: &Path) -> bool {
+    std::fs::read_to_string(conf)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .contains("ours-only")
+}
+
+/// `; expect: ...` lines of a broken fixture, with {file}/{dir} filled in.
+fn expectations(conf: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(conf).unwrap();
+    let dir = conf.parent().unwrap().display().to_string();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("; expect: "))
+        .map(|e| {
+            e.replace("{file}", &conf.display().to_string())
+                .replace("{dir}", &dir)
+        })
+        .collect()
+}
+
+#[test]
+fn good_fixtures_pass_check_config() {
+    let tmp = TempDir::new("cfg-good");
+    let confs = fixtures("good");
+    assert!(confs.len() >= 15, "only {} good fixtures", confs.len());
+    for conf in confs {
+        let out = check_config(&tmp.path, &["-c", conf.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            conf.display(),
+            util::stderr(&out)
+        );
+        assert!(util::stdout(&out).starts_with(&format!("{}: OK", conf.display())));
+    }
+}
+
+#[test]
+fn bad_fixtures_report_each_expected_error_line() {
+    let tmp = TempDir::new("cfg-bad");
+    let confs = fixtures("bad");
+    assert!(confs.len() >= 25, "only {} bad fixtures", confs.len());
+    for conf in confs {
+        let expected = expectations(&conf);
+        assert!(
+            !expected.is_empty(),
+            "{} has no `; expect:` line",
+            conf.display()
+        );
+        let out = check_config(&tmp.path, &["-c", conf.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", conf.display());
+        let err = util::stderr(&out);
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| !l.starts_with("warning: "))
+            .collect();
+        for want in &expected {
+            let hit = match want.strip_suffix("...") {
+                Some(prefix) => lines.iter().any(|l| l.starts_with(prefix)),
+                None => lines.contains(&want.as_str()),
+            };
+            assert!(hit, "{}: missing {want:?} in\n{err}", conf.display());
+        }
+        // Every error is one line, plus the count line at the end.
+        assert_eq!(lines.len(), expected.len() + 1, "{}: {err}", conf.display());
+    }
+}
+
+#[test]
+fn dump_matches_the_reference_for_every_good_fixture() {
+    let Some(ref_bin) = util::require_reference("dump_matches_the_reference") else {
+        return;
+    };
+    let tmp = TempDir::new("cfg-diff");
+    for conf in fixtures("good").into_iter().filter(|c| !ours_only(c)) {
+        let ours = check_config(&tmp.path, &["-c", conf.to_str().unwrap(), "--dump"]);
+        assert_eq!(ours.status.code(), Some(0), "{}", conf.display());
+        let theirs = reference_dump(&ref_bin, &tmp.path, &conf);
+        let (a, b) = (
+            comparable(&util::stdout(&ours)),
+            comparable(&util::stdout(&theirs)),
+        );
+        assert!(
+            a == b,
+            "{}: {}\nreference stderr: {}",
+            conf.display(),
+            first_difference(&a, &b),
+            util::stderr(&theirs)
+        );
+        // The reference's own warnings appear among ours word for word.
+        let ours_text = util::stdout(&ours);
+        let ref_text = util::stdout(&theirs);
+        let ref_warnings = ref_text.split("\n  \"warnings\": ").nth(1).unwrap_or("");
+        for w in ref_warnings
+            .split("\n  \"infos\"")
+            .next()
+            .unwrap_or("")
+            .lines()
+        {
+            let w = w.trim().trim_end_matches(',');
+            if w.starts_with('"') {
+                assert!(
+                    ours_text.contains(w),
+                    "{}: missing warning {w}",
+                    conf.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn reference_rejects_every_bad_fixture_with_the_same_words() {
+    let Some(ref_bin) = util::require_reference("reference_rejects_every_bad_fixture") else {
+        return;
+    };
+    let tmp = TempDir::new("cfg-badref");
+    for conf in fixtures("bad") {
+        let theirs = reference_dump(&ref_bin, &tmp.path, &conf);
+        let text = util::stdout(&theirs);
+        let Some(message) = text.strip_prefix("ERROR: ") else {
+            panic!("{}: the reference accepted it:\n{text}", conf.display());
+        };
+        let ours = check_config(
+            &tmp.path,
+            &["--reference-errors", "-c", conf.to_str().unwrap()],
+        );
+        let ours_err = util::stderr(&ours);
+        let ours_messages: Vec<&str> = ours_err
+            .split("Error: ")
+            .map(|m| m.trim_end_matches('\n'))
+            .map(|m| {
+                m.rsplit_once('\n')
+                    .map(|(a, b)| {
+                        if b.ends_with("error") || b.ends_with("errors") {
+                            a
+                        } else {
+                            m
+                        }
+                    })
+                    .unwrap_or(m)
+            })
+            .collect();
+        assert!(
+            ours_messages.contains(&message.trim_end_matches('\n')),
+            "{}: reference says {message:?}, ours:\n{ours_err}",
+            conf.display()
+        );
+    }
+}
+
+/// Uncomments every setting line (`;x` but not `; prose`) of a sample config.
+fn uncomment(sample: &str) -> String {
+    sample
+        .lines()
+        .map(|l| match l.strip_prefix(';') {
+            Some(rest) if !rest.is_empty() && !rest.starts_with(' ') => rest.to_string(),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn sample_config_passes_as_printed_and_fully_uncommented() {
+    let tmp = TempDir::new("cfg-sample");
+    let out = util::run(&tmp, "echo_supervisord_conf", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let sample = util::stdout(&out);
+    for section in [
+        "[supervisord]",
+        ";[program:",
+        ";[eventlistener:",
+        ";[fcgi-program:",
+        ";[group:",
+        ";[include]",
+    ] {
+        assert!(sample.contains(section), "sample lacks {section}");
+    }
+    let as_printed = tmp.write("printed.conf", &sample);
+    let full = tmp.write("full.conf", &uncomment(&sample));
+    for conf in [&as_printed, &full] {
+        let out = check_config(&tmp.path, &["-c", conf.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            conf.display(),
+            util::stderr(&out)
+        );
+    }
+    let out = check_config(&tmp.path, &["-c", full.to_str().unwrap()]);
+    let summary = util::stdout(&out);
+    for group in [
+        "theprogramname",
+        "theeventlistenername",
+        "thefcgiprogramname",
+        "thegroupname",
+    ] {
+        assert!(summary.contains(group), "{group} missing from\n{summary}");
+    }
+    // Every option of the sample is one we know: no unknown-option warnings.
+    assert!(
+        !util::stderr(&out).contains("unknown option"),
+        "{}",
+        util::stderr(&out)
+    );
+    // The same file through the applet name, and `sample-config` prints the same text.
+    let via_sub = Command::new(util::binary())
+        .arg("sample-config")
+        .output()
+        .unwrap();
+    assert_eq!(util::stdout(&via_sub), sample);
+    if let Some(ref_bin) = util::require_reference("sample_config_reference") {
+        let theirs = reference_dump(&ref_bin, &tmp.path, &full);
+        let ours = check_config(&tmp.path, &["-c", full.to_str().unwrap(), "--dump"]);
+        let (a, b) = (
+            comparable(&util::stdout(&ours)),
+            comparable(&util::stdout(&theirs)),
+        );
+        assert!(a == b, "{}", first_difference(&a, &b));
+    }
+}
+
+#[test]
+fn the_reference_sample_config_uncommented_passes() {
+    let Some(ref_bin) = util::require_reference("the_reference_sample_config") else {
+        return;
+    };
+    let tmp = TempDir::new("cfg-refsample");
+    let out = Command::new(ref_bin.join("echo_supervisord_conf"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // Fill in what cannot work anywhere: example paths and accounts, and group members.
+    let text = uncomment(&util::stdout(&out))
+        .replace("/a/path", "/tmp/a.path")
+        .replace("user=supervisord", "user=nobody")
+        .replace("user=chrism", "user=nobody")
+        .replace("chown=nobody:nogroup", "chown=nobody")
+        .replace("programs=progname1,progname2", "programs=theprogramname");
+    let conf = tmp.write("ref-sample.conf", &text);
+    let ours = check_config(&tmp.path, &["-c", conf.to_str().unwrap(), "--dump"]);
+    assert_eq!(ours.status.code(), Some(0), "{}", util::stderr(&ours));
+    assert!(
+        !util::stderr(&ours).contains("unknown option"),
+        "{}",
+        util::stderr(&ours)
+    );
+    let theirs = reference_dump(&ref_bin, &tmp.path, &conf);
+    let (a, b) = (
+        comparable(&util::stdout(&ours)),
+        comparable(&util::stdout(&theirs)),
+    );
+    assert!(
+        a == b,
+        "{}\n{}",
+        first_difference(&a, &b),
+        util::stderr(&theirs)
+    );
+}
+
+#[test]
+fn unknown_options_warn_with_a_suggestion_and_still_pass() {
+    let tmp = TempDir::new("cfg-typo");
+    let conf = tmp.write(
+        "typo.conf",
+        "[supervisord]\nlogfile=/tmp/svt-typo.log\n\n[program:web]\ncommand=/bin/true\nautorestrat=true\nxyzzy=1\n\n[programs:x]\ncommand=/bin/true\n",
+    );
+    let out = check_config(&tmp.path, &["-c", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = util::stderr(&out);
+    let c = conf.display();
+    assert!(
+        err.contains(&format!("warning: {c}:6: [program:web] autorestrat: unknown option, ignored (did you mean autorestart?)")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: {c}:7: [program:web] xyzzy: unknown option, ignored\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: {c}:9: [programs:x] unknown section, ignored (did you mean [program:x]?)"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn dollar_forms_expand_from_the_environment_and_warn_when_unset() {
+    let tmp = TempDir::new("cfg-dollar");
+    let conf = tmp.write(
+        "d.conf",
+        "[supervisord]\nlogfile=${SVT_LOGDIR}/s.log\n\n[program:d]\ncommand=/bin/echo ${SVT_WORD} ${SVT_UNSET_X:-dflt} ${SVT_UNSET_Y} $${SVT_WORD}\n",
+    );
+    let out = Command::new(util::binary())
+        .args(["check-config", "--dump", "-c", conf.to_str().unwrap()])
+        .env("SVT_LOGDIR", &tmp.path)
+        .env("SVT_WORD", "hello")
+        .env_remove("SVT_UNSET_X")
+        .env_remove("SVT_UNSET_Y")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
+    let dump = util::stdout(&out);
+    assert!(
+        dump.contains(&format!("\"logfile\": \"{}/s.log\"", tmp.path.display())),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("\"command\": \"/bin/echo hello dflt ${SVT_UNSET_Y} ${SVT_WORD}\""),
+        "{dump}"
+    );
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("[program:d] command: ${SVT_UNSET_Y} is not set in supervisord's environment; left as written"),
+        "{err}"
+    );
+    assert!(!err.contains("SVT_UNSET_X"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let tmp = TempDir::new("cfg-usage");
+    let cases: &[&[&str]] = &[
+        &["-c"],
+        &["--bogus"],
+        &["extra"],
+        &["-c", "/nonexistent-svt.conf"],
+    ];
+    for args in cases {
+        let out = check_config(&tmp.path, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = util::stderr(&out);
+        assert!(err.starts_with("Error: "), "{args:?}: {err}");
+        assert!(err.contains("For help, use"), "{args:?}: {err}");
+    }
+    let out = check_config(&tmp.path, &["-h"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(util::stdout(&out).contains("--dump"));
+}
+
+#[test]
+fn finds_the_config_relative_to_the_binary_and_in_the_cwd() {
+    // Without -c: <bin>/../etc/supervisord.conf comes first, then ./supervisord.conf.
+    let tmp = TempDir::new("cfg-find");
+    let bin_link = tmp.join("bin/supervisor");
+    std::os::unix::fs::symlink(util::binary(), &bin_link).unwrap();
+    let run = || {
+        Command::new(&bin_link)
+            .arg("check-config")
+            .current_dir(&tmp.path)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        util::stderr(&out).contains("No config file found at default paths ("),
+        "{}",
+        util::stderr(&out)
+    );
+    tmp.write("supervisord.conf", "[supervisord]\nidentifier=cwd\n");
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
+    assert!(util::stdout(&out).contains("supervisord.conf: OK"));
+    tmp.write("etc/supervisord.conf", "[supervisord]\nidentifier=etc\n");
+    let out = run();
+    assert!(
+        util::stdout(&out).starts_with(&format!(
+            "{}: OK",
+            tmp.join("etc/supervisord.conf").display()
+        )),
+        "{}",
+        util::stdout(&out)
+    );
+}
+
+#[test]
+fn every_error_is_collected_in_one_run() {
+    let tmp = TempDir::new("cfg-many");
+    let conf = tmp.write(
+        "many.conf",
+        "[supervisord]\nloglevel=loud\n\n[program:a]\ncommand=/bin/true\nautostart=perhaps\nstartsecs=soon\n\n[program:b]\nstopsignal=NOPE\n",
+    );
+    let out = check_config(&tmp.path, &["-c", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = util::stderr(&out);
+    for needle in [
+        ":2: [supervisord] loglevel:",
+        ":6: [program:a] autostart:",
+        ":7: [program:a] startsecs:",
+        ":10: [program:b] stopsignal:",
+        ":9: [program:b] command: program section program:b does not specify a command",
+        "many.conf: 5 errors",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in\n{err}");
+    }
+}

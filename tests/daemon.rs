@@ -1,0 +1,552 @@
+//! supervisord with real children: restarts, backoff, stop escalation, process groups, fds,
+//! environment, privileges, shutdown, output capture and reaping.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::util::{Daemon, TempDir, pid_alive, run, stderr, unsafe_kill, wait_for};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Writes a config with the main log in the temp dir and the given program sections.
+fn config(dir: &TempDir, programs: &str) -> std::path::PathBuf {
+    dir.write(
+        "s.conf",
+        &format!(
+            "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\nloglevel=debug\n\n{programs}"
+        ),
+    )
+}
+
+fn main_log(dir: &TempDir) -> String {
+    dir.read("s.log")
+}
+
+fn wait_log(dir: &TempDir, needle: &str) -> bool {
+    wait_for(WAIT, || main_log(dir).contains(needle))
+}
+
+fn count(dir: &TempDir, needle: &str) -> usize {
+    main_log(dir).matches(needle).count()
+}
+
+/// The pid from the last `spawned: '<name>' with pid N` line.
+fn spawned_pid(dir: &TempDir, name: &str) -> Option<i32> {
+    let prefix = format!("spawned: '{name}' with pid ");
+    main_log(dir)
+        .lines()
+        .rev()
+        .filter_map(|l| {
+            l.split_once(&prefix)
+                .map(|(_, rest)| rest.trim().parse().ok())
+        })
+        .next()
+        .flatten()
+}
+
+/// Milliseconds since midnight of a log line's timestamp (`YYYY-MM-DD HH:MM:SS,mmm`).
+fn line_ms(line: &str) -> u64 {
+    let time = &line[11..23];
+    let h: u64 = time[0..2].parse().unwrap();
+    let m: u64 = time[3..5].parse().unwrap();
+    let s: u64 = time[6..8].parse().unwrap();
+    let ms: u64 = time[9..12].parse().unwrap();
+    ((h * 60 + m) * 60 + s) * 1000 + ms
+}
+
+#[test]
+fn quick_exit_backs_off_then_gives_up_after_startretries() {
+    let dir = TempDir::new("backoff");
+    let conf = config(
+        &dir,
+        "[program:quick]\ncommand=sh -c 'exit 3'\nstartretries=2\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(
+        &dir,
+        "gave up: quick entered FATAL state, too many start retries too quickly"
+    ));
+    assert_eq!(count(&dir, "spawned: 'quick'"), 3);
+    assert_eq!(
+        count(&dir, "WARN exited: quick (exit status 3; not expected)"),
+        3
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn exits_after_startsecs_follow_exitcodes_and_autorestart() {
+    let dir = TempDir::new("autorestart");
+    let prog = |name: &str, code: i32, mode: &str| {
+        format!(
+            "[program:{name}]\ncommand=sh -c 'sleep 0.2; exit {code}'\nstartsecs=0\nautorestart={mode}\nexitcodes=0,2\n\n"
+        )
+    };
+    let programs = [
+        prog("unexp_ok", 2, "unexpected"),
+        prog("unexp_bad", 3, "unexpected"),
+        prog("never_bad", 3, "false"),
+        prog("always_ok", 0, "true"),
+    ]
+    .concat();
+    let conf = config(&dir, &programs);
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(
+        &dir,
+        "INFO exited: unexp_ok (exit status 2; expected)"
+    ));
+    assert!(wait_log(
+        &dir,
+        "WARN exited: unexp_bad (exit status 3; not expected)"
+    ));
+    assert!(wait_log(
+        &dir,
+        "WARN exited: never_bad (exit status 3; not expected)"
+    ));
+    assert!(wait_log(
+        &dir,
+        "INFO exited: always_ok (exit status 0; expected)"
+    ));
+    // The restarting ones come back; the others stay down.
+    assert!(wait_for(WAIT, || count(&dir, "spawned: 'unexp_bad'") >= 2
+        && count(&dir, "spawned: 'always_ok'") >= 2));
+    assert_eq!(count(&dir, "spawned: 'unexp_ok'"), 1);
+    assert_eq!(count(&dir, "spawned: 'never_bad'"), 1);
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn restart_after_exit_of_a_long_running_program_is_immediate() {
+    let dir = TempDir::new("fastrestart");
+    let conf = config(
+        &dir,
+        "[program:longish]\ncommand=sh -c 'sleep 1.2; exit 1'\nstartsecs=1\nautorestart=true\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_for(WAIT, || count(&dir, "spawned: 'longish'") >= 2));
+    let log = main_log(&dir);
+    let exited = log.lines().find(|l| l.contains("exited: longish")).unwrap();
+    let respawned = log
+        .lines()
+        .filter(|l| l.contains("spawned: 'longish'"))
+        .nth(1)
+        .unwrap();
+    let gap = line_ms(respawned) - line_ms(exited);
+    assert!(
+        gap < 300,
+        "restart took {gap} ms (the reference needs up to 1 s)"
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn stop_escalates_to_sigkill_for_a_child_ignoring_sigterm() {
+    let dir = TempDir::new("sigkill");
+    let conf = config(
+        &dir,
+        "[program:trapper]\ncommand=sh -c \"trap '' TERM; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "success: trapper entered RUNNING state"));
+    let pid = spawned_pid(&dir, "trapper").unwrap();
+    unsafe_kill(d.pid(), 15);
+    assert!(wait_log(
+        &dir,
+        &format!("WARN killing 'trapper' ({pid}) with SIGKILL")
+    ));
+    assert!(wait_log(
+        &dir,
+        "WARN stopped: trapper (terminated by SIGKILL)"
+    ));
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert!(!pid_alive(pid));
+}
+
+#[test]
+fn killasgroup_kills_the_grandchild() {
+    let dir = TempDir::new("killgroup");
+    let gc = dir.join("gc.pid");
+    let conf = config(
+        &dir,
+        &format!(
+            "[program:parent]\ncommand=sh -c \"trap '' TERM; sleep 1000 & echo $! > {}; wait\"\nstopwaitsecs=1\nkillasgroup=true\nstartsecs=0\n",
+            gc.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_for(WAIT, || dir
+        .read("gc.pid")
+        .trim()
+        .parse::<i32>()
+        .is_ok()));
+    let grandchild: i32 = dir.read("gc.pid").trim().parse().unwrap();
+    assert!(pid_alive(grandchild));
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert!(main_log(&dir).contains("killing parent (pid"));
+    assert!(main_log(&dir).contains("process group with signal SIGKILL"));
+    assert!(
+        wait_for(WAIT, || !pid_alive(grandchild)),
+        "grandchild {grandchild} survived"
+    );
+}
+
+#[test]
+fn children_get_only_fds_0_1_2() {
+    let dir = TempDir::new("fds");
+    let conf = config(&dir, "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n");
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "spawned: 'sleeper'"));
+    let pid = spawned_pid(&dir, "sleeper").unwrap();
+    let fds: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let want: BTreeSet<String> = ["0", "1", "2"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(fds, want);
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn child_sees_environment_directory_and_umask() {
+    let dir = TempDir::new("env");
+    std::fs::create_dir_all(dir.join("work")).unwrap();
+    let conf = config(
+        &dir,
+        "[program:envp]\ncommand=sh -c 'env > ../env.txt; pwd > ../pwd.txt; umask > ../umask.txt; exec sleep 1000'\ndirectory=%(here)s/work\numask=027\nenvironment=FOO=\"bar baz\",SUPERVISOR_GROUP_NAME=x\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_for(WAIT, || !dir.read("umask.txt").is_empty()));
+    let env = dir.read("env.txt");
+    for want in [
+        "FOO=bar baz",
+        "SUPERVISOR_ENABLED=1",
+        "SUPERVISOR_PROCESS_NAME=envp",
+        "SUPERVISOR_GROUP_NAME=x",
+    ] {
+        assert!(
+            env.lines().any(|l| l == want),
+            "{want} missing from:\n{env}"
+        );
+    }
+    assert!(
+        !env.contains("SUPERVISOR_SERVER_URL="),
+        "no server configured"
+    );
+    assert_eq!(
+        dir.read("pwd.txt").trim(),
+        dir.join("work").to_string_lossy()
+    );
+    assert_eq!(dir.read("umask.txt").trim(), "0027");
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn user_option_runs_the_child_as_that_user() {
+    // SAFETY: getuid never fails.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("SKIP user_option_runs_the_child_as_that_user: needs root");
+        return;
+    }
+    let dir = TempDir::new("user");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let conf = config(
+        &dir,
+        &format!(
+            "[program:asnobody]\ncommand=sh -c 'id -u > {0}/uid; id -g > {0}/gid; exec sleep 1000'\nuser=nobody\nstartsecs=0\n",
+            out.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_for(WAIT, || !dir.read("out/gid").is_empty()));
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    assert_eq!(dir.read("out/uid").trim(), nobody.uid.to_string());
+    assert_eq!(dir.read("out/gid").trim(), nobody.gid.to_string());
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn orderly_shutdown_stops_every_child_and_removes_the_pidfile() {
+    let dir = TempDir::new("shutdown");
+    let conf = config(
+        &dir,
+        "[program:a]\ncommand=sleep 1000\npriority=1\nstartsecs=0\n\n[program:b]\ncommand=sleep 1000\npriority=2\nstartsecs=0\n\n[program:c]\ncommand=sleep 1000\npriority=3\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(
+        &dir,
+        &format!("supervisord started with pid {}", d.pid())
+    ));
+    assert!(wait_for(WAIT, || ["a", "b", "c"]
+        .iter()
+        .all(|n| spawned_pid(&dir, n).is_some())));
+    assert_eq!(dir.read("s.pid"), format!("{}\n", d.pid()));
+    let pids: Vec<i32> = ["a", "b", "c"]
+        .iter()
+        .map(|n| spawned_pid(&dir, n).unwrap())
+        .collect();
+    assert_eq!(d.stop(WAIT), Some(0));
+    for pid in pids {
+        assert!(!pid_alive(pid), "{pid} still alive");
+    }
+    assert!(!dir.join("s.pid").exists());
+    let log = main_log(&dir);
+    assert!(log.contains("WARN received SIGTERM indicating exit request"));
+    // Highest priority number stops first.
+    let pos = |n: &str| log.find(&format!("stopped: {n} ")).unwrap();
+    assert!(pos("c") < pos("b") && pos("b") < pos("a"), "{log}");
+}
+
+#[test]
+fn output_written_just_before_exit_reaches_the_log() {
+    let dir = TempDir::new("lastwords");
+    let conf = config(
+        &dir,
+        "[program:talker]\ncommand=sh -c 'head -c 100000 /dev/zero | tr \"\\\\0\" x; echo END; exit 3'\nstdout_logfile=%(here)s/talker.log\nstartretries=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "exited: talker"));
+    let out = dir.read("talker.log");
+    assert_eq!(out.len(), 100_004);
+    assert!(out.ends_with("xEND\n"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn missing_config_file_is_a_usage_error() {
+    let dir = TempDir::new("noconf");
+    let out = run(&dir, "supervisord", &["-c", "/nonexistent/s.conf"]);
+    assert_eq!(out.status.code(), Some(2));
+    let argv0 = dir.applet("supervisord");
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "Error: could not find config file /nonexistent/s.conf\nFor help, use {} -h\n",
+            argv0.display()
+        )
+    );
+}
+
+#[test]
+fn reaps_orphans_as_pid_1() {
+    // SAFETY: getuid never fails.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("SKIP reaps_orphans_as_pid_1: needs root for unshare --pid");
+        return;
+    }
+    if std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "true"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("SKIP reaps_orphans_as_pid_1: unshare --pid is not available here");
+        return;
+    }
+    let dir = TempDir::new("pid1");
+    let conf = config(
+        &dir,
+        "[program:orphaner]\ncommand=sh -c '(sleep 0.2 &); exec sleep 1000'\nstartsecs=0\n",
+    );
+    let mut child = std::process::Command::new("unshare")
+        .args(["--pid", "--fork"])
+        .arg(dir.applet("supervisord"))
+        .args(["-n", "-c"])
+        .arg(&conf)
+        .current_dir(&dir.path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let reaped = wait_log(&dir, "reaped unknown pid");
+    assert!(main_log(&dir).contains("supervisord started with pid 1"));
+    // unshare forwards nothing: signal supervisord (pid 1 inside) via its outer pid.
+    let outer =
+        std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id()))
+            .unwrap_or_default();
+    for pid in outer.split_whitespace() {
+        unsafe_kill(pid.parse().unwrap(), 15);
+    }
+    assert!(wait_for(WAIT, || matches!(child.try_wait(), Ok(Some(_)))));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(reaped, "orphan was not reaped:\n{}", main_log(&dir));
+    assert!(main_log(&dir).contains("(exit status 0)"));
+}
+
+#[test]
+fn sighup_rereads_the_config_and_restarts_programs() {
+    let dir = TempDir::new("sighup");
+    let conf = config(&dir, "[program:first]\ncommand=sleep 1000\nstartsecs=0\n");
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "spawned: 'first'"));
+    config(&dir, "[program:second]\ncommand=sleep 1000\nstartsecs=0\n");
+    unsafe_kill(d.pid(), 1);
+    assert!(wait_log(&dir, "spawned: 'second'"));
+    let log = main_log(&dir);
+    assert!(log.contains("WARN received SIGHUP indicating restart request"));
+    assert!(log.contains("stopped: first (terminated by SIGTERM)"));
+    let started = format!("supervisord started with pid {}", d.pid());
+    assert_eq!(log.matches(&started).count(), 2, "{log}");
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn sigusr2_reopens_the_main_log() {
+    let dir = TempDir::new("usr2");
+    let conf = config(
+        &dir,
+        "[program:ticker]\ncommand=sh -c 'sleep 0.3'\nstartsecs=0\nautorestart=true\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "spawned: 'ticker'"));
+    std::fs::rename(dir.join("s.log"), dir.join("s.log.old")).unwrap();
+    unsafe_kill(d.pid(), 12);
+    assert!(wait_for(WAIT, || dir
+        .read("s.log.old")
+        .contains("INFO supervisord logreopen")));
+    assert!(
+        wait_log(&dir, "spawned: 'ticker'"),
+        "nothing logged to the new file"
+    );
+    assert!(
+        dir.read("s.log.old")
+            .contains("INFO received SIGUSR2 indicating log reopen request")
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn idle_daemon_does_not_wake_up() {
+    let dir = TempDir::new("idle");
+    let conf = config(&dir, "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n");
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "success: sleeper entered RUNNING state"));
+    let switches = |pid: i32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    // Let start-up settle, then count wake-ups over 2.5 s (a 1-second poller would wake at least twice).
+    std::thread::sleep(Duration::from_millis(200));
+    let before = switches(d.pid());
+    std::thread::sleep(Duration::from_millis(2500));
+    let after = switches(d.pid());
+    assert!(
+        after - before <= 1,
+        "daemon woke up {} times while idle",
+        after - before
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn daemonizes_writes_the_pidfile_and_stops_on_sigterm() {
+    let dir = TempDir::new("daemonize");
+    let conf = config(&dir, "[program:bg]\ncommand=sleep 1000\nstartsecs=0\n");
+    let out = run(&dir, "supervisord", &["-c", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(wait_for(WAIT, || dir.read("s.pid").ends_with('\n')));
+    let pid: i32 = dir.read("s.pid").trim().parse().unwrap();
+    assert!(wait_log(
+        &dir,
+        &format!("supervisord started with pid {pid}")
+    ));
+    assert!(main_log(&dir).contains("INFO daemonizing the supervisord process"));
+    // SAFETY: getsid reads another process's session id.
+    assert_ne!(
+        unsafe { libc::getsid(pid) },
+        pid,
+        "must not be a session leader"
+    );
+    assert!(wait_log(&dir, "spawned: 'bg'"));
+    let child = spawned_pid(&dir, "bg").unwrap();
+    unsafe_kill(pid, 15);
+    assert!(wait_for(WAIT, || !pid_alive(pid)));
+    assert!(!pid_alive(child));
+    assert!(!dir.join("s.pid").exists());
+}
+
+/// A Python event listener that appends every header and payload to `events.txt`, answering OK
+/// (or FAIL for the first event when `fail_first`).
+fn listener_script(dir: &TempDir, fail_first: bool) -> Option<std::path::PathBuf> {
+    if std::process::Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("SKIP listener test: python3 not available");
+        return None;
+    }
+    let out = dir.join("events.txt");
+    Some(dir.write(
+        "listener.py",
+        &format!(
+            r#"import sys
+first = {first}
+out = open({out:?}, "a")
+while True:
+    sys.stdout.write("READY\n"); sys.stdout.flush()
+    header = sys.stdin.readline()
+    fields = dict(t.split(":", 1) for t in header.split())
+    payload = sys.stdin.read(int(fields["len"]))
+    out.write(header.strip() + " || " + payload.replace("\n", "\\n") + "\n"); out.flush()
+    if first:
+        first = False
+        sys.stdout.write("RESULT 4\nFAIL"); sys.stdout.flush()
+    else:
+        sys.stdout.write("RESULT 2\nOK"); sys.stdout.flush()
+"#,
+            first = if fail_first { "True" } else { "False" },
+            out = out.display().to_string()
+        ),
+    ))
+}
+
+#[test]
+fn event_listener_receives_process_state_events() {
+    let dir = TempDir::new("listener");
+    let Some(script) = listener_script(&dir, true) else {
+        return;
+    };
+    let conf = config(
+        &dir,
+        &format!(
+            "[eventlistener:lst]\ncommand=python3 -u {}\nevents=PROCESS_STATE,SUPERVISOR_STATE_CHANGE\nstartsecs=0\n\n[program:worker]\ncommand=sleep 1000\nstartsecs=0\n",
+            script.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let has = |needle: &str| dir.read("events.txt").contains(needle);
+    let pid = |name: &str| spawned_pid(&dir, name).unwrap_or(0);
+    assert!(wait_for(WAIT, || {
+        let payload = format!(
+            "processname:worker groupname:worker from_state:STARTING pid:{}",
+            pid("worker")
+        );
+        has(&format!(
+            "eventname:PROCESS_STATE_RUNNING len:{} || {payload}",
+            payload.len()
+        ))
+    }));
+    let events = dir.read("events.txt");
+    let first = events.lines().next().unwrap();
+    assert!(
+        first.starts_with("ver:3.0 server:supervisor serial:0 pool:lst poolserial:0 eventname:"),
+        "{events}"
+    );
+    // The first event was rejected and delivered again with the same serial.
+    let second = events.lines().nth(1).unwrap();
+    assert_eq!(first, second, "{events}");
+    assert!(wait_log(&dir, "WARN lst: event was rejected"));
+    assert!(main_log(&dir).contains("DEBG lst: ACKNOWLEDGED -> READY"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}
