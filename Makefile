@@ -42,8 +42,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# Side by side with the reference (bench/RESULTS.md, docs/bench-notes.md). Benchmarks the static
+# build (the shipped artifact) when it links, else the plain release build; < 15 minutes.
 bench: ref
-	$(CARGO) build --release
+	$(MAKE) static || $(CARGO) build --release
 	bench/run.sh
 
 install: release

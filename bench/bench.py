@@ -226,9 +226,7 @@ def main():
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(os.path.join(root, "bin"))
     ours_bin = os.path.abspath(args.ours)
-    p["binaries"] = [(ours_bin, "release")]
-    static = os.path.join(REPO, "target", "x86_64-unknown-linux-gnu", "release", "supervisor")
-    p["binaries"].insert(0, (static, "static"))
+    p["binaries"] = [(ours_bin, "static" if h.is_static_elf(ours_bin) else "release")]
     for name in ("supervisord", "supervisorctl"):
         os.symlink(ours_bin, os.path.join(root, "bin", name))
     ref_bin = os.path.join(os.path.abspath(args.ref), "bin")

@@ -76,6 +76,23 @@ def cpu_seconds(pid):
     return total / 1e9
 
 
+def is_static_elf(path):
+    """True for a 64-bit little-endian ELF without a PT_INTERP header (no dynamic loader)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2:
+                return False
+            phoff = int.from_bytes(head[32:40], "little")
+            phentsize = int.from_bytes(head[54:56], "little")
+            phnum = int.from_bytes(head[56:58], "little")
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+        return all(int.from_bytes(table[i:i + 4], "little") != 3 for i in range(0, len(table), phentsize))
+    except OSError:
+        return False
+
+
 def machine_description():
     cores = os.cpu_count()
     mem_kb = 0
@@ -195,6 +212,22 @@ def descendants_by_tag(tag):
     return found
 
 
+def children_of(pid):
+    """Pids of the live (non-zombie) children of pid."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid) and fields[0] != "Z":
+            out.append(int(name))
+    return out
+
+
 def reap_orphans():
     """Reaps zombies reparented to the harness (it is a subreaper) that no Popen owns."""
     me = str(os.getpid())
@@ -261,7 +294,11 @@ class RpcConn:
     def _connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(self.timeout)
-        s.connect(self.sock_path)
+        try:
+            s.connect(self.sock_path)
+        except OSError as e:
+            s.close()
+            raise BenchError(f"control socket: {e.strerror or e}") from e
         self.sock = s
 
     def close(self):
@@ -447,13 +484,17 @@ class Daemon:
         tail = err[-1][:120] if err else "no stderr"
         return f"daemon exited rc={self.proc.returncode}: {tail}"
 
-    def wait_answering(self, timeout, interval=0.002):
-        """Polls the control socket until supervisor.getState answers; returns seconds since exec."""
+    def wait_answering(self, timeout, interval=0.002, socket_file_within=10.0):
+        """Polls the control socket until supervisor.getState answers; returns seconds since exec.
+        Gives up early when the socket file has not appeared `socket_file_within` s after exec."""
         deadline = time.monotonic() + timeout
         while True:
             why = self._died()
             if why:
                 raise BenchError(why)
+            if (time.monotonic() - self.t_exec > socket_file_within
+                    and not os.path.exists(self.sock_path)):
+                raise BenchError(f"no control socket file {socket_file_within:.0f}s after exec")
             try:
                 c = RpcConn(self.sock_path, timeout=max(0.1, deadline - time.monotonic()))
                 c.call("supervisor.getState")

@@ -9,7 +9,11 @@ cd "$(dirname "$0")/.."
 TAG="svb$$-$(date +%s)"
 PY=.ref-venv/bin/python
 [ -x "$PY" ] || PY=python3
-ARGS=(--tag "$TAG" --ours "${OURS_BIN:-target/release/supervisor}" "$@")
+# Ours: the newer of the static build (`make static`) and the plain release build.
+STATIC=target/x86_64-unknown-linux-gnu/release/supervisor
+OURS=target/release/supervisor
+if [ -x "$STATIC" ] && { [ ! -e "$OURS" ] || [ "$STATIC" -nt "$OURS" ]; }; then OURS=$STATIC; fi
+ARGS=(--tag "$TAG" --ours "${OURS_BIN:-$OURS}" "$@")
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     ARGS+=(--quick)
     [ -n "${BENCH_RESULTS:-}" ] && ARGS+=(--results "$BENCH_RESULTS")

@@ -476,3 +476,162 @@ fn every_error_is_collected_in_one_run() {
         assert!(err.contains(needle), "missing {needle:?} in\n{err}");
     }
 }
+
+/// One option value at a time through both loaders: the same resolved view, or the same error.
+#[test]
+fn option_values_agree_with_the_reference() {
+    let Some(ref_bin) = util::require_reference("option_values_agree_with_the_reference") else {
+        return;
+    };
+    let tmp = TempDir::new("cfg-values");
+    let cases: &[(&str, &str, &str)] = &[
+        ("program", "autostart", "YES"),
+        ("program", "autostart", "1"),
+        ("program", "autostart", ""),
+        ("program", "autostart", "tru"),
+        ("program", "priority", " 7 "),
+        ("program", "priority", "-3"),
+        ("program", "priority", "1_000"),
+        ("program", "priority", "1.5"),
+        ("program", "startsecs", "0x10"),
+        ("program", "stdout_logfile_maxbytes", "5 MB"),
+        ("program", "stdout_logfile_maxbytes", "1gB"),
+        ("program", "stdout_logfile_maxbytes", "1.5MB"),
+        ("program", "stdout_logfile_maxbytes", "10K"),
+        ("program", "stopsignal", "hup"),
+        ("program", "stopsignal", " SIGUSR2 "),
+        ("program", "stopsignal", "IOT"),
+        ("program", "stopsignal", "CLD"),
+        ("program", "stopsignal", "RTMAX"),
+        ("program", "stopsignal", "40"),
+        ("program", "stopsignal", "0"),
+        ("program", "stopsignal", "SIGFOO"),
+        ("program", "exitcodes", "0, 1,2"),
+        ("program", "exitcodes", "1,"),
+        ("program", "exitcodes", "-1"),
+        ("program", "umask", "0o077"),
+        ("program", "umask", "77"),
+        ("program", "umask", "8"),
+        ("program", "autorestart", "Unexpected"),
+        ("program", "autorestart", "on"),
+        ("program", "autorestart", "sometimes"),
+        ("program", "stdout_logfile", "Off"),
+        ("program", "stdout_logfile", "Syslog"),
+        ("program", "stdout_logfile", "~/x.log"),
+        (
+            "program",
+            "stdout_logfile",
+            "%(program_name)s-%(process_num)03d.log",
+        ),
+        ("program", "stdout_logfile", "/tmp/%%%%.log"),
+        ("program", "stdout_logfile", "/tmp/%%.log"),
+        ("program", "environment", "A=\"x,y\",B='q r',C=plain"),
+        ("program", "environment", "PATH=/usr/bin:/bin,LANG=C.UTF-8"),
+        ("program", "environment", "A=1,,B=2"),
+        ("program", "environment", "A=x;y"),
+        (
+            "program",
+            "environment",
+            "A=%(program_name)s-%(process_num)d",
+        ),
+        ("program", "environment", "HOME=/h,X=%(ENV_HOME)s"),
+        ("program", "directory", "%(ENV_HOME)s/%(program_name)s"),
+        (
+            "program",
+            "command",
+            "/bin/echo %(program_name)5s|%(process_num)-3d|",
+        ),
+        ("program", "command", "/bin/echo %(here)r"),
+        ("program", "command", "/bin/echo %(nope)s"),
+        ("program", "command", "/bin/echo 50% done"),
+        ("program", "command", "/bin/echo %(program_name)y"),
+        ("program", "serverurl", "auto"),
+        ("program", "serverurl", "http://127.0.0.1:9001"),
+        ("program", "user", "0"),
+        ("program", "user", "4242424"),
+        ("program", "process_name", "%(program_name)s"),
+        ("program", "process_name", "bad name"),
+        ("program", "killasgroup", "true"),
+        ("supervisord", "loglevel", "BLATHER"),
+        ("supervisord", "loglevel", "warning"),
+        ("supervisord", "umask", "002"),
+        ("supervisord", "minfds", "+4096"),
+        ("supervisord", "logfile", "relative.log"),
+        ("supervisord", "logfile", "NONE"),
+        ("supervisord", "identifier", "id %% x"),
+        ("supervisord", "environment", "A=1,B=\"%(ENV_HOME)s\""),
+        ("supervisord", "environment", "N=%%(host_node_name)s"),
+        ("supervisord", "environment", "P=100%%%%"),
+        ("supervisord", "childlogdir", "~"),
+        ("supervisord", "directory", "/nonexistent-svt-dir"),
+        ("inet_http_server", "port", "9001"),
+        ("inet_http_server", "port", "*:9001"),
+        ("inet_http_server", "port", ":9001"),
+        ("inet_http_server", "port", "65536"),
+        ("inet_http_server", "port", "h:"),
+        ("unix_http_server", "chmod", "0o777"),
+        ("unix_http_server", "chown", "0"),
+        ("unix_http_server", "chown", "0:nosuchgroup-svt"),
+    ];
+    let mut failures = Vec::new();
+    for (i, (section, option, value)) in cases.iter().enumerate() {
+        let body = match *section {
+            "program" => format!(
+                "[supervisord]\nlogfile=/tmp/svt-values.log\n\n[program:p]\ncommand=/bin/true\n{option}={value}\n"
+            ),
+            "supervisord" => format!("[supervisord]\n{option}={value}\n"),
+            "inet_http_server" => {
+                format!("[supervisord]\n\n[inet_http_server]\n{option}={value}\n")
+            }
+            _ => format!(
+                "[supervisord]\n\n[unix_http_server]\nfile=/tmp/svt-v.sock\n{option}={value}\n"
+            ),
+        };
+        let conf = tmp.write(&format!("v{i}.conf"), &body);
+        let theirs = reference_dump(&ref_bin, &tmp.path, &conf);
+        let ref_out = util::stdout(&theirs);
+        if let Some(message) = ref_out.strip_prefix("ERROR: ") {
+            let ours = check_config(
+                &tmp.path,
+                &["--reference-errors", "-c", conf.to_str().unwrap()],
+            );
+            let err = util::stderr(&ours);
+            if ours.status.code() != Some(1)
+                || !err.contains(&format!("Error: {}", message.trim_end()))
+            {
+                failures.push(format!(
+                    "[{section}] {option}={value}: reference {message:?}, ours {err:?}"
+                ));
+            }
+        } else {
+            let ours = check_config(&tmp.path, &["--dump", "-c", conf.to_str().unwrap()]);
+            let (a, b) = (comparable(&util::stdout(&ours)), comparable(&ref_out));
+            if a != b {
+                failures.push(format!(
+                    "[{section}] {option}={value}: {} {}",
+                    first_difference(&a, &b),
+                    util::stderr(&ours)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn dump_into_a_closed_pipe_does_not_panic() {
+    let tmp = TempDir::new("cfg-pipe");
+    let mut text = String::from("[supervisord]\nlogfile=/tmp/svt-pipe.log\n");
+    for i in 0..400 {
+        text.push_str(&format!("\n[program:p{i}]\ncommand=/bin/sleep {i}\n"));
+    }
+    let conf = tmp.write("big.conf", &text);
+    let script = format!(
+        "'{}' check-config --dump -c '{}' | head -c 1 >/dev/null",
+        util::binary().display(),
+        conf.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    let err = util::stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -550,3 +550,87 @@ fn event_listener_receives_process_state_events() {
     assert!(main_log(&dir).contains("DEBG lst: ACKNOWLEDGED -> READY"));
     assert_eq!(d.stop(WAIT), Some(0));
 }
+
+#[test]
+fn command_line_errors_match_the_reference() {
+    let Some(reference) = crate::util::require_reference("command_line_errors_match_the_reference")
+    else {
+        return;
+    };
+    let dir = TempDir::new("cli");
+    let conf = config(&dir, "");
+    let conf = conf.to_str().unwrap();
+    let bad = dir.write(
+        "bad.conf",
+        "[supervisord]\nlogfile=%(here)s/s.log\n[program:a]\ncommand=true\nautorestart=maybe\n",
+    );
+    let bad = bad.to_str().unwrap();
+    // Only argument sets that fail before anything starts.
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["-c", conf, "-e", "foo"],
+        vec!["-c", conf, "-a", "x"],
+        vec!["-c", conf, "--bogus"],
+        vec!["-c", conf, "-x"],
+        vec!["-c", conf, "--nodaemon=1"],
+        vec!["-c", conf, "-m", "99"],
+        vec!["-c", conf, "-q", "/nonexistent"],
+        vec!["-c", conf, "-u", "no-such-user-xyz"],
+        vec!["-c", conf, "extra", "-n"],
+        vec!["-c", conf, "-c", conf],
+        vec!["-c", conf, "--config=x"],
+        vec!["-c", conf, "-e"],
+        vec!["-c", conf, "-ndebug"],
+        vec!["-c", "/nonexistent.conf"],
+        vec!["-c", conf, "-y", "5xb"],
+        vec!["-c", conf, "-l", "/nonexistent/x.log"],
+        vec!["-c", bad],
+        vec!["-c", "bad.conf"],
+    ];
+    let ours = dir.applet("supervisord");
+    let theirs = reference.join("supervisord");
+    for args in cases {
+        let run_one = |exe: &std::path::Path| {
+            let out = std::process::Command::new(exe)
+                .args(&args)
+                .current_dir(&dir.path)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).replace(exe.to_str().unwrap(), "ARGV0");
+            (out.status.code(), err)
+        };
+        assert_eq!(run_one(&ours), run_one(&theirs), "args {args:?}");
+    }
+    let version = run(&dir, "supervisord", &["-v"]);
+    assert_eq!(crate::util::stdout(&version), "4.3.0\n");
+    assert_eq!(version.status.code(), Some(0));
+}
+
+#[test]
+fn supervisord_user_option_drops_privileges_before_logging() {
+    // SAFETY: getuid never fails.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("SKIP supervisord_user_option_drops_privileges_before_logging: needs root");
+        return;
+    }
+    let dir = TempDir::new("sduser");
+    std::fs::set_permissions(
+        &dir.path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let conf = dir.write(
+        "s.conf",
+        "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\nuser=nobody\n\n[program:who]\ncommand=sh -c 'id -u > uid.txt; exec sleep 1000'\ndirectory=%(here)s\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    assert!(wait_log(
+        &dir,
+        &format!("INFO Set uid to user {} succeeded", nobody.uid)
+    ));
+    assert!(wait_for(WAIT, || !dir.read("uid.txt").is_empty()));
+    assert_eq!(dir.read("uid.txt").trim(), nobody.uid.to_string());
+    assert!(!main_log(&dir).contains("Supervisor is running as root"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}

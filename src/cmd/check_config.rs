@@ -13,6 +13,22 @@ options:\n  \
 --reference-errors        word errors as supervisord 4.3.0 does (`Error: ...`)\n  \
 -h, --help                this text";
 
+/// Appends a formatted line to a String buffer.
+macro_rules! outln {
+    ($buf:expr, $($arg:tt)*) => {{
+        $buf.push_str(&format!($($arg)*));
+        $buf.push('\n');
+    }};
+}
+
+/// Writes to stdout; a closed pipe (`check-config --dump | head`) is not an error worth a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
 fn usage_error(argv0: &str, msg: &str) -> i32 {
     eprintln!("Error: {msg}\nFor help, use {argv0} -h");
     2
@@ -97,13 +113,15 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         return 1;
     };
     if dump {
-        print!("{}", config::dump::to_json(&cfg).render());
+        emit(&config::dump::to_json(&cfg).render());
         return 0;
     }
+    let mut out = String::new();
     let processes: usize = cfg.groups.iter().map(|g| g.processes.len()).sum();
-    println!("{}: OK", path.display());
+    outln!(out, "{}: OK", path.display());
     if cfg.files.len() > 1 {
-        println!(
+        outln!(
+            out,
             "  files: {}",
             cfg.files
                 .iter()
@@ -112,10 +130,27 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
                 .join(", ")
         );
     }
-    println!("  groups: {}, processes: {}", cfg.groups.len(), processes);
+    outln!(
+        out,
+        "  groups: {}, processes: {}",
+        cfg.groups.len(),
+        processes
+    );
     for g in &cfg.groups {
-        let names: Vec<&str> = g.processes.iter().map(|p| p.name.as_str()).collect();
-        println!(
+        // Large pools are summarised; --dump has every name.
+        const SHOWN: usize = 8;
+        let mut names: Vec<&str> = g
+            .processes
+            .iter()
+            .take(SHOWN)
+            .map(|p| p.name.as_str())
+            .collect();
+        let more = format!("... ({} more)", g.processes.len().saturating_sub(SHOWN));
+        if g.processes.len() > SHOWN {
+            names.push(&more);
+        }
+        outln!(
+            out,
             "    {} (priority {}): {}",
             g.name,
             g.priority,
@@ -123,14 +158,15 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         );
     }
     for u in &cfg.unix_http_servers {
-        println!("  [{}] unix://{}", u.section, u.file.display());
+        outln!(out, "  [{}] unix://{}", u.section, u.file.display());
     }
     for s in &cfg.inet_http_servers {
         let host = if s.host.is_empty() { "*" } else { &s.host };
-        println!("  [{}] http://{}:{}", s.section, host, s.port);
+        outln!(out, "  [{}] http://{}:{}", s.section, host, s.port);
     }
     if !cfg.warnings.is_empty() {
-        println!("  warnings: {}", cfg.warnings.len());
+        outln!(out, "  warnings: {}", cfg.warnings.len());
     }
+    emit(&out);
     0
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::model::LogLevel;
+use crate::config::values;
 use crate::daemon::Overrides;
 
 const SHORT_WITH_ARG: &str = "cumlydzejiqa";
@@ -156,71 +156,6 @@ fn getopt(args: &[String]) -> Result<Parsed, String> {
     Ok((out, Vec::new()))
 }
 
-fn parse_level(v: &str) -> Result<LogLevel, String> {
-    Ok(match v.to_ascii_lowercase().as_str() {
-        "critical" => LogLevel::Critical,
-        "error" => LogLevel::Error,
-        "warn" => LogLevel::Warn,
-        "info" => LogLevel::Info,
-        "debug" => LogLevel::Debug,
-        "trace" => LogLevel::Trace,
-        "blather" => LogLevel::Blather,
-        _ => return Err(format!("bad logging level name '{v}'")),
-    })
-}
-
-fn parse_int(v: &str) -> Result<i64, String> {
-    v.trim()
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("invalid literal for int() with base 10: '{v}'"))
-}
-
-fn parse_bytes(v: &str) -> Result<i64, String> {
-    let lower = v.trim().to_ascii_lowercase();
-    for (suffix, mult) in [
-        ("kb", 1024i64),
-        ("mb", 1024 * 1024),
-        ("gb", 1024 * 1024 * 1024),
-    ] {
-        if let Some(num) = lower.strip_suffix(suffix) {
-            return num
-                .trim()
-                .parse::<i64>()
-                .map(|n| n * mult)
-                .map_err(|_| format!("invalid literal for int() with base 10: '{lower}'"));
-        }
-    }
-    lower
-        .parse()
-        .map_err(|_| format!("invalid literal for int() with base 10: '{lower}'"))
-}
-
-fn parse_octal(v: &str) -> Result<u32, String> {
-    let t = v.trim();
-    let digits = t.strip_prefix("0o").unwrap_or(t);
-    u32::from_str_radix(digits, 8).map_err(|_| format!("{v} can not be converted to an octal type"))
-}
-
-fn existing_dir(v: &str) -> Result<PathBuf, String> {
-    let p = PathBuf::from(v);
-    if p.is_dir() {
-        Ok(p)
-    } else {
-        Err(format!("{v} is not an existing directory"))
-    }
-}
-
-fn existing_dirpath(v: &str) -> Result<PathBuf, String> {
-    let p = PathBuf::from(v);
-    match p.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() && !parent.is_dir() => Err(format!(
-            "The directory named as part of the path {v} does not exist"
-        )),
-        _ => Ok(p),
-    }
-}
-
 /// Parses argv into overrides; Err((message, exit code)) for usage errors, Ok(None) when help or
 /// version was printed.
 pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, String> {
@@ -283,17 +218,17 @@ pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, Str
             "k" => o.nocleanup = true,
             "t" => o.strip_ansi = true,
             "u" => o.user = Some(v),
-            "m" => o.umask = Some(parse_octal(&v).map_err(invalid)?),
-            "d" => o.directory = Some(existing_dir(&v).map_err(invalid)?),
-            "l" => o.logfile = Some(existing_dirpath(&v).map_err(invalid)?),
-            "y" => o.logfile_maxbytes = Some(parse_bytes(&v).map_err(invalid)?.max(0) as u64),
-            "z" => o.logfile_backups = Some(parse_int(&v).map_err(invalid)?.max(0) as u32),
-            "e" => o.loglevel = Some(parse_level(&v).map_err(invalid)?),
-            "j" => o.pidfile = Some(existing_dirpath(&v).map_err(invalid)?),
+            "m" => o.umask = Some(values::octal(&v).map_err(invalid)?),
+            "d" => o.directory = Some(values::existing_directory(&v).map_err(invalid)?),
+            "l" => o.logfile = Some(values::existing_dirpath(&v).map_err(invalid)?),
+            "y" => o.logfile_maxbytes = Some(values::byte_size(&v).map_err(invalid)?.max(0) as u64),
+            "z" => o.logfile_backups = Some(values::integer(&v).map_err(invalid)?.max(0) as u32),
+            "e" => o.loglevel = Some(values::log_level(&v).map_err(invalid)?),
+            "j" => o.pidfile = Some(values::existing_dirpath(&v).map_err(invalid)?),
             "i" => o.identifier = Some(v),
-            "q" => o.childlogdir = Some(existing_dir(&v).map_err(invalid)?),
-            "a" => o.minfds = Some(parse_int(&v).map_err(invalid)?.max(0) as u64),
-            "minprocs" => o.minprocs = Some(parse_int(&v).map_err(invalid)?.max(0) as u64),
+            "q" => o.childlogdir = Some(values::existing_directory(&v).map_err(invalid)?),
+            "a" => o.minfds = Some(values::integer(&v).map_err(invalid)?.max(0) as u64),
+            "minprocs" => o.minprocs = Some(values::integer(&v).map_err(invalid)?.max(0) as u64),
             _ => {}
         }
     }
@@ -305,6 +240,10 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         Ok(Some(o)) => o,
         Ok(None) => return 0,
         Err(msg) => return usage_error(argv0, &msg),
+    };
+    let overrides = Overrides {
+        argv0: argv0.to_string(),
+        ..overrides
     };
     let _ = Path::new(argv0);
     crate::daemon::run(argv0, overrides)
@@ -382,7 +321,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(o.configuration, Some(PathBuf::from("file")));
-        assert_eq!(o.loglevel, Some(LogLevel::Debug));
+        assert_eq!(o.loglevel, Some(crate::config::model::LogLevel::Debug));
         assert_eq!(o.minprocs, Some(5));
         assert!(o.nodaemon && o.nocleanup);
         assert_eq!(o.logfile_maxbytes, Some(1024));

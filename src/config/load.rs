@@ -1,6 +1,6 @@
-//! Builds the model from a config file: reads the main file and its `[include]`s, then resolves
-//! `[supervisord]`, the HTTP servers, `[supervisorctl]` and `[rpcinterface:x]`. Program-type
-//! sections and groups are in `programs.rs`. Every problem is collected, not only the first.
+//! Builds the model from a config file: reads the main file and its `[include]`s, resolves
+//! `[supervisord]` and drives the other section resolvers (`servers.rs`, `programs.rs`). Every
+//! problem is collected, not only the first.
 
 use super::error::ConfigError;
 use super::expand::{ExpValue, Expansions, expand, py_repr};
@@ -533,159 +533,6 @@ impl Loader {
             }
         }
     }
-
-    fn credentials(&mut self, section: &str) -> Option<Credentials> {
-        let none = Expansions::new();
-        let username = self.get(section, "username", &none).ok().flatten();
-        let password = self.get(section, "password", &none).ok().flatten();
-        match (username, password) {
-            (Some(username), Some(password)) => Some(Credentials { username, password }),
-            (None, None) => None,
-            _ => {
-                self.error(
-                    section,
-                    None,
-                    format!(
-                        "Section [{section}] contains incomplete authentication: If a username or a password is specified, both the username and password must be specified"
-                    ),
-                    None,
-                );
-                None
-            }
-        }
-    }
-
-    fn servers(&mut self) -> (Vec<UnixHttpServerConfig>, Vec<InetHttpServerConfig>) {
-        let names: Vec<String> = self.doc.sections.iter().map(|s| s.name.clone()).collect();
-        let none = Expansions::new();
-        let mut inet = Vec::new();
-        for section in names.iter().filter(|n| n.starts_with("inet_http_server")) {
-            let credentials = self.credentials(section);
-            match self.get(section, "port", &none) {
-                Ok(Some(port)) => match values::inet_address(&port) {
-                    Ok((host, port)) => inet.push(InetHttpServerConfig {
-                        section: section.clone(),
-                        host,
-                        port,
-                        credentials,
-                    }),
-                    Err(problem) => self.error(section, Some("port"), problem, Some(&port)),
-                },
-                Ok(None) => self.error(
-                    section,
-                    None,
-                    format!("section [{section}] has no port value"),
-                    None,
-                ),
-                Err(()) => {}
-            }
-        }
-        let mut unix = Vec::new();
-        for section in names.iter().filter(|n| n.starts_with("unix_http_server")) {
-            let file = match self.get(section, "file", &self.here_exps()) {
-                Ok(Some(f)) => Some(normalize_path(f.trim())),
-                Ok(None) => {
-                    self.error(
-                        section,
-                        None,
-                        format!("section [{section}] has no file value"),
-                        None,
-                    );
-                    None
-                }
-                Err(()) => None,
-            };
-            let credentials = self.credentials(section);
-            let chown = self.typed_opt(section, "chown", &none, |v| {
-                users::user_group(v).map_err(|_| format!("Invalid sockchown value {v}"))
-            });
-            let chmod = self.typed(section, "chmod", &none, 0o700, |v| {
-                values::octal(v).map_err(|_| format!("Invalid chmod value {v}"))
-            });
-            if let Some(file) = file {
-                unix.push(UnixHttpServerConfig {
-                    section: section.clone(),
-                    file,
-                    chmod,
-                    chown,
-                    credentials,
-                });
-            }
-        }
-        (unix, inet)
-    }
-
-    /// `[supervisorctl]` with the reference's defaults and `unix://` normalisation.
-    pub fn supervisorctl(&mut self) -> CtlConfig {
-        let s = "supervisorctl";
-        let none = Expansions::new();
-        let here = self.here_exps();
-        let mut serverurl = self
-            .get(s, "serverurl", &here)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| "http://localhost:9001".to_string());
-        if let Some(path) = serverurl.strip_prefix("unix://") {
-            serverurl = format!("unix://{}", normalize_path(path).display());
-        }
-        let prompt = self
-            .get(s, "prompt", &none)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| "supervisor".to_string());
-        let username = self.get(s, "username", &none).ok().flatten();
-        let password = self.get(s, "password", &none).ok().flatten();
-        let history_file = self
-            .get(s, "history_file", &here)
-            .ok()
-            .flatten()
-            .filter(|h| !h.is_empty())
-            .map(|h| normalize_path(&h));
-        CtlConfig {
-            serverurl,
-            username,
-            password,
-            prompt,
-            history_file,
-        }
-    }
-
-    fn rpcinterfaces(&mut self) -> Vec<RpcInterfaceConfig> {
-        let names: Vec<String> = self.doc.sections.iter().map(|s| s.name.clone()).collect();
-        let none = Expansions::new();
-        let mut out = Vec::new();
-        for section in names.iter().filter(|n| n.starts_with("rpcinterface:")) {
-            let key = "supervisor.rpcinterface_factory";
-            match self.get(section, key, &none) {
-                Ok(Some(factory)) => {
-                    if factory.trim() != "supervisor.rpcinterface:make_main_rpcinterface" {
-                        let loc = self.location(section, key);
-                        self.warn(format!(
-                            "{loc}[{section}] {key}: {factory} is a Python plug-in and cannot be loaded; the namespace will be missing"
-                        ));
-                    }
-                    out.push(RpcInterfaceConfig {
-                        name: section["rpcinterface:".len()..].to_string(),
-                        factory: factory.trim().to_string(),
-                    });
-                }
-                Ok(None) => self.error(
-                    section,
-                    None,
-                    format!("section [{section}] does not specify a {key}"),
-                    None,
-                ),
-                Err(()) => {}
-            }
-        }
-        for section in names.iter().filter(|n| n.starts_with("ctlplugin:")) {
-            if self.entry(section, "supervisor.ctl_factory").is_none() {
-                // Only supervisorctl reads these; the daemon ignores them.
-                continue;
-            }
-        }
-        out
-    }
 }
 
 /// Loads and resolves a config file; every error found is returned.
@@ -782,90 +629,59 @@ pub fn load_ctl(path: Option<&Path>) -> Result<CtlConfig, Vec<ConfigError>> {
     }
 }
 
-/// Python `os.path.dirname`.
-fn py_dirname(p: &str) -> String {
-    match p.rfind('/') {
-        Some(i) => {
-            let head = &p[..=i];
-            let trimmed = head.trim_end_matches('/');
-            if trimmed.is_empty() {
-                head.to_string()
-            } else {
-                trimmed.to_string()
-            }
-        }
-        None => String::new(),
-    }
-}
-
-/// The reference's default config paths for a program started as `argv0`.
-pub fn search_paths(argv0: &str) -> Vec<String> {
-    // Python sees the script's full path in argv[0]; resolve a bare name through PATH likewise.
-    let mut exe = argv0.to_string();
-    if !exe.contains('/')
-        && let Some(path) = std::env::var_os("PATH")
-    {
-        for dir in std::env::split_paths(&path) {
-            let cand = dir.join(argv0);
-            if cand.exists() {
-                exe = cand.to_string_lossy().into_owned();
-                break;
-            }
-        }
-    }
-    let here = py_dirname(&py_dirname(&exe));
-    let join = |rest: &str| {
-        if here.is_empty() {
-            rest.to_string()
-        } else if here.ends_with('/') {
-            format!("{here}{rest}")
-        } else {
-            format!("{here}/{rest}")
-        }
-    };
-    vec![
-        join("etc/supervisord.conf"),
-        join("supervisord.conf"),
-        "supervisord.conf".into(),
-        "etc/supervisord.conf".into(),
-        "/etc/supervisord.conf".into(),
-        "/etc/supervisor/supervisord.conf".into(),
-    ]
-}
-
-/// The first existing default config file, or the reference's usage error text.
-pub fn find_config_file(argv0: &str) -> Result<PathBuf, String> {
-    let paths = search_paths(argv0);
-    for p in &paths {
-        if Path::new(p).exists() {
-            return Ok(PathBuf::from(p));
-        }
-    }
-    Err(format!(
-        "No config file found at default paths ({}); use the -c option to specify a config file at a different path",
-        paths.join(", ")
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn search_paths_follow_argv0() {
+    fn supervisorctl_section_defaults_and_rules() {
+        let dir = std::env::temp_dir().join(format!("svctl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let defaults = load_ctl(None).unwrap();
+        assert_eq!(defaults.serverurl, "http://localhost:9001");
+        assert_eq!(defaults.prompt, "supervisor");
+        let f = dir.join("a.conf");
+        std::fs::write(
+            &f,
+            "[supervisorctl]\nserverurl=unix://rel.sock\nusername=u\npassword=p\nhistory_file=%(here)s/h\n",
+        )
+        .unwrap();
+        let ctl = load_ctl(Some(&f)).unwrap();
+        let cwd = std::env::current_dir().unwrap();
         assert_eq!(
-            search_paths("/opt/sv/bin/supervisord"),
-            [
-                "/opt/sv/etc/supervisord.conf",
-                "/opt/sv/supervisord.conf",
-                "supervisord.conf",
-                "etc/supervisord.conf",
-                "/etc/supervisord.conf",
-                "/etc/supervisor/supervisord.conf"
-            ]
+            ctl.serverurl,
+            format!("unix://{}", cwd.join("rel.sock").display())
         );
-        assert_eq!(search_paths("./supervisord")[0], "etc/supervisord.conf");
-        assert_eq!(search_paths("/supervisord")[0], "/etc/supervisord.conf");
+        assert_eq!(ctl.username.as_deref(), Some("u"));
+        assert_eq!(ctl.password.as_deref(), Some("p"));
+        assert_eq!(ctl.prompt, "supervisor");
+        assert_eq!(ctl.history_file, Some(dir.join("h")));
+        let g = dir.join("b.conf");
+        std::fs::write(&g, "[supervisord]\n").unwrap();
+        let errs = load_ctl(Some(&g)).unwrap_err();
+        assert_eq!(
+            errs[0].problem,
+            ".ini file does not include supervisorctl section"
+        );
+        let missing = dir.join("missing.conf");
+        let errs = load_ctl(Some(&missing)).unwrap_err();
+        assert_eq!(
+            errs[0].reference_message(),
+            format!("could not find config file {}", missing.display())
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn env_names_are_abbreviated_in_our_wording_only() {
+        assert_eq!(
+            abbreviate_env_names("x. Available names: ENV_A, ENV_B, here, program_name"),
+            "x. Available names: ENV_* (2 environment variables), here, program_name"
+        );
+        assert_eq!(
+            abbreviate_env_names("Available names: here"),
+            "Available names: here"
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@ pub mod error;
 pub mod expand;
 pub mod known;
 pub mod load;
+pub mod locate;
 pub mod model;
 pub mod programs;
+pub mod servers;
 pub mod source;
 pub mod users;
 pub mod values;
@@ -15,4 +17,6 @@ pub mod values;
 #[allow(unused_imports)]
 pub use error::ConfigError;
 #[allow(unused_imports)]
-pub use load::{Report, check, find_config_file, load, load_ctl, search_paths};
+pub use load::{Report, check, load, load_ctl};
+#[allow(unused_imports)]
+pub use locate::{find_config_file, search_paths};

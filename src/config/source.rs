@@ -134,13 +134,17 @@ impl ParsedFile {
 /// Reads and parses one file. Unreadable files are an error here; callers decide whether to skip.
 pub fn read_file(path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
     let bytes = std::fs::read(path).map_err(|e| {
+        // The reference words a missing file and an unreadable one differently.
+        let verb = if e.kind() == std::io::ErrorKind::NotFound {
+            "find"
+        } else {
+            "read"
+        };
+        let shown = path.display();
         vec![
-            ConfigError::new(format!(
-                "could not read config file {}: {e}",
-                path.display()
-            ))
-            .file(path)
-            .reference(format!("could not read config file {}", path.display())),
+            ConfigError::new(format!("could not {verb} config file {shown}: {e}"))
+                .file(path)
+                .reference(format!("could not {verb} config file {shown}")),
         ]
     })?;
     let text = String::from_utf8_lossy(&bytes);
@@ -254,10 +258,16 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
                 optname = Some(key);
             }
             _ => {
+                let problem = if delim.is_some() {
+                    "option line without an option name before '=' or ':'"
+                } else {
+                    "line is not a section header and has no '=' or ':'"
+                };
                 errors.push(
-                    ConfigError::new("line is not a section header and has no '=' or ':'")
+                    ConfigError::new(problem)
                         .file(path)
                         .line(Some(lineno))
+                        .section(sections[sect].name.clone())
                         .value(line)
                         .reference(format!(
                             "Source contains parsing errors: '{}'\n\t[line {:2}]: '{}\\n'",

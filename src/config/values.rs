@@ -611,3 +611,59 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    //! Arbitrary text through every parser: errors are fine, panics are bugs.
+    use super::*;
+    use crate::config::expand::{ExpValue, Expansions, expand};
+    use crate::config::source::parse;
+
+    /// Deterministic pseudo-random strings over an alphabet full of syntax characters.
+    fn samples() -> Vec<String> {
+        let alphabet: Vec<char> = "aZ09_ =:;#%()[]{}$-+.,/\\'\"\t\n~*?!é€sdrx"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x9e3779b97f4a7c15;
+        let mut out = Vec::new();
+        for _ in 0..3000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (state >> 58) as usize;
+            let mut s = String::new();
+            for _ in 0..len {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s.push(alphabet[(state >> 33) as usize % alphabet.len()]);
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    #[test]
+    fn no_parser_panics_on_arbitrary_text() {
+        let mut exps = Expansions::new();
+        exps.insert("here".into(), ExpValue::Str("/h".into()));
+        exps.insert("process_num".into(), ExpValue::Int(3));
+        for s in samples() {
+            let _ = boolean(&s);
+            let _ = integer(&s);
+            let _ = byte_size(&s);
+            let _ = signal(&s);
+            let _ = exitcodes(&s);
+            let _ = octal(&s);
+            let _ = autorestart(&s);
+            let _ = log_level(&s);
+            let _ = name(&s);
+            let _ = inet_address(&s);
+            let _ = environment(&s);
+            let _ = expanduser(&s);
+            let _ = expand(&s, &exps, "x.y", true);
+            let _ = parse(&s, Path::new("f.conf"));
+            let _ = parse(&format!("[s]\n{s}\n"), Path::new("f.conf"));
+        }
+    }
+}

@@ -8,6 +8,8 @@ use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
 use super::supervisor::{FIRST_PIPE_TOKEN, LAST_PIPE_TOKEN, PipeOwner, Stream, Supervisor};
+use crate::events::Event;
+use crate::logs::{ChannelOutput, WriteReport};
 
 /// Why bytes could not be queued for a child's stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,9 +113,8 @@ impl Supervisor {
         }
     }
 
-    /// Reads a pipe until WouldBlock, writing each chunk to the channel's log; closes it on EOF.
+    /// Reads a pipe until WouldBlock, handing each chunk to the channel; closes it on EOF.
     pub(super) fn drain_pipe(&mut self, gi: usize, pi: usize, stream: Stream) {
-        let debug = log::log_enabled!(log::Level::Debug);
         let mut buf = std::mem::take(&mut self.buf);
         let slot = &mut self.groups[gi].slots[pi];
         let entry = match stream {
@@ -127,6 +128,7 @@ impl Supervisor {
         };
         let fd = fd.as_raw_fd();
         let mut eof = false;
+        let mut outputs = Vec::new();
         let mut listener_actions = Vec::new();
         loop {
             match read_fd(fd, &mut buf) {
@@ -137,35 +139,66 @@ impl Supervisor {
                 Ok(n) => {
                     let data = &buf[..n];
                     match stream {
-                        Stream::Stdout => slot.stdout_log.write(data),
-                        _ => slot.stderr_log.write(data),
+                        Stream::Stdout => outputs.extend(slot.stdout_log.feed(data)),
+                        _ => outputs.extend(slot.stderr_log.feed(data)),
                     }
                     if let (Stream::Stdout, Some(listener)) = (stream, slot.listener.as_mut()) {
-                        if debug {
-                            log::debug!(
-                                "'{}' stdout output:\n{}",
-                                slot.process.name(),
-                                crate::events::listener::bytes_repr(data)
-                            );
-                        }
                         listener_actions.extend(listener.feed(data));
-                    } else if debug {
-                        log::debug!(
-                            "'{}' {} output:\n{}",
-                            slot.process.name(),
-                            stream.name(),
-                            String::from_utf8_lossy(data)
-                        );
                     }
                 }
                 Err(_) => break,
             }
         }
         self.buf = buf;
+        self.handle_channel_outputs(gi, pi, stream, outputs);
         let group = self.groups[gi].config.name.clone();
         self.apply_listener_actions(&group, listener_actions);
         if eof {
             self.close_pipe(gi, pi, stream);
+        }
+    }
+
+    /// Carries out what an output channel asked for: events, main-log copies, write problems.
+    pub(super) fn handle_channel_outputs(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        stream: Stream,
+        outputs: Vec<ChannelOutput>,
+    ) {
+        if outputs.is_empty() {
+            return;
+        }
+        let group = self.groups[gi].config.name.clone();
+        let process = &self.groups[gi].slots[pi].process;
+        let (name, pid) = (process.name().to_string(), process.pid);
+        let stderr = stream == Stream::Stderr;
+        let text = |data: &[u8]| match std::str::from_utf8(data) {
+            Ok(t) => t.to_string(),
+            Err(_) => format!("Undecodable: {}", crate::logs::py_bytes_repr(data)),
+        };
+        for output in outputs {
+            match output {
+                ChannelOutput::MainLogDebug(msg) => log::debug!("{msg}"),
+                ChannelOutput::WriteProblem(report @ WriteReport::Failed { .. }) => {
+                    log::warn!("{report}")
+                }
+                ChannelOutput::WriteProblem(report) => log::info!("{report}"),
+                ChannelOutput::LogEvent(data) => self.events.push(Event::ProcessLog {
+                    stderr,
+                    process: name.clone(),
+                    group: group.clone(),
+                    pid,
+                    data: text(&data),
+                }),
+                ChannelOutput::CommEvent(data) => self.events.push(Event::ProcessCommunication {
+                    stderr,
+                    process: name.clone(),
+                    group: group.clone(),
+                    pid,
+                    data: text(&data),
+                }),
+            }
         }
     }
 
@@ -179,10 +212,17 @@ impl Supervisor {
                 slot.pipes.stdin.take()
             }
         };
-        if let Some((fd, token)) = entry {
-            let _ = self.registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
-            self.pipe_owners.remove(&token);
-        }
+        let Some((fd, token)) = entry else {
+            return;
+        };
+        let _ = self.registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
+        self.pipe_owners.remove(&token);
+        let outputs = match stream {
+            Stream::Stdout => slot.stdout_log.finish(),
+            Stream::Stderr => slot.stderr_log.finish(),
+            Stream::Stdin => Vec::new(),
+        };
+        self.handle_channel_outputs(gi, pi, stream, outputs);
     }
 
     /// Queues bytes for a running child's stdin and writes what fits now.
@@ -219,5 +259,29 @@ impl Supervisor {
             }
         }
         None
+    }
+
+    /// Log targets that are full pipes or ttys (`stdout_logfile=/dev/stdout`) keep bytes queued;
+    /// retry them. Returns whether anything is still queued.
+    pub fn flush_pending_logs(&mut self) -> bool {
+        let mut still_pending = false;
+        for gi in 0..self.groups.len() {
+            for pi in 0..self.groups[gi].slots.len() {
+                for stream in [Stream::Stdout, Stream::Stderr] {
+                    let slot = &mut self.groups[gi].slots[pi];
+                    let log = match stream {
+                        Stream::Stdout => &mut slot.stdout_log,
+                        _ => &mut slot.stderr_log,
+                    };
+                    if !log.has_pending() {
+                        continue;
+                    }
+                    let outputs = log.flush_pending();
+                    still_pending |= log.has_pending();
+                    self.handle_channel_outputs(gi, pi, stream, outputs);
+                }
+            }
+        }
+        still_pending
     }
 }

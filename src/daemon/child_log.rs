@@ -1,125 +1,151 @@
-//! Where one child output channel goes: a stand-in for `logs::OutputChannel` (no rotation, no
-//! capture mode) until the logs area lands; AUTO files are created when the group is created.
+//! One output channel (stdout or stderr) of a process: its AUTO file (created with the group) and
+//! the `logs::OutputChannel` opened at every spawn.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::config::model::{LogChannel, LogTarget};
+use crate::config::model::{LogLevel, LogTarget, ProcessConfig};
+use crate::logs::{Channel, ChannelConfig, ChannelOutput, OutputChannel, create_auto_log};
 
 pub struct ChildLog {
+    pub channel: Channel,
+    /// The resolved file (AUTO already named); None when the channel has no file.
     pub path: Option<PathBuf>,
-    file: Option<File>,
-}
-
-fn random_suffix() -> String {
-    let mut bytes = [0u8; 8];
-    if let Ok(mut f) = File::open("/dev/urandom") {
-        let _ = io::Read::read_exact(&mut f, &mut bytes);
-    }
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    /// The AUTO file created at group creation (passed to `ChannelConfig::from_process`).
+    auto_path: Option<PathBuf>,
+    output: Option<OutputChannel>,
 }
 
 impl ChildLog {
-    /// Resolves the channel's target; AUTO creates `<name>-<channel>---<identifier>-XXXXXXXX.log`.
+    /// Resolves the channel's target; AUTO creates a new file now (as the reference does when
+    /// the group is created). A redirected stderr has no file.
     pub fn new(
-        channel: &LogChannel,
-        process_name: &str,
-        channel_name: &str,
+        process: &ProcessConfig,
+        channel: Channel,
         childlogdir: &Path,
         identifier: &str,
     ) -> io::Result<ChildLog> {
-        let path = match &channel.logfile {
-            LogTarget::Auto => {
-                let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
-                let mut created = None;
-                for _ in 0..100 {
-                    let p = childlogdir.join(format!(
-                        "{process_name}-{channel_name}---{identifier}-{}.log",
-                        random_suffix()
-                    ));
-                    match OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .mode(0o600)
-                        .custom_flags(libc::O_CLOEXEC)
-                        .open(&p)
-                    {
-                        Ok(_) => {
-                            created = Some(p);
-                            break;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-                        Err(e) => return Err(e),
-                    }
-                }
-                Some(created.ok_or(last)?)
-            }
+        let settings = match channel {
+            Channel::Stdout => &process.stdout,
+            Channel::Stderr => &process.stderr,
+        };
+        let redirected = channel == Channel::Stderr && process.redirect_stderr;
+        let auto_path = match &settings.logfile {
+            LogTarget::Auto if !redirected => Some(create_auto_log(
+                childlogdir,
+                &process.name,
+                channel,
+                identifier,
+            )?),
+            _ => None,
+        };
+        let path = match &settings.logfile {
+            _ if redirected => None,
+            LogTarget::Auto => auto_path.clone(),
             LogTarget::File(p) => Some(p.clone()),
             LogTarget::None | LogTarget::Syslog => None,
         };
-        Ok(ChildLog { path, file: None })
+        Ok(ChildLog {
+            channel,
+            path,
+            auto_path,
+            output: None,
+        })
     }
 
-    /// Opens the file (append) if it is not open yet; called at spawn.
-    pub fn open(&mut self) -> io::Result<()> {
-        if self.file.is_none()
-            && let Some(p) = &self.path
-        {
-            self.file = Some(
-                OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .custom_flags(libc::O_CLOEXEC)
-                    .open(p)?,
-            );
+    /// A channel that writes nowhere (when its AUTO file could not be created).
+    pub fn discard(channel: Channel) -> ChildLog {
+        ChildLog {
+            channel,
+            path: None,
+            auto_path: None,
+            output: None,
         }
+    }
+
+    /// Opens the channel for a new spawn (fresh capture state; the file is appended to).
+    pub fn open(
+        &mut self,
+        process: &ProcessConfig,
+        strip_ansi: bool,
+        loglevel: LogLevel,
+        listener: bool,
+    ) -> io::Result<()> {
+        if self.channel == Channel::Stderr && process.redirect_stderr {
+            self.output = None;
+            return Ok(());
+        }
+        let config = ChannelConfig::from_process(
+            process,
+            self.channel,
+            self.auto_path.as_deref(),
+            strip_ansi,
+            loglevel,
+            listener,
+        );
+        self.output = Some(OutputChannel::new(config)?);
         Ok(())
     }
 
-    pub fn write(&mut self, data: &[u8]) {
-        if let Some(f) = &mut self.file {
-            let _ = f.write_all(data);
+    pub fn feed(&mut self, data: &[u8]) -> Vec<ChannelOutput> {
+        match self.output.as_mut() {
+            Some(o) => o.feed(data),
+            None => Vec::new(),
         }
     }
 
-    /// Deletes the file and reopens it empty (clearProcessLogs).
+    /// The pipe closed: flush held-back bytes.
+    pub fn finish(&mut self) -> Vec<ChannelOutput> {
+        match self.output.as_mut() {
+            Some(o) => o.finish(),
+            None => Vec::new(),
+        }
+    }
+
+    pub fn has_pending(&self) -> bool {
+        self.output.as_ref().is_some_and(OutputChannel::has_pending)
+    }
+
+    pub fn flush_pending(&mut self) -> Vec<ChannelOutput> {
+        self.output
+            .as_mut()
+            .and_then(OutputChannel::flush_pending)
+            .map(ChannelOutput::WriteProblem)
+            .into_iter()
+            .collect()
+    }
+
+    pub fn reopen(&mut self) {
+        if let Some(o) = self.output.as_mut()
+            && let Err(e) = o.reopen()
+        {
+            log::warn!("could not reopen {}: {e}", self.describe());
+        }
+    }
+
+    /// Deletes the file and starts it again empty (clearProcessLogs).
     pub fn clear(&mut self) -> io::Result<()> {
+        if let Some(o) = self.output.as_mut() {
+            return o.clear();
+        }
         if let Some(p) = &self.path {
             match std::fs::remove_file(p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
-            let was_open = self.file.take().is_some();
-            if was_open {
-                self.open()?;
-            } else {
-                OpenOptions::new().append(true).create(true).open(p)?;
-            }
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(p)?;
         }
         Ok(())
     }
 
-    pub fn reopen(&mut self) {
-        if self.file.is_some() {
-            self.file = None;
-            let _ = self.open();
-        }
-    }
-}
-
-impl ChildLog {
-    /// A channel that writes nowhere.
-    pub fn discard() -> ChildLog {
-        ChildLog {
-            path: None,
-            file: None,
-        }
+    fn describe(&self) -> String {
+        self.path.as_ref().map_or_else(
+            || self.channel.as_str().to_string(),
+            |p| p.display().to_string(),
+        )
     }
 }

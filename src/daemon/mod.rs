@@ -8,11 +8,10 @@ pub mod command;
 pub mod event_loop;
 pub mod listeners;
 pub mod plan;
+pub mod rpc_backend;
 pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
-pub mod stand_in_config;
-pub mod stand_in_log;
 pub mod supervisor;
 
 use std::path::PathBuf;
@@ -20,14 +19,16 @@ use std::path::PathBuf;
 use mio::Poll;
 
 use crate::config::model::{Config, LogLevel, User};
+use crate::logs::{MainLogConfig, MainLogHandle};
 use event_loop::Exit;
 use signal_pipe::SignalPipe;
-use stand_in_log::{MainLogConfig, MainLogHandle};
 use supervisor::Supervisor;
 
 /// Command-line values that override `[supervisord]` (re-applied after every config load).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
+    /// argv[0] as invoked (the config file search starts from it).
+    pub argv0: String,
     pub configuration: Option<PathBuf>,
     pub nodaemon: bool,
     pub silent: bool,
@@ -48,30 +49,7 @@ pub struct Overrides {
 }
 
 fn resolve_user(v: &str) -> Result<User, String> {
-    let found = match nix::unistd::User::from_name(v).ok().flatten() {
-        Some(u) => Some(u),
-        None => match v.parse::<u32>() {
-            Ok(uid) => {
-                return nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-                    .ok()
-                    .flatten()
-                    .map(|u| User {
-                        name: Some(u.name),
-                        uid,
-                        gid: Some(u.gid.as_raw()),
-                    })
-                    .ok_or_else(|| format!("Invalid user id {v}"));
-            }
-            Err(_) => None,
-        },
-    };
-    found
-        .map(|u| User {
-            name: Some(u.name),
-            uid: u.uid.as_raw(),
-            gid: Some(u.gid.as_raw()),
-        })
-        .ok_or_else(|| format!("Invalid user name {v}"))
+    crate::config::users::lookup_user(v).map(|info| info.user)
 }
 
 impl Overrides {
@@ -130,37 +108,15 @@ pub(crate) fn load_config(overrides: &Overrides) -> Result<Config, String> {
             }
             p.clone()
         }
-        None => find_config_file()?,
+        None => crate::config::find_config_file(&overrides.argv0)?,
     };
-    let mut config = stand_in_config::load(&path).map_err(|errs| errs.join("\n"))?;
+    let mut config = crate::config::load(&path).map_err(|errs| {
+        errs.first()
+            .map(|e| e.reference_message())
+            .unwrap_or_else(|| "invalid configuration".to_string())
+    })?;
     overrides.apply(&mut config)?;
     Ok(config)
-}
-
-/// The reference's search order (until `config::find_config_file` lands).
-fn find_config_file() -> Result<PathBuf, String> {
-    let exe = std::env::args().next().unwrap_or_default();
-    let here = PathBuf::from(&exe);
-    let parent = here
-        .parent()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let candidates = [
-        parent.join("etc/supervisord.conf"),
-        parent.join("supervisord.conf"),
-        PathBuf::from("supervisord.conf"),
-        PathBuf::from("etc/supervisord.conf"),
-        PathBuf::from("/etc/supervisord.conf"),
-        PathBuf::from("/etc/supervisor/supervisord.conf"),
-    ];
-    candidates.iter().find(|c| c.exists()).cloned().ok_or_else(|| {
-        let list: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
-        format!(
-            "No config file found at default paths ({}); use the -c option to specify a config file at a different path",
-            list.join(", ")
-        )
-    })
 }
 
 struct LogHooks {
@@ -174,32 +130,33 @@ impl event_loop::Hooks for LogHooks {
             log::error!("could not reopen the main log: {e}");
         }
     }
+
+    fn before_poll(&mut self, _sup: &mut Supervisor, _now: std::time::Instant) {
+        // A failing (or recovered) main log is reported once, on stderr as well.
+        if let Some(report) = self.log.take_report() {
+            eprintln!("supervisord: {report}");
+            log::warn!("{report}");
+        }
+    }
 }
 
-/// Removes AUTO child logs of earlier runs (stand-in for `logs::cleanup_auto_logs`).
-fn cleanup_auto_logs(config: &Config) {
-    let sd = &config.supervisord;
-    let marker = format!("---{}-", sd.identifier);
-    let Ok(entries) = std::fs::read_dir(&sd.childlogdir) else {
-        log::warn!("Could not clear childlog dir");
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pos) = name.find(&marker)
-            && pos > 0
-            && name[pos..].contains(".log")
-            && std::fs::remove_file(entry.path()).is_err()
-        {
-            log::warn!("Failed to clean up '{}'", entry.path().display());
-        }
+/// Early records that could not reach a log file go to stderr.
+fn flush_pending_to_stderr(log: &MainLogHandle) {
+    for line in log.take_pending() {
+        eprint!("{line}");
     }
 }
 
 /// Runs supervisord; returns the process exit code.
 pub fn run(argv0: &str, overrides: Overrides) -> i32 {
     let usage = |msg: &str| crate::cmd::supervisord::usage_error(argv0, msg);
-    let log = stand_in_log::install_buffering_main_log();
+    let log = match crate::logs::install_buffering_main_log() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("Error: cannot install the main log: {e}");
+            return 1;
+        }
+    };
     let mut first = true;
     let mut event_serial = 0;
     let signals = match SignalPipe::install() {
@@ -213,7 +170,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
         let config = match load_config(&overrides) {
             Ok(c) => c,
             Err(msg) => {
-                log.flush_pending_to_stderr();
+                flush_pending_to_stderr(&log);
                 return usage(&msg);
             }
         };
@@ -243,14 +200,16 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             log::info!("{i}");
         }
         if let Err(e) = log.open(&MainLogConfig::from_supervisord(&sd)) {
-            log.flush_pending_to_stderr();
+            flush_pending_to_stderr(&log);
             return usage(&format!(
                 "could not open log file {}: {e}",
                 sd.logfile.display()
             ));
         }
         if !sd.nocleanup {
-            cleanup_auto_logs(&config);
+            for warning in crate::logs::cleanup_auto_logs(&sd.childlogdir, &sd.identifier) {
+                log::warn!("{warning}");
+            }
         }
         let mut poll = match Poll::new() {
             Ok(p) => p,

@@ -56,13 +56,10 @@ fn user_switch(user: &User) -> (UserSwitch, Option<String>) {
     let mut groups = Vec::new();
     if let Some(gid) = user.gid {
         groups.push(gid);
-        if let Some(name) = &user.name
-            && let Ok(cname) = CString::new(name.as_bytes())
-            && let Ok(list) = nix::unistd::getgrouplist(&cname, nix::unistd::Gid::from_raw(gid))
-        {
-            for g in list {
-                if !groups.contains(&g.as_raw()) {
-                    groups.push(g.as_raw());
+        if let Some(name) = &user.name {
+            for g in crate::config::users::supplementary_groups(name) {
+                if !groups.contains(&g) {
+                    groups.push(g);
                 }
             }
         }

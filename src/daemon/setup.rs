@@ -1,6 +1,5 @@
 //! Process-wide setup of supervisord itself: rlimits, dropping privileges, daemonizing, pidfile.
 
-use std::ffi::CString;
 use std::io::Write;
 use std::path::Path;
 
@@ -73,13 +72,10 @@ pub fn drop_privileges(user: &User) -> Result<(), String> {
     }
     let gid = user.gid.unwrap_or(user.uid);
     let mut groups = vec![gid];
-    if let Some(name) = &user.name
-        && let Ok(cname) = CString::new(name.as_bytes())
-        && let Ok(list) = nix::unistd::getgrouplist(&cname, nix::unistd::Gid::from_raw(gid))
-    {
-        for g in list {
-            if !groups.contains(&g.as_raw()) {
-                groups.push(g.as_raw());
+    if let Some(name) = &user.name {
+        for g in crate::config::users::supplementary_groups(name) {
+            if !groups.contains(&g) {
+                groups.push(g);
             }
         }
     }

@@ -13,6 +13,7 @@ use super::plan::{self, SpawnContext};
 use super::spawn;
 use crate::config::model::{Config, GroupConfig, LogLevel};
 use crate::events::Event;
+use crate::logs::Channel;
 use crate::process::{Action, Input, Process, ProcessState, SupervisorState, wait_status};
 
 /// Child pipe tokens start here; lower tokens belong to the loop itself.
@@ -180,19 +181,18 @@ impl Supervisor {
         let sd = &self.config.supervisord;
         let mut slots = Vec::new();
         for pc in &config.processes {
-            let make = |channel, name| {
-                ChildLog::new(channel, &pc.name, name, &sd.childlogdir, &sd.identifier)
-                    .unwrap_or_else(|e| {
-                        log::error!("could not create {name} log for {}: {e}", pc.name);
-                        ChildLog::discard()
-                    })
+            let make = |channel: Channel| {
+                ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier).unwrap_or_else(|e| {
+                    log::error!(
+                        "could not create the {} log of {}: {e}",
+                        channel.as_str(),
+                        pc.name
+                    );
+                    ChildLog::discard(channel)
+                })
             };
-            let stdout_log = make(&pc.stdout, "stdout");
-            let stderr_log = if pc.redirect_stderr {
-                ChildLog::discard()
-            } else {
-                make(&pc.stderr, "stderr")
-            };
+            let stdout_log = make(Channel::Stdout);
+            let stderr_log = make(Channel::Stderr);
             slots.push(Slot {
                 process: Process::new(pc.clone(), &config.name),
                 pipes: Pipes::default(),
@@ -359,9 +359,24 @@ impl Supervisor {
             Ok(plan) => plan,
             Err(msg) => return Input::SpawnFailed(msg),
         };
+        let is_listener = self.pools.iter().any(|p| p.name == group_name);
         for log in [&mut slot.stdout_log, &mut slot.stderr_log] {
-            if let Err(e) = log.open() {
-                log::error!("could not open log for {}: {e}", slot.process.name());
+            if let Err(e) = log.open(
+                &slot.process.config,
+                sd.strip_ansi,
+                sd.loglevel,
+                is_listener,
+            ) {
+                let name = slot.process.name();
+                return Input::SpawnFailed(match e.raw_os_error() {
+                    Some(libc::EMFILE) => format!("too many open files to spawn '{name}'"),
+                    Some(code) => format!(
+                        "unknown error making dispatchers for '{name}': {}",
+                        super::command::errno_name(code)
+                            .map_or_else(|| code.to_string(), str::to_string)
+                    ),
+                    None => format!("unknown error making dispatchers for '{name}': {e}"),
+                });
             }
         }
         let child = match spawn::spawn(&plan) {
@@ -369,7 +384,6 @@ impl Supervisor {
             Err(msg) => return Input::SpawnFailed(msg),
         };
         let name = slot.process.name().to_string();
-        let is_listener = self.pools.iter().any(|p| p.name == group_name);
         let slot = &mut self.groups[gi].slots[pi];
         slot.stdin_buffer.clear();
         slot.listener = is_listener.then(|| crate::events::listener::Listener::new(&name));

@@ -7,33 +7,6 @@ use crate::events::pool::BufferedEvent;
 const READY_TOKEN: &[u8] = b"READY\n";
 const RESULT_PREFIX_LEN: usize = b"RESULT ".len();
 
-/// Python's repr of a bytes object (`b'...'`), for undecodable result lines.
-pub fn bytes_repr(data: &[u8]) -> String {
-    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
-        b'"'
-    } else {
-        b'\''
-    };
-    let mut out = String::from("b");
-    out.push(quote as char);
-    for &b in data {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            b if b == quote => {
-                out.push('\\');
-                out.push(b as char);
-            }
-            0x20..=0x7e => out.push(b as char),
-            b => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push(quote as char);
-    out
-}
-
 /// A listener's protocol state, with the reference's codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenerState {
@@ -161,7 +134,7 @@ impl Listener {
                 Err(_) => {
                     let shown = match std::str::from_utf8(line) {
                         Ok(s) => s.to_string(),
-                        Err(_) => format!("Undecodable: {}", bytes_repr(line)),
+                        Err(_) => format!("Undecodable: {}", crate::logs::py_bytes_repr(line)),
                     };
                     out.push(ListenerAction::Log(
                         LogLevel::Warn,
@@ -287,13 +260,6 @@ mod tests {
         assert!(logs(&a).contains(&"Warn lst: bad result line: 'RESULT x'".to_string()));
         assert_eq!(l.state, ListenerState::Unknown);
         assert!(l.feed(b"READY\n").is_empty(), "UNKNOWN is terminal");
-    }
-
-    #[test]
-    fn bytes_repr_like_python() {
-        assert_eq!(bytes_repr(b"RESULT \xff"), "b'RESULT \\xff'");
-        assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
-        assert_eq!(bytes_repr(b"a\nb\\"), "b'a\\nb\\\\'");
     }
 
     #[test]

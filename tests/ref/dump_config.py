@@ -49,6 +49,13 @@ def autorestart(v):
     return "false"
 
 
+def signal_name(num):
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return str(num)
+
+
 def process(p):
     d = {
         "name": p.name,
@@ -62,7 +69,7 @@ def process(p):
         "startretries": p.startretries,
         "autorestart": autorestart(p.autorestart),
         "exitcodes": list(p.exitcodes),
-        "stopsignal": signal.Signals(p.stopsignal).name,
+        "stopsignal": signal_name(p.stopsignal),
         "stopwaitsecs": p.stopwaitsecs,
         "stopasgroup": p.stopasgroup,
         "killasgroup": p.killasgroup,
