@@ -212,7 +212,7 @@ fn child_sees_environment_directory_and_umask() {
     std::fs::create_dir_all(dir.join("work")).unwrap();
     let conf = config(
         &dir,
-        "[program:envp]\ncommand=sh -c 'env > ../env.txt; pwd > ../pwd.txt; umask > ../umask.txt; exec sleep 1000'\ndirectory=%(here)s/work\numask=027\nenvironment=FOO=\"bar baz\",SUPERVISOR_GROUP_NAME=x\nstartsecs=0\n",
+        "[program:envp]\ncommand=sh -c 'env > ../env.txt; pwd > ../pwd.txt; ulimit -Sn > ../nofile.txt; umask > ../umask.txt; exec sleep 1000'\ndirectory=%(here)s/work\numask=027\nenvironment=FOO=\"bar baz\",SUPERVISOR_GROUP_NAME=x\nstartsecs=0\n",
     );
     let mut d = Daemon::start(&dir, &conf);
     assert!(wait_for(WAIT, || !dir.read("umask.txt").is_empty()));
@@ -237,6 +237,17 @@ fn child_sees_environment_directory_and_umask() {
         dir.join("work").to_string_lossy()
     );
     assert_eq!(dir.read("umask.txt").trim(), "0027");
+    // supervisord raises its own descriptor limit, but children get the usual one back.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    if lim.rlim_cur != libc::RLIM_INFINITY {
+        let want = lim.rlim_cur.max(1024.min(lim.rlim_max));
+        assert_eq!(dir.read("nofile.txt").trim(), want.to_string());
+    }
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
@@ -633,4 +644,165 @@ fn supervisord_user_option_drops_privileges_before_logging() {
     assert_eq!(dir.read("uid.txt").trim(), nobody.uid.to_string());
     assert!(!main_log(&dir).contains("Supervisor is running as root"));
     assert_eq!(d.stop(WAIT), Some(0));
+}
+
+#[test]
+fn a_chatty_child_does_not_starve_the_loop() {
+    let dir = TempDir::new("chatty");
+    let conf = config(
+        &dir,
+        "[program:chatty]\ncommand=yes\nstdout_logfile=NONE\nstartsecs=0\n\n[program:ticker]\ncommand=sh -c 'sleep 0.1'\nstartsecs=0\nautorestart=true\n",
+    );
+    let conf_text = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("loglevel=debug", "loglevel=info");
+    std::fs::write(&conf, conf_text).unwrap();
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(
+        wait_for(WAIT, || count(&dir, "spawned: 'ticker'") >= 4),
+        "{}",
+        main_log(&dir)
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert!(main_log(&dir).contains("stopped: chatty"));
+}
+
+#[test]
+fn fcgi_program_gets_the_listening_socket_on_stdin() {
+    let dir = TempDir::new("fcgi");
+    let conf = config(
+        &dir,
+        "[fcgi-program:fc]\nsocket=unix://%(here)s/fc.sock\ncommand=sh -c 'readlink /proc/self/fd/0 > fd0.txt; exec sleep 1000'\ndirectory=%(here)s\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(
+        wait_for(WAIT, || !dir.read("fd0.txt").is_empty()),
+        "{}",
+        main_log(&dir)
+    );
+    assert!(
+        dir.read("fd0.txt").starts_with("socket:"),
+        "{}",
+        dir.read("fd0.txt")
+    );
+    assert!(std::os::unix::net::UnixStream::connect(dir.join("fc.sock")).is_ok());
+    assert!(main_log(&dir).contains(&format!(
+        "INFO Creating socket unix://{}",
+        dir.join("fc.sock").display()
+    )));
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+/// One XML-RPC call over the unix socket (HTTP/1.0, so the server closes after the reply).
+fn rpc_call(sock: &std::path::Path, method: &str, params: &[&str]) -> String {
+    use std::io::{Read, Write};
+    let params: String = params
+        .iter()
+        .map(|p| format!("<param><value><string>{p}</string></value></param>"))
+        .collect();
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
+    );
+    let mut stream = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
+
+#[test]
+fn rpc_over_the_unix_socket_drives_processes() {
+    let dir = TempDir::new("rpc");
+    let conf = config(
+        &dir,
+        &format!("{RPC_SECTIONS}[program:worker]\ncommand=sleep 1000\nstartsecs=1\n"),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let sock = dir.join("s.sock");
+    assert!(wait_for(WAIT, || sock.exists()));
+    let state = rpc_call(&sock, "supervisor.getState", &[]);
+    assert!(state.starts_with("HTTP/1.0 200 OK\r\n"), "{state}");
+    assert!(state.contains("<string>RUNNING</string>"), "{state}");
+    // stopProcess waits (wait=true) until the process is STOPPED.
+    assert!(wait_log(&dir, "success: worker entered RUNNING state"));
+    let stop = rpc_call(&sock, "supervisor.stopProcess", &["worker"]);
+    assert!(stop.contains("<boolean>1</boolean>"), "{stop}");
+    assert!(main_log(&dir).contains("stopped: worker (terminated by SIGTERM)"));
+    let start = rpc_call(&sock, "supervisor.startProcess", &["worker"]);
+    assert!(start.contains("<boolean>1</boolean>"), "{start}");
+    let log = main_log(&dir);
+    assert_eq!(log.matches("spawned: 'worker'").count(), 2, "{log}");
+    assert!(log.contains("INFO RPC interface 'supervisor' initialized"));
+    assert!(log.contains(
+        "CRIT Server 'unix_http_server' running without any HTTP authentication checking"
+    ));
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert!(!sock.exists(), "the socket file is removed at shutdown");
+}
+
+#[test]
+fn port_in_use_is_a_usage_error() {
+    let dir = TempDir::new("portbusy");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let conf = config(
+        &dir,
+        &format!("[inet_http_server]\nport=127.0.0.1:{port}\n"),
+    );
+    let out = run(&dir, "supervisord", &["-n", "-c", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("Error: Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.\nFor help, use "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rpc_shutdown_stops_everything() {
+    let dir = TempDir::new("rpcshutdown");
+    let conf = config(
+        &dir,
+        &format!("{RPC_SECTIONS}[program:worker]\ncommand=sleep 1000\nstartsecs=0\n"),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let sock = dir.join("s.sock");
+    assert!(wait_log(&dir, "spawned: 'worker'"));
+    assert!(wait_for(WAIT, || sock.exists()));
+    let pid = spawned_pid(&dir, "worker").unwrap();
+    let reply = rpc_call(&sock, "supervisor.shutdown", &[]);
+    assert!(reply.contains("<boolean>1</boolean>"), "{reply}");
+    assert!(wait_for(WAIT, || matches!(d.child.try_wait(), Ok(Some(_)))));
+    assert!(!pid_alive(pid));
+}
+
+#[test]
+fn many_programs_start_in_batches_and_stop_together() {
+    let dir = TempDir::new("many");
+    let programs: String = (0..100)
+        .map(|i| format!("[program:p{i:03}]\ncommand=sleep 1000\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n\n"))
+        .collect();
+    let conf = config(&dir, &format!("{RPC_SECTIONS}{programs}"));
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(
+        wait_for(WAIT, || count(&dir, "success: p") == 100),
+        "{}",
+        main_log(&dir)
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert_eq!(count(&dir, "stopped: p"), 100);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }

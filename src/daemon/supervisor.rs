@@ -70,6 +70,8 @@ pub struct Slot {
 pub struct Group {
     pub config: GroupConfig,
     pub slots: Vec<Slot>,
+    /// The listening socket of a `[fcgi-program:x]` group (None if it could not be created).
+    pub fcgi_socket: Option<super::fcgi::FcgiSocket>,
 }
 
 /// Why a start/stop/signal request was refused (the RPC layer maps these to faults).
@@ -96,6 +98,12 @@ pub struct Supervisor {
     last_shutdown_report: Option<Instant>,
     serverurl: Option<String>,
     pub(super) buf: Vec<u8>,
+    /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
+    pub child_nofile: Option<(u64, u64)>,
+    /// Processes still to be autostarted, in start order.
+    pub(super) autostart_queue: VecDeque<(String, String)>,
+    /// Output pipes that still had data when their read limit was reached.
+    pub(super) backlog: Vec<Token>,
     /// How to re-read the configuration (config file and command-line overrides).
     pub overrides: super::Overrides,
     /// Event-listener pools, one per `[eventlistener:x]` group.
@@ -161,6 +169,9 @@ impl Supervisor {
             last_shutdown_report: None,
             serverurl,
             buf: vec![0; READ_CHUNK],
+            backlog: Vec::new(),
+            autostart_queue: VecDeque::new(),
+            child_nofile: None,
             overrides,
             pools: Vec::new(),
             event_serial,
@@ -212,8 +223,26 @@ impl Supervisor {
         if let crate::config::model::GroupKind::EventListener(opts) = &config.kind {
             self.add_pool(&config.name, opts);
         }
+        let fcgi_socket = match &config.kind {
+            crate::config::model::GroupKind::FcgiProgram(opts) => {
+                log::info!("Creating socket {}", opts.socket);
+                super::fcgi::open(opts)
+                    .map_err(|e| {
+                        log::error!(target: "crit", "Could not create FastCGI socket {}: {e}", opts.socket)
+                    })
+                    .ok()
+            }
+            _ => None,
+        };
         self.events.push(Event::GroupAdded(config.name.clone()));
-        self.groups.insert(pos, Group { config, slots });
+        self.groups.insert(
+            pos,
+            Group {
+                config,
+                slots,
+                fcgi_socket,
+            },
+        );
         true
     }
 
@@ -229,7 +258,10 @@ impl Supervisor {
                 "{name} has running processes"
             )));
         }
-        self.groups.remove(gi);
+        let group = self.groups.remove(gi);
+        if let Some(socket) = group.fcgi_socket {
+            log::info!("Closing socket {}", socket.description);
+        }
         self.pools.retain(|p| p.name != name);
         self.events.push(Event::GroupRemoved(name.to_string()));
         Ok(())
@@ -253,13 +285,39 @@ impl Supervisor {
     }
 
     /// Autostart every process, groups in ascending priority, all in the same pass.
+    /// Autostart every process, groups in ascending priority, all at once (no waiting for
+    /// earlier ones to reach RUNNING).
     pub fn autostart_all(&mut self, now: Instant) {
+        self.queue_autostart();
+        while self.autostart_step(now, usize::MAX) {}
+    }
+
+    /// Queues every process for autostart (the loop spawns them in batches so the control
+    /// socket answers while hundreds of programs start).
+    pub fn queue_autostart(&mut self) {
         self.events.push(Event::SupervisorRunning);
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
+        self.autostart_queue = self
+            .groups
+            .iter()
+            .flat_map(|g| {
+                g.slots
+                    .iter()
+                    .map(|s| (g.config.name.clone(), s.process.name().to_string()))
+            })
+            .collect();
+    }
+
+    /// Autostarts up to `batch` queued processes; returns whether more are queued.
+    pub fn autostart_step(&mut self, now: Instant, batch: usize) -> bool {
+        for _ in 0..batch {
+            let Some((group, name)) = self.autostart_queue.pop_front() else {
+                break;
+            };
+            if let Some((gi, pi)) = self.find(&group, &name) {
                 self.feed(gi, pi, Input::AutoStart, now);
             }
         }
+        !self.autostart_queue.is_empty()
     }
 
     /// RPC-style start of one process (no waiting here; the caller watches the state).
@@ -351,14 +409,27 @@ impl Supervisor {
             global_environment: &sd.environment,
             serverurl: self.serverurl.as_deref(),
             minfds: sd.minfds,
+            nofile: self.child_nofile,
         };
         let group_name = self.groups[gi].config.name.clone();
         let slot = &mut self.groups[gi].slots[pi];
         slot.process.laststart_wall = Some(SystemTime::now());
-        let plan = match plan::build(&slot.process.config, &group_name, &ctx) {
+        let mut plan = match plan::build(&slot.process.config, &group_name, &ctx) {
             Ok(plan) => plan,
             Err(msg) => return Input::SpawnFailed(msg),
         };
+        if let crate::config::model::GroupKind::FcgiProgram(opts) = &self.groups[gi].config.kind {
+            match &self.groups[gi].fcgi_socket {
+                Some(socket) => plan.stdin_socket = Some(socket.fd()),
+                None => {
+                    return Input::SpawnFailed(format!(
+                        "Could not create FastCGI socket {}",
+                        opts.socket
+                    ));
+                }
+            }
+        }
+        let slot = &mut self.groups[gi].slots[pi];
         let is_listener = self.pools.iter().any(|p| p.name == group_name);
         for log in [&mut slot.stdout_log, &mut slot.stderr_log] {
             if let Err(e) = log.open(
@@ -387,7 +458,9 @@ impl Supervisor {
         let slot = &mut self.groups[gi].slots[pi];
         slot.stdin_buffer.clear();
         slot.listener = is_listener.then(|| crate::events::listener::Listener::new(&name));
-        let stdin = self.register(child.stdin, &group_name, &name, Stream::Stdin);
+        let stdin = child
+            .stdin
+            .and_then(|fd| self.register(fd, &group_name, &name, Stream::Stdin));
         let stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
         let stderr = child
             .stderr
@@ -430,8 +503,8 @@ impl Supervisor {
             return;
         };
         // Output written just before exit is still in the pipes: log it before the state changes.
-        self.drain_pipe(gi, pi, Stream::Stdout);
-        self.drain_pipe(gi, pi, Stream::Stderr);
+        self.drain_pipe(gi, pi, Stream::Stdout, super::child_io::READS_AT_EXIT);
+        self.drain_pipe(gi, pi, Stream::Stderr, super::child_io::READS_AT_EXIT);
         self.close_pipe(gi, pi, Stream::Stdout);
         self.close_pipe(gi, pi, Stream::Stderr);
         self.close_pipe(gi, pi, Stream::Stdin);
@@ -481,6 +554,7 @@ impl Supervisor {
     /// One shutdown pass; returns true once every process is stopped.
     pub fn shutdown_step(&mut self, now: Instant) -> bool {
         if self.stop_list.is_none() {
+            self.autostart_queue.clear();
             self.events.push(Event::SupervisorStopping);
             for gi in 0..self.groups.len() {
                 for pi in 0..self.groups[gi].slots.len() {
@@ -489,25 +563,51 @@ impl Supervisor {
             }
             self.stop_list = Some(self.groups.iter().map(|g| g.config.name.clone()).collect());
         }
-        // Groups one at a time, highest priority number first; processes in reverse order.
-        while let Some(name) = self.stop_list.as_ref().and_then(|l| l.last().cloned()) {
-            if let Some(gi) = self.group_index(&name) {
+        // Highest priority number first; groups of equal priority are stopped together (each
+        // group's processes in reverse priority order), the next priority once all are stopped.
+        loop {
+            let index: HashMap<String, usize> = self
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(gi, g)| (g.config.name.clone(), gi))
+                .collect();
+            let priority_of =
+                |name: &String| index.get(name).map(|&gi| self.groups[gi].config.priority);
+            let batch: Vec<String> = match self.stop_list.as_ref().and_then(|l| l.last()) {
+                None => break,
+                Some(last) => {
+                    let priority = priority_of(last);
+                    self.stop_list
+                        .iter()
+                        .flatten()
+                        .rev()
+                        .take_while(|n| priority_of(n) == priority)
+                        .cloned()
+                        .collect()
+                }
+            };
+            let mut all_stopped = true;
+            for name in &batch {
+                let Some(&gi) = index.get(name) else {
+                    continue;
+                };
                 let order = crate::process::order::stop_order(&self.groups[gi].slots, |s| {
                     (s.process.config.priority, s.process.name())
                 });
                 for pi in order {
                     self.feed(gi, pi, Input::StopForShutdown, now);
                 }
-                if self.groups[gi]
+                all_stopped &= self.groups[gi]
                     .slots
                     .iter()
-                    .any(|s| !s.process.state.is_stopped())
-                {
-                    break;
-                }
+                    .all(|s| s.process.state.is_stopped());
+            }
+            if !all_stopped {
+                break;
             }
             if let Some(list) = self.stop_list.as_mut() {
-                list.pop();
+                list.truncate(list.len().saturating_sub(batch.len()));
             }
         }
         let unstopped: Vec<&str> = self
@@ -528,6 +628,15 @@ impl Supervisor {
             self.last_shutdown_report = Some(now);
         }
         false
+    }
+
+    /// At exit or restart: close the FastCGI sockets (the socket files stay, as the reference).
+    pub fn close_sockets(&mut self) {
+        for group in &mut self.groups {
+            if let Some(socket) = group.fcgi_socket.take() {
+                log::info!("Closing socket {}", socket.description);
+            }
+        }
     }
 
     /// SIGUSR2: reopen every child log file.
