@@ -4,8 +4,9 @@
 use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
+use mio::event::Event;
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::signal_pipe::SignalPipe;
 use super::supervisor::Supervisor;
@@ -22,11 +23,26 @@ pub enum Exit {
     Restart,
 }
 
-/// Hooks for what the daemon does on signals beyond the process table (main log reopen).
+/// What the loop drives besides the process table: the main log and the HTTP servers.
 pub trait Hooks {
     fn reopen_main_log(&mut self);
-    /// Once per loop pass, before polling.
-    fn before_poll(&mut self) {}
+    /// Once per loop pass, before polling (timers, held replies, streams).
+    fn before_poll(&mut self, _sup: &mut Supervisor, _now: Instant) {}
+    /// Whether a readiness token belongs to the hooks (HTTP listeners and connections).
+    fn owns(&self, _token: Token) -> bool {
+        false
+    }
+    fn on_event(
+        &mut self,
+        _sup: &mut Supervisor,
+        _registry: &Registry,
+        _event: &Event,
+        _now: Instant,
+    ) {
+    }
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
 }
 
 pub fn register_signals(poll: &Poll, signals: &SignalPipe) -> io::Result<()> {
@@ -60,6 +76,7 @@ pub fn run(
                 Exit::Shutdown
             };
         }
+        hooks.before_poll(sup, now);
         let wall = SystemTime::now();
         sup.tick(wall);
         sup.deliver_events();
@@ -69,11 +86,11 @@ pub fn run(
             sup.next_deadline(),
             sup.next_tick_deadline(now, wall),
             log_retry,
+            hooks.next_deadline(),
         ]
         .into_iter()
         .flatten()
         .min();
-        hooks.before_poll();
         let timeout = deadline.map(|d| d.saturating_duration_since(now));
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -90,6 +107,8 @@ pub fn run(
                 }
             } else if sup.owns_token(token) {
                 sup.on_pipe_event(token);
+            } else if hooks.owns(token) {
+                hooks.on_event(sup, poll.registry(), event, now);
             }
         }
     }

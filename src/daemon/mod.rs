@@ -131,7 +131,7 @@ impl event_loop::Hooks for LogHooks {
         }
     }
 
-    fn before_poll(&mut self) {
+    fn before_poll(&mut self, _sup: &mut Supervisor, _now: std::time::Instant) {
         // A failing (or recovered) main log is reported once, on stderr as well.
         if let Some(report) = self.log.take_report() {
             eprintln!("supervisord: {report}");
