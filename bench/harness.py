@@ -93,6 +93,17 @@ def is_static_elf(path):
         return False
 
 
+def io_syscalls(pid):
+    """read-like + write-like syscalls the process has made (/proc/<pid>/io syscr + syscw)."""
+    total = 0
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("syscr", "syscw"):
+                total += int(v)
+    return total
+
+
 def machine_description():
     cores = os.cpu_count()
     mem_kb = 0

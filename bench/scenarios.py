@@ -4,6 +4,7 @@ A scenario never raises: a failed step turns only the metrics it would have prod
 with the reason, and every daemon it starts is stopped (by pid) before it returns.
 """
 
+import errno
 import os
 import random
 import shutil
@@ -18,6 +19,7 @@ from harness import BenchError
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "progs", "probe.sh")
 LINES = os.path.join(HERE, "progs", "lines.py")
+GATED = os.path.join(HERE, "progs", "gated.sh")
 RUNNING_LINE = b"entered RUNNING state"
 CHUNK = 1 << 20  # the 1 GiB log blob is this pseudo-random MiB repeated
 
@@ -145,6 +147,7 @@ def many_programs(impl, ctx, run):
         if not r.measure(["all_running", "_running_method"], lambda: wait_all_running(d, n, 60 + n * 0.2)):
             r.fail_rest(keys, str(r["all_running"]))
             return r
+        r.measure("start_cpu_s", lambda: h.cpu_seconds(d.pid))
 
         def all_running_checked():
             states = d.states()
@@ -387,24 +390,36 @@ def wait_size(path, size, timeout, d=None):
 
 
 def log_through_daemon(impl, ctx, tag, command, size):
-    """Starts a daemon whose one program writes `size` bytes to stdout; returns (wall s, daemon cpu s,
-    log path)."""
+    """Starts a daemon whose one program writes `size` bytes to stdout once the harness opens its
+    start gate (a FIFO; no RPC needed); returns (wall s, daemon cpu s, log path, daemon)."""
     wd = ctx.workdir(impl, tag)
     out = os.path.join(wd, "child.log")
-    prog = [("writer", {"command": command, "startsecs": "0", "autostart": "false",
+    gate = os.path.join(wd, "gate")
+    os.mkfifo(gate)
+    prog = [("writer", {"command": f"/bin/bash {GATED} {gate} {command}", "startsecs": "0",
                         "autorestart": "false", "startretries": "0", "stdout_logfile": out,
                         "stdout_logfile_maxbytes": "0", "stderr_logfile": "NONE"})]
     d = h.Daemon(impl, wd, prog)
     try:
         d.start()
-        d.wait_answering(30)
-        time.sleep(0.3)
-        cpu0 = h.cpu_seconds(d.pid)
+        wait_all_running(d, 1, 30)
+        time.sleep(0.5)  # let the daemon settle; the child is blocked opening the gate
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as e:  # ENXIO: the child has not opened its end yet
+                if e.errno != errno.ENXIO or time.monotonic() > deadline:
+                    raise BenchError(f"start gate: {e.strerror}") from e
+                time.sleep(0.01)
+        cpu0, sys0 = h.cpu_seconds(d.pid), h.io_syscalls(d.pid)
         t0 = time.monotonic()
-        d.rpc("supervisor.startProcess", ("writer", False))
+        os.write(fd, b"go\n")
+        os.close(fd)
         t1 = wait_size(out, size, 60 + size / 5e6, d)
-        cpu = h.cpu_seconds(d.pid) - cpu0
-        return t1 - t0, cpu, out, d
+        cpu, calls = h.cpu_seconds(d.pid) - cpu0, h.io_syscalls(d.pid) - sys0
+        return t1 - t0, cpu, calls, out, d
     except BaseException:
         d.stop()
         raise
@@ -440,12 +455,12 @@ def log_bytes(impl, ctx, run):
 
     def through_daemon():
         nonlocal d
-        wall, cpu, out, d = log_through_daemon(impl, ctx, "bytes", f"cat {blob}", size)
+        wall, cpu, calls, out, d = log_through_daemon(impl, ctx, "bytes", f"cat {blob}", size)
         intact = verify_blob_copy(out, size, ctx.chunk)
         os.unlink(out)
-        return size / 1e6 / wall, cpu, intact
+        return size / 1e6 / wall, cpu, calls, intact
     try:
-        r.measure(["bytes_mbs", "bytes_cpu_s", "bytes_intact"], through_daemon)
+        r.measure(["bytes_mbs", "bytes_cpu_s", "bytes_calls", "bytes_intact"], through_daemon)
     finally:
         if d:
             d.stop()
@@ -463,13 +478,13 @@ def log_lines(impl, ctx, run):
 
     def through_daemon():
         nonlocal d
-        wall, cpu, out, d = log_through_daemon(impl, ctx, "lines", producer, size)
+        wall, cpu, calls, out, d = log_through_daemon(impl, ctx, "lines", producer, size)
         with open(out, "rb") as f:
             intact = f.read() == expected_lines(n)
         os.unlink(out)
-        return wall, cpu, intact
+        return wall, cpu, calls, intact
     try:
-        r.measure(["lines_s", "lines_cpu_s", "lines_intact"], through_daemon)
+        r.measure(["lines_s", "lines_cpu_s", "lines_calls", "lines_intact"], through_daemon)
     finally:
         if d:
             d.stop()
