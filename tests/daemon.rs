@@ -634,3 +634,18 @@ fn supervisord_user_option_drops_privileges_before_logging() {
     assert!(!main_log(&dir).contains("Supervisor is running as root"));
     assert_eq!(d.stop(WAIT), Some(0));
 }
+
+#[test]
+fn a_chatty_child_does_not_starve_the_loop() {
+    let dir = TempDir::new("chatty");
+    let conf = config(
+        &dir,
+        "[program:chatty]\ncommand=yes\nstdout_logfile=NONE\nstartsecs=0\n\n[program:ticker]\ncommand=sh -c 'sleep 0.1'\nstartsecs=0\nautorestart=true\n",
+    );
+    let conf_text = std::fs::read_to_string(&conf).unwrap().replace("loglevel=debug", "loglevel=info");
+    std::fs::write(&conf, conf_text).unwrap();
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_for(WAIT, || count(&dir, "spawned: 'ticker'") >= 4), "{}", main_log(&dir));
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert!(main_log(&dir).contains("stopped: chatty"));
+}

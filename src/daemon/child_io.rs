@@ -19,6 +19,12 @@ pub enum StdinError {
     Failed(String),
 }
 
+/// Reads (of up to 128 KiB) per readiness event before other work gets a turn.
+const READS_PER_EVENT: usize = 16;
+/// Reads allowed when draining the pipes of a child that exited (output written just before
+/// exit must reach the log; a grandchild that keeps writing must not hang the loop).
+pub(super) const READS_AT_EXIT: usize = 256;
+
 fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         // SAFETY: reading into a valid buffer of the stated length.
@@ -107,14 +113,33 @@ impl Supervisor {
         if let Some((gi, pi)) = self.find(&owner.group, &owner.process) {
             if owner.stream == Stream::Stdin {
                 self.flush_stdin(gi, pi);
-            } else {
-                self.drain_pipe(gi, pi, owner.stream);
+            } else if self.drain_pipe(gi, pi, owner.stream, READS_PER_EVENT)
+                && !self.backlog.contains(&token)
+            {
+                self.backlog.push(token);
             }
         }
     }
 
-    /// Reads a pipe until WouldBlock, handing each chunk to the channel; closes it on EOF.
-    pub(super) fn drain_pipe(&mut self, gi: usize, pi: usize, stream: Stream) {
+    /// Pipes left readable by the per-event read limit get another turn (the poller is
+    /// edge-triggered, so nothing else would wake us for them). Returns whether any remain.
+    pub fn service_backlog(&mut self) -> bool {
+        for token in std::mem::take(&mut self.backlog) {
+            self.on_pipe_event(token);
+        }
+        !self.backlog.is_empty()
+    }
+
+    /// Reads a pipe until WouldBlock (at most `max_reads` chunks, so one chatty child cannot
+    /// starve the loop), handing each chunk to the channel; closes it on EOF. Returns true when
+    /// the limit stopped it (more may be waiting).
+    pub(super) fn drain_pipe(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        stream: Stream,
+        max_reads: usize,
+    ) -> bool {
         let mut buf = std::mem::take(&mut self.buf);
         let slot = &mut self.groups[gi].slots[pi];
         let entry = match stream {
@@ -124,16 +149,18 @@ impl Supervisor {
         };
         let Some((fd, _)) = entry else {
             self.buf = buf;
-            return;
+            return false;
         };
         let fd = fd.as_raw_fd();
         let mut eof = false;
+        let mut limited = true;
         let mut outputs = Vec::new();
         let mut listener_actions = Vec::new();
-        loop {
+        for _ in 0..max_reads {
             match read_fd(fd, &mut buf) {
                 Ok(0) => {
                     eof = true;
+                    limited = false;
                     break;
                 }
                 Ok(n) => {
@@ -146,7 +173,10 @@ impl Supervisor {
                         listener_actions.extend(listener.feed(data));
                     }
                 }
-                Err(_) => break,
+                Err(_) => {
+                    limited = false;
+                    break;
+                }
             }
         }
         self.buf = buf;
@@ -156,6 +186,7 @@ impl Supervisor {
         if eof {
             self.close_pipe(gi, pi, stream);
         }
+        limited
     }
 
     /// Carries out what an output channel asked for: events, main-log copies, write problems.

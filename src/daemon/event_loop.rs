@@ -77,6 +77,7 @@ pub fn run(
             };
         }
         hooks.before_poll(sup, now);
+        let backlog = sup.service_backlog().then_some(now);
         let wall = SystemTime::now();
         sup.tick(wall);
         sup.deliver_events();
@@ -86,6 +87,7 @@ pub fn run(
             sup.next_deadline(),
             sup.next_tick_deadline(now, wall),
             log_retry,
+            backlog,
             hooks.next_deadline(),
         ]
         .into_iter()

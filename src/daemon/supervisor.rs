@@ -96,6 +96,8 @@ pub struct Supervisor {
     last_shutdown_report: Option<Instant>,
     serverurl: Option<String>,
     pub(super) buf: Vec<u8>,
+    /// Output pipes that still had data when their read limit was reached.
+    pub(super) backlog: Vec<Token>,
     /// How to re-read the configuration (config file and command-line overrides).
     pub overrides: super::Overrides,
     /// Event-listener pools, one per `[eventlistener:x]` group.
@@ -161,6 +163,7 @@ impl Supervisor {
             last_shutdown_report: None,
             serverurl,
             buf: vec![0; READ_CHUNK],
+            backlog: Vec::new(),
             overrides,
             pools: Vec::new(),
             event_serial,
@@ -430,8 +433,8 @@ impl Supervisor {
             return;
         };
         // Output written just before exit is still in the pipes: log it before the state changes.
-        self.drain_pipe(gi, pi, Stream::Stdout);
-        self.drain_pipe(gi, pi, Stream::Stderr);
+        self.drain_pipe(gi, pi, Stream::Stdout, super::child_io::READS_AT_EXIT);
+        self.drain_pipe(gi, pi, Stream::Stderr, super::child_io::READS_AT_EXIT);
         self.close_pipe(gi, pi, Stream::Stdout);
         self.close_pipe(gi, pi, Stream::Stderr);
         self.close_pipe(gi, pi, Stream::Stdin);
