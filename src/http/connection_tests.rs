@@ -1,0 +1,402 @@
+//! Unit tests of the connection state machine (no sockets; time is passed in).
+
+use super::*;
+use std::time::{Duration, UNIX_EPOCH};
+
+fn wall() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_470_945)
+}
+
+fn limits() -> Limits {
+    Limits {
+        max_head_bytes: 512,
+        max_headers: 8,
+        max_uri_bytes: 128,
+        max_body_bytes: 64,
+        max_stream_buffer: 100,
+        ..Limits::default()
+    }
+}
+
+fn creds() -> Credentials {
+    Credentials {
+        username: "user".into(),
+        password: "secret".into(),
+    }
+}
+
+const AUTH: &str = "Authorization: Basic dXNlcjpzZWNyZXQ=\r\n";
+
+/// Feeds `input`, advances, and returns the accepted requests (answering each with `answer`).
+fn run(
+    conn: &mut Conn,
+    input: &str,
+    credentials: Option<&Credentials>,
+    t0: Instant,
+) -> Vec<Accepted> {
+    conn.on_input(input.as_bytes(), t0);
+    let mut got = Vec::new();
+    while let Some(accepted) = conn.advance(&limits(), credentials, t0, wall()) {
+        got.push(accepted);
+        if conn.is_dispatched() {
+            let body = format!("answer {}", got.len());
+            conn.respond(&Response::ok("text/plain", body), t0, wall());
+        }
+    }
+    got
+}
+
+fn output(conn: &mut Conn, t0: Instant) -> String {
+    let text = String::from_utf8_lossy(conn.pending_output()).into_owned();
+    let n = conn.pending_output().len();
+    conn.wrote(n, t0);
+    text
+}
+
+#[test]
+fn local_error_statuses() {
+    let t0 = Instant::now();
+    let cases: Vec<(String, Option<Credentials>, &str, bool)> = vec![
+        (
+            "HELLO\r\n\r\n".into(),
+            None,
+            "HTTP/1.1 400 Bad Request",
+            false,
+        ),
+        (
+            "GET / HTTP/1.0\r\nBad Header\r\n\r\n".into(),
+            None,
+            "HTTP/1.0 400 Bad Request",
+            false,
+        ),
+        (
+            "POST /RPC2 HTTP/1.1\r\n\r\n".into(),
+            None,
+            "HTTP/1.1 411 Length Required",
+            true,
+        ),
+        (
+            "POST /RPC2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".into(),
+            None,
+            "HTTP/1.0 411 Length Required",
+            true,
+        ),
+        (
+            "POST /RPC2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                .into(),
+            None,
+            "HTTP/1.1 411 Length Required",
+            false,
+        ),
+        (
+            "POST /RPC2 HTTP/1.1\r\nContent-Length: 65\r\n\r\n".into(),
+            None,
+            "HTTP/1.1 413 Request Entity Too Large",
+            false,
+        ),
+        (
+            format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(200)),
+            None,
+            "HTTP/1.1 414 Request-URI Too Long",
+            false,
+        ),
+        (
+            format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(600)),
+            None,
+            "HTTP/1.1 431 Request Header Fields Too Large",
+            false,
+        ),
+        (
+            "GET / HTTP/1.1\r\n\r\n".into(),
+            Some(creds()),
+            "HTTP/1.1 401 Unauthorized",
+            false,
+        ),
+        (
+            "GET / HTTP/1.1\r\nAuthorization: Basic dXNlcjp3cm9uZw==\r\n\r\n".into(),
+            Some(creds()),
+            "HTTP/1.1 401 Unauthorized",
+            false,
+        ),
+        (
+            "GET / HTTP/1.1\r\nAuthorization: Basic dXNlcg==\r\n\r\n".into(),
+            Some(creds()),
+            "HTTP/1.1 500 Internal Server Error",
+            false,
+        ),
+        // Auth comes before the length check, so a stranger learns nothing else.
+        (
+            "POST /RPC2 HTTP/1.1\r\n\r\n".into(),
+            Some(creds()),
+            "HTTP/1.1 401 Unauthorized",
+            false,
+        ),
+    ];
+    for (input, credentials, want_status, keeps) in cases {
+        let mut conn = Conn::new(t0);
+        let got = run(&mut conn, &input, credentials.as_ref(), t0);
+        assert!(got.is_empty(), "{input:?} should not reach the daemon");
+        let text = output(&mut conn, t0);
+        assert!(text.starts_with(want_status), "{input:?} -> {text:?}");
+        assert_eq!(
+            conn.ready_to_shut_down(),
+            !keeps,
+            "{input:?} close after error"
+        );
+    }
+}
+
+#[test]
+fn pipelined_requests_answered_in_order_with_keep_alive() {
+    let t0 = Instant::now();
+    let mut conn = Conn::new(t0);
+    let input = format!(
+        "GET /a HTTP/1.1\r\n{AUTH}\r\nPOST /RPC2 HTTP/1.1\r\n{AUTH}Content-Length: 5\r\n\r\nhello\r\n\r\nGET /c HTTP/1.1\r\n{AUTH}\r\n"
+    );
+    let got = run(&mut conn, &input, Some(&creds()), t0);
+    let targets: Vec<&str> = got.iter().map(|a| a.head.target.as_str()).collect();
+    assert_eq!(targets, ["/a", "/RPC2", "/c"]);
+    assert_eq!(got[1].body, b"hello");
+    let text = output(&mut conn, t0);
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 3, "{text:?}");
+    // Bodies have no trailing newline, so each is glued to the next status line.
+    assert!(
+        text.contains("answer 1HTTP/1.1")
+            && text.contains("answer 2HTTP/1.1")
+            && text.ends_with("answer 3")
+    );
+    assert!(!conn.ready_to_shut_down());
+}
+
+#[test]
+fn second_request_waits_until_first_is_answered() {
+    let t0 = Instant::now();
+    let mut conn = Conn::new(t0);
+    conn.on_input(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", t0);
+    let first = conn.advance(&limits(), None, t0, wall()).unwrap();
+    assert_eq!(first.head.target, "/a");
+    assert_eq!(
+        conn.advance(&limits(), None, t0, wall()),
+        None,
+        "must not parse /b before /a is answered"
+    );
+    assert!(conn.respond(&Response::ok("text/plain", "A"), t0, wall()));
+    assert!(
+        !conn.respond(&Response::ok("text/plain", "again"), t0, wall()),
+        "no request is waiting"
+    );
+    let second = conn.advance(&limits(), None, t0, wall()).unwrap();
+    assert_eq!(second.head.target, "/b");
+}
+
+#[test]
+fn connection_persistence() {
+    let t0 = Instant::now();
+    let cases = [
+        (
+            "GET / HTTP/1.1\r\n\r\n",
+            Response::ok("text/plain", "x"),
+            false,
+            false,
+        ),
+        (
+            "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            Response::ok("text/plain", "x"),
+            true,
+            false,
+        ),
+        (
+            "GET / HTTP/1.0\r\n\r\n",
+            Response::ok("text/plain", "x"),
+            true,
+            false,
+        ),
+        (
+            "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            Response::ok("text/plain", "x"),
+            false,
+            true,
+        ),
+        (
+            "GET / HTTP/1.1\r\n\r\n",
+            Response::ok("text/plain", "x").with_close(),
+            true,
+            false,
+        ),
+    ];
+    for (input, response, closes, keep_alive_header) in cases {
+        let mut conn = Conn::new(t0);
+        conn.on_input(input.as_bytes(), t0);
+        conn.advance(&limits(), None, t0, wall()).unwrap();
+        conn.respond(&response, t0, wall());
+        let text = output(&mut conn, t0);
+        assert_eq!(conn.ready_to_shut_down(), closes, "{input:?}");
+        assert_eq!(
+            text.contains("Connection: Keep-Alive\r\n"),
+            keep_alive_header,
+            "{input:?}: {text:?}"
+        );
+        assert!(
+            text.starts_with(&format!("{} 200 OK\r\n", &input[6..14])),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn bodies_arrive_in_pieces() {
+    let t0 = Instant::now();
+    let mut conn = Conn::new(t0);
+    conn.on_input(
+        b"POST /RPC2 HTTP/1.1\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+        t0,
+    );
+    assert_eq!(conn.advance(&limits(), None, t0, wall()), None);
+    assert_eq!(output(&mut conn, t0), "HTTP/1.1 100 Continue\r\n\r\n");
+    assert_eq!(
+        conn.read_room(&limits()),
+        10,
+        "only the body may be buffered now"
+    );
+    conn.on_input(b"01234", t0);
+    assert_eq!(conn.advance(&limits(), None, t0, wall()), None);
+    assert_eq!(conn.read_room(&limits()), 5);
+    conn.on_input(b"56789", t0);
+    let got = conn.advance(&limits(), None, t0, wall()).unwrap();
+    assert_eq!(got.body, b"0123456789");
+}
+
+#[test]
+fn read_room_is_bounded() {
+    let t0 = Instant::now();
+    let mut conn = Conn::new(t0);
+    assert_eq!(conn.read_room(&limits()), 513);
+    conn.on_input(&[b'G'; 100], t0);
+    assert_eq!(conn.read_room(&limits()), 413);
+}
+
+#[test]
+fn timeouts() {
+    let t0 = Instant::now();
+    let l = limits();
+    // Idle keep-alive connection.
+    let mut idle = Conn::new(t0);
+    assert_eq!(idle.deadline(&l), Some(t0 + l.idle_timeout));
+    assert_eq!(
+        idle.on_timeout(&l, t0 + l.idle_timeout - Duration::from_secs(1), wall()),
+        TimeoutOutcome::Nothing
+    );
+    assert_eq!(
+        idle.on_timeout(&l, t0 + l.idle_timeout, wall()),
+        TimeoutOutcome::Close
+    );
+
+    // Half a request: 408 after the request timeout, then close.
+    let mut slow = Conn::new(t0);
+    slow.on_input(b"GET / HTT", t0);
+    assert_eq!(slow.advance(&l, None, t0, wall()), None);
+    assert_eq!(slow.deadline(&l), Some(t0 + l.request_timeout));
+    let t1 = t0 + l.request_timeout;
+    assert_eq!(
+        slow.on_timeout(&l, t1, wall()),
+        TimeoutOutcome::RequestTimedOut
+    );
+    assert!(output(&mut slow, t1).starts_with("HTTP/1.1 408 Request Timeout\r\n"));
+    assert!(slow.ready_to_shut_down());
+
+    // A request with the daemon has no deadline (wait=true replies may take long).
+    let mut waiting = Conn::new(t0);
+    waiting.on_input(b"GET / HTTP/1.1\r\n\r\n", t0);
+    waiting.advance(&l, None, t0, wall()).unwrap();
+    assert_eq!(waiting.deadline(&l), None);
+
+    // Output the client never reads: closed after the stall timeout.
+    let mut stuck = Conn::new(t0);
+    stuck.on_input(b"GET / HTTP/1.1\r\n\r\n", t0);
+    stuck.advance(&l, None, t0, wall()).unwrap();
+    stuck.respond(&Response::ok("text/plain", "x"), t0, wall());
+    assert_eq!(stuck.deadline(&l), Some(t0 + l.write_stall_timeout));
+    assert_eq!(
+        stuck.on_timeout(&l, t0 + l.write_stall_timeout, wall()),
+        TimeoutOutcome::Close
+    );
+
+    // Draining after an error ends by itself.
+    let mut draining = Conn::new(t0);
+    draining.start_draining(t0);
+    assert_eq!(
+        draining.on_timeout(&l, t0 + DRAIN_TIME, wall()),
+        TimeoutOutcome::Close
+    );
+}
+
+#[test]
+fn streams_chunked_for_11_raw_for_10_and_bounded() {
+    let t0 = Instant::now();
+    let l = limits();
+    let headers = vec![(
+        "Content-Type".to_string(),
+        "text/plain;charset=utf-8".to_string(),
+    )];
+
+    let mut v11 = Conn::new(t0);
+    v11.on_input(b"GET /mainlogtail HTTP/1.1\r\n\r\n", t0);
+    v11.advance(&l, None, t0, wall()).unwrap();
+    assert!(v11.start_stream(200, &headers, wall()));
+    let mut text = output(&mut v11, t0);
+    assert!(v11.push_chunk(b"tick 12493\n", &l));
+    text += &output(&mut v11, t0);
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\nServer: Medusa/1.12\r\n"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains(
+            "Content-Type: text/plain;charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+    );
+    assert!(text.ends_with("\r\n\r\nb\r\ntick 12493\n\r\n"), "{text:?}");
+    assert!(!text.contains("Content-Length"));
+
+    let mut v10 = Conn::new(t0);
+    v10.on_input(b"GET /mainlogtail HTTP/1.0\r\n\r\n", t0);
+    v10.advance(&l, None, t0, wall()).unwrap();
+    assert!(v10.start_stream(200, &headers, wall()));
+    let mut text = output(&mut v10, t0);
+    assert!(v10.push_chunk(b"tick\n", &l));
+    text += &output(&mut v10, t0);
+    assert!(text.starts_with("HTTP/1.0 200 OK\r\n"));
+    assert!(!text.contains("Transfer-Encoding"));
+    assert!(text.ends_with("\r\n\r\ntick\n"));
+
+    // A client that does not read: the buffer bound (100) is hit and push reports it.
+    assert!(v10.push_chunk(&[b'x'; 60], &l));
+    assert!(!v10.push_chunk(&[b'x'; 60], &l));
+    // Input during a stream is ignored, never buffered.
+    v10.on_input(&[b'y'; 1000], t0);
+    assert_eq!(v10.advance(&l, None, t0, wall()), None);
+
+    // No stream without a request waiting.
+    let mut fresh = Conn::new(t0);
+    assert!(!fresh.start_stream(200, &headers, wall()));
+    assert!(!fresh.push_chunk(b"x", &l));
+}
+
+#[test]
+fn access_entries_record_request_line_status_and_size() {
+    let t0 = Instant::now();
+    let mut conn = Conn::new(t0);
+    conn.on_input(b"GET /ok.html HTTP/1.1\r\n\r\n", t0);
+    conn.advance(&limits(), None, t0, wall()).unwrap();
+    conn.respond(&Response::ok("text/plain", "OK"), t0, wall());
+    let entries = conn.take_access_entries();
+    let written = conn.pending_output().len();
+    assert_eq!(
+        entries,
+        [AccessEntry {
+            request_line: "GET /ok.html HTTP/1.1".into(),
+            status: 200,
+            bytes: written
+        }]
+    );
+}

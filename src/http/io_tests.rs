@@ -1,0 +1,622 @@
+//! Socket-level tests of `Server`: a real mio loop in a thread with an echo handler, real
+//! clients over TCP and unix sockets, and the listener rules (modes, stale and live sockets).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token, Waker};
+
+use super::*;
+use crate::config::model::{Credentials, InetHttpServerConfig, UnixHttpServerConfig};
+
+const WAKE: Token = Token(0);
+const BASE: usize = 10;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let path = PathBuf::from(format!("/tmp/svh-{}-{n}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Dir(path)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unix_config(path: &Path, chmod: u32, credentials: Option<Credentials>) -> UnixHttpServerConfig {
+    UnixHttpServerConfig {
+        section: "unix_http_server".into(),
+        file: path.to_path_buf(),
+        chmod,
+        chown: None,
+        credentials,
+    }
+}
+
+fn inet_config(port: u16, credentials: Option<Credentials>) -> InetHttpServerConfig {
+    InetHttpServerConfig {
+        section: "inet_http_server".into(),
+        host: "127.0.0.1".into(),
+        port,
+        credentials,
+    }
+}
+
+fn test_limits() -> Limits {
+    Limits {
+        max_head_bytes: 2048,
+        max_headers: 16,
+        max_uri_bytes: 512,
+        max_body_bytes: 4096,
+        max_connections: 6,
+        request_timeout: Duration::from_millis(600),
+        max_stream_buffer: 256 * 1024,
+        ..Limits::default()
+    }
+}
+
+/// A daemon-like loop: RPC echoes the body, /logtail streams ticks, /mainlogtail streams as
+/// fast as it can (to fill a slow client's buffer).
+struct Running {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    open_streams: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(mut server: Server) -> Running {
+        let mut poll = Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE).unwrap());
+        server.register(poll.registry(), BASE).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let open_streams = Arc::new(AtomicUsize::new(0));
+        let (stop2, open2) = (stop.clone(), open_streams.clone());
+        let thread = std::thread::spawn(move || {
+            let mut events = Events::with_capacity(64);
+            let mut ticks: Vec<RequestId> = Vec::new();
+            let mut floods: Vec<RequestId> = Vec::new();
+            while !stop2.load(Ordering::SeqCst) {
+                let now = Instant::now();
+                let until = server
+                    .next_deadline()
+                    .map(|d| d.saturating_duration_since(now));
+                let timeout = until
+                    .unwrap_or(Duration::from_millis(20))
+                    .min(Duration::from_millis(20));
+                poll.poll(&mut events, Some(timeout)).unwrap();
+                let now = Instant::now();
+                let mut queue = Vec::new();
+                for event in events.iter() {
+                    if server.owns(event.token()) {
+                        queue.extend(server.handle_event(poll.registry(), event, now));
+                    }
+                }
+                while let Some(request) = queue.pop() {
+                    match &request.route {
+                        Route::Rpc => queue.extend(
+                            server.respond(request.id, Response::xml(request.body.clone())),
+                        ),
+                        Route::LogTail { namespec, .. } => {
+                            let headers = vec![(
+                                "Content-Type".to_string(),
+                                "text/plain;charset=utf-8".to_string(),
+                            )];
+                            if server.start_stream(request.id, &headers)
+                                && server.push_chunk(
+                                    request.id,
+                                    format!("start {namespec}\n").as_bytes(),
+                                )
+                            {
+                                ticks.push(request.id);
+                            }
+                        }
+                        Route::MainLogTail => {
+                            if server.start_stream(request.id, &[]) {
+                                floods.push(request.id);
+                            }
+                        }
+                        _ => queue.extend(server.respond(request.id, Response::error(404))),
+                    }
+                }
+                server.handle_timeout(Instant::now());
+                ticks.retain(|id| server.push_chunk(*id, b"tick\n"));
+                let block = vec![b'x'; 32 * 1024];
+                floods.retain(|id| server.push_chunk(*id, &block));
+                open2.store(ticks.len() + floods.len(), Ordering::SeqCst);
+            }
+            server.shutdown(poll.registry());
+        });
+        Running {
+            stop,
+            waker,
+            open_streams,
+            thread: Some(thread),
+        }
+    }
+
+    fn streams(&self) -> usize {
+        self.open_streams.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+    let end = Instant::now() + deadline;
+    while Instant::now() < end {
+        if condition() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Sends `request`, reads until EOF or `wait` of silence; returns (text, saw EOF).
+fn exchange<S: Read + Write>(mut stream: S, request: &[u8], wait: Duration) -> (String, bool) {
+    stream.write_all(request).unwrap();
+    read_all(&mut stream, wait)
+}
+
+fn read_all<S: Read>(stream: &mut S, wait: Duration) -> (String, bool) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let end = Instant::now() + wait;
+    loop {
+        if Instant::now() >= end {
+            return (String::from_utf8_lossy(&out).into_owned(), false);
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&out).into_owned(), true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&out).into_owned(), true);
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+fn tcp(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    s
+}
+
+fn unix(path: &Path) -> UnixStream {
+    let s = UnixStream::connect(path).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    s
+}
+
+fn creds() -> Credentials {
+    Credentials {
+        username: "user".into(),
+        password: "{SHA}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4".into(),
+    }
+}
+
+const AUTH: &str = "Authorization: Basic dXNlcjpzZWNyZXQ=\r\n";
+const SHORT: Duration = Duration::from_millis(400);
+
+fn start_tcp(credentials: Option<Credentials>) -> (Running, u16) {
+    let port = free_port();
+    let server = Server::bind(&[], &[inet_config(port, credentials)], test_limits()).unwrap();
+    (Running::start(server), port)
+}
+
+#[test]
+fn malformed_and_oversized_requests_get_their_status_and_others_keep_being_served() {
+    let (_running, port) = start_tcp(None);
+    let long_uri = format!("GET /{} HTTP/1.1\r\n\r\n", "u".repeat(600));
+    let long_header = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "h".repeat(3000));
+    let many_headers: String = format!(
+        "GET / HTTP/1.1\r\n{}\r\n",
+        (0..20).map(|i| format!("X-{i}: v\r\n")).collect::<String>()
+    );
+    let big_body =
+        "POST /RPC2 HTTP/1.1\r\nContent-Length: 5000\r\n\r\n".to_string() + &"b".repeat(5000);
+    let cases: Vec<(String, &str)> = vec![
+        ("HELLO\r\n\r\n".into(), "HTTP/1.1 400 Bad Request\r\n"),
+        (
+            "GET / HTTP/1.1 extra\r\n\r\n".into(),
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            "GET /ok.html\r\n\r\n".into(),
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (long_uri, "HTTP/1.1 414 Request-URI Too Long\r\n"),
+        (
+            long_header,
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n",
+        ),
+        (
+            many_headers,
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n",
+        ),
+        (big_body, "HTTP/1.1 413 Request Entity Too Large\r\n"),
+        (
+            "POST /RPC2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                .into(),
+            "HTTP/1.1 411 Length Required\r\n",
+        ),
+        (
+            "GET /RPC2 HTTP/1.1\r\nConnection: close\r\n\r\n".into(),
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+        (
+            "GET /nope HTTP/1.0\r\n\r\n".into(),
+            "HTTP/1.0 404 Not Found\r\n",
+        ),
+    ];
+    for (request, want) in cases {
+        let (text, eof) = exchange(tcp(port), request.as_bytes(), Duration::from_secs(3));
+        assert!(
+            text.starts_with(want),
+            "{:?} -> {text:?}",
+            &request[..request.len().min(40)]
+        );
+        assert!(
+            text.contains("\r\nServer: Medusa/1.12\r\nDate: "),
+            "{text:?}"
+        );
+        assert!(eof, "{want} must close the connection");
+        // The server is still fine for the next client.
+        let (ok, _) = exchange(tcp(port), b"GET /ok.html HTTP/1.0\r\n\r\n", SHORT);
+        assert!(
+            ok.starts_with("HTTP/1.0 200 OK\r\n") && ok.ends_with("\r\n\r\nOK"),
+            "{ok:?}"
+        );
+    }
+}
+
+#[test]
+fn keep_alive_pipelining_and_version_echo() {
+    let (_running, port) = start_tcp(None);
+    let request = "POST /RPC2 HTTP/1.1\r\nContent-Length: 3\r\n\r\none\
+                   GET /ok.html HTTP/1.1\r\n\r\n\
+                   POST /RPC2/x HTTP/1.1\r\nContent-Length: 3\r\n\r\ntwo\
+                   POST /RPC2 HTTP/1.1\r\n\r\n";
+    let mut stream = tcp(port);
+    let (text, eof) = exchange(&mut stream, request.as_bytes(), SHORT);
+    assert!(!eof, "HTTP/1.1 stays open");
+    let order: Vec<usize> = [
+        "\r\n\r\none",
+        "\r\n\r\nOK",
+        "\r\n\r\ntwo",
+        "411 Length Required",
+    ]
+    .iter()
+    .map(|needle| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing in {text:?}"))
+    })
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "out of order: {text:?}"
+    );
+    assert!(text.contains("Content-Type: text/xml\r\nContent-Length: 3\r\n"));
+    // Still usable after the 411.
+    let (again, _) = exchange(
+        &mut stream,
+        b"GET /ok.html HTTP/1.1\r\nConnection: close\r\n\r\n",
+        SHORT,
+    );
+    assert!(again.starts_with("HTTP/1.1 200 OK\r\n"), "{again:?}");
+
+    let (v10, eof) = exchange(
+        tcp(port),
+        b"GET /ok.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        SHORT,
+    );
+    assert!(
+        v10.starts_with("HTTP/1.0 200 OK\r\n") && v10.contains("Connection: Keep-Alive\r\n"),
+        "{v10:?}"
+    );
+    assert!(!eof);
+}
+
+#[test]
+fn credentials_are_checked_on_every_path() {
+    let (_running, port) = start_tcp(Some(creds()));
+    for path in ["/ok.html", "/RPC2", "/logtail/foo", "/mainlogtail", "/nope"] {
+        let request =
+            format!("GET {path} HTTP/1.1\r\nAuthorization: Basic dXNlcjp3cm9uZw==\r\n\r\n");
+        let (text, eof) = exchange(tcp(port), request.as_bytes(), Duration::from_secs(3));
+        assert!(
+            text.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+            "{path}: {text:?}"
+        );
+        assert!(text.contains("\r\nConnection: close\r\nWWW-Authenticate: Basic realm=\"default\"\r\nContent-Length: 137\r\nContent-Type: text/html\r\n\r\n"), "{text:?}");
+        assert!(eof);
+    }
+    let (anonymous, _) = exchange(
+        tcp(port),
+        b"GET /ok.html HTTP/1.1\r\n\r\n",
+        Duration::from_secs(3),
+    );
+    assert!(anonymous.starts_with("HTTP/1.1 401 "), "{anonymous:?}");
+    let request = format!("POST /RPC2 HTTP/1.1\r\n{AUTH}Content-Length: 2\r\n\r\nhi");
+    let (ok, _) = exchange(tcp(port), request.as_bytes(), SHORT);
+    assert!(
+        ok.starts_with("HTTP/1.1 200 OK\r\n") && ok.ends_with("\r\n\r\nhi"),
+        "{ok:?}"
+    );
+}
+
+#[test]
+fn abrupt_disconnects_mid_request_and_mid_stream() {
+    let (running, port) = start_tcp(None);
+    // Half a head, then gone.
+    let mut s = tcp(port);
+    s.write_all(b"GET /ok.ht").unwrap();
+    drop(s);
+    // Head but half the body, then gone.
+    let mut s = tcp(port);
+    s.write_all(b"POST /RPC2 HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc")
+        .unwrap();
+    drop(s);
+    // A stream, read a little, then gone.
+    let mut s = tcp(port);
+    s.write_all(b"GET /logtail/foo:bar/stderr HTTP/1.1\r\n\r\n")
+        .unwrap();
+    let (text, _) = read_all(&mut s, Duration::from_millis(300));
+    assert!(
+        text.contains("Transfer-Encoding: chunked\r\n\r\n"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("\r\nstart foo:bar\n\r\n5\r\ntick\n\r\n"),
+        "{text:?}"
+    );
+    wait_for("the stream to be counted", Duration::from_secs(3), || {
+        running.streams() == 1
+    });
+    drop(s);
+    wait_for("the stream to be dropped", Duration::from_secs(3), || {
+        running.streams() == 0
+    });
+    let (ok, _) = exchange(tcp(port), b"GET /ok.html HTTP/1.0\r\n\r\n", SHORT);
+    assert!(ok.starts_with("HTTP/1.0 200 OK"), "{ok:?}");
+}
+
+#[test]
+fn http10_stream_is_raw() {
+    let (_running, port) = start_tcp(None);
+    let mut s = tcp(port);
+    s.write_all(b"GET /logtail/foo HTTP/1.0\r\n\r\n").unwrap();
+    let (text, _) = read_all(&mut s, Duration::from_millis(300));
+    assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text:?}");
+    assert!(!text.contains("Transfer-Encoding"));
+    assert!(text.contains("\r\n\r\nstart foo\ntick\n"), "{text:?}");
+}
+
+#[test]
+fn stuck_client_does_not_delay_others_and_is_dropped() {
+    let (running, port) = start_tcp(None);
+    let mut stuck = tcp(port);
+    // Tiny receive buffer so the server's side fills quickly; the client never reads.
+    stuck
+        .write_all(b"GET /mainlogtail HTTP/1.1\r\n\r\n")
+        .unwrap();
+    wait_for("the flood stream", Duration::from_secs(3), || {
+        running.streams() == 1
+    });
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (ok, _) = exchange(
+            tcp(port),
+            b"GET /ok.html HTTP/1.0\r\n\r\n",
+            Duration::from_secs(2),
+        );
+        assert!(ok.ends_with("\r\n\r\nOK"), "{ok:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+    wait_for(
+        "the stuck stream to be dropped",
+        Duration::from_secs(10),
+        || running.streams() == 0,
+    );
+    drop(stuck);
+}
+
+#[test]
+fn connections_over_the_limit_get_503_and_a_freed_slot_is_reused() {
+    let (_running, port) = start_tcp(None);
+    let mut held = Vec::new();
+    for _ in 0..test_limits().max_connections {
+        let mut s = tcp(port);
+        let (text, _) = exchange(&mut s, b"GET /ok.html HTTP/1.1\r\n\r\n", SHORT);
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text:?}");
+        held.push(s);
+    }
+    let (refused, eof) = read_all(&mut tcp(port), Duration::from_secs(2));
+    assert!(
+        refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{refused:?}"
+    );
+    assert!(eof);
+    held.pop();
+    wait_for("a free slot", Duration::from_secs(3), || {
+        let (text, _) = exchange(tcp(port), b"GET /ok.html HTTP/1.0\r\n\r\n", SHORT);
+        text.starts_with("HTTP/1.0 200 OK")
+    });
+}
+
+#[test]
+fn slow_request_times_out_with_408() {
+    let (_running, port) = start_tcp(None);
+    let mut s = tcp(port);
+    s.write_all(b"GET /ok.html HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let (text, eof) = read_all(&mut s, Duration::from_secs(3));
+    assert!(
+        text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{text:?}"
+    );
+    assert!(eof);
+}
+
+#[test]
+fn unix_socket_mode_is_exactly_configured_and_file_removed_at_shutdown() {
+    let dir = Dir::new("mode");
+    for mode in [0o700u32, 0o770, 0o777, 0o600] {
+        let path = dir.0.join(format!("s{mode:o}.sock"));
+        let server = Server::bind(&[unix_config(&path, mode, None)], &[], test_limits()).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, mode, "mode {mode:o}");
+        let running = Running::start(server);
+        let (ok, _) = exchange(unix(&path), b"GET /ok.html HTTP/1.0\r\n\r\n", SHORT);
+        assert!(ok.starts_with("HTTP/1.0 200 OK"), "{ok:?}");
+        drop(running);
+        assert!(!path.exists(), "socket file removed at shutdown");
+    }
+}
+
+#[test]
+fn unix_socket_file_is_never_wider_than_configured_while_being_created() {
+    // Watch the directory from another thread while binding repeatedly: any observed mode must
+    // be within the configured one.
+    let dir = Dir::new("race");
+    let path = dir.0.join("w.sock");
+    let done = Arc::new(AtomicBool::new(false));
+    let (done2, path2) = (done.clone(), path.clone());
+    let watcher = std::thread::spawn(move || {
+        let mut seen = 0;
+        while !done2.load(Ordering::SeqCst) {
+            if let Ok(meta) = std::fs::symlink_metadata(&path2) {
+                let mode = meta.permissions().mode() & 0o777;
+                assert_eq!(mode & !0o600, 0, "observed mode {mode:o}");
+                seen += 1;
+            }
+        }
+        seen
+    });
+    for _ in 0..200 {
+        let mut server =
+            Server::bind(&[unix_config(&path, 0o600, None)], &[], test_limits()).unwrap();
+        let poll = Poll::new().unwrap();
+        server.shutdown(poll.registry());
+    }
+    done.store(true, Ordering::SeqCst);
+    assert!(
+        watcher.join().unwrap() > 0,
+        "the watcher never saw the socket"
+    );
+}
+
+#[test]
+fn stale_unix_socket_is_replaced() {
+    let dir = Dir::new("stale");
+    let path = dir.0.join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    assert!(path.exists(), "a dead socket file is left behind");
+    let server = Server::bind(&[unix_config(&path, 0o700, None)], &[], test_limits()).unwrap();
+    let _running = Running::start(server);
+    let (ok, _) = exchange(unix(&path), b"GET /ok.html HTTP/1.0\r\n\r\n", SHORT);
+    assert!(ok.starts_with("HTTP/1.0 200 OK"), "{ok:?}");
+
+    // A regular file in the way is treated the same (connecting to it fails).
+    let file = dir.0.join("file.sock");
+    std::fs::write(&file, "x").unwrap();
+    let mut server = Server::bind(&[unix_config(&file, 0o700, None)], &[], test_limits()).unwrap();
+    server.shutdown(Poll::new().unwrap().registry());
+}
+
+#[test]
+fn live_sockets_are_not_taken_over() {
+    let dir = Dir::new("live");
+    let path = dir.0.join("live.sock");
+    let port = free_port();
+    let first = Server::bind(
+        &[unix_config(&path, 0o700, None)],
+        &[inet_config(port, None)],
+        test_limits(),
+    )
+    .unwrap();
+    let _running = Running::start(first);
+
+    let err = Server::bind(&[unix_config(&path, 0o700, None)], &[], test_limits())
+        .err()
+        .expect("unix conflict");
+    assert!(matches!(err, BindError::AddrInUse), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "Another program is already listening on a port that one of our HTTP servers is configured to use.  \
+         Shut this program down first before starting supervisord."
+    );
+    let other = dir.0.join("other.sock");
+    let err = Server::bind(
+        &[unix_config(&other, 0o700, None)],
+        &[inet_config(port, None)],
+        test_limits(),
+    )
+    .err()
+    .expect("inet conflict");
+    assert!(matches!(err, BindError::AddrInUse), "{err:?}");
+    assert!(
+        !other.exists(),
+        "unix servers are opened after inet ones, so nothing was created"
+    );
+    // The first daemon still serves on its socket.
+    let (ok, _) = exchange(unix(&path), b"GET /ok.html HTTP/1.0\r\n\r\n", SHORT);
+    assert!(ok.starts_with("HTTP/1.0 200 OK"), "{ok:?}");
+}
+
+#[test]
+fn bind_errors_name_the_errno() {
+    let dir = Dir::new("errno");
+    let missing = dir.0.join("no/such/dir/s.sock");
+    let err = Server::bind(&[unix_config(&missing, 0o700, None)], &[], test_limits())
+        .err()
+        .expect("ENOENT");
+    assert_eq!(
+        err.to_string(),
+        "Cannot open an HTTP server: socket.error reported errno.ENOENT (2)"
+    );
+}
