@@ -806,3 +806,33 @@ fn many_programs_start_in_batches_and_stop_together() {
         started.elapsed()
     );
 }
+
+#[test]
+fn child_setup_failures_are_reported_on_its_stderr() {
+    let dir = TempDir::new("childfail");
+    let noexec = dir.write("noexec.bin", "\x7fELF garbage");
+    std::fs::set_permissions(&noexec, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let conf = config(
+        &dir,
+        &format!(
+            "[program:nodir]\ncommand=/bin/true\ndirectory=/nonexistent-dir\nstderr_logfile=%(here)s/nodir.err\nstartretries=0\n\n[program:badexec]\ncommand={}\nstderr_logfile=%(here)s/badexec.err\nstartretries=0\n",
+            noexec.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "gave up: nodir entered FATAL state"));
+    assert!(wait_log(&dir, "gave up: badexec entered FATAL state"));
+    assert_eq!(
+        dir.read("nodir.err"),
+        "supervisor: couldn't chdir to /nonexistent-dir: ENOENT\nsupervisor: child process was not spawned\n"
+    );
+    assert_eq!(
+        dir.read("badexec.err"),
+        format!(
+            "supervisor: couldn't exec {}: ENOEXEC\nsupervisor: child process was not spawned\n",
+            noexec.display()
+        )
+    );
+    assert!(main_log(&dir).contains("WARN exited: nodir (exit status 127; not expected)"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}
