@@ -642,10 +642,42 @@ fn a_chatty_child_does_not_starve_the_loop() {
         &dir,
         "[program:chatty]\ncommand=yes\nstdout_logfile=NONE\nstartsecs=0\n\n[program:ticker]\ncommand=sh -c 'sleep 0.1'\nstartsecs=0\nautorestart=true\n",
     );
-    let conf_text = std::fs::read_to_string(&conf).unwrap().replace("loglevel=debug", "loglevel=info");
+    let conf_text = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("loglevel=debug", "loglevel=info");
     std::fs::write(&conf, conf_text).unwrap();
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_for(WAIT, || count(&dir, "spawned: 'ticker'") >= 4), "{}", main_log(&dir));
+    assert!(
+        wait_for(WAIT, || count(&dir, "spawned: 'ticker'") >= 4),
+        "{}",
+        main_log(&dir)
+    );
     assert_eq!(d.stop(WAIT), Some(0));
     assert!(main_log(&dir).contains("stopped: chatty"));
+}
+
+#[test]
+fn fcgi_program_gets_the_listening_socket_on_stdin() {
+    let dir = TempDir::new("fcgi");
+    let conf = config(
+        &dir,
+        "[fcgi-program:fc]\nsocket=unix://%(here)s/fc.sock\ncommand=sh -c 'readlink /proc/self/fd/0 > fd0.txt; exec sleep 1000'\ndirectory=%(here)s\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(
+        wait_for(WAIT, || !dir.read("fd0.txt").is_empty()),
+        "{}",
+        main_log(&dir)
+    );
+    assert!(
+        dir.read("fd0.txt").starts_with("socket:"),
+        "{}",
+        dir.read("fd0.txt")
+    );
+    assert!(std::os::unix::net::UnixStream::connect(dir.join("fc.sock")).is_ok());
+    assert!(main_log(&dir).contains(&format!(
+        "INFO Creating socket unix://{}",
+        dir.join("fc.sock").display()
+    )));
+    assert_eq!(d.stop(WAIT), Some(0));
 }

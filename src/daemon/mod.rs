@@ -6,6 +6,7 @@ pub mod child_io;
 pub mod child_log;
 pub mod command;
 pub mod event_loop;
+pub mod fcgi;
 pub mod listeners;
 pub mod plan;
 pub mod rpc_backend;
@@ -242,6 +243,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
         if pidfile_written {
             let _ = std::fs::remove_file(&sd.pidfile);
         }
+        sup.close_sockets();
         event_serial = sup.event_serial;
         drop(sup);
         if exit == Exit::Shutdown {

@@ -125,6 +125,7 @@ pub fn build(
         user,
         user_error,
         redirect_stderr: process.redirect_stderr,
+        stdin_socket: None,
         minfds: ctx.minfds,
     })
 }

@@ -28,6 +28,8 @@ pub struct SpawnPlan {
     /// A privilege-drop failure known before fork (the child reports it and exits 127).
     pub user_error: Option<String>,
     pub redirect_stderr: bool,
+    /// The FastCGI listening socket to put on fd 0 (instead of a stdin pipe).
+    pub stdin_socket: Option<RawFd>,
     /// Highest fd to close in the child when close_range is unavailable.
     pub minfds: u64,
 }
@@ -35,7 +37,8 @@ pub struct SpawnPlan {
 /// The parent's ends of a new child's pipes.
 pub struct Child {
     pub pid: u32,
-    pub stdin: OwnedFd,
+    /// None when stdin is the group's FastCGI socket.
+    pub stdin: Option<OwnedFd>,
     pub stdout: OwnedFd,
     pub stderr: Option<OwnedFd>,
 }
@@ -78,15 +81,20 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
             plan.process_name
         ),
     };
-    let (child_stdin, parent_stdin) = pipe().map_err(pipe_error)?;
+    // A FastCGI program gets the group's listening socket as stdin instead of a pipe.
+    let stdin_pipe = match plan.stdin_socket {
+        Some(_) => None,
+        None => Some(pipe().map_err(pipe_error)?),
+    };
     let (parent_stdout, child_stdout) = pipe().map_err(pipe_error)?;
     let stderr_pipe = if plan.redirect_stderr {
         None
     } else {
         Some(pipe().map_err(pipe_error)?)
     };
-    for fd in [&parent_stdin, &parent_stdout] {
-        set_nonblocking(fd.as_raw_fd());
+    set_nonblocking(parent_stdout.as_raw_fd());
+    if let Some((_, parent_stdin)) = &stdin_pipe {
+        set_nonblocking(parent_stdin.as_raw_fd());
     }
     if let Some((parent_stderr, _)) = &stderr_pipe {
         set_nonblocking(parent_stderr.as_raw_fd());
@@ -130,7 +138,11 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
         None => child_stdout.as_raw_fd(),
     };
     let fds = (
-        child_stdin.as_raw_fd(),
+        match (&stdin_pipe, plan.stdin_socket) {
+            (Some((child_stdin, _)), _) => child_stdin.as_raw_fd(),
+            (None, Some(socket)) => socket,
+            (None, None) => -1,
+        },
         child_stdout.as_raw_fd(),
         child_stderr_fd,
     );
@@ -168,10 +180,11 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
             )
         }
     }
-    drop((child_stdin, child_stdout));
+    drop(child_stdout);
+    let stdin = stdin_pipe.map(|(_child_end, parent_end)| parent_end);
     Ok(Child {
         pid: pid as u32,
-        stdin: parent_stdin,
+        stdin,
         stdout: parent_stdout,
         stderr: stderr_pipe.map(|(r, _w)| r),
     })

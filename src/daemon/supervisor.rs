@@ -70,6 +70,8 @@ pub struct Slot {
 pub struct Group {
     pub config: GroupConfig,
     pub slots: Vec<Slot>,
+    /// The listening socket of a `[fcgi-program:x]` group (None if it could not be created).
+    pub fcgi_socket: Option<super::fcgi::FcgiSocket>,
 }
 
 /// Why a start/stop/signal request was refused (the RPC layer maps these to faults).
@@ -215,8 +217,26 @@ impl Supervisor {
         if let crate::config::model::GroupKind::EventListener(opts) = &config.kind {
             self.add_pool(&config.name, opts);
         }
+        let fcgi_socket = match &config.kind {
+            crate::config::model::GroupKind::FcgiProgram(opts) => {
+                log::info!("Creating socket {}", opts.socket);
+                super::fcgi::open(opts)
+                    .map_err(|e| {
+                        log::error!(target: "crit", "Could not create FastCGI socket {}: {e}", opts.socket)
+                    })
+                    .ok()
+            }
+            _ => None,
+        };
         self.events.push(Event::GroupAdded(config.name.clone()));
-        self.groups.insert(pos, Group { config, slots });
+        self.groups.insert(
+            pos,
+            Group {
+                config,
+                slots,
+                fcgi_socket,
+            },
+        );
         true
     }
 
@@ -232,7 +252,10 @@ impl Supervisor {
                 "{name} has running processes"
             )));
         }
-        self.groups.remove(gi);
+        let group = self.groups.remove(gi);
+        if let Some(socket) = group.fcgi_socket {
+            log::info!("Closing socket {}", socket.description);
+        }
         self.pools.retain(|p| p.name != name);
         self.events.push(Event::GroupRemoved(name.to_string()));
         Ok(())
@@ -358,10 +381,22 @@ impl Supervisor {
         let group_name = self.groups[gi].config.name.clone();
         let slot = &mut self.groups[gi].slots[pi];
         slot.process.laststart_wall = Some(SystemTime::now());
-        let plan = match plan::build(&slot.process.config, &group_name, &ctx) {
+        let mut plan = match plan::build(&slot.process.config, &group_name, &ctx) {
             Ok(plan) => plan,
             Err(msg) => return Input::SpawnFailed(msg),
         };
+        if let crate::config::model::GroupKind::FcgiProgram(opts) = &self.groups[gi].config.kind {
+            match &self.groups[gi].fcgi_socket {
+                Some(socket) => plan.stdin_socket = Some(socket.fd()),
+                None => {
+                    return Input::SpawnFailed(format!(
+                        "Could not create FastCGI socket {}",
+                        opts.socket
+                    ));
+                }
+            }
+        }
+        let slot = &mut self.groups[gi].slots[pi];
         let is_listener = self.pools.iter().any(|p| p.name == group_name);
         for log in [&mut slot.stdout_log, &mut slot.stderr_log] {
             if let Err(e) = log.open(
@@ -390,7 +425,9 @@ impl Supervisor {
         let slot = &mut self.groups[gi].slots[pi];
         slot.stdin_buffer.clear();
         slot.listener = is_listener.then(|| crate::events::listener::Listener::new(&name));
-        let stdin = self.register(child.stdin, &group_name, &name, Stream::Stdin);
+        let stdin = child
+            .stdin
+            .and_then(|fd| self.register(fd, &group_name, &name, Stream::Stdin));
         let stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
         let stderr = child
             .stderr
@@ -531,6 +568,15 @@ impl Supervisor {
             self.last_shutdown_report = Some(now);
         }
         false
+    }
+
+    /// At exit or restart: close the FastCGI sockets (the socket files stay, as the reference).
+    pub fn close_sockets(&mut self) {
+        for group in &mut self.groups {
+            if let Some(socket) = group.fcgi_socket.take() {
+                log::info!("Closing socket {}", socket.description);
+            }
+        }
     }
 
     /// SIGUSR2: reopen every child log file.

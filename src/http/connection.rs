@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::auth::{self, AuthOutcome};
-use super::request::{Head, HeadError, HeadParse, Limits, parse_head};
+use super::request::{Head, HeadParse, Limits, parse_head};
 use super::response::{Response, Version, write_chunk, write_head, write_response};
 use crate::config::model::Credentials;
 
@@ -171,22 +171,14 @@ impl Conn {
                             }
                         }
                     }
-                    let length = match head.content_length {
-                        Some(n) => n,
-                        None if head.method == "POST" => {
-                            let response = Response::error(HeadError::LengthRequired.status());
-                            self.finish_local(
-                                head.version,
-                                response,
-                                request_line,
-                                head.keep_alive,
-                                wall,
-                            );
-                            self.request_started = (!self.input.is_empty()).then_some(now);
-                            continue;
-                        }
-                        None => 0,
-                    };
+                    if let Some(problem) = head.body_problem(limits) {
+                        let response = Response::error(problem.status());
+                        let keep = problem.keeps_connection() && head.keep_alive;
+                        self.finish_local(head.version, response, request_line, keep, wall);
+                        self.request_started = (keep && !self.input.is_empty()).then_some(now);
+                        continue;
+                    }
+                    let length = head.content_length.unwrap_or(0);
                     if head.expects_continue && self.input.len() < length {
                         self.output
                             .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");

@@ -1,5 +1,19 @@
 //! The HTTP/1.1 servers of the daemon ([unix_http_server], [inet_http_server]): sans-IO request
 //! parsing with limits, Basic auth, routing, responses and streams, driven by the daemon's loop.
+//!
+//! How the daemon drives it (all calls from the one loop thread; nothing here blocks):
+//! * `Server::bind(&config.unix_http_servers, &config.inet_http_servers, Limits::default())`
+//!   before dropping privileges; a `BindError` prints as `Error: {err}` (usage error, exit 2).
+//! * `server.register(poll.registry(), base)?`; tokens `base .. base + server.token_span()` are
+//!   the server's (`server.owns(token)`). Then `server.log_startup(&["supervisor".into()], now)`.
+//! * On readiness of an owned token: `server.handle_event(registry, event, now)` returns
+//!   complete, authorised requests. `/ok.html`, errors (400/401/404/411/413/...) are answered
+//!   inside; the daemon sees `Route::Rpc`, `Route::LogTail`, `Route::MainLogTail`, `Route::Ui`.
+//! * Answer each with `server.respond(id, response)`, which returns requests that were
+//!   pipelined behind it (handle them the same way), or stream with `start_stream(id, headers)`
+//!   then `push_chunk(id, bytes)` until it returns false (client gone or too slow).
+//! * Poll timeout includes `server.next_deadline()`; call `server.handle_timeout(now)` each
+//!   pass. `server.shutdown(registry)` closes everything and removes the unix socket files.
 
 mod auth;
 mod connection;

@@ -59,9 +59,24 @@ pub struct Head {
     pub keep_alive: bool,
     /// The client sent `Expect: 100-continue`.
     pub expects_continue: bool,
+    /// The request has a Transfer-Encoding (a chunked upload).
+    pub chunked: bool,
 }
 
 impl Head {
+    /// Body rules, checked after authentication like the reference (a stranger gets 401 first):
+    /// chunked uploads and POSTs without Content-Length -> 411, too large -> 413.
+    pub fn body_problem(&self, limits: &Limits) -> Option<HeadError> {
+        if self.chunked {
+            return Some(HeadError::ChunkedUpload);
+        }
+        match self.content_length {
+            None if self.method == "POST" => Some(HeadError::LengthRequired),
+            Some(n) if n > limits.max_body_bytes => Some(HeadError::BodyTooLarge),
+            _ => None,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()
@@ -180,9 +195,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> HeadParse {
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
     };
 
-    if find_all("transfer-encoding").next().is_some() {
-        return fail(HeadError::ChunkedUpload);
-    }
+    let chunked = find_all("transfer-encoding").next().is_some();
     let mut content_length: Option<usize> = None;
     for (_, value) in find_all("content-length") {
         let Some(n) = parse_decimal(value) else {
@@ -192,9 +205,6 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> HeadParse {
             return fail(HeadError::BadRequest);
         }
         content_length = Some(n);
-    }
-    if content_length.is_some_and(|n| n > limits.max_body_bytes) {
-        return fail(HeadError::BodyTooLarge);
     }
 
     let connection_has = |token: &'static str| {
@@ -218,6 +228,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> HeadParse {
         content_length,
         keep_alive,
         expects_continue,
+        chunked,
     };
     HeadParse::Complete { head, skipped, len }
 }
@@ -351,10 +362,6 @@ mod tests {
                 Some((HeadError::BadRequest, Version::Http10)),
             ),
             (
-                "POST /RPC2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                Some((HeadError::ChunkedUpload, Version::Http11)),
-            ),
-            (
                 "POST /RPC2 HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
                 Some((HeadError::BadRequest, Version::Http11)),
             ),
@@ -369,10 +376,6 @@ mod tests {
             (
                 "POST /RPC2 HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
                 Some((HeadError::BadRequest, Version::Http11)),
-            ),
-            (
-                "POST /RPC2 HTTP/1.1\r\nContent-Length: 101\r\n\r\n",
-                Some((HeadError::BodyTooLarge, Version::Http11)),
             ),
             (&long_uri, Some((HeadError::UriTooLong, Version::Http11))),
             (
@@ -400,6 +403,33 @@ mod tests {
                     assert_eq!(got, HeadParse::Error { error, version }, "{input:?}")
                 }
             }
+        }
+    }
+
+    #[test]
+    fn body_rules() {
+        let cases = [
+            (
+                "POST /RPC2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Some(HeadError::ChunkedUpload),
+            ),
+            (
+                "POST /RPC2 HTTP/1.1\r\nContent-Length: 101\r\n\r\n",
+                Some(HeadError::BodyTooLarge),
+            ),
+            (
+                "GET / HTTP/1.1\r\nContent-Length: 101\r\n\r\n",
+                Some(HeadError::BodyTooLarge),
+            ),
+            ("POST /RPC2 HTTP/1.1\r\nContent-Length: 100\r\n\r\n", None),
+            (
+                "POST /RPC2 HTTP/1.1\r\n\r\n",
+                Some(HeadError::LengthRequired),
+            ),
+            ("GET /RPC2 HTTP/1.1\r\n\r\n", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(complete(input).body_problem(&limits()), want, "{input:?}");
         }
     }
 

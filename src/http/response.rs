@@ -241,6 +241,28 @@ pub fn access_log_date(t: SystemTime) -> String {
     )
 }
 
+/// C `ctime()` style local time without the newline: `Mon Nov 23 22:32:15 2026`.
+pub fn ctime(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let local = secs + local_utc_offset(secs);
+    let days = local.div_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let rem = local.rem_euclid(86_400);
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} {}",
+        WEEKDAYS[(days + 4).rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        year
+    )
+}
+
 /// Offset of local time from UTC in seconds at `secs` (0 if the C library cannot say).
 fn local_utc_offset(secs: i64) -> i64 {
     let t: libc::time_t = secs as libc::time_t;
@@ -305,6 +327,18 @@ mod tests {
         ];
         for (secs, want) in cases {
             assert_eq!(http_date(at(secs)), want);
+        }
+    }
+
+    #[test]
+    fn ctime_matches_the_c_library() {
+        for secs in [0i64, 951_782_400, 1_795_470_945, 1_800_000_000] {
+            let mut buf = [0 as libc::c_char; 64];
+            let t = secs as libc::time_t;
+            // SAFETY: ctime_r writes at most 26 bytes into buf.
+            let c = unsafe { std::ffi::CStr::from_ptr(libc::ctime_r(&t, buf.as_mut_ptr())) };
+            let want = c.to_str().unwrap().trim_end().to_string();
+            assert_eq!(ctime(at(secs as u64)), want);
         }
     }
 
