@@ -681,3 +681,94 @@ fn fcgi_program_gets_the_listening_socket_on_stdin() {
     )));
     assert_eq!(d.stop(WAIT), Some(0));
 }
+
+/// One XML-RPC call over the unix socket (HTTP/1.0, so the server closes after the reply).
+fn rpc_call(sock: &std::path::Path, method: &str, params: &[&str]) -> String {
+    use std::io::{Read, Write};
+    let params: String = params
+        .iter()
+        .map(|p| format!("<param><value><string>{p}</string></value></param>"))
+        .collect();
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
+    );
+    let mut stream = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
+
+#[test]
+fn rpc_over_the_unix_socket_drives_processes() {
+    let dir = TempDir::new("rpc");
+    let conf = config(
+        &dir,
+        &format!("{RPC_SECTIONS}[program:worker]\ncommand=sleep 1000\nstartsecs=1\n"),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let sock = dir.join("s.sock");
+    assert!(wait_for(WAIT, || sock.exists()));
+    let state = rpc_call(&sock, "supervisor.getState", &[]);
+    assert!(state.starts_with("HTTP/1.0 200 OK\r\n"), "{state}");
+    assert!(state.contains("<string>RUNNING</string>"), "{state}");
+    // stopProcess waits (wait=true) until the process is STOPPED.
+    assert!(wait_log(&dir, "success: worker entered RUNNING state"));
+    let stop = rpc_call(&sock, "supervisor.stopProcess", &["worker"]);
+    assert!(stop.contains("<boolean>1</boolean>"), "{stop}");
+    assert!(main_log(&dir).contains("stopped: worker (terminated by SIGTERM)"));
+    let start = rpc_call(&sock, "supervisor.startProcess", &["worker"]);
+    assert!(start.contains("<boolean>1</boolean>"), "{start}");
+    let log = main_log(&dir);
+    assert_eq!(log.matches("spawned: 'worker'").count(), 2, "{log}");
+    assert!(log.contains("INFO RPC interface 'supervisor' initialized"));
+    assert!(log.contains(
+        "CRIT Server 'unix_http_server' running without any HTTP authentication checking"
+    ));
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert!(!sock.exists(), "the socket file is removed at shutdown");
+}
+
+#[test]
+fn port_in_use_is_a_usage_error() {
+    let dir = TempDir::new("portbusy");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let conf = config(
+        &dir,
+        &format!("[inet_http_server]\nport=127.0.0.1:{port}\n"),
+    );
+    let out = run(&dir, "supervisord", &["-n", "-c", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("Error: Another program is already listening on a port that one of our HTTP servers is configured to use.  Shut this program down first before starting supervisord.\nFor help, use "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rpc_shutdown_stops_everything() {
+    let dir = TempDir::new("rpcshutdown");
+    let conf = config(
+        &dir,
+        &format!("{RPC_SECTIONS}[program:worker]\ncommand=sleep 1000\nstartsecs=0\n"),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    let sock = dir.join("s.sock");
+    assert!(wait_log(&dir, "spawned: 'worker'"));
+    assert!(wait_for(WAIT, || sock.exists()));
+    let pid = spawned_pid(&dir, "worker").unwrap();
+    let reply = rpc_call(&sock, "supervisor.shutdown", &[]);
+    assert!(reply.contains("<boolean>1</boolean>"), "{reply}");
+    assert!(wait_for(WAIT, || matches!(d.child.try_wait(), Ok(Some(_)))));
+    assert!(!pid_alive(pid));
+}

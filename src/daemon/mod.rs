@@ -14,6 +14,7 @@ pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
 pub mod supervisor;
+pub mod web;
 
 use std::path::PathBuf;
 
@@ -122,6 +123,7 @@ pub(crate) fn load_config(overrides: &Overrides) -> Result<Config, String> {
 
 struct LogHooks {
     log: MainLogHandle,
+    web: Option<web::Web>,
 }
 
 impl event_loop::Hooks for LogHooks {
@@ -132,7 +134,30 @@ impl event_loop::Hooks for LogHooks {
         }
     }
 
-    fn before_poll(&mut self, _sup: &mut Supervisor, _now: std::time::Instant) {
+    fn owns(&self, token: mio::Token) -> bool {
+        self.web.as_ref().is_some_and(|w| w.owns(token))
+    }
+
+    fn on_event(
+        &mut self,
+        sup: &mut Supervisor,
+        registry: &mio::Registry,
+        event: &mio::event::Event,
+        now: std::time::Instant,
+    ) {
+        if let Some(web) = self.web.as_mut() {
+            web.on_event(sup, registry, event, now);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<std::time::Instant> {
+        self.web.as_ref().and_then(web::Web::next_deadline)
+    }
+
+    fn before_poll(&mut self, sup: &mut Supervisor, now: std::time::Instant) {
+        if let Some(web) = self.web.as_mut() {
+            web.after_pass(sup, now);
+        }
         // A failing (or recovered) main log is reported once, on stderr as well.
         if let Some(report) = self.log.take_report() {
             eprintln!("supervisord: {report}");
@@ -176,6 +201,12 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             }
         };
         let sd = config.supervisord.clone();
+        // Bound before privileges are dropped, so privileged ports and root-owned socket
+        // directories keep working with `user=`.
+        let mut web = match web::Web::bind(&config, Some(log)) {
+            Ok(web) => web,
+            Err(msg) => return usage(&msg),
+        };
         match &sd.user {
             None => {
                 // SAFETY: getuid never fails.
@@ -231,14 +262,21 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             return 1;
         }
         let mut sup = Supervisor::new(config, registry, overrides.clone(), event_serial);
+        if let Err(e) = web.start(poll.registry(), &sup.config) {
+            log::error!(target: "crit", "cannot watch the HTTP servers: {e}");
+            return 1;
+        }
         if first && !sd.nodaemon {
             setup::daemonize(sd.umask, sd.directory.as_deref());
         }
         let pidfile_written = setup::write_pidfile(&sd.pidfile);
-        let mut hooks = LogHooks { log };
+        let mut hooks = LogHooks {
+            log,
+            web: Some(web),
+        };
         let exit = event_loop::run(&mut sup, &mut poll, &signals, &mut hooks);
-        for server in &sup.config.unix_http_servers {
-            let _ = std::fs::remove_file(&server.file);
+        if let Some(mut web) = hooks.web.take() {
+            web.shutdown(poll.registry());
         }
         if pidfile_written {
             let _ = std::fs::remove_file(&sd.pidfile);
