@@ -229,23 +229,13 @@ pub fn parse(argv0: &str, args: &[String]) -> Parsed {
     })
 }
 
-/// The reference's search order: `<prefix>/etc/supervisord.conf`, `<prefix>/supervisord.conf`
-/// (prefix = two levels above argv[0]), then the working directory, then /etc.
+/// The reference's search order (config::search_paths): next to the installation prefix of
+/// argv[0], then the working directory, then /etc. No file found is fine for the client.
 pub fn search_config_file(argv0: &str) -> Option<PathBuf> {
-    let here = Path::new(argv0)
-        .parent()
-        .and_then(|p| p.parent())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let candidates = [
-        here.join("etc").join("supervisord.conf"),
-        here.join("supervisord.conf"),
-        PathBuf::from("supervisord.conf"),
-        PathBuf::from("etc/supervisord.conf"),
-        PathBuf::from("/etc/supervisord.conf"),
-        PathBuf::from("/etc/supervisor/supervisord.conf"),
-    ];
-    candidates.into_iter().find(|p| p.exists())
+    crate::config::search_paths(argv0)
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
 }
 
 /// The `[supervisorctl]` values of a config file, already expanded.
@@ -258,161 +248,24 @@ pub struct CtlSection {
     pub history_file: Option<PathBuf>,
 }
 
-/// `os.path.normpath(os.path.abspath(expanduser(p)))`.
-pub fn normalize_path(p: &str) -> PathBuf {
-    let expanded = match p.strip_prefix('~') {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-            format!("{}{rest}", std::env::var("HOME").unwrap_or_default())
-        }
-        _ => p.to_string(),
-    };
-    let path = Path::new(&expanded);
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    let mut out = PathBuf::from("/");
-    for comp in abs.components() {
-        match comp {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::Normal(c) => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Reads `[supervisorctl]` like the reference: the file must exist and have the section;
-/// `%(here)s` (serverurl, history_file) and `%(ENV_X)s` are expanded.
-// TODO: switch to config::load_ctl once it lands on main.
+/// Reads `[supervisorctl]` like the reference: the file must exist and have the section.
 pub fn read_ctl_section(path: &Path) -> Result<CtlSection, String> {
-    let shown = path.display().to_string();
     if !path.exists() {
-        return Err(format!("could not find config file {shown}"));
+        return Err(format!("could not find config file {}", path.display()));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|_| format!("could not read config file {shown}"))?;
-    let Some(values) = ini_section(&text, "supervisorctl") else {
-        return Err(".ini file does not include supervisorctl section".to_string());
-    };
-    let here = normalize_path(&shown)
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let get = |key: &str, with_here: bool| -> Result<Option<String>, String> {
-        match values.iter().rev().find(|(k, _)| k == key) {
-            Some((_, v)) => expand(v, if with_here { Some(&here) } else { None }, key).map(Some),
-            None => Ok(None),
-        }
-    };
-    let serverurl = get("serverurl", true)?.map(|url| match url.strip_prefix("unix://") {
-        Some(p) => format!("unix://{}", normalize_path(p).display()),
-        None => url,
-    });
-    let history_file = get("history_file", true)?
-        .filter(|h| !h.is_empty())
-        .map(|h| normalize_path(&h));
-    Ok(CtlSection {
-        serverurl,
-        username: get("username", false)?,
-        password: get("password", false)?,
-        prompt: get("prompt", false)?,
-        history_file,
-    })
-}
-
-/// The `key = value` pairs of one section (keys lower-cased, inline ` ;`/` #` comments cut,
-/// indented continuation lines joined with newlines), or None when the section is absent.
-fn ini_section(text: &str, wanted: &str) -> Option<Vec<(String, String)>> {
-    let mut found = false;
-    let mut in_section = false;
-    let mut values: Vec<(String, String)> = Vec::new();
-    for raw in text.lines() {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with(';') || trimmed.starts_with('#') {
-            continue;
-        }
-        if raw.starts_with([' ', '\t']) && in_section {
-            if let Some(last) = values.last_mut() {
-                last.1.push('\n');
-                last.1.push_str(strip_inline_comment(trimmed));
-            }
-            continue;
-        }
-        if let Some(name) = trimmed
-            .strip_prefix('[')
-            .and_then(|r| r.split_once(']'))
-            .map(|(n, _)| n)
-        {
-            in_section = name == wanted;
-            found |= in_section;
-            continue;
-        }
-        if !in_section {
-            continue;
-        }
-        let split = trimmed.find(['=', ':']);
-        if let Some(pos) = split {
-            let key = trimmed[..pos].trim().to_lowercase();
-            let value = strip_inline_comment(trimmed[pos + 1..].trim()).to_string();
-            values.push((key, value));
-        }
+    match crate::config::load_ctl(Some(path)) {
+        Ok(c) => Ok(CtlSection {
+            serverurl: Some(c.serverurl),
+            username: c.username,
+            password: c.password,
+            prompt: Some(c.prompt),
+            history_file: c.history_file,
+        }),
+        Err(errors) => Err(errors
+            .first()
+            .map(|e| e.reference_message())
+            .unwrap_or_else(|| format!("could not read config file {}", path.display()))),
     }
-    found.then_some(values)
-}
-
-fn strip_inline_comment(v: &str) -> &str {
-    let bytes = v.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        if (*b == b';' || *b == b'#') && i > 0 && bytes[i - 1].is_ascii_whitespace() {
-            return v[..i].trim_end();
-        }
-    }
-    v
-}
-
-/// Python `%`-formatting with named values: `%(here)s`, `%(ENV_X)s`, `%%`.
-fn expand(value: &str, here: Option<&str>, key: &str) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(pos) = rest.find('%') {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + 1..];
-        if let Some(r) = after.strip_prefix('%') {
-            out.push('%');
-            rest = r;
-            continue;
-        }
-        let parsed = after
-            .strip_prefix('(')
-            .and_then(|a| a.split_once(")s"))
-            .filter(|(name, _)| !name.contains(')'));
-        let Some((name, r)) = parsed else {
-            return Err(format!(
-                "Format string {} for 'supervisorctl.{key}' is badly formatted",
-                py_repr(value)
-            ));
-        };
-        let resolved = match (name, here) {
-            ("here", Some(h)) => Some(h.to_string()),
-            _ => name
-                .strip_prefix("ENV_")
-                .and_then(|v| std::env::var(v).ok()),
-        };
-        let Some(resolved) = resolved else {
-            return Err(format!(
-                "Format string {} for 'supervisorctl.{key}' contains names ('{name}') which cannot be expanded",
-                py_repr(value)
-            ));
-        };
-        out.push_str(&resolved);
-        rest = r;
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -520,31 +373,5 @@ mod tests {
             parse("/x/bin/supervisorctl", &s(&["-s", "http://a", "-h"])),
             Parsed::Help
         );
-    }
-
-    #[test]
-    fn ini_section_reading() {
-        let text = "[supervisord]\nx=1\n[supervisorctl]\nServerURL = unix:///tmp/a.sock ; comment\nprompt=hi#there\nusername: bob\n  more\n[program:x]\nprompt=no\n";
-        let v = ini_section(text, "supervisorctl").unwrap();
-        assert_eq!(
-            v,
-            vec![
-                ("serverurl".to_string(), "unix:///tmp/a.sock".to_string()),
-                ("prompt".to_string(), "hi#there".to_string()),
-                ("username".to_string(), "bob\nmore".to_string()),
-            ]
-        );
-        assert_eq!(ini_section("[supervisord]\n", "supervisorctl"), None);
-    }
-
-    #[test]
-    fn expansion() {
-        assert_eq!(
-            expand("%(here)s/a.sock", Some("/etc"), "k"),
-            Ok("/etc/a.sock".to_string())
-        );
-        assert_eq!(expand("100%%", None, "k"), Ok("100%".to_string()));
-        assert!(expand("%(here)s", None, "k").is_err());
-        assert!(expand("%(nope", None, "k").is_err());
     }
 }
