@@ -14,13 +14,11 @@ use super::command;
 use super::supervisor::{RequestError, Slot, Supervisor};
 use crate::config::model::Config;
 use crate::events::Event;
-use crate::http::Response;
 use crate::process::{Input, ProcessState, SupervisorState};
 use crate::rpc::backend::{
     AddGroupError, Backend, ClearLogError, CommandProblem, ConfigDiff, GroupSnapshot, ProcessId,
     ProcessSnapshot, RemoveGroupError, StdinError,
 };
-use crate::rpc::{self, PendingCall, RpcOutcome};
 
 /// The factory of the standard `[rpcinterface:x]` (the one that publishes `supervisor.*`).
 const MAIN_FACTORY: &str = "supervisor.rpcinterface:make_main_rpcinterface";
@@ -308,62 +306,6 @@ impl Backend for DaemonBackend<'_> {
     }
 }
 
-/// XML-RPC requests of the HTTP servers: answered at once, or held (wait=true) until `poll`
-/// finds them complete. `I` is the HTTP layer's request id (`http::RequestId`).
-pub struct RpcRequests<I> {
-    held: Vec<(I, PendingCall)>,
-}
-
-impl<I> Default for RpcRequests<I> {
-    fn default() -> Self {
-        RpcRequests { held: Vec::new() }
-    }
-}
-
-impl<I: Copy + PartialEq> RpcRequests<I> {
-    /// Handles one POST body for `/RPC2...`; `Some` is the response to send now.
-    pub fn handle(
-        &mut self,
-        id: I,
-        body: &[u8],
-        backend: &mut dyn Backend,
-        now: SystemTime,
-    ) -> Option<Response> {
-        match rpc::handle_request(body, backend, now) {
-            RpcOutcome::Reply(bytes) => Some(Response::xml(bytes)),
-            RpcOutcome::BadRequest => Some(Response::error(400)),
-            RpcOutcome::Pending(call) => {
-                self.held.push((id, call));
-                None
-            }
-        }
-    }
-
-    /// Re-evaluates held calls (after any loop pass that may have changed process states);
-    /// returns the responses that are ready, in the order the calls complete.
-    pub fn poll(&mut self, backend: &mut dyn Backend, now: SystemTime) -> Vec<(I, Response)> {
-        let mut ready = Vec::new();
-        let mut still = Vec::with_capacity(self.held.len());
-        for (id, mut call) in std::mem::take(&mut self.held) {
-            match rpc::poll(&mut call, backend, now) {
-                Some(bytes) => ready.push((id, Response::xml(bytes))),
-                None => still.push((id, call)),
-            }
-        }
-        self.held = still;
-        ready
-    }
-
-    /// Forgets held calls whose client went away (their actions still complete).
-    pub fn retain_open(&mut self, is_open: impl Fn(I) -> bool) {
-        self.held.retain(|(id, _)| is_open(*id));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
@@ -371,10 +313,11 @@ mod tests {
 
     use mio::{Events, Poll};
 
-    use super::{DaemonBackend, RpcRequests};
+    use super::DaemonBackend;
     use crate::config::model::RpcInterfaceConfig;
     use crate::daemon::Overrides;
     use crate::daemon::supervisor::Supervisor;
+    use crate::rpc::{self, RpcOutcome};
     use crate::xmlrpc::{DecodeOptions, Response, Value, decode_response, encode_call};
 
     const SCENARIO: &str = "daemon::rpc_backend::tests::scenario_with_real_processes";
@@ -419,34 +362,27 @@ mod tests {
     }
 
     #[test]
-    fn requests_answer_now_reject_garbage_and_respect_namespaces() {
+    fn garbage_is_rejected_and_only_configured_namespaces_are_published() {
         let (mut sup, _poll, dir) = empty_supervisor("requests");
         let mut clear = || Ok(());
-        let mut requests = RpcRequests::<u32>::default();
         let now = SystemTime::now();
         let mut backend = DaemonBackend::new(&mut sup, &mut clear);
-        let bad = requests.handle(1, b"not xml", &mut backend, now).unwrap();
-        assert_eq!(bad.status, 400);
-        let body = encode_call("system.listMethods", &[]).unwrap();
-        let ok = requests
-            .handle(2, body.as_bytes(), &mut backend, now)
-            .unwrap();
-        assert_eq!(ok.status, 200);
-        let text = String::from_utf8(ok.body).unwrap();
+        assert!(matches!(
+            rpc::handle_request(b"not xml", &mut backend, now),
+            RpcOutcome::BadRequest
+        ));
+        let reply = |backend: &mut DaemonBackend, method: &str| {
+            let body = encode_call(method, &[]).unwrap();
+            match rpc::handle_request(body.as_bytes(), backend, now) {
+                RpcOutcome::Reply(bytes) => String::from_utf8(bytes).unwrap(),
+                other => panic!("{method}: {other:?}"),
+            }
+        };
         // No [rpcinterface:supervisor]: only system.* is published.
+        let text = reply(&mut backend, "system.listMethods");
         assert!(text.contains("system.multicall"), "{text}");
         assert!(!text.contains("supervisor.getPID"), "{text}");
-        let body = encode_call("supervisor.getPID", &[]).unwrap();
-        let fault = requests
-            .handle(3, body.as_bytes(), &mut backend, now)
-            .unwrap();
-        assert!(
-            String::from_utf8(fault.body)
-                .unwrap()
-                .contains("UNKNOWN_METHOD")
-        );
-        assert!(requests.is_empty());
-        assert!(requests.poll(&mut backend, now).is_empty());
+        assert!(reply(&mut backend, "supervisor.getPID").contains("UNKNOWN_METHOD"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -506,35 +442,28 @@ mod tests {
                 count += 1;
                 std::fs::remove_file(&log)
             };
-            let mut requests = RpcRequests::default();
-            let answer = requests.handle(
-                7u32,
+            let outcome = rpc::handle_request(
                 body.as_bytes(),
                 &mut DaemonBackend::new(&mut self.sup, &mut clear),
                 SystemTime::now(),
             );
             self.cleared += count;
-            let response = match answer {
-                Some(response) => response,
-                None => {
+            let bytes = match outcome {
+                RpcOutcome::Reply(bytes) => bytes,
+                RpcOutcome::BadRequest => panic!("{method}: bad request"),
+                RpcOutcome::Pending(mut pending) => {
                     let deadline = Instant::now() + Duration::from_secs(15);
                     loop {
                         assert!(Instant::now() < deadline, "{method} never completed");
                         self.pump();
                         let mut clear = || Ok(());
                         let mut b = DaemonBackend::new(&mut self.sup, &mut clear);
-                        if let Some((id, response)) = requests.poll(&mut b, SystemTime::now()).pop()
-                        {
-                            assert_eq!(id, 7);
-                            assert!(requests.is_empty());
-                            break response;
+                        if let Some(bytes) = rpc::poll(&mut pending, &mut b, SystemTime::now()) {
+                            break bytes;
                         }
                     }
                 }
             };
-            assert_eq!(response.status, 200, "{method}");
-            assert_eq!(response.header("Content-Type"), Some("text/xml"));
-            let bytes = response.body;
             let text = String::from_utf8(bytes).unwrap();
             match decode_response(&text, &DecodeOptions::client()).unwrap() {
                 Response::Success(v) => Ok(v),
