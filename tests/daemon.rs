@@ -212,7 +212,7 @@ fn child_sees_environment_directory_and_umask() {
     std::fs::create_dir_all(dir.join("work")).unwrap();
     let conf = config(
         &dir,
-        "[program:envp]\ncommand=sh -c 'env > ../env.txt; pwd > ../pwd.txt; umask > ../umask.txt; exec sleep 1000'\ndirectory=%(here)s/work\numask=027\nenvironment=FOO=\"bar baz\",SUPERVISOR_GROUP_NAME=x\nstartsecs=0\n",
+        "[program:envp]\ncommand=sh -c 'env > ../env.txt; pwd > ../pwd.txt; ulimit -Sn > ../nofile.txt; umask > ../umask.txt; exec sleep 1000'\ndirectory=%(here)s/work\numask=027\nenvironment=FOO=\"bar baz\",SUPERVISOR_GROUP_NAME=x\nstartsecs=0\n",
     );
     let mut d = Daemon::start(&dir, &conf);
     assert!(wait_for(WAIT, || !dir.read("umask.txt").is_empty()));
@@ -237,6 +237,17 @@ fn child_sees_environment_directory_and_umask() {
         dir.join("work").to_string_lossy()
     );
     assert_eq!(dir.read("umask.txt").trim(), "0027");
+    // supervisord raises its own descriptor limit, but children get the usual one back.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    if lim.rlim_cur != libc::RLIM_INFINITY {
+        let want = lim.rlim_cur.max(1024.min(lim.rlim_max));
+        assert_eq!(dir.read("nofile.txt").trim(), want.to_string());
+    }
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
@@ -771,4 +782,27 @@ fn rpc_shutdown_stops_everything() {
     assert!(reply.contains("<boolean>1</boolean>"), "{reply}");
     assert!(wait_for(WAIT, || matches!(d.child.try_wait(), Ok(Some(_)))));
     assert!(!pid_alive(pid));
+}
+
+#[test]
+fn many_programs_start_in_batches_and_stop_together() {
+    let dir = TempDir::new("many");
+    let programs: String = (0..100)
+        .map(|i| format!("[program:p{i:03}]\ncommand=sleep 1000\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n\n"))
+        .collect();
+    let conf = config(&dir, &format!("{RPC_SECTIONS}{programs}"));
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(
+        wait_for(WAIT, || count(&dir, "success: p") == 100),
+        "{}",
+        main_log(&dir)
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(d.stop(WAIT), Some(0));
+    assert_eq!(count(&dir, "stopped: p"), 100);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }

@@ -13,6 +13,8 @@ use super::supervisor::Supervisor;
 use crate::process::SupervisorState;
 
 pub const SIGNAL_TOKEN: Token = Token(0);
+/// Processes spawned per loop pass at start-up, so the control socket answers meanwhile.
+const AUTOSTART_BATCH: usize = 32;
 /// How soon to retry child output queued for a full pipe/tty log target.
 const PENDING_LOG_RETRY: Duration = Duration::from_millis(50);
 
@@ -65,9 +67,10 @@ pub fn run(
     hooks: &mut dyn Hooks,
 ) -> Exit {
     let mut events = Events::with_capacity(256);
-    sup.autostart_all(Instant::now());
+    sup.queue_autostart();
     loop {
         let now = Instant::now();
+        let more_to_start = sup.autostart_step(now, AUTOSTART_BATCH).then_some(now);
         sup.handle_timeouts(now);
         if sup.state != SupervisorState::Running && sup.shutdown_step(now) {
             return if sup.state == SupervisorState::Restarting {
@@ -88,6 +91,7 @@ pub fn run(
             sup.next_tick_deadline(now, wall),
             log_retry,
             backlog,
+            more_to_start,
             hooks.next_deadline(),
         ]
         .into_iter()

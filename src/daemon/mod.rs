@@ -185,6 +185,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
     };
     let mut first = true;
     let mut event_serial = 0;
+    let mut child_nofile = None;
     let signals = match SignalPipe::install() {
         Ok(s) => s,
         Err(e) => {
@@ -224,6 +225,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
                 Ok(infos) => infos.iter().for_each(|m| log::info!("{m}")),
                 Err(msg) => return usage(&msg),
             }
+            child_nofile = setup::raise_own_nofile();
         }
         for w in &config.warnings {
             log::warn!("{}", w.message);
@@ -262,6 +264,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             return 1;
         }
         let mut sup = Supervisor::new(config, registry, overrides.clone(), event_serial);
+        sup.child_nofile = child_nofile;
         if let Err(e) = web.start(poll.registry(), &sup.config) {
             log::error!(target: "crit", "cannot watch the HTTP servers: {e}");
             return 1;

@@ -14,6 +14,8 @@ pub struct SpawnContext<'a> {
     /// supervisord's SUPERVISOR_SERVER_URL (first unix server, else first inet server).
     pub serverurl: Option<&'a str>,
     pub minfds: u64,
+    /// RLIMIT_NOFILE for children when supervisord raised its own.
+    pub nofile: Option<(u64, u64)>,
 }
 
 fn cstring(bytes: Vec<u8>) -> Result<CString, String> {
@@ -126,6 +128,7 @@ pub fn build(
         user_error,
         redirect_stderr: process.redirect_stderr,
         stdin_socket: None,
+        nofile: ctx.nofile,
         minfds: ctx.minfds,
     })
 }
@@ -148,6 +151,7 @@ mod tests {
             global_environment: &global,
             serverurl: Some("unix:///tmp/s.sock"),
             minfds: 1024,
+            nofile: None,
         };
         let env = environment(&p, "grp", &ctx);
         let get = |k: &str| {

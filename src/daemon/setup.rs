@@ -60,6 +60,30 @@ pub fn set_rlimits(minfds: u64, minprocs: u64) -> Result<Vec<String>, String> {
     Ok(infos)
 }
 
+/// Raises supervisord's own soft RLIMIT_NOFILE to the hard limit (each running child costs
+/// several descriptors); returns the limit children should get back (the one minfds set).
+pub fn raise_own_nofile() -> Option<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0
+        || lim.rlim_cur >= lim.rlim_max
+    {
+        return None;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: lim.rlim_max,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: setrlimit reads the struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        return None;
+    }
+    Some((lim.rlim_cur, lim.rlim_max))
+}
+
 /// Drops supervisord's privileges to `user` (reference `drop_privileges`). Err = message.
 pub fn drop_privileges(user: &User) -> Result<(), String> {
     // SAFETY: getuid never fails.

@@ -30,6 +30,8 @@ pub struct SpawnPlan {
     pub redirect_stderr: bool,
     /// The FastCGI listening socket to put on fd 0 (instead of a stdin pipe).
     pub stdin_socket: Option<RawFd>,
+    /// RLIMIT_NOFILE (soft, hard) to restore in the child (supervisord raised its own).
+    pub nofile: Option<(u64, u64)>,
     /// Highest fd to close in the child when close_range is unavailable.
     pub minfds: u64,
 }
@@ -268,6 +270,14 @@ unsafe fn child_after_fork(
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+
+        if let Some((soft, hard)) = plan.nofile {
+            let lim = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
 
         // Own process group, so signals to supervisord's group (Ctrl-C) do not reach children.
         libc::setpgid(0, 0);

@@ -98,6 +98,10 @@ pub struct Supervisor {
     last_shutdown_report: Option<Instant>,
     serverurl: Option<String>,
     pub(super) buf: Vec<u8>,
+    /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
+    pub child_nofile: Option<(u64, u64)>,
+    /// Processes still to be autostarted, in start order.
+    pub(super) autostart_queue: VecDeque<(String, String)>,
     /// Output pipes that still had data when their read limit was reached.
     pub(super) backlog: Vec<Token>,
     /// How to re-read the configuration (config file and command-line overrides).
@@ -166,6 +170,8 @@ impl Supervisor {
             serverurl,
             buf: vec![0; READ_CHUNK],
             backlog: Vec::new(),
+            autostart_queue: VecDeque::new(),
+            child_nofile: None,
             overrides,
             pools: Vec::new(),
             event_serial,
@@ -279,13 +285,39 @@ impl Supervisor {
     }
 
     /// Autostart every process, groups in ascending priority, all in the same pass.
+    /// Autostart every process, groups in ascending priority, all at once (no waiting for
+    /// earlier ones to reach RUNNING).
     pub fn autostart_all(&mut self, now: Instant) {
+        self.queue_autostart();
+        while self.autostart_step(now, usize::MAX) {}
+    }
+
+    /// Queues every process for autostart (the loop spawns them in batches so the control
+    /// socket answers while hundreds of programs start).
+    pub fn queue_autostart(&mut self) {
         self.events.push(Event::SupervisorRunning);
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
+        self.autostart_queue = self
+            .groups
+            .iter()
+            .flat_map(|g| {
+                g.slots
+                    .iter()
+                    .map(|s| (g.config.name.clone(), s.process.name().to_string()))
+            })
+            .collect();
+    }
+
+    /// Autostarts up to `batch` queued processes; returns whether more are queued.
+    pub fn autostart_step(&mut self, now: Instant, batch: usize) -> bool {
+        for _ in 0..batch {
+            let Some((group, name)) = self.autostart_queue.pop_front() else {
+                break;
+            };
+            if let Some((gi, pi)) = self.find(&group, &name) {
                 self.feed(gi, pi, Input::AutoStart, now);
             }
         }
+        !self.autostart_queue.is_empty()
     }
 
     /// RPC-style start of one process (no waiting here; the caller watches the state).
@@ -377,6 +409,7 @@ impl Supervisor {
             global_environment: &sd.environment,
             serverurl: self.serverurl.as_deref(),
             minfds: sd.minfds,
+            nofile: self.child_nofile,
         };
         let group_name = self.groups[gi].config.name.clone();
         let slot = &mut self.groups[gi].slots[pi];
@@ -521,6 +554,7 @@ impl Supervisor {
     /// One shutdown pass; returns true once every process is stopped.
     pub fn shutdown_step(&mut self, now: Instant) -> bool {
         if self.stop_list.is_none() {
+            self.autostart_queue.clear();
             self.events.push(Event::SupervisorStopping);
             for gi in 0..self.groups.len() {
                 for pi in 0..self.groups[gi].slots.len() {
@@ -529,25 +563,51 @@ impl Supervisor {
             }
             self.stop_list = Some(self.groups.iter().map(|g| g.config.name.clone()).collect());
         }
-        // Groups one at a time, highest priority number first; processes in reverse order.
-        while let Some(name) = self.stop_list.as_ref().and_then(|l| l.last().cloned()) {
-            if let Some(gi) = self.group_index(&name) {
+        // Highest priority number first; groups of equal priority are stopped together (each
+        // group's processes in reverse priority order), the next priority once all are stopped.
+        loop {
+            let index: HashMap<String, usize> = self
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(gi, g)| (g.config.name.clone(), gi))
+                .collect();
+            let priority_of =
+                |name: &String| index.get(name).map(|&gi| self.groups[gi].config.priority);
+            let batch: Vec<String> = match self.stop_list.as_ref().and_then(|l| l.last()) {
+                None => break,
+                Some(last) => {
+                    let priority = priority_of(last);
+                    self.stop_list
+                        .iter()
+                        .flatten()
+                        .rev()
+                        .take_while(|n| priority_of(n) == priority)
+                        .cloned()
+                        .collect()
+                }
+            };
+            let mut all_stopped = true;
+            for name in &batch {
+                let Some(&gi) = index.get(name) else {
+                    continue;
+                };
                 let order = crate::process::order::stop_order(&self.groups[gi].slots, |s| {
                     (s.process.config.priority, s.process.name())
                 });
                 for pi in order {
                     self.feed(gi, pi, Input::StopForShutdown, now);
                 }
-                if self.groups[gi]
+                all_stopped &= self.groups[gi]
                     .slots
                     .iter()
-                    .any(|s| !s.process.state.is_stopped())
-                {
-                    break;
-                }
+                    .all(|s| s.process.state.is_stopped());
+            }
+            if !all_stopped {
+                break;
             }
             if let Some(list) = self.stop_list.as_mut() {
-                list.pop();
+                list.truncate(list.len().saturating_sub(batch.len()));
             }
         }
         let unstopped: Vec<&str> = self

@@ -400,3 +400,92 @@ fn access_entries_record_request_line_status_and_size() {
         }]
     );
 }
+
+/// Feeds `input` in pieces of the given sizes (cycled), answering every request; returns the
+/// targets seen and the output.
+fn feed_in_pieces(input: &[u8], sizes: &[usize], l: &Limits) -> (Vec<String>, String) {
+    let t0 = Instant::now();
+    let mut conn = Conn::new(t0);
+    let mut targets = Vec::new();
+    let mut offset = 0;
+    let mut i = 0;
+    while offset < input.len() {
+        let room = conn.read_room(l);
+        if room == 0 {
+            break;
+        }
+        let n = sizes[i % sizes.len()]
+            .max(1)
+            .min(input.len() - offset)
+            .min(room);
+        i += 1;
+        conn.on_input(&input[offset..offset + n], t0);
+        offset += n;
+        while let Some(accepted) = conn.advance(l, None, t0, wall()) {
+            targets.push(accepted.head.target.clone());
+            conn.respond(&Response::ok("text/plain", accepted.body), t0, wall());
+        }
+    }
+    (targets, output(&mut conn, t0))
+}
+
+#[test]
+fn any_split_of_the_input_gives_the_same_requests_and_bytes() {
+    let l = limits();
+    let input = format!(
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /RPC2 HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world\
+         \r\nGET /c?q=1 HTTP/1.1\r\n{AUTH}\r\nPOST /d HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+    );
+    let (want_targets, want_output) = feed_in_pieces(input.as_bytes(), &[input.len()], &l);
+    assert_eq!(want_targets, ["/a", "/RPC2", "/c?q=1", "/d"]);
+    let splits: &[&[usize]] = &[&[1], &[2], &[3, 1], &[7], &[13, 1, 2], &[64], &[100, 5]];
+    for sizes in splits {
+        let (targets, out) = feed_in_pieces(input.as_bytes(), sizes, &l);
+        assert_eq!(targets, want_targets, "split {sizes:?}");
+        // Dates are identical (fixed wall clock), so the bytes must be too.
+        assert_eq!(out, want_output, "split {sizes:?}");
+    }
+}
+
+#[test]
+fn arbitrary_bytes_never_panic_or_overgrow() {
+    // xorshift: deterministic, no dependency.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let l = limits();
+    let alphabet: &[u8] =
+        b"GET POST /RPC2 HTTP/1.1\r\n:Content-Length: 5 Transfer-Encoding chunked\x00\xff%3A?";
+    for _ in 0..2000 {
+        let len = (next() % 600) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                if next() % 4 == 0 {
+                    next() as u8
+                } else {
+                    alphabet[(next() as usize) % alphabet.len()]
+                }
+            })
+            .collect();
+        let sizes: Vec<usize> = (0..4).map(|_| (next() % 50) as usize + 1).collect();
+        let t0 = Instant::now();
+        let mut conn = Conn::new(t0);
+        let mut offset = 0;
+        while offset < bytes.len() && conn.read_room(&l) > 0 {
+            let n = sizes[offset % sizes.len()]
+                .min(bytes.len() - offset)
+                .min(conn.read_room(&l));
+            conn.on_input(&bytes[offset..offset + n], t0);
+            offset += n;
+            while let Some(accepted) = conn.advance(&l, None, t0, wall()) {
+                assert!(accepted.body.len() <= l.max_body_bytes);
+                conn.respond(&Response::error(404), t0, wall());
+            }
+            assert!(conn.input.len() <= l.max_head_bytes.max(l.max_body_bytes) + 1);
+        }
+    }
+}
