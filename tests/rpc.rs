@@ -157,3 +157,76 @@ fn every_method_matches_the_reference() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     assert_eq!(got.len(), expected.len(), "transcript lengths differ");
 }
+
+/// POSTs one XML-RPC body over the daemon's unix socket (HTTP/1.0: the reply ends at EOF).
+fn post(sock: &Path, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+fn call_struct(method: &str, params: &str) -> String {
+    format!(
+        "<value><struct><member><name>methodName</name><value><string>{method}</string></value></member>\
+         <member><name>params</name><value><array><data>{params}</data></array></value></member></struct></value>"
+    )
+}
+
+/// A stop that reaches a child between fork and exec must neither be taken for a signal to
+/// supervisord (it once shut the daemon down) nor be lost by the child.
+#[test]
+fn stop_right_after_start_does_not_signal_supervisord() {
+    let dir = TempDir::new("rpc-startstop");
+    let d = dir.path.display();
+    let conf = dir.write(
+        "supervisord.conf",
+        &format!(
+            "[unix_http_server]\nfile={d}/sock\n\n[supervisord]\nlogfile={d}/main.log\n\
+             pidfile={d}/sd.pid\nchildlogdir={d}\n\n[rpcinterface:supervisor]\n\
+             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             [program:sleeper]\ncommand=/bin/sleep 1000\nstartsecs=0\nautostart=false\n\
+             stopwaitsecs=30\n"
+        ),
+    );
+    let mut daemon = Daemon::start(&dir, &conf);
+    let sock = dir.join("sock");
+    assert!(util::wait_for(Duration::from_secs(10), || sock.exists()));
+    let name = "<value><string>sleeper</string></value>";
+    let no_wait = "<value><boolean>0</boolean></value>";
+    let mut calls = String::new();
+    for _ in 0..40 {
+        calls.push_str(&call_struct(
+            "supervisor.startProcess",
+            &format!("{name}{no_wait}"),
+        ));
+        calls.push_str(&call_struct("supervisor.stopProcess", name));
+    }
+    let body = format!(
+        "<?xml version='1.0'?><methodCall><methodName>system.multicall</methodName><params>\
+         <param><value><array><data>{calls}</data></array></value></param></params></methodCall>"
+    );
+    let started = std::time::Instant::now();
+    let reply = post(&sock, &body);
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    assert!(!reply.contains("faultCode"), "{reply}");
+    // Every stop was delivered to its child: nothing waited for the SIGKILL after 30 s.
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let log = dir.read("main.log");
+    assert!(!log.contains("indicating exit request"), "{log}");
+    let state = post(
+        &sock,
+        "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName></methodCall>",
+    );
+    assert!(state.contains("<string>RUNNING</string>"), "{state}");
+    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+}
