@@ -421,38 +421,55 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn finds_the_config_relative_to_the_binary_and_in_the_cwd() {
-    // Without -c: <bin>/../etc/supervisord.conf comes first, then ./supervisord.conf.
+    // Without -c: <bin>/../etc/supervisord.conf, <bin>/../supervisord.conf, then ./supervisord.conf.
     let tmp = TempDir::new("cfg-find");
     let bin_link = tmp.join("bin/supervisor");
     std::os::unix::fs::symlink(util::binary(), &bin_link).unwrap();
+    let cwd = tmp.join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
     let run = || {
         Command::new(&bin_link)
             .arg("check-config")
-            .current_dir(&tmp.path)
+            .current_dir(&cwd)
             .output()
             .unwrap()
     };
-    let out = run();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        util::stderr(&out).contains("No config file found at default paths ("),
-        "{}",
-        util::stderr(&out)
-    );
-    tmp.write("supervisord.conf", "[supervisord]\nidentifier=cwd\n");
+    let system_wide = ["/etc/supervisord.conf", "/etc/supervisor/supervisord.conf"];
+    if !system_wide.iter().any(|p| Path::new(p).exists()) {
+        let out = run();
+        assert_eq!(out.status.code(), Some(2));
+        let want = format!(
+            "Error: No config file found at default paths ({}/etc/supervisord.conf, {}/supervisord.conf, supervisord.conf, etc/supervisord.conf, /etc/supervisord.conf, /etc/supervisor/supervisord.conf); use the -c option to specify a config file at a different path",
+            tmp.path.display(),
+            tmp.path.display()
+        );
+        assert!(
+            util::stderr(&out).starts_with(&want),
+            "{}",
+            util::stderr(&out)
+        );
+    }
+    tmp.write("work/supervisord.conf", "[supervisord]\nidentifier=cwd\n");
     let out = run();
     assert_eq!(out.status.code(), Some(0), "{}", util::stderr(&out));
-    assert!(util::stdout(&out).contains("supervisord.conf: OK"));
-    tmp.write("etc/supervisord.conf", "[supervisord]\nidentifier=etc\n");
-    let out = run();
     assert!(
-        util::stdout(&out).starts_with(&format!(
-            "{}: OK",
-            tmp.join("etc/supervisord.conf").display()
-        )),
+        util::stdout(&out).starts_with("supervisord.conf: OK"),
         "{}",
         util::stdout(&out)
     );
+    for (file, shown) in [
+        ("supervisord.conf", "supervisord.conf"),
+        ("etc/supervisord.conf", "etc/supervisord.conf"),
+    ] {
+        tmp.write(file, "[supervisord]\n");
+        let out = run();
+        let want = format!("{}/{shown}: OK", tmp.path.display());
+        assert!(
+            util::stdout(&out).starts_with(&want),
+            "{}",
+            util::stdout(&out)
+        );
+    }
 }
 
 #[test]

@@ -3,5 +3,6 @@
 mod config;
 mod ctl;
 mod daemon;
+mod http;
 mod rpc;
 mod util;

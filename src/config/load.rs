@@ -84,6 +84,21 @@ fn abbreviate_env_names(problem: &str) -> String {
     format!("{head}{}", rest.join(", "))
 }
 
+/// Python's `tempfile.gettempdir()`: $TMPDIR, $TEMP, $TMP, then the usual directories; the first
+/// existing directory wins (Python also insists it is writable).
+fn python_tempdir() -> String {
+    let from_env = ["TMPDIR", "TEMP", "TMP"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok());
+    let fixed = ["/tmp", "/var/tmp", "/usr/tmp"]
+        .iter()
+        .map(|s| s.to_string());
+    from_env
+        .chain(fixed)
+        .find(|d| Path::new(d).is_dir())
+        .unwrap_or_else(|| "/tmp".to_string())
+}
+
 fn str_exp(v: &str) -> ExpValue {
     ExpValue::Str(v.to_string())
 }
@@ -465,7 +480,7 @@ impl Loader {
             .unwrap_or_else(|| "supervisor".to_string());
         let nodaemon = self.typed(s, "nodaemon", &ex, false, values::boolean);
         let silent = self.typed(s, "silent", &ex, false, values::boolean);
-        let tmp = std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".to_string());
+        let tmp = python_tempdir();
         let childlogdir = self.typed(
             s,
             "childlogdir",
