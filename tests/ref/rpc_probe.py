@@ -51,11 +51,13 @@ def method(name):
     return target
 
 
-def call(name, *args, label=None, sort=False):
+def call(name, *args, label=None, sort=False, volatile=False):
     try:
         result = method(name)(*args)
         if sort and isinstance(result, list):
             result = sorted(result, key=repr)
+        if volatile:
+            result = "<%s>" % type(result).__name__
         text = "-> " + repr(norm(result))
     except xmlrpc.client.Fault as f:
         text = "-> FAULT %d %r" % (f.faultCode, norm(f.faultString))
@@ -81,6 +83,17 @@ def state(name):
     return server.supervisor.getProcessInfo(name)["statename"]
 
 
+# The socket file appears at bind(), a moment before the server accepts connections.
+deadline = time.time() + 10
+while True:
+    try:
+        server.system.listMethods()
+        break
+    except (OSError, xmlrpc.client.ProtocolError):
+        if time.time() > deadline:
+            raise
+        time.sleep(0.05)
+
 # Let autostart settle: sleeper, catty, logger and grp:g2 RUNNING, logger's output written.
 wait_until(lambda: all(state(n) == "RUNNING" for n in ("sleeper", "catty", "logger", "grp:g2")))
 wait_until(lambda: len(server.supervisor.readProcessStdoutLog("logger", 0, 0)) >= 14)
@@ -104,7 +117,7 @@ call("supervisor.startProcess", "sleeper", True, 1)
 # --- supervisord itself ---
 for m in ("getAPIVersion", "getVersion", "getSupervisorVersion", "getIdentification", "getState"):
     call("supervisor." + m)
-call("supervisor.getPID")
+call("supervisor.getPID", volatile=True)
 call("supervisor.readLog", -1, 1)
 call("supervisor.readLog", 0, -1)
 call("supervisor.readLog", "0", "-1")
@@ -168,6 +181,8 @@ call("supervisor.clearProcessLogs", "nope")
 call("supervisor.clearProcessLogs", "grp:*")
 call("supervisor.clearProcessLog", "logger")
 call("supervisor.readProcessStdoutLog", "logger", 0, 0)
+call("supervisor.clearAllProcessLogs", label="clearAllProcessLogs", sort=True)
+call("supervisor.clearLog", 1)
 
 # --- stdin and events ---
 call("supervisor.sendProcessStdin", "nope", 5)
@@ -210,6 +225,9 @@ call("system.multicall", [])
 # --- stop everything, then shut down ---
 call("supervisor.stopAllProcesses", label="stopAllProcesses", sort=True)
 call("supervisor.stopAllProcesses")
+# quick exits at once: whether startProcess(wait=False) already sees that is a race (the
+# reference's slower spawn usually loses it), so it leaves before the wait=False runs.
+call("supervisor.removeProcessGroup", "quick")
 call("supervisor.startAllProcesses", False, label="startAllProcesses(False)", sort=True)
 call("supervisor.stopAllProcesses", False, label="stopAllProcesses(False)", sort=True)
 # stubborn ignores SIGTERM: the shutdown takes stopwaitsecs, long enough to probe SHUTDOWN_STATE.
