@@ -806,3 +806,107 @@ fn many_programs_start_in_batches_and_stop_together() {
         started.elapsed()
     );
 }
+
+#[test]
+fn child_setup_failures_are_reported_on_its_stderr() {
+    let dir = TempDir::new("childfail");
+    let noexec = dir.write("noexec.bin", "\x7fELF garbage");
+    std::fs::set_permissions(&noexec, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let conf = config(
+        &dir,
+        &format!(
+            "[program:nodir]\ncommand=/bin/true\ndirectory=/nonexistent-dir\nstderr_logfile=%(here)s/nodir.err\nstartretries=0\n\n[program:badexec]\ncommand={}\nstderr_logfile=%(here)s/badexec.err\nstartretries=0\n",
+            noexec.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "gave up: nodir entered FATAL state"));
+    assert!(wait_log(&dir, "gave up: badexec entered FATAL state"));
+    assert_eq!(
+        dir.read("nodir.err"),
+        "supervisor: couldn't chdir to /nonexistent-dir: ENOENT\nsupervisor: child process was not spawned\n"
+    );
+    assert_eq!(
+        dir.read("badexec.err"),
+        format!(
+            "supervisor: couldn't exec {}: ENOEXEC\nsupervisor: child process was not spawned\n",
+            noexec.display()
+        )
+    );
+    assert!(main_log(&dir).contains("WARN exited: nodir (exit status 127; not expected)"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+/// A GET over TCP (HTTP/1.0); returns the whole response.
+fn http_get(port: u16, target: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn web_ui_shows_processes_and_runs_actions() {
+    let dir = TempDir::new("webui");
+    let port = free_port();
+    let conf = config(
+        &dir,
+        &format!(
+            "[inet_http_server]\nport=127.0.0.1:{port}\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n[program:web]\ncommand=sleep 1000\nstartsecs=0\n"
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "success: web entered RUNNING state"));
+    let page = http_get(port, "/?message=hello");
+    assert!(page.starts_with("HTTP/1.0 200 OK\r\n"), "{page}");
+    assert!(page.contains("Content-Type: text/html;charset=utf-8\r\n"));
+    assert!(page.contains("<div class=\"status_msg\">hello</div>"));
+    assert!(page.contains("<span class=\"statusrunning\">running</span>"));
+    let location = |reply: &str| {
+        reply
+            .lines()
+            .find_map(|l| l.strip_prefix("Location: "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let base = format!("http://127.0.0.1:{port}/?message=");
+    let stop = http_get(port, "/index.html?processname=web&action=stop");
+    assert!(
+        stop.starts_with("HTTP/1.0 301 Moved Permanently\r\n"),
+        "{stop}"
+    );
+    assert_eq!(location(&stop), format!("{base}Process%20web%20stopped"));
+    assert!(main_log(&dir).contains("stopped: web (terminated by SIGTERM)"));
+    let start = http_get(port, "/index.html?processname=web&action=start");
+    assert_eq!(location(&start), format!("{base}Process%20web%20started"));
+    let again = http_get(port, "/index.html?processname=web&action=start");
+    assert_eq!(
+        location(&again),
+        format!("{base}ERROR%3A%20Process%20web%3A%20already%20started")
+    );
+    let unknown = http_get(port, "/index.html?processname=nope&action=stop");
+    assert_eq!(
+        location(&unknown),
+        format!("{base}No%20such%20process%20named%20nope")
+    );
+    let bad = http_get(port, "/index.html?action=bogus");
+    assert!(bad.starts_with("HTTP/1.0 500 "), "{bad}");
+    let tail = http_get(port, "/tail.html");
+    assert!(tail.contains("No process name found"));
+    assert_eq!(d.stop(WAIT), Some(0));
+}

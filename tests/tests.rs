@@ -3,4 +3,5 @@
 mod config;
 mod ctl;
 mod daemon;
+mod http;
 mod util;

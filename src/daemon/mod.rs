@@ -14,6 +14,7 @@ pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
 pub mod supervisor;
+pub mod ui;
 pub mod web;
 
 use std::path::PathBuf;

@@ -28,6 +28,7 @@ struct Tail {
 pub struct Web {
     server: http::Server,
     pending: Vec<(RequestId, PendingCall)>,
+    pending_ui: Vec<(RequestId, super::ui::PendingUi)>,
     tails: Vec<Tail>,
     main_log: Option<MainLogHandle>,
 }
@@ -48,6 +49,7 @@ impl Web {
         Ok(Web {
             server,
             pending: Vec::new(),
+            pending_ui: Vec::new(),
             tails: Vec::new(),
             main_log,
         })
@@ -101,6 +103,7 @@ impl Web {
     /// Closes every connection and listener; removes the unix socket files we created.
     pub fn shutdown(&mut self, registry: &Registry) {
         self.pending.clear();
+        self.pending_ui.clear();
         self.tails.clear();
         self.server.shutdown(registry);
     }
@@ -152,7 +155,15 @@ impl Web {
                 let path = Some(sup.config.supervisord.logfile.clone());
                 self.start_tail(request.id, path, false, now)
             }
-            Route::Ui { .. } => self.server.respond(request.id, Response::error(404)),
+            Route::Ui { page } => match super::ui::handle(sup, &request, page) {
+                super::ui::UiOutcome::Respond(response) => {
+                    self.server.respond(request.id, response)
+                }
+                super::ui::UiOutcome::Wait(pending) => {
+                    self.pending_ui.push((request.id, pending));
+                    Vec::new()
+                }
+            },
             Route::Ok => self
                 .server
                 .respond(request.id, Response::ok("text/plain", b"OK".to_vec())),
@@ -225,8 +236,26 @@ impl Web {
                 None => index += 1,
             }
         }
-        for (id, body) in done {
-            let more = self.server.respond(id, Response::xml(body));
+        let mut responses: Vec<(RequestId, Response)> = done
+            .into_iter()
+            .map(|(id, body)| (id, Response::xml(body)))
+            .collect();
+        let mut index = 0;
+        while index < self.pending_ui.len() {
+            if !self.server.is_open(self.pending_ui[index].0) {
+                self.pending_ui.swap_remove(index);
+                continue;
+            }
+            match super::ui::poll(&mut self.pending_ui[index].1, sup) {
+                Some(response) => {
+                    let (id, _) = self.pending_ui.swap_remove(index);
+                    responses.push((id, response));
+                }
+                None => index += 1,
+            }
+        }
+        for (id, response) in responses {
+            let more = self.server.respond(id, response);
             self.handle_requests(sup, more, Instant::now());
         }
     }

@@ -620,3 +620,48 @@ fn bind_errors_name_the_errno() {
         "Cannot open an HTTP server: socket.error reported errno.ENOENT (2)"
     );
 }
+
+#[test]
+fn every_descriptor_is_cloexec_and_nonblocking() {
+    let dir = Dir::new("fds");
+    let path = dir.0.join("f.sock");
+    let port = free_port();
+    let mut server = Server::bind(
+        &[unix_config(&path, 0o700, None)],
+        &[inet_config(port, None)],
+        test_limits(),
+    )
+    .unwrap();
+    let mut poll = Poll::new().unwrap();
+    server.register(poll.registry(), BASE).unwrap();
+    let _tcp_client = tcp(port);
+    let _unix_client = unix(&path);
+    let mut events = Events::with_capacity(16);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.raw_fds().len() < 4 && Instant::now() < deadline {
+        poll.poll(&mut events, Some(Duration::from_millis(50)))
+            .unwrap();
+        for event in events.iter() {
+            assert!(
+                server
+                    .handle_event(poll.registry(), event, Instant::now())
+                    .is_empty()
+            );
+        }
+    }
+    let fds = server.raw_fds();
+    assert_eq!(fds.len(), 4, "two listeners and two accepted clients");
+    for fd in fds {
+        // SAFETY: fcntl queries on descriptors the server owns.
+        let (fd_flags, fl_flags) = unsafe {
+            (
+                libc::fcntl(fd, libc::F_GETFD),
+                libc::fcntl(fd, libc::F_GETFL),
+            )
+        };
+        assert!(fd_flags & libc::FD_CLOEXEC != 0, "fd {fd} not CLOEXEC");
+        assert!(fl_flags & libc::O_NONBLOCK != 0, "fd {fd} blocking");
+    }
+    server.shutdown(poll.registry());
+    assert!(!path.exists());
+}

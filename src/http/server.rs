@@ -390,6 +390,17 @@ impl Server {
         }
     }
 
+    /// Every descriptor the server holds (listeners, then clients), for fd-flag tests.
+    #[cfg(test)]
+    pub(crate) fn raw_fds(&self) -> Vec<i32> {
+        let listeners = self.listeners.iter().map(|l| match &l.socket {
+            ListenSocket::Tcp(s) => s.as_raw_fd(),
+            ListenSocket::Unix(s) => s.listener.as_raw_fd(),
+        });
+        let clients = self.clients.iter().flatten().map(|c| c.stream.fd());
+        listeners.chain(clients).collect()
+    }
+
     fn client_mut(&mut self, id: RequestId) -> Option<&mut Client> {
         match self.clients.get_mut(id.slot) {
             Some(Some(c)) if c.generation == id.generation => Some(c),
