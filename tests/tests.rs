@@ -4,4 +4,5 @@ mod config;
 mod ctl;
 mod daemon;
 mod http;
+mod rpc;
 mod util;

@@ -340,6 +340,52 @@ mod tests {
         assert!(text.contains("1 passed"), "{text}");
     }
 
+    /// A process table without programs (nothing is spawned, so nothing is reaped).
+    fn empty_supervisor(tag: &str) -> (Supervisor, Poll, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("rpc-backend-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        let conf = dir.join("supervisord.conf");
+        std::fs::write(
+            &conf,
+            format!("[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n"),
+        )
+        .unwrap();
+        let overrides = Overrides {
+            configuration: Some(conf),
+            ..Overrides::default()
+        };
+        let config = crate::daemon::load_config(&overrides).unwrap();
+        let poll = Poll::new().unwrap();
+        let registry = poll.registry().try_clone().unwrap();
+        (Supervisor::new(config, registry, overrides, 0), poll, dir)
+    }
+
+    #[test]
+    fn garbage_is_rejected_and_only_configured_namespaces_are_published() {
+        let (mut sup, _poll, dir) = empty_supervisor("requests");
+        let mut clear = || Ok(());
+        let now = SystemTime::now();
+        let mut backend = DaemonBackend::new(&mut sup, &mut clear);
+        assert!(matches!(
+            rpc::handle_request(b"not xml", &mut backend, now),
+            RpcOutcome::BadRequest
+        ));
+        let reply = |backend: &mut DaemonBackend, method: &str| {
+            let body = encode_call(method, &[]).unwrap();
+            match rpc::handle_request(body.as_bytes(), backend, now) {
+                RpcOutcome::Reply(bytes) => String::from_utf8(bytes).unwrap(),
+                other => panic!("{method}: {other:?}"),
+            }
+        };
+        // No [rpcinterface:supervisor]: only system.* is published.
+        let text = reply(&mut backend, "system.listMethods");
+        assert!(text.contains("system.multicall"), "{text}");
+        assert!(!text.contains("supervisor.getPID"), "{text}");
+        assert!(reply(&mut backend, "supervisor.getPID").contains("UNKNOWN_METHOD"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     struct Harness {
         sup: Supervisor,
         poll: Poll,

@@ -149,9 +149,25 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
         child_stderr_fd,
     );
 
+    // Signals stay blocked across fork: one meant for the child that arrives before the child
+    // has reset its handlers must not run the daemon's handler there (it would write to the
+    // shared self-pipe and look like a signal to supervisord, and the child would miss it).
+    // The child unblocks once its dispositions are back to default.
+    // SAFETY: sigset_t is plain data; sigfillset/sigprocmask only touch these locals.
+    let saved_mask = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut saved: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut saved);
+        saved
+    };
     // SAFETY: fork in a single-threaded daemon; the child branch below only calls
     // async-signal-safe functions on data prepared above and never returns.
     let pid = unsafe { libc::fork() };
+    if pid != 0 {
+        // SAFETY: restoring the mask saved above.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &saved_mask, std::ptr::null_mut()) };
+    }
     if pid < 0 {
         let code = io::Error::last_os_error().raw_os_error().unwrap_or(0);
         return Err(if code == libc::EAGAIN {
