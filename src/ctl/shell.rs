@@ -113,8 +113,12 @@ pub fn read_password(prompt: &str, input: &mut Input) -> io::Result<String> {
         result?;
         return Ok(String::from_utf8_lossy(&line).into_owned());
     }
+    // Like Python's fallback: the prompt on stderr, the answer from standard input.
+    eprintln!("Warning: Password input may be echoed.");
     eprint!("{prompt}");
-    Ok(input.read_line()?.unwrap_or_default())
+    let line = input.read_line()?.unwrap_or_default();
+    eprintln!();
+    Ok(line)
 }
 
 /// Runs the shell: `status` first, then one command per input line until quit/EOF/Ctrl-C.
