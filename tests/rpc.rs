@@ -161,7 +161,13 @@ fn every_method_matches_the_reference() {
 /// POSTs one XML-RPC body over the daemon's unix socket (HTTP/1.0: the reply ends at EOF).
 fn post(sock: &Path, body: &str) -> String {
     use std::io::{Read, Write};
-    let mut stream = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    // The socket file appears at bind(), a moment before the daemon listens.
+    let mut connected = None;
+    util::wait_for(Duration::from_secs(10), || {
+        connected = std::os::unix::net::UnixStream::connect(sock).ok();
+        connected.is_some()
+    });
+    let mut stream = connected.expect("daemon socket accepts connections");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
@@ -228,5 +234,35 @@ fn stop_right_after_start_does_not_signal_supervisord() {
         "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName></methodCall>",
     );
     assert!(state.contains("<string>RUNNING</string>"), "{state}");
+    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+}
+
+/// The reference answers HTTP 500 here (3 GB does not fit an XML-RPC int); we clamp.
+#[test]
+fn config_info_with_huge_values_is_clamped_not_an_error() {
+    let dir = TempDir::new("rpc-clamp");
+    let d = dir.path.display();
+    let conf = dir.write(
+        "supervisord.conf",
+        &format!(
+            "[unix_http_server]\nfile={d}/sock\n\n[supervisord]\nlogfile={d}/main.log\n\
+             pidfile={d}/sd.pid\nchildlogdir={d}\n\n[rpcinterface:supervisor]\n\
+             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             [program:big]\ncommand=/bin/cat\nautostart=false\nstdout_logfile_maxbytes=3GB\n"
+        ),
+    );
+    let mut daemon = Daemon::start(&dir, &conf);
+    let sock = dir.join("sock");
+    assert!(util::wait_for(Duration::from_secs(10), || sock.exists()));
+    let reply = post(
+        &sock,
+        "<?xml version='1.0'?><methodCall><methodName>supervisor.getAllConfigInfo</methodName></methodCall>",
+    );
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    assert!(
+        reply
+            .contains("<name>stdout_logfile_maxbytes</name>\n<value><int>2147483647</int></value>"),
+        "{reply}"
+    );
     assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
 }

@@ -113,8 +113,12 @@ pub fn read_password(prompt: &str, input: &mut Input) -> io::Result<String> {
         result?;
         return Ok(String::from_utf8_lossy(&line).into_owned());
     }
+    // Like Python's fallback: the prompt on stderr, the answer from standard input.
+    eprintln!("Warning: Password input may be echoed.");
     eprint!("{prompt}");
-    Ok(input.read_line()?.unwrap_or_default())
+    let line = input.read_line()?.unwrap_or_default();
+    eprintln!();
+    Ok(line)
 }
 
 /// Runs the shell: `status` first, then one command per input line until quit/EOF/Ctrl-C.
@@ -124,6 +128,8 @@ pub fn run(c: &mut Controller) {
         .as_deref()
         .map(load_history)
         .unwrap_or_default();
+    // The reference keeps history through readline, which only runs on a terminal.
+    let record = nix::unistd::isatty(io::stdin()).unwrap_or(false);
     c.onecmd("status");
     loop {
         if INTERRUPTED.swap(false, Ordering::SeqCst) {
@@ -139,14 +145,14 @@ pub fn run(c: &mut Controller) {
                 break;
             }
         };
-        if !line.trim().is_empty() && line != "EOF" {
+        if record && !line.trim().is_empty() && line != "EOF" {
             history.push(line.clone());
         }
         if c.onecmd(&line) == Flow::Quit {
             break;
         }
     }
-    if let Some(path) = history_file {
+    if let Some(path) = history_file.filter(|_| record) {
         let mut text = history.join("\n");
         text.push('\n');
         let _ = std::fs::write(path, text);

@@ -83,6 +83,17 @@ def state(name):
     return server.supervisor.getProcessInfo(name)["statename"]
 
 
+# The socket file appears at bind(), a moment before the server accepts connections.
+deadline = time.time() + 10
+while True:
+    try:
+        server.system.listMethods()
+        break
+    except (OSError, xmlrpc.client.ProtocolError):
+        if time.time() > deadline:
+            raise
+        time.sleep(0.05)
+
 # Let autostart settle: sleeper, catty, logger and grp:g2 RUNNING, logger's output written.
 wait_until(lambda: all(state(n) == "RUNNING" for n in ("sleeper", "catty", "logger", "grp:g2")))
 wait_until(lambda: len(server.supervisor.readProcessStdoutLog("logger", 0, 0)) >= 14)
@@ -170,6 +181,8 @@ call("supervisor.clearProcessLogs", "nope")
 call("supervisor.clearProcessLogs", "grp:*")
 call("supervisor.clearProcessLog", "logger")
 call("supervisor.readProcessStdoutLog", "logger", 0, 0)
+call("supervisor.clearAllProcessLogs", label="clearAllProcessLogs", sort=True)
+call("supervisor.clearLog", 1)
 
 # --- stdin and events ---
 call("supervisor.sendProcessStdin", "nope", 5)
