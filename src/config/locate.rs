@@ -21,6 +21,12 @@ fn py_dirname(p: &str) -> String {
 /// The reference's default config paths for a program started as `argv0`.
 pub fn search_paths(argv0: &str) -> Vec<String> {
     // Python sees the script's full path in argv[0]; resolve a bare name through PATH likewise.
+    // Callers may pass the display name `supervisor supervisord`; the program is its first word.
+    let argv0 = if argv0.contains(' ') && !Path::new(argv0).exists() {
+        argv0.split(' ').next().unwrap_or(argv0)
+    } else {
+        argv0
+    };
     let mut exe = argv0.to_string();
     if !exe.contains('/')
         && let Some(path) = std::env::var_os("PATH")
@@ -86,5 +92,9 @@ mod tests {
         );
         assert_eq!(search_paths("./supervisord")[0], "etc/supervisord.conf");
         assert_eq!(search_paths("/supervisord")[0], "/etc/supervisord.conf");
+        assert_eq!(
+            search_paths("/opt/sv/bin/supervisor supervisord")[0],
+            "/opt/sv/etc/supervisord.conf"
+        );
     }
 }

@@ -128,6 +128,8 @@ pub fn run(c: &mut Controller) {
         .as_deref()
         .map(load_history)
         .unwrap_or_default();
+    // The reference keeps history through readline, which only runs on a terminal.
+    let record = nix::unistd::isatty(io::stdin()).unwrap_or(false);
     c.onecmd("status");
     loop {
         if INTERRUPTED.swap(false, Ordering::SeqCst) {
@@ -143,14 +145,14 @@ pub fn run(c: &mut Controller) {
                 break;
             }
         };
-        if !line.trim().is_empty() && line != "EOF" {
+        if record && !line.trim().is_empty() && line != "EOF" {
             history.push(line.clone());
         }
         if c.onecmd(&line) == Flow::Quit {
             break;
         }
     }
-    if let Some(path) = history_file {
+    if let Some(path) = history_file.filter(|_| record) {
         let mut text = history.join("\n");
         text.push('\n');
         let _ = std::fs::write(path, text);
