@@ -985,3 +985,31 @@ fn lifecycle_log_lines_match_the_reference() {
         );
     }
 }
+
+#[test]
+fn child_output_becomes_process_log_events() {
+    let dir = TempDir::new("logevents");
+    let Some(script) = listener_script(&dir, false) else {
+        return;
+    };
+    let conf = config(
+        &dir,
+        &format!(
+            "[eventlistener:lst]\ncommand=python3 -u {}\nevents=PROCESS_LOG\nstartsecs=0\n\n[program:talker]\ncommand=sh -c 'sleep 0.5; echo hello; exec sleep 1000'\nstdout_events_enabled=true\nstartsecs=0\n",
+            script.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_for(WAIT, || dir
+        .read("events.txt")
+        .contains("eventname:PROCESS_LOG_STDOUT")));
+    let pid = spawned_pid(&dir, "talker").unwrap();
+    let events = dir.read("events.txt");
+    assert!(
+        events.contains(&format!(
+            "|| processname:talker groupname:talker pid:{pid} channel:stdout\\nhello\\n"
+        )),
+        "{events}"
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
