@@ -335,8 +335,11 @@ def main():
                         if left:
                             print(f"bench: WARNING {left} processes survived cleanup", flush=True)
                         public = {k: v for k, v in res.items() if not k.startswith("_")}
-                        if public and all(isinstance(v, BenchError) for v in public.values()):
+                        errors = {k: v for k, v in public.items() if isinstance(v, BenchError)}
+                        if public and len(errors) == len(public):
                             given_up[(impl.name, sname)] = res
+                        elif errors and time.monotonic() - t0 > 90:  # a hang: don't wait for it again
+                            given_up[(impl.name, sname)] = errors
                     for k, v in res.items():
                         cells[impl.name].setdefault(k, h_cell()).add(v)
                     if impl.unavailable:

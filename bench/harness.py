@@ -572,7 +572,7 @@ class Daemon:
             time.sleep(interval)
         raise BenchError(f"{sum(1 for s in last if s == want)}/{n} {want} after {timeout:.0f}s")
 
-    def ctl(self, args, timeout=120.0):
+    def ctl(self, args, timeout=30.0):
         """Runs the implementation's supervisorctl on this daemon's config."""
         return run_timed(self.impl.supervisorctl + ["-c", self.conf] + args, timeout, cwd=self.workdir)
 

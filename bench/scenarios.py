@@ -219,7 +219,7 @@ def many_programs(impl, ctx, run):
             r.measure("pid_instr", pid_instr)
 
         def stop_all():
-            wall, rc, out, _ = d.ctl(["stop", "all"], timeout=120 + n)
+            wall, rc, out, _ = d.ctl(["stop", "all"], timeout=60 + n * 0.1)
             check_rc("stop all", rc, out)
             if out.count(b": stopped") != n:
                 raise BenchError(f"stop all printed {out.count(b': stopped')}/{n} 'stopped' lines")
@@ -227,9 +227,9 @@ def many_programs(impl, ctx, run):
         stopped = r.measure("stopall_s", stop_all)
 
         def restart_all():
-            _, rc, out, _ = d.ctl(["start", "all"], timeout=120 + n)
+            _, rc, out, _ = d.ctl(["start", "all"], timeout=60 + n * 0.1)
             check_rc("start all", rc, out)
-            d.wait_states("RUNNING", n, 60 + n * 0.2)
+            d.wait_states("RUNNING", n, 30 + n * 0.1)
         if stopped:
             r.measure("_restart_all", restart_all)
         kids = len(h.children_of(d.pid))
