@@ -59,7 +59,7 @@ fn quick_exit_backs_off_then_gives_up_after_startretries() {
     let dir = TempDir::new("backoff");
     let conf = config(
         &dir,
-        "[program:quick]\ncommand=sh -c 'exit 3'\nstartretries=2\n",
+        "[program:quick]\ncommand=sh -c 'exit 3'\nstartretries=2\nstartsecs=5\n",
     );
     let mut d = Daemon::start(&dir, &conf);
     assert!(wait_log(
@@ -940,7 +940,9 @@ fn lifecycle_log_lines_match_the_reference() {
     else {
         return;
     };
-    let programs = "[program:quick]\ncommand=sh -c 'exit 3'\nstartretries=2\n\n[program:trapper]\ncommand=sh -c \"trap '' TERM; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=1\n\n[program:fine]\ncommand=sh -c 'sleep 1.5; exit 0'\nstartsecs=1\nautorestart=false\n";
+    // startsecs=5 for quick: the reference reaps up to a second late (see normalized_messages),
+    // so with startsecs=1 a loaded machine makes it log `success:` for a program that exited.
+    let programs = "[program:quick]\ncommand=sh -c 'exit 3'\nstartretries=2\nstartsecs=5\n\n[program:trapper]\ncommand=sh -c \"trap '' TERM; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=1\n\n[program:fine]\ncommand=sh -c 'sleep 3; exit 0'\nstartsecs=1\nautorestart=false\n";
     let run_one = |exe: Option<std::path::PathBuf>, tag: &str| -> String {
         let dir = TempDir::new(tag);
         let exe = exe.unwrap_or_else(|| dir.applet("supervisord"));
@@ -959,7 +961,7 @@ fn lifecycle_log_lines_match_the_reference() {
             .spawn()
             .unwrap();
         let log = || dir.read("s.log");
-        let settled = wait_for(Duration::from_secs(30), || {
+        let settled = wait_for(Duration::from_secs(40), || {
             log().contains("gave up: quick")
                 && log().contains("exited: fine")
                 && log().contains("success: trapper")
@@ -982,4 +984,32 @@ fn lifecycle_log_lines_match_the_reference() {
             "{name}\nours:\n{ours}\nreference:\n{theirs}"
         );
     }
+}
+
+#[test]
+fn child_output_becomes_process_log_events() {
+    let dir = TempDir::new("logevents");
+    let Some(script) = listener_script(&dir, false) else {
+        return;
+    };
+    let conf = config(
+        &dir,
+        &format!(
+            "[eventlistener:lst]\ncommand=python3 -u {}\nevents=PROCESS_LOG\nstartsecs=0\n\n[program:talker]\ncommand=sh -c 'sleep 0.5; echo hello; exec sleep 1000'\nstdout_events_enabled=true\nstartsecs=0\n",
+            script.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_for(WAIT, || dir
+        .read("events.txt")
+        .contains("eventname:PROCESS_LOG_STDOUT")));
+    let pid = spawned_pid(&dir, "talker").unwrap();
+    let events = dir.read("events.txt");
+    assert!(
+        events.contains(&format!(
+            "|| processname:talker groupname:talker pid:{pid} channel:stdout\\nhello\\n"
+        )),
+        "{events}"
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
 }

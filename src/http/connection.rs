@@ -151,7 +151,7 @@ impl Conn {
                             AuthOutcome::Denied => {
                                 self.finish_local(
                                     head.version,
-                                    Response::unauthorized(),
+                                    &Response::unauthorized(),
                                     request_line,
                                     false,
                                     wall,
@@ -162,7 +162,7 @@ impl Conn {
                                 let response = Response::error(500).with_close();
                                 self.finish_local(
                                     head.version,
-                                    response,
+                                    &response,
                                     request_line,
                                     false,
                                     wall,
@@ -174,7 +174,7 @@ impl Conn {
                     if let Some(problem) = head.body_problem(limits) {
                         let response = Response::error(problem.status());
                         let keep = problem.keeps_connection() && head.keep_alive;
-                        self.finish_local(head.version, response, request_line, keep, wall);
+                        self.finish_local(head.version, &response, request_line, keep, wall);
                         self.request_started = (keep && !self.input.is_empty()).then_some(now);
                         continue;
                     }
@@ -219,7 +219,7 @@ impl Conn {
             return false;
         };
         let (version, keep_alive, request_line) = (*version, *keep_alive, request_line.clone());
-        self.finish_local(version, response.clone(), request_line, keep_alive, wall);
+        self.finish_local(version, response, request_line, keep_alive, wall);
         if matches!(self.phase, Phase::Head) && !self.input.is_empty() {
             self.request_started = Some(now);
         }
@@ -385,7 +385,7 @@ impl Conn {
     ) {
         let response = Response::error(status).with_close();
         let line = request_line.unwrap_or_default();
-        self.finish_local(version, response, line, false, wall);
+        self.finish_local(version, &response, line, false, wall);
         self.input.clear();
         self.request_started = None;
     }
@@ -394,14 +394,14 @@ impl Conn {
     fn finish_local(
         &mut self,
         version: Version,
-        response: Response,
+        response: &Response,
         request_line: String,
         keep_alive: bool,
         wall: SystemTime,
     ) {
         let keep = keep_alive && !response.close;
         let keep_alive_10 = keep && version == Version::Http10;
-        let bytes = write_response(&mut self.output, version, &response, keep_alive_10, wall);
+        let bytes = write_response(&mut self.output, version, response, keep_alive_10, wall);
         if !request_line.is_empty() {
             self.access.push(AccessEntry {
                 request_line,
