@@ -79,6 +79,21 @@ def metrics(p):
     ]
 
 
+def work_base(p):
+    """Where configs, sockets and logs go: tmpfs when it has room (the shared disk's latency -- ms
+    per file creation under load -- would otherwise dominate start-up rows for both daemons)."""
+    env = os.environ.get("BENCH_DIR")
+    if env:
+        return env
+    try:
+        st = os.statvfs("/dev/shm")
+        if st.f_bavail * st.f_frsize > 3 * p["log_bytes"] + (1 << 30):
+            return "/dev/shm"
+    except OSError:
+        pass
+    return "/tmp"
+
+
 def binary_kind(p):
     for path, kind in p.get("binaries", []):
         if os.path.exists(path):
@@ -178,6 +193,45 @@ def build_table(p, cells, runs_done):
     return rows, reasons
 
 
+HEADLINE = [("rss_1", "daemon RSS, 1 program"), ("rss_n", "daemon RSS, N programs"),
+            ("idle_wakeups", "idle wake-ups"), ("all_running", "all N RUNNING after exec"),
+            ("answer_n", "control socket answering with N programs"),
+            ("status_ms", "`supervisorctl status`, N programs"), ("gapi_ms", "getAllProcessInfo, N programs"),
+            ("pid_ms", "`supervisorctl pid`"), ("stopall_s", "`stop all`, N programs"),
+            ("shutdown_s", "shutdown, N programs"), ("restart_ms", "restart latency"),
+            ("bytes_mbs", "log throughput"), ("bytes_cpu_s", "daemon CPU logging 1 GiB"),
+            ("lines_cpu_s", "daemon CPU logging 1 M lines"), ("size_mb", "stripped binary")]
+
+
+def headline(p, cells):
+    """One short line per headline row: ours vs reference and the ratio, for README.md."""
+    out = []
+    rows = {m[0]: m for m in metrics(p)}
+    for key, label in HEADLINE:
+        n = p["n_socket"] if key == "answer_n" else p["n"]
+        label = label.replace("N programs", f"{n} programs").replace("all N", f"all {n}")
+        label = label.replace("1 GiB", f"{p['log_bytes'] >> 20} MiB").replace("1 M lines", f"{p['lines']} lines")
+        _, _, unit, fmt, target, bound_key = rows[key]
+        rv = cells["reference"].get(key, Cell()).value()
+        ov = cells["ours"].get(key, Cell()).value()
+        if ov is None:
+            continue
+        u = f" {unit}" if unit else ""
+        txt = f"{label}: ours {fmt.format(ov)}{u}"
+        if rv is not None and not isinstance(rv, bool):
+            txt += f" vs reference {fmt.format(rv)}{u}"
+            if rv and key != "size_mb":
+                txt += f" (ratio {ratio_text(ov / rv)})"
+        if bound_key:
+            b = cells["reference"].get(bound_key, Cell()).value()
+            if b is not None:
+                txt += f"; bound {fmt.format(b)}{u}"
+        if target:
+            txt += f"; target {target[2]}: {judge(target, ov, rv, None if not bound_key else b)}"
+        out.append(txt)
+    return out
+
+
 def derive_per_prog(p, cells):
     for who in cells:
         c1, cn = cells[who].get("rss_1"), cells[who].get("rss_n")
@@ -206,6 +260,7 @@ def main():
     ap.add_argument("--results", help="write the markdown report here")
     ap.add_argument("--only", help="comma-separated scenario names (substring match)")
     ap.add_argument("--runs", type=int)
+    ap.add_argument("--impls", default="reference,ours", help="which implementations to run")
     args = ap.parse_args()
 
     p = dict(QUICK if args.quick else FULL)
@@ -225,9 +280,10 @@ def main():
         signal.signal(sig, on_signal)
     h.become_subreaper()
 
-    root = f"/tmp/svb-{os.getpid()}"
+    root = os.path.join(work_base(p), f"svb-{os.getpid()}")
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(os.path.join(root, "bin"))
+    os.environ["BENCH_ROOT"] = root
     ours_bin = os.path.abspath(args.ours)
     p["binaries"] = [(ours_bin, "static" if h.is_static_elf(ours_bin) else "release")]
     for name in ("supervisord", "supervisorctl"):
@@ -239,6 +295,9 @@ def main():
         h.Impl("ours", [os.path.join(root, "bin", "supervisord")], [os.path.join(root, "bin", "supervisorctl")],
                None if os.path.exists(ours_bin) else f"{args.ours} not built"),
     ]
+    for impl in impls:
+        if impl.name not in args.impls.split(",") and not impl.unavailable:
+            impl.unavailable = "not selected (--impls)"
     ctx = scenarios.Context(root, p)
     chosen = scenarios.ALL
     if args.only:
@@ -300,7 +359,8 @@ def main():
         f"on Python {sys.version.split()[0]}.",
         f"Medians over {runs_done} run(s); the bench took {elapsed / 60:.1f} min. "
         f"Sizes: {p['n']} programs, {p['n_socket']} for the socket row, "
-        f"{p['log_bytes'] >> 20} MiB log, {p['lines']} lines.",
+        f"{p['log_bytes'] >> 20} MiB log, {p['lines']} lines. Work dir (configs, sockets, logs): "
+        f"{os.path.dirname(root)}.",
     ]
     print()
     print("\n".join(head))
@@ -311,8 +371,13 @@ def main():
         print("\nn/a:")
         for r in reasons:
             print(f"- {r}")
+    heads = headline(p, cells)
+    if heads:
+        print("\nHeadline:")
+        for line in heads:
+            print(f"- {line}")
     if args.results:
-        write_results(args.results, head, rows, reasons, cells)
+        write_results(args.results, head, rows, reasons, cells, heads)
         print(f"\nbench: wrote {args.results}")
 
 
@@ -340,10 +405,12 @@ def fmt_sample(v):
     return str(v)
 
 
-def write_results(path, head, rows, reasons, cells):
+def write_results(path, head, rows, reasons, cells, heads):
     out = ["# Benchmark results", "", "Written by `make bench` (bench/run.sh); see docs/bench-notes.md for "
            "how each row is measured.", ""]
     out += [line + "  " for line in head] + [""] + rows + [""]
+    if heads:
+        out += ["## Headline", ""] + [f"- {x}" for x in heads] + [""]
     if reasons:
         out += ["## Not measured", ""] + [f"- {r}" for r in reasons] + [""]
     out += ["## Samples per run", "", "| metric | reference | ours |", "|---|---|---|"]

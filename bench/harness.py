@@ -169,7 +169,7 @@ def wait_exit(p, timeout):
 
 def run_timed(argv, timeout, cwd=None, env=None):
     """Runs argv to completion; returns (wall seconds, rc, stdout bytes, rusage of the child)."""
-    out_path = f"/tmp/svb-out-{os.getpid()}"
+    out_path = os.path.join(os.environ.get("BENCH_ROOT", "/tmp"), f"svb-out-{os.getpid()}")
     with open(out_path, "w+b") as out:
         t0 = time.monotonic()
         p = spawn(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
