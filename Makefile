@@ -2,7 +2,7 @@
 CARGO ?= cargo
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-MANDIR ?= $(PREFIX)/share/man/man1
+MANDIR ?= $(PREFIX)/share/man
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
@@ -49,12 +49,13 @@ bench: ref
 	bench/run.sh
 
 install: release
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 target/release/supervisor $(DESTDIR)$(BINDIR)/supervisor
 	ln -sf supervisor $(DESTDIR)$(BINDIR)/supervisord
 	ln -sf supervisor $(DESTDIR)$(BINDIR)/supervisorctl
 	ln -sf supervisor $(DESTDIR)$(BINDIR)/echo_supervisord_conf
-	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:
 	$(CARGO) clean

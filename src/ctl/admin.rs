@@ -1,7 +1,7 @@
 //! The daemon-wide commands: avail, reread, update, add, remove, reload, shutdown, version, open.
 
 use super::commands::{do_status, items, make_namespec, py_str};
-use super::controller::{CmdResult, Controller, exit, fault};
+use super::controller::{CmdResult, Controller, Failure, exit, fault};
 use super::help;
 use super::transport::CallError;
 use crate::xmlrpc::Value;
@@ -23,7 +23,7 @@ pub fn do_avail(c: &mut Controller, arg: &str) -> CmdResult {
     }
     match c.call("supervisor.getAllConfigInfo", &[]) {
         Ok(infos) => {
-            for info in items(&infos) {
+            for info in items(&infos)? {
                 let name = make_namespec(
                     info.member_str("group").unwrap_or(""),
                     info.member_str("name").unwrap_or(""),
@@ -71,19 +71,17 @@ pub fn do_avail(c: &mut Controller, arg: &str) -> CmdResult {
 }
 
 /// The `[[added, changed, removed]]` answer of reloadConfig as three name lists.
-fn changes(result: &Value) -> [Vec<String>; 3] {
-    let first = items(result)
+fn changes(result: &Value) -> Result<[Vec<String>; 3], Failure> {
+    let first = items(result)?
         .into_iter()
         .next()
         .unwrap_or(Value::Array(vec![]));
-    let lists = items(&first);
-    let names = |i: usize| -> Vec<String> {
-        lists
-            .get(i)
-            .map(|l| items(l).iter().map(py_str).collect())
-            .unwrap_or_default()
-    };
-    [names(0), names(1), names(2)]
+    let lists = items(&first)?;
+    let mut out: [Vec<String>; 3] = Default::default();
+    for (slot, list) in out.iter_mut().zip(&lists) {
+        *slot = items(list)?.iter().map(py_str).collect();
+    }
+    Ok(out)
 }
 
 pub fn do_reread(c: &mut Controller, arg: &str) -> CmdResult {
@@ -92,7 +90,7 @@ pub fn do_reread(c: &mut Controller, arg: &str) -> CmdResult {
     }
     match c.call("supervisor.reloadConfig", &[]) {
         Ok(result) => {
-            let [added, changed, removed] = changes(&result);
+            let [added, changed, removed] = changes(&result)?;
             let mut table: Vec<(String, &str)> = Vec::new();
             for (names, word) in [
                 (added, "available"),
@@ -147,7 +145,7 @@ pub fn do_update(c: &mut Controller, arg: &str) -> CmdResult {
             return Err(e.into());
         }
     };
-    let [added, changed, removed] = changes(&result);
+    let [added, changed, removed] = changes(&result)?;
     let mut wanted: Vec<&str> = Vec::new();
     for w in arg.split_whitespace() {
         if !wanted.contains(&w) {
@@ -158,7 +156,7 @@ pub fn do_update(c: &mut Controller, arg: &str) -> CmdResult {
         wanted.clear();
     }
     if !wanted.is_empty() {
-        let mut groups: Vec<String> = items(&c.call("supervisor.getAllProcessInfo", &[])?)
+        let mut groups: Vec<String> = items(&c.call("supervisor.getAllProcessInfo", &[])?)?
             .iter()
             .filter_map(|i| i.member_str("group").map(str::to_string))
             .collect();
@@ -174,7 +172,7 @@ pub fn do_update(c: &mut Controller, arg: &str) -> CmdResult {
     for g in removed.iter().filter(|g| selected(g)) {
         let results = c.call("supervisor.stopProcessGroup", &[Value::string(g)])?;
         c.output(&format!("{g}: stopped"));
-        let failed = items(&results)
+        let failed = items(&results)?
             .iter()
             .any(|r| r.member_int("status") == Some(fault::FAILED));
         if failed {
@@ -256,7 +254,7 @@ pub fn do_remove(c: &mut Controller, arg: &str) -> CmdResult {
 }
 
 /// In interactive mode, asks `question` and says whether the answer starts with y/Y.
-fn confirmed(c: &mut Controller, question: &str) -> Result<bool, super::controller::Failure> {
+fn confirmed(c: &mut Controller, question: &str) -> Result<bool, Failure> {
     if !c.options.interactive {
         return Ok(true);
     }

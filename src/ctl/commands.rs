@@ -157,9 +157,15 @@ impl Outcome {
     }
 }
 
-/// The items of an array result (anything else counts as empty).
-pub fn items(v: &Value) -> Vec<Value> {
-    v.as_array().map(<[Value]>::to_vec).unwrap_or_default()
+/// The items of an array result; any other answer is the server's mistake and aborts the
+/// command like the reference's TypeError.
+pub fn items(v: &Value) -> Result<Vec<Value>, Failure> {
+    v.as_array().map(<[Value]>::to_vec).ok_or_else(|| {
+        Failure::Raised(
+            "TypeError",
+            format!("expected an array from the server, got {}", py_str(v)),
+        )
+    })
 }
 
 const STOPPED_STATES: [i64; 4] = [0, 100, 200, 1000];
@@ -193,7 +199,7 @@ pub fn do_status(c: &mut Controller, arg: &str) -> CmdResult {
         c.exitstatus = exit::STATUS_UNKNOWN;
         return Ok(());
     }
-    let all = items(&c.call("supervisor.getAllProcessInfo", &[])?);
+    let all = items(&c.call("supervisor.getAllProcessInfo", &[])?)?;
     let names: Vec<&str> = arg.split_whitespace().collect();
     let matching: Vec<Value> = if names.is_empty() || names.contains(&"all") {
         all
@@ -245,7 +251,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
     }
     let ignored = Some(fault::ALREADY_STARTED);
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.startAllProcesses", &[])?) {
+        for r in items(&c.call("supervisor.startAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.start_line()?);
             c.set_exitstatus_from_fault(o.status, ignored);
@@ -257,7 +263,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
         if process.is_none() {
             match c.call("supervisor.startProcessGroup", &[Value::string(&group)]) {
                 Ok(results) => {
-                    for r in items(&results) {
+                    for r in items(&results)? {
                         let o = Outcome::from_struct(&r);
                         c.output(&o.start_line()?);
                         c.set_exitstatus_from_fault(o.status, ignored);
@@ -306,7 +312,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
     }
     let ignored = Some(fault::NOT_RUNNING);
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.stopAllProcesses", &[])?) {
+        for r in items(&c.call("supervisor.stopAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.signal_line("stopped")?);
             c.set_exitstatus_from_fault(o.status, ignored);
@@ -318,7 +324,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
         if process.is_none() {
             match c.call("supervisor.stopProcessGroup", &[Value::string(&group)]) {
                 Ok(results) => {
-                    for r in items(&results) {
+                    for r in items(&results)? {
                         let o = Outcome::from_struct(&r);
                         c.output(&o.signal_line("stopped")?);
                         c.set_exitstatus_from_fault(o.status, ignored);
@@ -379,7 +385,7 @@ pub fn do_signal(c: &mut Controller, arg: &str) -> CmdResult {
     let sig = Value::string(args[0]);
     let names = &args[1..];
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.signalAllProcesses", std::slice::from_ref(&sig))?) {
+        for r in items(&c.call("supervisor.signalAllProcesses", std::slice::from_ref(&sig))?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.signal_line("signalled")?);
             c.set_exitstatus_from_fault(o.status, None);
@@ -394,7 +400,7 @@ pub fn do_signal(c: &mut Controller, arg: &str) -> CmdResult {
                 &[Value::string(&group), sig.clone()],
             ) {
                 Ok(results) => {
-                    for r in items(&results) {
+                    for r in items(&results)? {
                         let o = Outcome::from_struct(&r);
                         c.output(&o.signal_line("signalled")?);
                         c.set_exitstatus_from_fault(o.status, None);
@@ -439,7 +445,7 @@ pub fn do_pid(c: &mut Controller, arg: &str) -> CmdResult {
         let pid = c.call("supervisor.getPID", &[])?;
         c.output(&py_str(&pid));
     } else if names.contains(&"all") {
-        for info in items(&c.call("supervisor.getAllProcessInfo", &[])?) {
+        for info in items(&c.call("supervisor.getAllProcessInfo", &[])?)? {
             c.output(&info.member("pid").map(py_str).unwrap_or_default());
         }
     } else {
@@ -478,7 +484,7 @@ pub fn do_clear(c: &mut Controller, arg: &str) -> CmdResult {
         return Ok(());
     }
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.clearAllProcessLogs", &[])?) {
+        for r in items(&c.call("supervisor.clearAllProcessLogs", &[])?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.clear_line()?);
             c.set_exitstatus_from_fault(o.status, None);

@@ -6,6 +6,9 @@ use crate::events::pool::BufferedEvent;
 
 const READY_TOKEN: &[u8] = b"READY\n";
 const RESULT_PREFIX_LEN: usize = b"RESULT ".len();
+/// A result line longer than this (no newline yet) is a protocol violation, not something to
+/// buffer without end.
+const MAX_RESULT_LINE: usize = 4096;
 
 /// A listener's protocol state, with the reference's codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +126,16 @@ impl Listener {
     fn busy_step(&mut self, out: &mut Vec<ListenerAction>) -> bool {
         let Some(len) = self.result_len else {
             let Some(pos) = self.pending.iter().position(|&b| b == b'\n') else {
+                if self.pending.len() > MAX_RESULT_LINE {
+                    let shown = String::from_utf8_lossy(&self.pending[..64]).into_owned();
+                    out.push(ListenerAction::Log(
+                        LogLevel::Warn,
+                        format!("{}: bad result line: '{shown}...'", self.name),
+                    ));
+                    self.change(ListenerState::Unknown, out);
+                    self.pending.clear();
+                    out.extend(self.event.take().map(ListenerAction::Rebuffer));
+                }
                 return false;
             };
             let line: Vec<u8> = self.pending.drain(..=pos).collect();
@@ -271,6 +284,16 @@ mod tests {
         let mut l = Listener::new("lst");
         l.feed(b"READY\n");
         l.feed(b"x");
+        assert_eq!(l.state, ListenerState::Unknown);
+    }
+
+    #[test]
+    fn an_endless_result_line_is_a_violation() {
+        let mut l = Listener::new("lst");
+        l.feed(b"READY\n");
+        l.sent(event(5));
+        let a = l.feed(&vec![b'x'; MAX_RESULT_LINE + 1]);
+        assert!(a.contains(&ListenerAction::Rebuffer(event(5))));
         assert_eq!(l.state, ListenerState::Unknown);
     }
 
