@@ -4,6 +4,7 @@ mod config;
 mod ctl;
 mod daemon;
 mod http;
+mod perf;
 mod reconfig;
 mod rpc;
 mod util;

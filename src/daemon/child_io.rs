@@ -3,6 +3,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
@@ -24,6 +25,23 @@ const READS_PER_EVENT: usize = 16;
 /// Reads allowed when draining the pipes of a child that exited (output written just before
 /// exit must reach the log; a grandchild that keeps writing must not hang the loop).
 pub(super) const READS_AT_EXIT: usize = 256;
+
+/// Pipe capacity given to a child's output pipe once it filled the default one (fewer, larger
+/// reads). Only chatty children get it: grown pipes count against the user's pipe page budget.
+pub(super) const GROWN_PIPE_SIZE: i32 = 1 << 20;
+/// A drain that moved less than this is "small": the child writes in small pieces.
+const SMALL_DRAIN: usize = 16 * 1024;
+/// How long readiness of a pipe that just had a small drain waits, letting output accumulate
+/// (well under what `tail -f` users notice; at 1 M lines/s it fills well under a grown pipe).
+pub(super) const COALESCE_WINDOW: Duration = Duration::from_millis(5);
+
+/// Asks for a larger pipe; refusal (pipe-max-size, the user's pipe budget) is harmless.
+fn grow_pipe(fd: RawFd) {
+    // SAFETY: fcntl on a descriptor we own; failure leaves the pipe as it was.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, GROWN_PIPE_SIZE);
+    }
+}
 
 fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     loop {
@@ -105,20 +123,91 @@ impl Supervisor {
         self.pipe_owners.contains_key(&token)
     }
 
-    /// A child pipe is ready: read output until WouldBlock, or flush queued stdin.
+    /// A child pipe is ready: read output until WouldBlock, or flush queued stdin. An output
+    /// pipe inside its coalescing window is only marked; `service_coalesced` reads it later.
     pub fn on_pipe_event(&mut self, token: Token) {
+        if let Some((until, pending)) = self.coalescing.get_mut(&token) {
+            if Instant::now() < *until {
+                if !*pending {
+                    *pending = true;
+                    // Unwatched until the window ends: the edge-triggered poller would
+                    // otherwise wake us for every further write of the child.
+                    if let Some(fd) = self.output_fd(token) {
+                        let _ = self.registry.deregister(&mut SourceFd(&fd));
+                    }
+                }
+                return;
+            }
+            self.coalescing.remove(&token);
+        }
+        self.read_pipe_now(token);
+    }
+
+    fn output_fd(&self, token: Token) -> Option<RawFd> {
+        let owner = self.pipe_owners.get(&token)?;
+        let (gi, pi) = self.find(&owner.group, &owner.process)?;
+        let pipes = &self.groups[gi].slots[pi].pipes;
+        let entry = match owner.stream {
+            Stream::Stdout => &pipes.stdout,
+            Stream::Stderr => &pipes.stderr,
+            Stream::Stdin => &None,
+        };
+        entry.as_ref().map(|(fd, _)| fd.as_raw_fd())
+    }
+
+    fn read_pipe_now(&mut self, token: Token) {
         let Some(owner) = self.pipe_owners.get(&token).cloned() else {
             return;
         };
-        if let Some((gi, pi)) = self.find(&owner.group, &owner.process) {
-            if owner.stream == Stream::Stdin {
-                self.flush_stdin(gi, pi);
-            } else if self.drain_pipe(gi, pi, owner.stream, READS_PER_EVENT)
-                && !self.backlog.contains(&token)
-            {
-                self.backlog.push(token);
-            }
+        let Some((gi, pi)) = self.find(&owner.group, &owner.process) else {
+            return;
+        };
+        if owner.stream == Stream::Stdin {
+            self.flush_stdin(gi, pi);
+            return;
         }
+        let (limited, bytes) = self.drain_pipe_counted(gi, pi, owner.stream, READS_PER_EVENT);
+        if limited && !self.backlog.contains(&token) {
+            self.backlog.push(token);
+        }
+        // An event listener's replies steer the protocol: never delay them.
+        let is_listener = self.groups[gi].slots[pi].listener.is_some();
+        let still_open = self.pipe_owners.contains_key(&token);
+        if !limited && still_open && !is_listener && bytes > 0 && bytes < SMALL_DRAIN {
+            self.coalescing
+                .insert(token, (Instant::now() + COALESCE_WINDOW, false));
+        }
+    }
+
+    /// Reads the coalesced pipes whose window is over and that became readable meanwhile;
+    /// forgets windows that passed quietly. Returns the earliest pending window end (the loop's
+    /// deadline; none while no child is writing, so an idle daemon never wakes).
+    pub fn service_coalesced(&mut self, now: Instant) -> Option<Instant> {
+        if self.coalescing.is_empty() {
+            return None;
+        }
+        let due: Vec<Token> = self
+            .coalescing
+            .iter()
+            .filter(|(_, (until, pending))| *pending && *until <= now)
+            .map(|(token, _)| *token)
+            .collect();
+        self.coalescing.retain(|_, (until, _)| *until > now);
+        for token in due {
+            let watched = self.output_fd(token).map(|fd| {
+                self.registry
+                    .register(&mut SourceFd(&fd), token, Interest::READABLE)
+            });
+            if let Some(Err(e)) = watched {
+                log::error!("could not watch a child pipe again: {e}");
+            }
+            self.read_pipe_now(token);
+        }
+        self.coalescing
+            .values()
+            .filter(|(_, pending)| *pending)
+            .map(|(until, _)| *until)
+            .min()
     }
 
     /// Pipes left readable by the per-event read limit get another turn (the poller is
@@ -140,6 +229,17 @@ impl Supervisor {
         stream: Stream,
         max_reads: usize,
     ) -> bool {
+        self.drain_pipe_counted(gi, pi, stream, max_reads).0
+    }
+
+    /// `drain_pipe`, also returning how many bytes it read.
+    fn drain_pipe_counted(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        stream: Stream,
+        max_reads: usize,
+    ) -> (bool, usize) {
         let mut buf = std::mem::take(&mut self.buf);
         let slot = &mut self.groups[gi].slots[pi];
         let entry = match stream {
@@ -147,11 +247,12 @@ impl Supervisor {
             Stream::Stderr => &slot.pipes.stderr,
             Stream::Stdin => &None,
         };
-        let Some((fd, _)) = entry else {
+        let Some((fd, token)) = entry else {
             self.buf = buf;
-            return false;
+            return (false, 0);
         };
-        let fd = fd.as_raw_fd();
+        let (fd, token) = (fd.as_raw_fd(), *token);
+        let mut total = 0;
         let mut eof = false;
         let mut limited = true;
         let mut outputs = Vec::new();
@@ -164,6 +265,7 @@ impl Supervisor {
                     break;
                 }
                 Ok(n) => {
+                    total += n;
                     let data = &buf[..n];
                     match stream {
                         Stream::Stdout => outputs.extend(slot.stdout_log.feed(data)),
@@ -180,13 +282,17 @@ impl Supervisor {
             }
         }
         self.buf = buf;
+        // A drain that filled the default 64 KiB pipe: this child is chatty, give it room.
+        if total >= 64 * 1024 && !eof && self.grown_pipes.insert(token) {
+            grow_pipe(fd);
+        }
         self.handle_channel_outputs(gi, pi, stream, outputs);
         let group = self.groups[gi].config.name.clone();
         self.apply_listener_actions(&group, listener_actions);
         if eof {
             self.close_pipe(gi, pi, stream);
         }
-        limited
+        (limited, total)
     }
 
     /// Carries out what an output channel asked for: events, main-log copies, write problems.
@@ -248,6 +354,8 @@ impl Supervisor {
         };
         let _ = self.registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
         self.pipe_owners.remove(&token);
+        self.coalescing.remove(&token);
+        self.grown_pipes.remove(&token);
         let outputs = match stream {
             Stream::Stdout => slot.stdout_log.finish(),
             Stream::Stderr => slot.stderr_log.finish(),

@@ -81,6 +81,7 @@ pub fn run(
         }
         hooks.before_poll(sup, now);
         let backlog = sup.service_backlog().then_some(now);
+        let coalesced = sup.service_coalesced(now);
         let wall = SystemTime::now();
         sup.tick(wall);
         sup.deliver_events();
@@ -91,6 +92,7 @@ pub fn run(
             sup.next_tick_deadline(now, wall),
             log_retry,
             backlog,
+            coalesced,
             more_to_start,
             hooks.next_deadline(),
         ]

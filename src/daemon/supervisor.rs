@@ -104,6 +104,12 @@ pub struct Supervisor {
     pub(super) autostart_queue: VecDeque<(String, String)>,
     /// Output pipes that still had data when their read limit was reached.
     pub(super) backlog: Vec<Token>,
+    /// Output pipes drained by a small read: their next readiness is acted on at the deadline
+    /// (true once an event arrived meanwhile), so a child writing many small pieces costs one
+    /// read per window instead of one per write.
+    pub(super) coalescing: HashMap<Token, (Instant, bool)>,
+    /// Output pipes already grown to `child_io::GROWN_PIPE_SIZE`.
+    pub(super) grown_pipes: std::collections::HashSet<Token>,
     /// How to re-read the configuration (config file and command-line overrides).
     pub overrides: super::Overrides,
     /// Event-listener pools, one per `[eventlistener:x]` group.
@@ -170,6 +176,8 @@ impl Supervisor {
             serverurl,
             buf: vec![0; READ_CHUNK],
             backlog: Vec::new(),
+            coalescing: HashMap::new(),
+            grown_pipes: std::collections::HashSet::new(),
             autostart_queue: VecDeque::new(),
             child_nofile: None,
             overrides,
