@@ -627,7 +627,10 @@ pub fn load_ctl(path: Option<&Path>) -> Result<CtlConfig, Vec<ConfigError>> {
         });
     };
     let mut l = Loader::new(path);
-    match source::read_file(path) {
+    // Like the reference's client: no includes, and only [supervisorctl] (plus [DEFAULT]) is
+    // resolved; the rest of the file is only checked for syntax.
+    let wanted = |name: &str| name == "supervisorctl" || name == source::DEFAULT_SECTION;
+    match source::read_file_keeping(path, wanted) {
         Ok(f) => l.doc.merge(f),
         Err(errs) => return Err(errs),
     }
