@@ -1,8 +1,5 @@
 //! supervisor: one multicall binary that is supervisord, supervisorctl and a config checker.
 
-// Modules are being built in parallel; this is removed once everything is wired together.
-#![allow(dead_code)]
-
 mod cmd;
 mod config;
 mod ctl;

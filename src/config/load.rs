@@ -17,7 +17,6 @@ pub struct Report {
     pub config: Option<Config>,
     pub errors: Vec<ConfigError>,
     pub warnings: Vec<Warning>,
-    pub infos: Vec<String>,
 }
 
 pub(super) struct Loader {
@@ -601,7 +600,6 @@ impl Loader {
             config: if ok { config } else { None },
             errors: self.errors,
             warnings: self.warnings,
-            infos: self.infos,
         }
     }
 }

@@ -165,17 +165,9 @@ impl OutputChannel {
         })
     }
 
-    pub fn config(&self) -> &ChannelConfig {
-        &self.config
-    }
-
+    #[cfg(test)]
     pub fn logfile_path(&self) -> Option<&Path> {
         self.file.as_ref().map(|f| f.path())
-    }
-
-    /// True while inside a `<!--XSUPERVISOR:BEGIN-->` block.
-    pub fn is_capturing(&self) -> bool {
-        self.capturing
     }
 
     /// Processes one chunk read from the pipe.

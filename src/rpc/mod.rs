@@ -46,6 +46,7 @@ pub struct PendingCall {
     job: Job,
 }
 
+#[cfg(test)]
 impl PendingCall {
     pub fn method(&self) -> &str {
         &self.method

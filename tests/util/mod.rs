@@ -1,8 +1,6 @@
 //! Shared helpers for integration tests: a temp dir per test, the binary under its applet names,
 //! starting a daemon, and bounded waits (poll a condition until a deadline; never a bare sleep).
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,7 +99,6 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// is not used, so children must be stopped by the test or by SIGTERM) on drop.
 pub struct Daemon {
     pub child: Child,
-    pub conf: PathBuf,
 }
 
 impl Daemon {
@@ -119,10 +116,7 @@ impl Daemon {
             .stderr(err)
             .spawn()
             .unwrap();
-        Daemon {
-            child,
-            conf: conf.to_path_buf(),
-        }
+        Daemon { child }
     }
 
     pub fn pid(&self) -> i32 {
