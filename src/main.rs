@@ -8,6 +8,7 @@ mod events;
 mod http;
 mod logs;
 mod process;
+mod pyrepr;
 mod rpc;
 mod signals;
 mod xmlrpc;

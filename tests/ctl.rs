@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, TempDir};
+use crate::util::{self, TempDir, free_port};
 
 /// Which supervisord a side talks to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -33,14 +33,6 @@ struct Outcome {
     stdout: String,
     stderr: String,
     rc: Option<i32>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The config versions the script moves through (v2 changes grp, drops multi, adds newprog;

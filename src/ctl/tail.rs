@@ -45,7 +45,7 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
             if channel != "stdout" && channel != "stderr" {
                 c.output(&format!(
                     "Error: bad channel {}",
-                    super::pyfmt::py_repr(&channel)
+                    crate::pyrepr::py_repr(&channel)
                 ));
                 c.exitstatus = exit::GENERIC;
                 return Ok(());
@@ -271,36 +271,12 @@ fn emit(data: &[u8]) {
             let _ = out.write_all(s.as_bytes());
         }
         Err(_) => {
-            let _ = out.write_all(format!("Undecodable: {}", py_bytes_repr(data)).as_bytes());
+            let _ = out.write_all(
+                format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(data)).as_bytes(),
+            );
         }
     }
     let _ = out.flush();
-}
-
-/// Python's `repr(bytes)`.
-fn py_bytes_repr(data: &[u8]) -> String {
-    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut s = format!("b{quote}");
-    for &b in data {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            _ if b as char == quote => {
-                s.push('\\');
-                s.push(quote);
-            }
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push(quote);
-    s
 }
 
 pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
@@ -331,7 +307,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
             } else {
                 c.output(&format!(
                     "ERROR: <Fault {code}: {}>",
-                    super::pyfmt::py_repr(&string)
+                    crate::pyrepr::py_repr(&string)
                 ));
             }
             return Ok(());
@@ -396,7 +372,7 @@ fn fg_input_loop(c: &mut Controller, name: &str) -> CmdResult {
                 } else {
                     c.output(&format!(
                         "ERROR: <Fault {code}: {}>",
-                        super::pyfmt::py_repr(&string)
+                        crate::pyrepr::py_repr(&string)
                     ));
                 }
                 c.output("Exiting foreground");
@@ -430,11 +406,5 @@ mod tests {
         ] {
             assert_eq!(parse_py_int(s), want, "{s}");
         }
-    }
-
-    #[test]
-    fn bytes_repr_like_python() {
-        assert_eq!(py_bytes_repr(b"a\xff\n'"), "b\"a\\xff\\n'\"");
-        assert_eq!(py_bytes_repr(b"\x00"), "b'\\x00'");
     }
 }

@@ -295,7 +295,7 @@ pub fn handle(sup: &mut Supervisor, request: &Request, page: &str) -> UiOutcome 
         other => {
             log::error!(
                 "Web interface error: unknown action {}",
-                super::command::py_repr(other)
+                crate::pyrepr::py_repr(other)
             );
             return UiOutcome::Respond(Response::error(500));
         }

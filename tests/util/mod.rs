@@ -183,6 +183,25 @@ pub fn reference_bin() -> Option<PathBuf> {
     }
 }
 
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// True when the tests run as root; otherwise prints that `test` is skipped and why.
+pub fn require_root(test: &str, reason: &str) -> bool {
+    // SAFETY: getuid never fails.
+    if unsafe { libc::getuid() } == 0 {
+        return true;
+    }
+    eprintln!("SKIP {test}: {reason}");
+    false
+}
+
 /// The reference's bin dir, or panics with how to install it when REQUIRE_REF is set (CI),
 /// or returns None with a printed skip reason otherwise.
 pub fn require_reference(test: &str) -> Option<PathBuf> {

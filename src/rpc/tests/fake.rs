@@ -287,29 +287,10 @@ pub(super) fn channel(logfile: LogTarget) -> LogChannel {
 
 pub(super) fn pconf(name: &str) -> ProcessConfig {
     ProcessConfig {
-        name: name.to_string(),
-        section: format!("program:{name}"),
-        program_name: name.to_string(),
-        process_num: 0,
         command: format!("/bin/{name}"),
-        priority: 999,
-        autostart: true,
-        startsecs: 1,
-        startretries: 3,
-        autorestart: AutoRestart::Unexpected,
-        exitcodes: vec![0],
-        stopsignal: 15,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        redirect_stderr: false,
         stdout: channel(LogTarget::Auto),
         stderr: channel(LogTarget::Auto),
-        environment: BTreeMap::new(),
-        directory: None,
-        umask: None,
-        serverurl: None,
+        ..crate::process::test_config(name)
     }
 }
 
