@@ -147,9 +147,11 @@ fn restart_after_exit_of_a_long_running_program_is_immediate() {
 fn stop_escalates_to_sigkill_for_a_child_ignoring_sigterm() {
     let (dir, mut d) = start(
         "sigkill",
-        "[program:trapper]\ncommand=sh -c \"trap '' TERM; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=0\n",
+        "[program:trapper]\ncommand=sh -c \"trap '' TERM; touch trapped; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=0\n",
     );
     assert!(wait_log(&dir, "success: trapper entered RUNNING state"));
+    // Under load a SIGTERM sent before the shell ran `trap` would just kill it.
+    assert!(wait_for(WAIT, || dir.join("trapped").exists()));
     let pid = spawned_pid(&dir, "trapper").unwrap();
     unsafe_kill(d.pid(), 15);
     assert!(wait_log(
