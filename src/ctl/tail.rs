@@ -74,20 +74,25 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
     } else {
         "supervisor.readProcessStderrLog"
     };
-    match c.call(
-        method,
-        &[Value::string(&name), Value::Int(-bytes), Value::Int(0)],
-    ) {
+    let params = [Value::string(&name), Value::Int(-bytes), Value::Int(0)];
+    show_log_read(c, method, &params, &name)
+}
+
+/// Prints what a read*Log call returned; the faults the reference explains become
+/// `<who>: ERROR (<why>)` (BAD_NAME only for a process log), others propagate.
+fn show_log_read(c: &mut Controller, method: &str, params: &[Value], who: &str) -> CmdResult {
+    let names_a_process = method != "supervisor.readLog";
+    match c.call(method, params) {
         Ok(v) => c.output(&super::commands::py_str(&v)),
         Err(CallError::Fault { code, string }) => {
             c.exitstatus = exit::GENERIC;
             let why = match code {
                 fault::NO_FILE => "no log file",
                 fault::FAILED => "unknown error reading log",
-                fault::BAD_NAME => "no such process name",
+                fault::BAD_NAME if names_a_process => "no such process name",
                 _ => return Err(CallError::Fault { code, string }.into()),
             };
-            c.output(&format!("{name}: ERROR ({why})"));
+            c.output(&format!("{who}: ERROR ({why})"));
         }
         Err(e) => return Err(e.into()),
     }
@@ -136,20 +141,8 @@ pub fn do_maintail(c: &mut Controller, arg: &str) -> CmdResult {
             return Ok(());
         }
     }
-    match c.call("supervisor.readLog", &[Value::Int(-bytes), Value::Int(0)]) {
-        Ok(v) => c.output(&super::commands::py_str(&v)),
-        Err(CallError::Fault { code, string }) => {
-            c.exitstatus = exit::GENERIC;
-            let why = match code {
-                fault::NO_FILE => "no log file",
-                fault::FAILED => "unknown error reading log",
-                _ => return Err(CallError::Fault { code, string }.into()),
-            };
-            c.output(&format!("supervisord: ERROR ({why})"));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
+    let params = [Value::Int(-bytes), Value::Int(0)];
+    show_log_read(c, "supervisor.readLog", &params, "supervisord")
 }
 
 /// `tail -f` / `maintail -f`: stream until the server closes or Ctrl-C.

@@ -38,18 +38,7 @@ pub(super) struct FakeProcess {
 impl FakeProcess {
     pub(super) fn new(group: &str, name: &str, state: ProcessState) -> FakeProcess {
         FakeProcess {
-            snap: ProcessSnapshot {
-                id: ProcessId::new(group, name),
-                state,
-                laststart: 0.0,
-                laststop: 0.0,
-                spawnerr: String::new(),
-                exitstatus: 0,
-                pid: 0,
-                stdout_logfile: None,
-                stderr_logfile: None,
-                killing: false,
-            },
+            snap: ProcessSnapshot::never_started(ProcessId::new(group, name), state),
             command: Ok(()),
             on_start: OnStart::Starting,
             stops_at_once: false,
