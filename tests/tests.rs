@@ -4,5 +4,6 @@ mod config;
 mod ctl;
 mod daemon;
 mod http;
+mod reconfig;
 mod rpc;
 mod util;
