@@ -94,15 +94,7 @@ impl Env {
             DaemonKind::Reference => refbin.join("supervisord"),
             DaemonKind::Ours => dir.applet("supervisord"),
         };
-        let daemon = Command::new(daemon_bin)
-            .args(["-n", "-c"])
-            .arg(&conf)
-            .current_dir(&dir.path)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("daemon.out")).unwrap())
-            .stderr(std::fs::File::create(dir.join("daemon.err")).unwrap())
-            .spawn()
-            .unwrap();
+        let daemon = util::spawn_foreground(&daemon_bin, &dir, &conf);
         Env {
             dir,
             refbin: refbin.to_path_buf(),

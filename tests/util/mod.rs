@@ -95,6 +95,23 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Starts `exe -n -c conf` (our supervisord or the reference's) in `dir`, output to files
+/// `daemon.out`/`daemon.err`.
+pub fn spawn_foreground(exe: &Path, dir: &TempDir, conf: &Path) -> Child {
+    let out = std::fs::File::create(dir.join("daemon.out")).unwrap();
+    let err = std::fs::File::create(dir.join("daemon.err")).unwrap();
+    Command::new(exe)
+        .arg("-n")
+        .arg("-c")
+        .arg(conf)
+        .current_dir(&dir.path)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap()
+}
+
 /// A daemon started in the foreground (`-n`) for a test; killed (SIGKILL to its process group
 /// is not used, so children must be stopped by the test or by SIGTERM) on drop.
 pub struct Daemon {
@@ -104,19 +121,9 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `supervisord -n -c conf` in `dir`, output to files `daemon.out`/`daemon.err`.
     pub fn start(dir: &TempDir, conf: &Path) -> Daemon {
-        let out = std::fs::File::create(dir.join("daemon.out")).unwrap();
-        let err = std::fs::File::create(dir.join("daemon.err")).unwrap();
-        let child = Command::new(dir.applet("supervisord"))
-            .arg("-n")
-            .arg("-c")
-            .arg(conf)
-            .current_dir(&dir.path)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap();
-        Daemon { child }
+        Daemon {
+            child: spawn_foreground(&dir.applet("supervisord"), dir, conf),
+        }
     }
 
     pub fn pid(&self) -> i32 {
