@@ -51,8 +51,8 @@ fn program(name: &str, seconds: u32) -> String {
 }
 
 /// v1: the starting point. v2: `change` gets a new command, `gone` is removed, `added` is new,
-/// grp's members go from ga,gb to ga,gc, and an [include] brings in `inc`. v3: v2 with
-/// `other` and `added` changed (for `update other`).
+/// `lazy` (autostart=false) is new, grp's members go from ga,gb to ga,gc, and an [include]
+/// brings in `inc`. v3: v2 with `other` and `added` changed (for `update other`).
 fn config(d: &Path, version: u8) -> String {
     let mut c = base_config(d);
     c.push_str(&program("keep", 1000));
@@ -71,6 +71,7 @@ fn config(d: &Path, version: u8) -> String {
             c.push_str("[group:grp]\nprograms=ga,gc\n\n");
             c.push_str(&program("gc", 1005));
             c.push_str("[group:other]\nprograms=oa\n\n");
+            c.push_str("[program:lazy]\ncommand=sleep 1009\nautostart=false\n\n");
             if version == 2 {
                 c.push_str(&program("oa", 1006));
                 c.push_str(&program("added", 1007));
@@ -157,26 +158,36 @@ impl Side {
         procs
     }
 
-    /// Waits until exactly these processes exist, all RUNNING; returns their pids.
-    fn wait_running(&self, names: &[&str]) -> BTreeMap<String, i32> {
+    /// Waits until exactly these processes exist, `running` ones RUNNING and `stopped` ones
+    /// STOPPED; returns the running ones' pids.
+    fn wait_procs(&self, running: &[&str], stopped: &[&str]) -> BTreeMap<String, i32> {
         let mut last = BTreeMap::new();
         let ok = util::wait_for(WAIT, || {
             last = self.status();
-            last.len() == names.len()
-                && names.iter().all(|n| {
+            last.len() == running.len() + stopped.len()
+                && running.iter().all(|n| {
                     last.get(*n)
                         .is_some_and(|p| p.state == "RUNNING" && p.pid.is_some())
                 })
+                && stopped
+                    .iter()
+                    .all(|n| last.get(*n).is_some_and(|p| p.state == "STOPPED"))
         });
         assert!(
             ok,
-            "{}: wanted exactly {names:?} RUNNING; status: {last:#?}\ndaemon stderr: {}",
+            "{}: wanted exactly {running:?} RUNNING and {stopped:?} STOPPED; status: {last:#?}\n\
+             daemon stderr: {}",
             self.name,
             self.dir.read("daemon.err")
         );
         last.into_iter()
             .filter_map(|(n, p)| p.pid.map(|pid| (n, pid)))
             .collect()
+    }
+
+    /// From v2 on: `lazy` (autostart=false) is added but never started by `update`.
+    fn wait_running(&self, running: &[&str]) -> BTreeMap<String, i32> {
+        self.wait_procs(running, &["lazy"])
     }
 
     fn stop(&mut self) {
@@ -241,7 +252,10 @@ fn assert_dead(side: &Side, what: &str, pid: i32) {
 fn scenario(side: &Side) -> Vec<Entry> {
     let mut log = Vec::new();
     let n = side.name;
-    let v1 = side.wait_running(&["keep", "change", "gone", "grp:ga", "grp:gb", "other:oa"]);
+    let v1 = side.wait_procs(
+        &["keep", "change", "gone", "grp:ga", "grp:gb", "other:oa"],
+        &[],
+    );
 
     // --- v2: added, changed, removed, untouched, group members changed, include added.
     side.write_config(2);
@@ -257,7 +271,8 @@ fn scenario(side: &Side) -> Vec<Entry> {
             "change: changed",
             "gone: disappeared",
             "grp: changed",
-            "inc: available"
+            "inc: available",
+            "lazy: available"
         ],
         "{n}: reread"
     );
@@ -274,6 +289,7 @@ fn scenario(side: &Side) -> Vec<Entry> {
             "grp: stopped",
             "grp: updated process group",
             "inc: added process group",
+            "lazy: added process group",
         ],
         "{n}: update"
     );
@@ -394,6 +410,27 @@ fn scenario(side: &Side) -> Vec<Entry> {
         after, before,
         "{n}: a broken config changed running processes"
     );
+
+    // --- fixed again (back to v2): everything pending since v3 is applied by `update all`.
+    side.write_config(2);
+    let fixed = record(side, &mut log, "update all", true);
+    assert_eq!(
+        lines_sorted(&fixed),
+        [
+            "added: stopped",
+            "added: updated process group",
+            "other: stopped",
+            "other: updated process group",
+        ],
+        "{n}: update all after the fix"
+    );
+    let last = side.wait_running(&[
+        "keep", "change", "added", "inc", "grp:ga", "grp:gc", "other:oa",
+    ]);
+    for name in ["keep", "change", "inc", "grp:ga", "grp:gc"] {
+        assert_eq!(last[name], after[name], "{n}: `update all` touched {name}");
+    }
+    record(side, &mut log, "reread", false);
     log
 }
 
@@ -428,6 +465,7 @@ fn reread_and_update_match_reference() {
             diffs.push(format!("step {i}:\n  reference: {r:?}\n  ours:      {o:?}"));
         }
     }
+    // RECONFIG_SHOW=1 prints both transcripts (for checking new facts about the reference).
     if std::env::var_os("RECONFIG_SHOW").is_some() {
         eprintln!("{reference:#?}\n{ours:#?}");
     }
