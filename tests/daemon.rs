@@ -716,7 +716,17 @@ fn rpc_call(sock: &std::path::Path, method: &str, params: &[&str]) -> String {
     let body = format!(
         "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
     );
-    let mut stream = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    // The socket file appears at bind(), a moment before listen(): retry a refused connect.
+    let mut stream = None;
+    assert!(
+        wait_for(WAIT, || {
+            stream = std::os::unix::net::UnixStream::connect(sock).ok();
+            stream.is_some()
+        }),
+        "could not connect to {}",
+        sock.display()
+    );
+    let mut stream = stream.unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
     write!(
         stream,

@@ -49,7 +49,9 @@ stdout_logfile={d}/logger.out
 [program:stubborn]
 command=/bin/sh -c "trap '' TERM; while true; do sleep 0.2; done"
 autostart=false
-startsecs=0
+; startsecs=1: startProcess returns only once the shell has surely set its trap, so the
+; shutdown below cannot finish early on a loaded machine.
+startsecs=1
 stopwaitsecs=3
 killasgroup=true
 
