@@ -1,8 +1,5 @@
 //! supervisor: one multicall binary that is supervisord, supervisorctl and a config checker.
 
-// Modules are being built in parallel; this is removed once everything is wired together.
-#![allow(dead_code)]
-
 mod cmd;
 mod config;
 mod ctl;
@@ -11,6 +8,7 @@ mod events;
 mod http;
 mod logs;
 mod process;
+mod pyrepr;
 mod rpc;
 mod signals;
 mod xmlrpc;

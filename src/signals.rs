@@ -41,9 +41,6 @@ const SIGNALS: &[(&str, i32)] = &[
     ("POLL", 29),
 ];
 
-/// The highest valid signal number (NSIG - 1 on Linux).
-pub const MAX_SIGNAL: i32 = 64;
-
 /// `SIGTERM` for 15; `None` for numbers without a name (real-time signals between RTMIN and RTMAX).
 pub fn name(num: i32) -> Option<String> {
     SIGNALS

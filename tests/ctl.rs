@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, TempDir};
+use crate::util::{self, TempDir, free_port};
 
 /// Which supervisord a side talks to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -33,14 +33,6 @@ struct Outcome {
     stdout: String,
     stderr: String,
     rc: Option<i32>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The config versions the script moves through (v2 changes grp, drops multi, adds newprog;
@@ -102,15 +94,7 @@ impl Env {
             DaemonKind::Reference => refbin.join("supervisord"),
             DaemonKind::Ours => dir.applet("supervisord"),
         };
-        let daemon = Command::new(daemon_bin)
-            .args(["-n", "-c"])
-            .arg(&conf)
-            .current_dir(&dir.path)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("daemon.out")).unwrap())
-            .stderr(std::fs::File::create(dir.join("daemon.err")).unwrap())
-            .spawn()
-            .unwrap();
+        let daemon = util::spawn_foreground(&daemon_bin, &dir, &conf);
         Env {
             dir,
             refbin: refbin.to_path_buf(),

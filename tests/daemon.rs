@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::util::{Daemon, TempDir, pid_alive, run, stderr, unsafe_kill, wait_for};
+use crate::util::{
+    Daemon, TempDir, free_port, pid_alive, require_root, run, stderr, unsafe_kill, wait_for,
+};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -16,6 +18,14 @@ fn config(dir: &TempDir, programs: &str) -> std::path::PathBuf {
             "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\nloglevel=debug\n\n{programs}"
         ),
     )
+}
+
+/// A temp dir named after `tag` with `config(programs)`, and the daemon started on it.
+fn start(tag: &str, programs: &str) -> (TempDir, Daemon) {
+    let dir = TempDir::new(tag);
+    let conf = config(&dir, programs);
+    let daemon = Daemon::start(&dir, &conf);
+    (dir, daemon)
 }
 
 fn main_log(dir: &TempDir) -> String {
@@ -56,12 +66,10 @@ fn line_ms(line: &str) -> u64 {
 
 #[test]
 fn quick_exit_backs_off_then_gives_up_after_startretries() {
-    let dir = TempDir::new("backoff");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "backoff",
         "[program:quick]\ncommand=sh -c 'exit 3'\nstartretries=2\nstartsecs=5\n",
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_log(
         &dir,
         "gave up: quick entered FATAL state, too many start retries too quickly"
@@ -76,7 +84,6 @@ fn quick_exit_backs_off_then_gives_up_after_startretries() {
 
 #[test]
 fn exits_after_startsecs_follow_exitcodes_and_autorestart() {
-    let dir = TempDir::new("autorestart");
     let prog = |name: &str, code: i32, mode: &str| {
         format!(
             "[program:{name}]\ncommand=sh -c 'sleep 0.2; exit {code}'\nstartsecs=0\nautorestart={mode}\nexitcodes=0,2\n\n"
@@ -89,8 +96,7 @@ fn exits_after_startsecs_follow_exitcodes_and_autorestart() {
         prog("always_ok", 0, "true"),
     ]
     .concat();
-    let conf = config(&dir, &programs);
-    let mut d = Daemon::start(&dir, &conf);
+    let (dir, mut d) = start("autorestart", &programs);
     assert!(wait_log(
         &dir,
         "INFO exited: unexp_ok (exit status 2; expected)"
@@ -117,12 +123,10 @@ fn exits_after_startsecs_follow_exitcodes_and_autorestart() {
 
 #[test]
 fn restart_after_exit_of_a_long_running_program_is_immediate() {
-    let dir = TempDir::new("fastrestart");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "fastrestart",
         "[program:longish]\ncommand=sh -c 'sleep 1.2; exit 1'\nstartsecs=1\nautorestart=true\n",
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_for(WAIT, || count(&dir, "spawned: 'longish'") >= 2));
     let log = main_log(&dir);
     let exited = log.lines().find(|l| l.contains("exited: longish")).unwrap();
@@ -141,13 +145,13 @@ fn restart_after_exit_of_a_long_running_program_is_immediate() {
 
 #[test]
 fn stop_escalates_to_sigkill_for_a_child_ignoring_sigterm() {
-    let dir = TempDir::new("sigkill");
-    let conf = config(
-        &dir,
-        "[program:trapper]\ncommand=sh -c \"trap '' TERM; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=0\n",
+    let (dir, mut d) = start(
+        "sigkill",
+        "[program:trapper]\ncommand=sh -c \"trap '' TERM; touch trapped; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=0\n",
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_log(&dir, "success: trapper entered RUNNING state"));
+    // Under load a SIGTERM sent before the shell ran `trap` would just kill it.
+    assert!(wait_for(WAIT, || dir.join("trapped").exists()));
     let pid = spawned_pid(&dir, "trapper").unwrap();
     unsafe_kill(d.pid(), 15);
     assert!(wait_log(
@@ -192,9 +196,10 @@ fn killasgroup_kills_the_grandchild() {
 
 #[test]
 fn children_get_only_fds_0_1_2() {
-    let dir = TempDir::new("fds");
-    let conf = config(&dir, "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n");
-    let mut d = Daemon::start(&dir, &conf);
+    let (dir, mut d) = start(
+        "fds",
+        "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n",
+    );
     assert!(wait_log(&dir, "spawned: 'sleeper'"));
     let pid = spawned_pid(&dir, "sleeper").unwrap();
     let fds: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -253,9 +258,7 @@ fn child_sees_environment_directory_and_umask() {
 
 #[test]
 fn user_option_runs_the_child_as_that_user() {
-    // SAFETY: getuid never fails.
-    if unsafe { libc::getuid() } != 0 {
-        eprintln!("SKIP user_option_runs_the_child_as_that_user: needs root");
+    if !require_root("user_option_runs_the_child_as_that_user", "needs root") {
         return;
     }
     let dir = TempDir::new("user");
@@ -279,12 +282,10 @@ fn user_option_runs_the_child_as_that_user() {
 
 #[test]
 fn orderly_shutdown_stops_every_child_and_removes_the_pidfile() {
-    let dir = TempDir::new("shutdown");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "shutdown",
         "[program:a]\ncommand=sleep 1000\npriority=1\nstartsecs=0\n\n[program:b]\ncommand=sleep 1000\npriority=2\nstartsecs=0\n\n[program:c]\ncommand=sleep 1000\npriority=3\nstartsecs=0\n",
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_log(
         &dir,
         &format!("supervisord started with pid {}", d.pid())
@@ -311,12 +312,10 @@ fn orderly_shutdown_stops_every_child_and_removes_the_pidfile() {
 
 #[test]
 fn output_written_just_before_exit_reaches_the_log() {
-    let dir = TempDir::new("lastwords");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "lastwords",
         "[program:talker]\ncommand=sh -c 'head -c 100000 /dev/zero | tr \"\\\\0\" x; echo END; exit 3'\nstdout_logfile=%(here)s/talker.log\nstartretries=0\n",
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_log(&dir, "exited: talker"));
     let out = dir.read("talker.log");
     assert_eq!(out.len(), 100_004);
@@ -341,9 +340,7 @@ fn missing_config_file_is_a_usage_error() {
 
 #[test]
 fn reaps_orphans_as_pid_1() {
-    // SAFETY: getuid never fails.
-    if unsafe { libc::getuid() } != 0 {
-        eprintln!("SKIP reaps_orphans_as_pid_1: needs root for unshare --pid");
+    if !require_root("reaps_orphans_as_pid_1", "needs root for unshare --pid") {
         return;
     }
     if std::process::Command::new("unshare")
@@ -388,9 +385,10 @@ fn reaps_orphans_as_pid_1() {
 
 #[test]
 fn sighup_rereads_the_config_and_restarts_programs() {
-    let dir = TempDir::new("sighup");
-    let conf = config(&dir, "[program:first]\ncommand=sleep 1000\nstartsecs=0\n");
-    let mut d = Daemon::start(&dir, &conf);
+    let (dir, mut d) = start(
+        "sighup",
+        "[program:first]\ncommand=sleep 1000\nstartsecs=0\n",
+    );
     assert!(wait_log(&dir, "spawned: 'first'"));
     config(&dir, "[program:second]\ncommand=sleep 1000\nstartsecs=0\n");
     unsafe_kill(d.pid(), 1);
@@ -405,12 +403,10 @@ fn sighup_rereads_the_config_and_restarts_programs() {
 
 #[test]
 fn sigusr2_reopens_the_main_log() {
-    let dir = TempDir::new("usr2");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "usr2",
         "[program:ticker]\ncommand=sh -c 'sleep 0.3'\nstartsecs=0\nautorestart=true\n",
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_log(&dir, "spawned: 'ticker'"));
     std::fs::rename(dir.join("s.log"), dir.join("s.log.old")).unwrap();
     unsafe_kill(d.pid(), 12);
@@ -430,9 +426,10 @@ fn sigusr2_reopens_the_main_log() {
 
 #[test]
 fn idle_daemon_does_not_wake_up() {
-    let dir = TempDir::new("idle");
-    let conf = config(&dir, "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n");
-    let mut d = Daemon::start(&dir, &conf);
+    let (dir, mut d) = start(
+        "idle",
+        "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n",
+    );
     assert!(wait_log(&dir, "success: sleeper entered RUNNING state"));
     let switches = |pid: i32| -> u64 {
         std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -522,20 +519,37 @@ while True:
     ))
 }
 
-#[test]
-fn event_listener_receives_process_state_events() {
-    let dir = TempDir::new("listener");
-    let Some(script) = listener_script(&dir, true) else {
-        return;
-    };
+/// Like `start`, plus an `[eventlistener:lst]` running `listener_script` for `events`
+/// (None when python3 is missing: the test is skipped).
+fn start_with_listener(
+    tag: &str,
+    fail_first: bool,
+    events: &str,
+    programs: &str,
+) -> Option<(TempDir, Daemon)> {
+    let dir = TempDir::new(tag);
+    let script = listener_script(&dir, fail_first)?;
     let conf = config(
         &dir,
         &format!(
-            "[eventlistener:lst]\ncommand=python3 -u {}\nevents=PROCESS_STATE,SUPERVISOR_STATE_CHANGE\nstartsecs=0\n\n[program:worker]\ncommand=sleep 1000\nstartsecs=0\n",
+            "[eventlistener:lst]\ncommand=python3 -u {}\nevents={events}\nstartsecs=0\n\n{programs}",
             script.display()
         ),
     );
-    let mut d = Daemon::start(&dir, &conf);
+    let daemon = Daemon::start(&dir, &conf);
+    Some((dir, daemon))
+}
+
+#[test]
+fn event_listener_receives_process_state_events() {
+    let Some((dir, mut d)) = start_with_listener(
+        "listener",
+        true,
+        "PROCESS_STATE,SUPERVISOR_STATE_CHANGE",
+        "[program:worker]\ncommand=sleep 1000\nstartsecs=0\n",
+    ) else {
+        return;
+    };
     let has = |needle: &str| dir.read("events.txt").contains(needle);
     let pid = |name: &str| spawned_pid(&dir, name).unwrap_or(0);
     assert!(wait_for(WAIT, || {
@@ -619,9 +633,10 @@ fn command_line_errors_match_the_reference() {
 
 #[test]
 fn supervisord_user_option_drops_privileges_before_logging() {
-    // SAFETY: getuid never fails.
-    if unsafe { libc::getuid() } != 0 {
-        eprintln!("SKIP supervisord_user_option_drops_privileges_before_logging: needs root");
+    if !require_root(
+        "supervisord_user_option_drops_privileges_before_logging",
+        "needs root",
+    ) {
         return;
     }
     let dir = TempDir::new("sduser");
@@ -669,12 +684,10 @@ fn a_chatty_child_does_not_starve_the_loop() {
 
 #[test]
 fn fcgi_program_gets_the_listening_socket_on_stdin() {
-    let dir = TempDir::new("fcgi");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "fcgi",
         "[fcgi-program:fc]\nsocket=unix://%(here)s/fc.sock\ncommand=sh -c 'readlink /proc/self/fd/0 > fd0.txt; exec sleep 1000'\ndirectory=%(here)s\nstartsecs=0\n",
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(
         wait_for(WAIT, || !dir.read("fd0.txt").is_empty()),
         "{}",
@@ -730,12 +743,10 @@ const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinte
 
 #[test]
 fn rpc_over_the_unix_socket_drives_processes() {
-    let dir = TempDir::new("rpc");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "rpc",
         &format!("{RPC_SECTIONS}[program:worker]\ncommand=sleep 1000\nstartsecs=1\n"),
     );
-    let mut d = Daemon::start(&dir, &conf);
     let sock = dir.join("s.sock");
     assert!(wait_for(WAIT, || sock.exists()));
     let state = rpc_call(&sock, "supervisor.getState", &[]);
@@ -778,12 +789,10 @@ fn port_in_use_is_a_usage_error() {
 
 #[test]
 fn rpc_shutdown_stops_everything() {
-    let dir = TempDir::new("rpcshutdown");
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "rpcshutdown",
         &format!("{RPC_SECTIONS}[program:worker]\ncommand=sleep 1000\nstartsecs=0\n"),
     );
-    let mut d = Daemon::start(&dir, &conf);
     let sock = dir.join("s.sock");
     assert!(wait_log(&dir, "spawned: 'worker'"));
     assert!(wait_for(WAIT, || sock.exists()));
@@ -796,12 +805,10 @@ fn rpc_shutdown_stops_everything() {
 
 #[test]
 fn many_programs_start_in_batches_and_stop_together() {
-    let dir = TempDir::new("many");
     let programs: String = (0..100)
         .map(|i| format!("[program:p{i:03}]\ncommand=sleep 1000\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n\n"))
         .collect();
-    let conf = config(&dir, &format!("{RPC_SECTIONS}{programs}"));
-    let mut d = Daemon::start(&dir, &conf);
+    let (dir, mut d) = start("many", &format!("{RPC_SECTIONS}{programs}"));
     assert!(
         wait_for(WAIT, || count(&dir, "success: p") == 100),
         "{}",
@@ -857,25 +864,15 @@ fn http_get(port: u16, target: &str) -> String {
     reply
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn web_ui_shows_processes_and_runs_actions() {
-    let dir = TempDir::new("webui");
     let port = free_port();
-    let conf = config(
-        &dir,
+    let (dir, mut d) = start(
+        "webui",
         &format!(
             "[inet_http_server]\nport=127.0.0.1:{port}\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n[program:web]\ncommand=sleep 1000\nstartsecs=0\n"
         ),
     );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_log(&dir, "success: web entered RUNNING state"));
     let page = http_get(port, "/?message=hello");
     assert!(page.starts_with("HTTP/1.0 200 OK\r\n"), "{page}");
@@ -998,18 +995,14 @@ fn lifecycle_log_lines_match_the_reference() {
 
 #[test]
 fn child_output_becomes_process_log_events() {
-    let dir = TempDir::new("logevents");
-    let Some(script) = listener_script(&dir, false) else {
+    let Some((dir, mut d)) = start_with_listener(
+        "logevents",
+        false,
+        "PROCESS_LOG",
+        "[program:talker]\ncommand=sh -c 'sleep 0.5; echo hello; exec sleep 1000'\nstdout_events_enabled=true\nstartsecs=0\n",
+    ) else {
         return;
     };
-    let conf = config(
-        &dir,
-        &format!(
-            "[eventlistener:lst]\ncommand=python3 -u {}\nevents=PROCESS_LOG\nstartsecs=0\n\n[program:talker]\ncommand=sh -c 'sleep 0.5; echo hello; exec sleep 1000'\nstdout_events_enabled=true\nstartsecs=0\n",
-            script.display()
-        ),
-    );
-    let mut d = Daemon::start(&dir, &conf);
     assert!(wait_for(WAIT, || dir
         .read("events.txt")
         .contains("eventname:PROCESS_LOG_STDOUT")));

@@ -89,15 +89,7 @@ impl Side {
     fn start(daemon_bin: &Path, ctl: &Path, name: &'static str) -> Side {
         let dir = TempDir::new(&format!("reconf-{name}"));
         let conf = dir.write("sup.conf", &config(&dir.path, 1));
-        let daemon = Command::new(daemon_bin)
-            .args(["-n", "-c"])
-            .arg(&conf)
-            .current_dir(&dir.path)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("daemon.out")).unwrap())
-            .stderr(std::fs::File::create(dir.join("daemon.err")).unwrap())
-            .spawn()
-            .unwrap();
+        let daemon = util::spawn_foreground(daemon_bin, &dir, &conf);
         Side {
             name,
             dir,

@@ -190,11 +190,10 @@ fn call_struct(method: &str, params: &str) -> String {
     )
 }
 
-/// A stop that reaches a child between fork and exec must neither be taken for a signal to
-/// supervisord (it once shut the daemon down) nor be lost by the child.
-#[test]
-fn stop_right_after_start_does_not_signal_supervisord() {
-    let dir = TempDir::new("rpc-startstop");
+/// A daemon with the RPC interface on the unix socket `sock` in a temp dir named after `tag`,
+/// running `programs`; returns once the socket exists.
+fn start_rpc_daemon(tag: &str, programs: &str) -> (TempDir, Daemon, PathBuf) {
+    let dir = TempDir::new(tag);
     let d = dir.path.display();
     let conf = dir.write(
         "supervisord.conf",
@@ -202,13 +201,24 @@ fn stop_right_after_start_does_not_signal_supervisord() {
             "[unix_http_server]\nfile={d}/sock\n\n[supervisord]\nlogfile={d}/main.log\n\
              pidfile={d}/sd.pid\nchildlogdir={d}\n\n[rpcinterface:supervisor]\n\
              supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
-             [program:sleeper]\ncommand=/bin/sleep 1000\nstartsecs=0\nautostart=false\n\
-             stopwaitsecs=30\n"
+             {programs}"
         ),
     );
-    let mut daemon = Daemon::start(&dir, &conf);
+    let daemon = Daemon::start(&dir, &conf);
     let sock = dir.join("sock");
     assert!(util::wait_for(Duration::from_secs(10), || sock.exists()));
+    (dir, daemon, sock)
+}
+
+/// A stop that reaches a child between fork and exec must neither be taken for a signal to
+/// supervisord (it once shut the daemon down) nor be lost by the child.
+#[test]
+fn stop_right_after_start_does_not_signal_supervisord() {
+    let (dir, mut daemon, sock) = start_rpc_daemon(
+        "rpc-startstop",
+        "[program:sleeper]\ncommand=/bin/sleep 1000\nstartsecs=0\nautostart=false\n\
+         stopwaitsecs=30\n",
+    );
     let name = "<value><string>sleeper</string></value>";
     let no_wait = "<value><boolean>0</boolean></value>";
     let mut calls = String::new();
@@ -242,20 +252,10 @@ fn stop_right_after_start_does_not_signal_supervisord() {
 /// The reference answers HTTP 500 here (3 GB does not fit an XML-RPC int); we clamp.
 #[test]
 fn config_info_with_huge_values_is_clamped_not_an_error() {
-    let dir = TempDir::new("rpc-clamp");
-    let d = dir.path.display();
-    let conf = dir.write(
-        "supervisord.conf",
-        &format!(
-            "[unix_http_server]\nfile={d}/sock\n\n[supervisord]\nlogfile={d}/main.log\n\
-             pidfile={d}/sd.pid\nchildlogdir={d}\n\n[rpcinterface:supervisor]\n\
-             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
-             [program:big]\ncommand=/bin/cat\nautostart=false\nstdout_logfile_maxbytes=3GB\n"
-        ),
+    let (_dir, mut daemon, sock) = start_rpc_daemon(
+        "rpc-clamp",
+        "[program:big]\ncommand=/bin/cat\nautostart=false\nstdout_logfile_maxbytes=3GB\n",
     );
-    let mut daemon = Daemon::start(&dir, &conf);
-    let sock = dir.join("sock");
-    assert!(util::wait_for(Duration::from_secs(10), || sock.exists()));
     let reply = post(
         &sock,
         "<?xml version='1.0'?><methodCall><methodName>supervisor.getAllConfigInfo</methodName></methodCall>",

@@ -148,15 +148,3 @@ pub fn main(args: &[String]) -> i32 {
     print!("{SAMPLE}");
     0
 }
-
-/// The sample with every setting uncommented (`;x` -> `x`, keeping `; prose` comments).
-pub fn uncommented() -> String {
-    SAMPLE
-        .lines()
-        .map(|l| match l.strip_prefix(';') {
-            Some(rest) if !rest.is_empty() && !rest.starts_with(' ') => rest.to_string(),
-            _ => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}

@@ -68,10 +68,7 @@ pub fn usage_error(argv0: &str, msg: &str) -> i32 {
 }
 
 fn py_list(items: &[String]) -> String {
-    let inner: Vec<String> = items
-        .iter()
-        .map(|s| crate::daemon::command::py_repr(s))
-        .collect();
+    let inner: Vec<String> = items.iter().map(|s| crate::pyrepr::py_repr(s)).collect();
     format!("[{}]", inner.join(", "))
 }
 
@@ -201,13 +198,13 @@ pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, Str
         let invalid = |e: String| {
             format!(
                 "invalid value for {opt} {}: {e}",
-                crate::daemon::command::py_repr(&v)
+                crate::pyrepr::py_repr(&v)
             )
         };
         if seen.contains(&key) {
             return Err(format!(
                 "conflicting command line option {}",
-                crate::daemon::command::py_repr(opt)
+                crate::pyrepr::py_repr(opt)
             ));
         }
         seen.push(key);

@@ -2,6 +2,7 @@
 //! `%%`) with the reference's error texts, plus our `${NAME}` / `${NAME:-default}` forms that read
 //! the same `ENV_` names as `%(ENV_NAME)s`.
 
+use crate::pyrepr::py_repr;
 use std::collections::BTreeMap;
 
 /// A value available to `%(name)..` conversions: most are strings; process_num/numprocs are ints.
@@ -18,35 +19,6 @@ pub type Expansions = BTreeMap<String, ExpValue>;
 pub struct Expanded {
     pub text: String,
     pub unset: Vec<String>,
-}
-
-/// Python's `repr()` of a str.
-pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 enum Failure {
@@ -472,19 +444,5 @@ mod tests {
             expand("${HOME}", &exps(), "x", false).unwrap().text,
             "${HOME}"
         );
-    }
-
-    #[test]
-    fn repr_matches_python() {
-        let cases = [
-            ("a", "'a'"),
-            ("it's", "\"it's\""),
-            ("a'b\"c", "'a\\'b\"c'"),
-            ("a\nb", "'a\\nb'"),
-            ("back\\slash", "'back\\\\slash'"),
-        ];
-        for (s, want) in cases {
-            assert_eq!(py_repr(s), want);
-        }
     }
 }

@@ -3,12 +3,13 @@
 //! problem is collected, not only the first.
 
 use super::error::ConfigError;
-use super::expand::{ExpValue, Expansions, expand, py_repr};
+use super::expand::{ExpValue, Expansions, expand};
 use super::known;
 use super::model::*;
 use super::source::{self, Document, Entry};
 use super::users;
 use super::values;
+use crate::pyrepr::py_repr;
 use std::path::{Path, PathBuf};
 
 /// Everything check-config reports: the model when there were no errors, plus all findings.
@@ -17,7 +18,6 @@ pub struct Report {
     pub config: Option<Config>,
     pub errors: Vec<ConfigError>,
     pub warnings: Vec<Warning>,
-    pub infos: Vec<String>,
 }
 
 pub(super) struct Loader {
@@ -601,7 +601,6 @@ impl Loader {
             config: if ok { config } else { None },
             errors: self.errors,
             warnings: self.warnings,
-            infos: self.infos,
         }
     }
 }
@@ -627,7 +626,10 @@ pub fn load_ctl(path: Option<&Path>) -> Result<CtlConfig, Vec<ConfigError>> {
         });
     };
     let mut l = Loader::new(path);
-    match source::read_file(path) {
+    // Like the reference's client: no includes, and only [supervisorctl] (plus [DEFAULT]) is
+    // resolved; the rest of the file is only checked for syntax.
+    let wanted = |name: &str| name == "supervisorctl" || name == source::DEFAULT_SECTION;
+    match source::read_file_keeping(path, wanted) {
         Ok(f) => l.doc.merge(f),
         Err(errs) => return Err(errs),
     }

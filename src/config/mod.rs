@@ -14,9 +14,5 @@ pub mod source;
 pub mod users;
 pub mod values;
 
-#[allow(unused_imports)]
-pub use error::ConfigError;
-#[allow(unused_imports)]
-pub use load::{Report, check, load, load_ctl};
-#[allow(unused_imports)]
+pub use load::{check, load, load_ctl};
 pub use locate::{find_config_file, search_paths};

@@ -5,6 +5,7 @@
 //! whitespace), indentation-based continuation lines, or `:` as a delimiter.
 
 use super::error::ConfigError;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One option value with where it was written.
@@ -37,6 +38,8 @@ pub struct Document {
     pub sections: Vec<Section>,
     /// `[DEFAULT]`: inherited by every section.
     pub defaults: Vec<(String, Entry)>,
+    /// Section name -> index in `sections` (configs may have hundreds of programs).
+    index: HashMap<String, usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,9 +70,10 @@ impl Document {
                 }
                 continue;
             }
-            let idx = match self.sections.iter().position(|s| s.name == parsed.name) {
-                Some(i) => i,
+            let idx = match self.index.get(&parsed.name) {
+                Some(&i) => i,
                 None => {
+                    self.index.insert(parsed.name.clone(), self.sections.len());
                     self.sections.push(Section {
                         name: parsed.name.clone(),
                         file: file.path.clone(),
@@ -86,7 +90,7 @@ impl Document {
     }
 
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).and_then(|&i| self.sections.get(i))
     }
 
     pub fn has_section(&self, name: &str) -> bool {
@@ -133,7 +137,13 @@ impl ParsedFile {
 
 /// Reads and parses one file. Unreadable files are an error here; callers decide whether to skip.
 pub fn read_file(path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_bytes(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    parse(&text, path)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, Vec<ConfigError>> {
+    std::fs::read(path).map_err(|e| {
         // The reference words a missing file and an unreadable one differently.
         let verb = if e.kind() == std::io::ErrorKind::NotFound {
             "find"
@@ -146,9 +156,7 @@ pub fn read_file(path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
                 .file(path)
                 .reference(format!("could not {verb} config file {shown}")),
         ]
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
-    parse(&text, path)
+    })
 }
 
 /// Index where an inline comment starts: `;` or `#` at the line start or after whitespace.
@@ -166,11 +174,34 @@ fn inline_comment_start(line: &str) -> Option<usize> {
 /// Parses configparser text. Bad option lines are all collected; text before the first section
 /// header stops parsing (as in configparser).
 pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
+    parse_keeping(text, path, |_| true)
+}
+
+/// Reads and parses one file, keeping only the sections `keep` accepts; the others are still
+/// checked for syntax errors (configparser rejects the whole file) but cost no allocations.
+/// supervisorctl reads one section of configs with hundreds of programs.
+pub fn read_file_keeping(
+    path: &Path,
+    keep: impl Fn(&str) -> bool,
+) -> Result<ParsedFile, Vec<ConfigError>> {
+    let bytes = read_bytes(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    parse_keeping(&text, path, keep)
+}
+
+/// `parse`, storing only the sections `keep` accepts.
+pub fn parse_keeping(
+    text: &str,
+    path: &Path,
+    keep: impl Fn(&str) -> bool,
+) -> Result<ParsedFile, Vec<ConfigError>> {
     let mut sections: Vec<ParsedSection> = Vec::new();
+    let mut section_index: HashMap<String, usize> = HashMap::new();
     let mut errors = Vec::new();
-    // (section index, option key, value lines) of the option being continued.
-    let mut current: Option<usize> = None;
-    let mut optname: Option<String> = None;
+    // The section being read: its name, and its index in `sections` when it is kept.
+    let mut current: Option<(&str, Option<usize>)> = None;
+    // Whether an option is open for continuation lines, and its key when its section is kept.
+    let mut optname: Option<Option<String>> = None;
     let mut values: Vec<(usize, String, Vec<String>)> = Vec::new();
     let mut indent_level = 0usize;
 
@@ -193,7 +224,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
             // empty_lines_in_values); comment-only lines are skipped.
             if comment_start.is_none()
                 && current.is_some()
-                && optname.is_some()
+                && matches!(optname, Some(Some(_)))
                 && let Some(last) = values.last_mut()
             {
                 last.2.push(String::new());
@@ -202,7 +233,10 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
         }
         let cur_indent = line.len() - line.trim_start().len();
         if current.is_some() && optname.is_some() && cur_indent > indent_level {
-            if let Some(last) = values.last_mut() {
+            // The open option's value is the last one recorded, unless its section is skipped.
+            if matches!(optname, Some(Some(_)))
+                && let Some(last) = values.last_mut()
+            {
                 last.2.push(value.to_string());
             }
             continue;
@@ -213,21 +247,27 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
             && end > 0
         {
             let name = &rest[..end];
-            current = Some(match sections.iter().position(|s| s.name == name) {
-                Some(i) => i,
-                None => {
-                    sections.push(ParsedSection {
-                        name: name.to_string(),
-                        line: lineno,
-                        entries: Vec::new(),
-                    });
-                    sections.len() - 1
-                }
-            });
+            let idx = if keep(name) {
+                Some(match section_index.get(name) {
+                    Some(&i) => i,
+                    None => {
+                        sections.push(ParsedSection {
+                            name: name.to_string(),
+                            line: lineno,
+                            entries: Vec::new(),
+                        });
+                        section_index.insert(name.to_string(), sections.len() - 1);
+                        sections.len() - 1
+                    }
+                })
+            } else {
+                None
+            };
+            current = Some((name, idx));
             optname = None;
             continue;
         }
-        let Some(sect) = current else {
+        let Some((sect_name, sect)) = &current else {
             errors.push(
                 ConfigError::new("file contains no section headers")
                     .file(path)
@@ -245,6 +285,10 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
         let delim = value.find(['=', ':']);
         match delim {
             Some(d) if !value[..d].trim().is_empty() => {
+                let Some(sect) = *sect else {
+                    optname = Some(None);
+                    continue;
+                };
                 let key = value[..d].trim().to_lowercase();
                 let val = value[d + 1..].trim().to_string();
                 values.push((sect, key.clone(), vec![val]));
@@ -255,7 +299,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
                     line: lineno,
                 };
                 set_entry(&mut sections[sect].entries, key.clone(), entry);
-                optname = Some(key);
+                optname = Some(Some(key));
             }
             _ => {
                 let problem = if delim.is_some() {
@@ -267,7 +311,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ParsedFile, Vec<ConfigError>> {
                     ConfigError::new(problem)
                         .file(path)
                         .line(Some(lineno))
-                        .section(sections[sect].name.clone())
+                        .section(sect_name.to_string())
                         .value(line)
                         .reference(format!(
                             "Source contains parsing errors: '{}'\n\t[line {:2}]: '{}\\n'",
@@ -469,6 +513,35 @@ mod tests {
                 "{text:?} [{sect}] {key}"
             );
         }
+    }
+
+    #[test]
+    fn keeping_some_sections_gives_their_values_and_every_error() {
+        let keep_s = |n: &str| n == "s";
+        let cases: &[(&str, Option<&str>)] = &[
+            ("[p]\na=1\n[s]\na=2\n", Some("2")),
+            ("[s]\na=1\n[p]\na=2\n  more\n\n  more\n", Some("1")),
+            ("[s]\na=1\n[p]\nb=2\n[s]\nc=3\n", Some("1")),
+            ("[s]\na=1\n  x\n[p]\nb=2\n  y\n", Some("1\nx")),
+            ("[p]\nb=2\n  y\n[s]\n", None),
+        ];
+        for (text, want) in cases {
+            let f = parse_keeping(text, Path::new("t.conf"), keep_s).unwrap();
+            assert_eq!(f.sections.len(), 1, "{text:?}");
+            assert_eq!(value(&f, "s", "a").as_deref(), *want, "{text:?}");
+            assert_eq!(
+                value(&parse_ok(text), "s", "a"),
+                value(&f, "s", "a"),
+                "{text:?}"
+            );
+        }
+        let errs =
+            parse_keeping("[s]\na=1\n[p]\nbogus\n", Path::new("t.conf"), keep_s).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].section.as_deref(), Some("p"));
+        assert_eq!(errs[0].line, Some(4));
+        let errs = parse_keeping("x=1\n[s]\n", Path::new("t.conf"), keep_s).unwrap_err();
+        assert_eq!(errs[0].problem, "file contains no section headers");
     }
 
     #[test]

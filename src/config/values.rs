@@ -1,9 +1,9 @@
 //! One parser per config value type, with the reference's accepted syntax and error texts.
 //! Each returns the reference's message on failure; callers attach file/section/option.
 
-use super::expand::py_repr;
 use super::model::{AutoRestart, LogLevel, LogTarget};
 use super::users;
+use crate::pyrepr::py_repr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

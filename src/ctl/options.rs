@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::pyfmt::py_repr;
+use crate::pyrepr::py_repr;
 
 /// Everything the controller needs once options are resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -45,7 +45,7 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
             if channel != "stdout" && channel != "stderr" {
                 c.output(&format!(
                     "Error: bad channel {}",
-                    super::pyfmt::py_repr(&channel)
+                    crate::pyrepr::py_repr(&channel)
                 ));
                 c.exitstatus = exit::GENERIC;
                 return Ok(());
@@ -74,20 +74,25 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
     } else {
         "supervisor.readProcessStderrLog"
     };
-    match c.call(
-        method,
-        &[Value::string(&name), Value::Int(-bytes), Value::Int(0)],
-    ) {
+    let params = [Value::string(&name), Value::Int(-bytes), Value::Int(0)];
+    show_log_read(c, method, &params, &name)
+}
+
+/// Prints what a read*Log call returned; the faults the reference explains become
+/// `<who>: ERROR (<why>)` (BAD_NAME only for a process log), others propagate.
+fn show_log_read(c: &mut Controller, method: &str, params: &[Value], who: &str) -> CmdResult {
+    let names_a_process = method != "supervisor.readLog";
+    match c.call(method, params) {
         Ok(v) => c.output(&super::commands::py_str(&v)),
         Err(CallError::Fault { code, string }) => {
             c.exitstatus = exit::GENERIC;
             let why = match code {
                 fault::NO_FILE => "no log file",
                 fault::FAILED => "unknown error reading log",
-                fault::BAD_NAME => "no such process name",
+                fault::BAD_NAME if names_a_process => "no such process name",
                 _ => return Err(CallError::Fault { code, string }.into()),
             };
-            c.output(&format!("{name}: ERROR ({why})"));
+            c.output(&format!("{who}: ERROR ({why})"));
         }
         Err(e) => return Err(e.into()),
     }
@@ -136,20 +141,8 @@ pub fn do_maintail(c: &mut Controller, arg: &str) -> CmdResult {
             return Ok(());
         }
     }
-    match c.call("supervisor.readLog", &[Value::Int(-bytes), Value::Int(0)]) {
-        Ok(v) => c.output(&super::commands::py_str(&v)),
-        Err(CallError::Fault { code, string }) => {
-            c.exitstatus = exit::GENERIC;
-            let why = match code {
-                fault::NO_FILE => "no log file",
-                fault::FAILED => "unknown error reading log",
-                _ => return Err(CallError::Fault { code, string }.into()),
-            };
-            c.output(&format!("supervisord: ERROR ({why})"));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
+    let params = [Value::Int(-bytes), Value::Int(0)];
+    show_log_read(c, "supervisor.readLog", &params, "supervisord")
 }
 
 /// `tail -f` / `maintail -f`: stream until the server closes or Ctrl-C.
@@ -271,36 +264,12 @@ fn emit(data: &[u8]) {
             let _ = out.write_all(s.as_bytes());
         }
         Err(_) => {
-            let _ = out.write_all(format!("Undecodable: {}", py_bytes_repr(data)).as_bytes());
+            let _ = out.write_all(
+                format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(data)).as_bytes(),
+            );
         }
     }
     let _ = out.flush();
-}
-
-/// Python's `repr(bytes)`.
-fn py_bytes_repr(data: &[u8]) -> String {
-    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut s = format!("b{quote}");
-    for &b in data {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            _ if b as char == quote => {
-                s.push('\\');
-                s.push(quote);
-            }
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push(quote);
-    s
 }
 
 pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
@@ -331,7 +300,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
             } else {
                 c.output(&format!(
                     "ERROR: <Fault {code}: {}>",
-                    super::pyfmt::py_repr(&string)
+                    crate::pyrepr::py_repr(&string)
                 ));
             }
             return Ok(());
@@ -396,7 +365,7 @@ fn fg_input_loop(c: &mut Controller, name: &str) -> CmdResult {
                 } else {
                     c.output(&format!(
                         "ERROR: <Fault {code}: {}>",
-                        super::pyfmt::py_repr(&string)
+                        crate::pyrepr::py_repr(&string)
                     ));
                 }
                 c.output("Exiting foreground");
@@ -430,11 +399,5 @@ mod tests {
         ] {
             assert_eq!(parse_py_int(s), want, "{s}");
         }
-    }
-
-    #[test]
-    fn bytes_repr_like_python() {
-        assert_eq!(py_bytes_repr(b"a\xff\n'"), "b\"a\\xff\\n'\"");
-        assert_eq!(py_bytes_repr(b"\x00"), "b'\\x00'");
     }
 }

@@ -1,6 +1,7 @@
 //! Turning a `command=` line into an executable path and argv before fork, with the reference's
 //! spawnerr messages (shlex split, PATH lookup, existence/permission checks).
 
+use crate::pyrepr::py_repr;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -75,35 +76,6 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, &'static str> {
         words.push(word);
     }
     Ok(words)
-}
-
-/// Python's `repr()` of a str, as used in the reference's messages (`can't find command 'x'`).
-pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 /// Resolves `command` as the reference's `get_execv_args` + `check_execv_args`.
@@ -224,14 +196,6 @@ mod tests {
         assert_eq!(shlex_split("a 'b"), Err("No closing quotation"));
         assert_eq!(shlex_split("a \"b"), Err("No closing quotation"));
         assert_eq!(shlex_split("a \\"), Err("No escaped character"));
-    }
-
-    #[test]
-    fn repr_like_python() {
-        assert_eq!(py_repr("abc"), "'abc'");
-        assert_eq!(py_repr("it's"), "\"it's\"");
-        assert_eq!(py_repr("a'b\"c"), "'a\\'b\"c'");
-        assert_eq!(py_repr("a\nb\\"), "'a\\nb\\\\'");
     }
 
     #[test]

@@ -22,8 +22,6 @@ pub const FIRST_PIPE_TOKEN: usize = 16;
 pub const LAST_PIPE_TOKEN: usize = 1 << 30;
 /// Largest single read from a child pipe (the reference's 128 KiB).
 const READ_CHUNK: usize = 128 * 1024;
-/// How often an RPC stop wait logs `waiting for <name> to stop`.
-const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 /// How often shutdown logs `waiting for ... to die`.
 const SHUTDOWN_REPORT_INTERVAL: Duration = Duration::from_secs(3);
 
@@ -292,9 +290,9 @@ impl Supervisor {
         &self.groups[gi].slots[pi]
     }
 
-    /// Autostart every process, groups in ascending priority, all in the same pass.
     /// Autostart every process, groups in ascending priority, all at once (no waiting for
     /// earlier ones to reach RUNNING).
+    #[cfg(test)]
     pub fn autostart_all(&mut self, now: Instant) {
         self.queue_autostart();
         while self.autostart_step(now, usize::MAX) {}

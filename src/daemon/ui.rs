@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use super::rpc_backend::DaemonBackend;
 use super::supervisor::Supervisor;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, ctime};
 use crate::rpc::{self, PendingCall, RpcOutcome};
 use crate::xmlrpc::{self, DecodeOptions, Value};
 
@@ -106,31 +106,6 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// Python's `time.ctime()` in local time: `Mon Nov 23 19:11:40 2026`.
-fn ctime(t: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs() as libc::time_t;
-    // SAFETY: localtime_r writes only into the struct we pass.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    unsafe { libc::localtime_r(&secs, &mut tm) };
-    format!(
-        "{} {} {:>2} {:02}:{:02}:{:02} {}",
-        DAYS[tm.tm_wday.clamp(0, 6) as usize],
-        MONTHS[tm.tm_mon.clamp(0, 11) as usize],
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        tm.tm_year + 1900
-    )
 }
 
 fn year(t: SystemTime) -> String {
@@ -320,7 +295,7 @@ pub fn handle(sup: &mut Supervisor, request: &Request, page: &str) -> UiOutcome 
         other => {
             log::error!(
                 "Web interface error: unknown action {}",
-                super::command::py_repr(other)
+                crate::pyrepr::py_repr(other)
             );
             return UiOutcome::Respond(Response::error(500));
         }

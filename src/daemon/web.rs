@@ -62,7 +62,7 @@ impl Web {
             for interface in &config.rpcinterfaces {
                 log::info!(
                     "RPC interface {} initialized",
-                    super::command::py_repr(&interface.name)
+                    crate::pyrepr::py_repr(&interface.name)
                 );
             }
         }

@@ -147,7 +147,7 @@ impl Listener {
                 Err(_) => {
                     let shown = match std::str::from_utf8(line) {
                         Ok(s) => s.to_string(),
-                        Err(_) => format!("Undecodable: {}", crate::logs::py_bytes_repr(line)),
+                        Err(_) => format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(line)),
                     };
                     out.push(ListenerAction::Log(
                         LogLevel::Warn,

@@ -21,7 +21,7 @@ pub fn check(credentials: &Credentials, authorization: Option<&[u8]>) -> AuthOut
     let Some(value) = authorization else {
         return AuthOutcome::Denied;
     };
-    let value = trim(value);
+    let value = value.trim_ascii();
     let split = value.iter().position(|b| *b == b' ' || *b == b'\t');
     let Some(split) = split else {
         return AuthOutcome::Denied;
@@ -73,18 +73,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         diff |= u64::from(x ^ y);
     }
     diff == 0
-}
-
-fn trim(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &value[start..end.max(start)]
 }
 
 #[cfg(test)]

@@ -277,10 +277,7 @@ impl Conn {
         true
     }
 
-    pub fn is_streaming(&self) -> bool {
-        matches!(self.phase, Phase::Streaming { .. })
-    }
-
+    #[cfg(test)]
     pub fn is_dispatched(&self) -> bool {
         matches!(self.phase, Phase::Dispatched { .. })
     }

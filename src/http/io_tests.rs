@@ -1,6 +1,7 @@
 //! Socket-level tests of `Server`: a real mio loop in a thread with an echo handler, real
 //! clients over TCP and unix sockets, and the listener rules (modes, stale and live sockets).
 
+use super::listener::BindError;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;

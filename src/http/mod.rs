@@ -25,15 +25,9 @@ mod server;
 mod sha1;
 
 // Re-exports are the daemon's API; it is wired in separately.
-#[allow(unused_imports)]
-pub use listener::BindError;
-#[allow(unused_imports)]
 pub use request::Limits;
-#[allow(unused_imports)]
-pub use response::{Response, Version, http_date};
-#[allow(unused_imports)]
-pub use router::{Channel, Route, route};
-#[allow(unused_imports)]
+pub use response::{Response, ctime, http_date};
+pub use router::{Channel, Route};
 pub use server::{Request, RequestId, Server};
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> HeadParse {
     let connection_has = |token: &'static str| {
         find_all("connection").any(|(_, v)| {
             v.split(|b| *b == b',')
-                .any(|t| trim_ascii(t).eq_ignore_ascii_case(token.as_bytes()))
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
         })
     };
     let keep_alive = match version {
@@ -218,7 +218,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> HeadParse {
         Version::Http10 => connection_has("keep-alive"),
     };
     let expects_continue = version == Version::Http11
-        && find_all("expect").any(|(_, v)| trim_ascii(v).eq_ignore_ascii_case(b"100-continue"));
+        && find_all("expect").any(|(_, v)| v.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
 
     let head = Head {
         method: method.to_string(),
@@ -261,7 +261,7 @@ fn partial_state(buf: &[u8], limits: &Limits) -> Option<HeadError> {
 /// error response echoes it.
 fn guess_version(buf: &[u8]) -> Version {
     let line_end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
-    let line = trim_ascii(&buf[..line_end]);
+    let line = buf[..line_end].trim_ascii();
     if line.ends_with(b"HTTP/1.0") {
         Version::Http10
     } else {
@@ -270,23 +270,11 @@ fn guess_version(buf: &[u8]) -> Version {
 }
 
 fn parse_decimal(value: &[u8]) -> Option<usize> {
-    let value = trim_ascii(value);
+    let value = value.trim_ascii();
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
     std::str::from_utf8(value).ok()?.parse().ok()
-}
-
-fn trim_ascii(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &value[start..end.max(start)]
 }
 
 /// Decodes `%XX` escapes (invalid escapes stay as written) into bytes, then UTF-8 lossily.

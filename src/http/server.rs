@@ -11,7 +11,7 @@ use mio::{Interest, Registry, Token};
 use super::connection::{Accepted, Conn, TimeoutOutcome};
 use super::listener::{self, BindError, UnixSocket};
 use super::request::{Limits, percent_decode};
-use super::response::{Response, Version, access_log_date, ctime, write_response};
+use super::response::{Response, Version, access_log_date, write_response};
 use super::router::{Route, route};
 use crate::config::model::{Credentials, InetHttpServerConfig, UnixHttpServerConfig};
 
@@ -204,51 +204,6 @@ impl Server {
             .filter(|l| l.credentials.is_none())
             .map(|l| l.section.clone())
             .collect()
-    }
-
-    /// Logs what the reference logs per server once its servers are up: the TRAC "Medusa
-    /// started" lines, INFO `RPC interface '<name>' initialized` for each of `rpc_interfaces`,
-    /// and the CRIT about missing authentication. Call after the main log is installed.
-    pub fn log_startup(&self, rpc_interfaces: &[String], wall: SystemTime) {
-        for l in &self.listeners {
-            match &l.socket {
-                ListenSocket::Tcp(socket) => {
-                    let (host, port) = match socket.local_addr() {
-                        Ok(addr) => (addr.ip().to_string(), addr.port()),
-                        Err(_) => (String::new(), 0),
-                    };
-                    let host = if host == "0.0.0.0" {
-                        String::new()
-                    } else {
-                        host
-                    };
-                    if host.is_empty() {
-                        log::trace!(":Computing default hostname");
-                    }
-                    log::trace!(
-                        "{host}:Medusa (V1.12) started at {}\n\tHostname: localhost\n\tPort:{port}",
-                        ctime(wall)
-                    );
-                }
-                ListenSocket::Unix(socket) => {
-                    let path = socket.path.display();
-                    log::trace!(
-                        "{path}:Medusa (V1.12) started at {}\n\tHostname: <unix domain socket>\n\tPort:{path}",
-                        ctime(wall)
-                    );
-                }
-            }
-            for name in rpc_interfaces {
-                log::info!("RPC interface '{name}' initialized");
-            }
-            if l.credentials.is_none() {
-                log::error!(
-                    target: "crit",
-                    "Server '{}' running without any HTTP authentication checking",
-                    l.section
-                );
-            }
-        }
     }
 
     /// Registers the listeners; tokens `base .. base + token_span()` then belong to the server.

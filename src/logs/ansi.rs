@@ -86,6 +86,7 @@ impl AnsiStripper {
 }
 
 /// Strips a complete buffer (the reference's stripEscapes).
+#[cfg(test)]
 pub fn strip_ansi(data: &[u8]) -> Vec<u8> {
     let mut stripper = AnsiStripper::new();
     let mut out = stripper.strip(data);

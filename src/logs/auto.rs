@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::pyrepr::py_str_repr;
+use crate::pyrepr::py_repr;
 
 /// Which pipe of a child a log belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,7 +144,7 @@ pub fn cleanup_auto_logs(childlogdir: &Path, identifier: &str) -> Vec<String> {
         if std::fs::remove_file(&path).is_err() {
             warnings.push(format!(
                 "Failed to clean up {}",
-                py_str_repr(&path.to_string_lossy())
+                py_repr(&path.to_string_lossy())
             ));
         }
     }

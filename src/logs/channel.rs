@@ -9,9 +9,9 @@ use crate::config::model::{LogChannel, LogLevel, LogTarget, ProcessConfig};
 
 use super::ansi::AnsiStripper;
 use super::auto::Channel;
-use super::pyrepr::{py_bytes_repr, py_str_repr};
 use super::rotating::{RotatingFile, WriteReport};
 use super::syslog::SyslogSender;
+use crate::pyrepr::{py_bytes_repr, py_repr};
 
 pub const BEGIN_TOKEN: &[u8] = b"<!--XSUPERVISOR:BEGIN-->";
 pub const END_TOKEN: &[u8] = b"<!--XSUPERVISOR:END-->";
@@ -165,17 +165,9 @@ impl OutputChannel {
         })
     }
 
-    pub fn config(&self) -> &ChannelConfig {
-        &self.config
-    }
-
+    #[cfg(test)]
     pub fn logfile_path(&self) -> Option<&Path> {
         self.file.as_ref().map(|f| f.path())
-    }
-
-    /// True while inside a `<!--XSUPERVISOR:BEGIN-->` block.
-    pub fn is_capturing(&self) -> bool {
-        self.capturing
     }
 
     /// Processes one chunk read from the pipe.
@@ -241,7 +233,7 @@ impl OutputChannel {
         if self.config.mainlog_debug {
             out.push(ChannelOutput::MainLogDebug(format!(
                 "{} {} emitted a comm event",
-                py_str_repr(&self.config.process_name),
+                py_repr(&self.config.process_name),
                 self.config.channel.as_str()
             )));
         }
@@ -271,7 +263,7 @@ impl OutputChannel {
             };
             out.push(ChannelOutput::MainLogDebug(format!(
                 "{} {} output:\n{}",
-                py_str_repr(&self.config.process_name),
+                py_repr(&self.config.process_name),
                 self.config.channel.as_str(),
                 text
             )));
@@ -302,7 +294,7 @@ impl OutputChannel {
         if self.config.mainlog_debug {
             out.push(ChannelOutput::MainLogDebug(format!(
                 "{} {} output:\n{}",
-                py_str_repr(&self.config.process_name),
+                py_repr(&self.config.process_name),
                 self.config.channel.as_str(),
                 py_bytes_repr(data)
             )));

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::logs::testutil::{TempDir, read};
-use std::collections::BTreeMap;
 use std::os::unix::net::UnixDatagram;
 
 const B: &str = "<!--XSUPERVISOR:BEGIN-->";
@@ -292,26 +291,10 @@ fn process(stdout: LogTarget, stderr: LogTarget) -> ProcessConfig {
         name: "web_0".into(),
         section: "program:web".into(),
         program_name: "web".into(),
-        process_num: 0,
         command: "/bin/cat".into(),
-        priority: 999,
-        autostart: true,
-        startsecs: 1,
-        startretries: 3,
-        autorestart: crate::config::model::AutoRestart::Unexpected,
-        exitcodes: vec![0],
-        stopsignal: 15,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        redirect_stderr: false,
         stdout: log_channel(stdout),
         stderr: log_channel(stderr),
-        environment: BTreeMap::new(),
-        directory: None,
-        umask: None,
-        serverurl: None,
+        ..crate::process::test_config("web_0")
     }
 }
 

@@ -42,10 +42,6 @@ impl FileFollower {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// When the daemon should call `poll` next (immediately after open, and while data remains).
     pub fn next_deadline(&self) -> Instant {
         self.next_poll

@@ -6,7 +6,7 @@
 //! BLAT = `trace!(target: "blather", ..)`.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::SystemTime;
 
@@ -156,15 +156,18 @@ impl MainLogCore {
         self.level
     }
 
+    #[cfg(test)]
     pub fn set_level(&mut self, level: LogLevel) {
         self.level = level;
     }
 
+    #[cfg(test)]
     pub fn is_open(&self) -> bool {
         self.open
     }
 
-    pub fn path(&self) -> Option<&Path> {
+    #[cfg(test)]
+    pub fn path(&self) -> Option<&std::path::Path> {
         self.file.as_ref().map(|f| f.path())
     }
 
@@ -224,16 +227,6 @@ impl MainLogCore {
             for part in message.trim_end_matches('\n').split('\n') {
                 syslog.send(&format!("{asctime} {} {part}\n", level_tag(level)));
             }
-        }
-    }
-
-    pub fn has_pending(&self) -> bool {
-        self.file.as_ref().is_some_and(RotatingFile::has_pending)
-    }
-
-    pub fn flush_pending(&mut self) {
-        if let Some(report) = self.file.as_mut().and_then(RotatingFile::flush_pending) {
-            self.report = Some(report);
         }
     }
 
@@ -349,37 +342,6 @@ pub fn install_buffering_main_log() -> Result<MainLogHandle, log::SetLoggerError
     Ok(MainLogHandle { log })
 }
 
-/// Error of `install_main_log`.
-#[derive(Debug)]
-pub enum InstallError {
-    /// Another logger (env_logger?) was installed first.
-    LoggerTaken,
-    /// The log file could not be opened.
-    Open(PathBuf, io::Error),
-}
-
-impl std::fmt::Display for InstallError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InstallError::LoggerTaken => write!(f, "a logger is already installed"),
-            InstallError::Open(path, e) => write!(f, "cannot open {}: {}", path.display(), e),
-        }
-    }
-}
-
-/// Installs (if needed) and opens the main log; buffered early records are written now.
-pub fn install_main_log(config: &MainLogConfig) -> Result<MainLogHandle, InstallError> {
-    let handle = install_buffering_main_log().map_err(|_| InstallError::LoggerTaken)?;
-    handle.open(config).map_err(|e| {
-        let path = match &config.dest {
-            MainLogDest::File(p) => p.clone(),
-            MainLogDest::Syslog => PathBuf::from("syslog"),
-        };
-        InstallError::Open(path, e)
-    })?;
-    Ok(handle)
-}
-
 impl MainLogHandle {
     /// The installed handle, if any.
     pub fn get() -> Option<MainLogHandle> {
@@ -402,6 +364,7 @@ impl MainLogHandle {
         self.log.lock().clear()
     }
 
+    #[cfg(test)]
     pub fn set_level(&self, level: LogLevel) {
         let mut core = self.log.lock();
         core.set_level(level);
@@ -410,26 +373,14 @@ impl MainLogHandle {
         }
     }
 
-    pub fn level(&self) -> LogLevel {
-        self.log.lock().level()
-    }
-
+    #[cfg(test)]
     pub fn path(&self) -> Option<PathBuf> {
-        self.log.lock().path().map(Path::to_path_buf)
+        self.log.lock().path().map(std::path::Path::to_path_buf)
     }
 
     /// A change in the log file's health to report (once) through the log itself or stderr.
     pub fn take_report(&self) -> Option<WriteReport> {
         self.log.lock().take_report()
-    }
-
-    /// Bytes wait for a full pipe/tty (`logfile=/dev/stdout`): call `flush_pending` soon.
-    pub fn has_pending(&self) -> bool {
-        self.log.lock().has_pending()
-    }
-
-    pub fn flush_pending(&self) {
-        self.log.lock().flush_pending()
     }
 
     /// Formatted records still buffered because the log was never opened.

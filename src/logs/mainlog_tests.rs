@@ -3,6 +3,7 @@
 use super::*;
 use crate::logs::rotating::backup_name;
 use crate::logs::testutil::{TempDir, read};
+use std::path::Path;
 
 fn file_config(path: &Path, level: LogLevel) -> MainLogConfig {
     MainLogConfig {

@@ -151,19 +151,15 @@ impl RotatingFile {
     }
 
     /// Bytes lost to write errors since this file was opened.
+    #[cfg(test)]
     pub fn dropped_bytes(&self) -> u64 {
         self.dropped_total
     }
 
     /// True between a `Failed` report and the next successful write.
+    #[cfg(test)]
     pub fn is_failing(&self) -> bool {
         self.failing
-    }
-
-    /// Changes the rotation limits (e.g. after a config reload keeps the same file).
-    pub fn set_limits(&mut self, maxbytes: u64, backups: u32) {
-        self.maxbytes = maxbytes;
-        self.backups = backups;
     }
 
     /// Appends `data`, then rotates if due. Returns a report only when the health of the file
@@ -263,7 +259,7 @@ impl RotatingFile {
     }
 
     /// True when bytes wait for a full pipe/tty; the daemon should call `flush_pending` soon
-    /// (on a short timer, or when `raw_fd` becomes writable).
+    /// (on a short timer).
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
@@ -278,12 +274,6 @@ impl RotatingFile {
             return self.account(lost, error);
         }
         None
-    }
-
-    /// The open descriptor (for registering writable interest while `has_pending`).
-    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
-        use std::os::fd::AsRawFd;
-        self.file.as_ref().map(|f| f.as_raw_fd())
     }
 
     fn account(&mut self, lost: u64, error: Option<io::Error>) -> Option<WriteReport> {
@@ -379,6 +369,7 @@ impl RotatingFile {
     }
 
     /// Current size of the open file (0 when closed or not a regular file).
+    #[cfg(test)]
     pub fn position(&mut self) -> u64 {
         if !self.regular {
             return 0;

@@ -17,17 +17,6 @@ pub enum ProcessState {
 }
 
 impl ProcessState {
-    pub const ALL: [ProcessState; 8] = [
-        ProcessState::Stopped,
-        ProcessState::Starting,
-        ProcessState::Running,
-        ProcessState::Backoff,
-        ProcessState::Stopping,
-        ProcessState::Exited,
-        ProcessState::Fatal,
-        ProcessState::Unknown,
-    ];
-
     pub fn code(self) -> i32 {
         self as i32
     }
@@ -44,10 +33,6 @@ impl ProcessState {
             ProcessState::Fatal => "FATAL",
             ProcessState::Unknown => "UNKNOWN",
         }
-    }
-
-    pub fn from_code(code: i32) -> Option<ProcessState> {
-        Self::ALL.into_iter().find(|s| s.code() == code)
     }
 
     /// States that shutdown waits for and that `status` reports as not running.
@@ -87,7 +72,6 @@ impl fmt::Display for ProcessState {
 /// supervisord's own state (`getState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SupervisorState {
-    Fatal = 2,
     Running = 1,
     Restarting = 0,
     Shutdown = -1,
@@ -100,7 +84,6 @@ impl SupervisorState {
 
     pub fn name(self) -> &'static str {
         match self {
-            SupervisorState::Fatal => "FATAL",
             SupervisorState::Running => "RUNNING",
             SupervisorState::Restarting => "RESTARTING",
             SupervisorState::Shutdown => "SHUTDOWN",
@@ -129,14 +112,11 @@ mod tests {
             assert_eq!(state.name(), name);
             assert_eq!(state.is_stopped(), stopped, "{name}");
             assert_eq!(state.is_running(), running, "{name}");
-            assert_eq!(ProcessState::from_code(code), Some(state));
         }
-        assert_eq!(ProcessState::from_code(5), None);
     }
 
     #[test]
     fn supervisor_codes() {
-        assert_eq!(SupervisorState::Fatal.code(), 2);
         assert_eq!(SupervisorState::Running.code(), 1);
         assert_eq!(SupervisorState::Restarting.code(), 0);
         assert_eq!(SupervisorState::Shutdown.code(), -1);

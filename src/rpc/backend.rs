@@ -59,6 +59,25 @@ pub struct ProcessSnapshot {
     pub killing: bool,
 }
 
+#[cfg(test)]
+impl ProcessSnapshot {
+    /// A process that never ran (no pid, times, errors or logs), for tests.
+    pub fn never_started(id: ProcessId, state: ProcessState) -> ProcessSnapshot {
+        ProcessSnapshot {
+            id,
+            state,
+            laststart: 0.0,
+            laststop: 0.0,
+            spawnerr: String::new(),
+            exitstatus: 0,
+            pid: 0,
+            stdout_logfile: None,
+            stderr_logfile: None,
+            killing: false,
+        }
+    }
+}
+
 /// An active process group and its processes, in priority order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupSnapshot {

@@ -274,18 +274,7 @@ mod tests {
     use std::time::Duration;
 
     fn snapshot(state: ProcessState) -> ProcessSnapshot {
-        ProcessSnapshot {
-            id: ProcessId::new("grp", "proc"),
-            state,
-            laststart: 0.0,
-            laststop: 0.0,
-            spawnerr: String::new(),
-            exitstatus: 0,
-            pid: 0,
-            stdout_logfile: None,
-            stderr_logfile: None,
-            killing: false,
-        }
+        ProcessSnapshot::never_started(ProcessId::new("grp", "proc"), state)
     }
 
     #[test]

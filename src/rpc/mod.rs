@@ -46,6 +46,7 @@ pub struct PendingCall {
     job: Job,
 }
 
+#[cfg(test)]
 impl PendingCall {
     pub fn method(&self) -> &str {
         &self.method
@@ -67,7 +68,7 @@ pub fn handle_request(body: &[u8], backend: &mut dyn Backend, now: SystemTime) -
             };
             log::error!(
                 "XML-RPC request data {} is invalid: {why}",
-                crate::logs::py_str_repr(&text)
+                crate::pyrepr::py_repr(&text)
             );
             return RpcOutcome::BadRequest;
         }

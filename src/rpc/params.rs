@@ -101,10 +101,10 @@ pub fn python_repr(value: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Bool(true) => "True".to_string(),
         Value::Bool(false) => "False".to_string(),
-        Value::String(s) => crate::logs::py_str_repr(s),
+        Value::String(s) => crate::pyrepr::py_repr(s),
         Value::Double(d) => python_float(*d),
         Value::DateTime(t) => format!("<DateTime {t}>"),
-        Value::Base64(b) => crate::logs::py_str_repr(&String::from_utf8_lossy(b)),
+        Value::Base64(b) => crate::pyrepr::py_repr(&String::from_utf8_lossy(b)),
         Value::Array(items) => {
             let inner: Vec<String> = items.iter().map(python_repr).collect();
             format!("[{}]", inner.join(", "))
@@ -112,7 +112,7 @@ pub fn python_repr(value: &Value) -> String {
         Value::Struct(members) => {
             let inner: Vec<String> = members
                 .iter()
-                .map(|(k, v)| format!("{}: {}", crate::logs::py_str_repr(k), python_repr(v)))
+                .map(|(k, v)| format!("{}: {}", crate::pyrepr::py_repr(k), python_repr(v)))
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }

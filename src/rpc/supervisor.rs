@@ -79,26 +79,12 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
         "reloadConfig" => reload_config(b).into(),
         "addProcessGroup" => add_group(p, b).into(),
         "removeProcessGroup" => remove_group(p, b).into(),
-        "startProcess" => start_process(p, b, now),
-        "startProcessGroup" => match params::string(&p[0]) {
-            Ok(group) => start_group(group, wait_flag(p, 1), b, now),
-            Err(f) => Call::Done(Err(f)),
-        },
-        "startAllProcesses" => {
-            let targets = all_in_priority_order(b);
-            let wait = wait_flag(p, 0);
-            Each::begin(b, targets, |s| !s.is_running(), start_action(wait), now)
-        }
-        "stopProcess" => stop_process(p, b, now),
-        "stopProcessGroup" => match params::string(&p[0]) {
-            Ok(group) => stop_group(group, wait_flag(p, 1), b, now),
-            Err(f) => Call::Done(Err(f)),
-        },
-        "stopAllProcesses" => {
-            let targets = all_in_priority_order(b);
-            let wait = wait_flag(p, 0);
-            Each::begin(b, targets, ProcessState::is_running, stop_action(wait), now)
-        }
+        "startProcess" => on_process(START, p, b, now),
+        "startProcessGroup" => on_named_group(START, p, b, now),
+        "startAllProcesses" => on_all(START, p, b, now),
+        "stopProcess" => on_process(STOP, p, b, now),
+        "stopProcessGroup" => on_named_group(STOP, p, b, now),
+        "stopAllProcesses" => on_all(STOP, p, b, now),
         "signalProcess" => signal_process(p, b),
         "getAllConfigInfo" => Ok(all_config_info(b.loaded_config(), &b.groups())).into(),
         "getProcessInfo" => get_process_info(p, b, now).into(),
@@ -213,7 +199,30 @@ fn remove_group(p: &[Value], b: &mut dyn Backend) -> Outcome {
     }
 }
 
-fn start_process(p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
+/// Starting or stopping: which processes of a group it applies to, and the action on one
+/// process (`name` as the caller spelled it, for faults; `wait` until the change is done).
+#[derive(Clone, Copy)]
+struct Verb {
+    eligible: fn(ProcessState) -> bool,
+    act: fn(&mut dyn Backend, &ProcessId, &str, bool) -> Call,
+}
+
+const START: Verb = Verb {
+    eligible: is_not_running,
+    act: start_one,
+};
+
+const STOP: Verb = Verb {
+    eligible: ProcessState::is_running,
+    act: stop_one,
+};
+
+fn is_not_running(state: ProcessState) -> bool {
+    !state.is_running()
+}
+
+/// startProcess/stopProcess: a process name, or `group:*` for the whole group.
+fn on_process(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
     let name = match params::string(&p[0]) {
         Ok(n) => n,
         Err(f) => return Call::Done(Err(f)),
@@ -221,9 +230,39 @@ fn start_process(p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
     let wait = wait_flag(p, 1);
     match resolve(b, name) {
         Err(f) => Call::Done(Err(f)),
-        Ok((group, None)) => start_group(&group.name, wait, b, now),
-        Ok((_, Some(process))) => start_one(b, &process.id, name, wait),
+        Ok((group, None)) => on_group(verb, &group.name, wait, b, now),
+        Ok((_, Some(process))) => (verb.act)(b, &process.id, name, wait),
     }
+}
+
+/// startProcessGroup/stopProcessGroup.
+fn on_named_group(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
+    match params::string(&p[0]) {
+        Ok(group) => on_group(verb, group, wait_flag(p, 1), b, now),
+        Err(f) => Call::Done(Err(f)),
+    }
+}
+
+/// startAllProcesses/stopAllProcesses.
+fn on_all(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
+    let targets = all_in_priority_order(b);
+    let wait = wait_flag(p, 0);
+    Each::begin(b, targets, verb.eligible, each_action(verb, wait), now)
+}
+
+fn each_action(verb: Verb, wait: bool) -> impl FnMut(&mut dyn Backend, &ProcessId) -> Call {
+    move |b, id| (verb.act)(b, id, &id.namespec(), wait)
+}
+
+fn on_group(verb: Verb, name: &str, wait: bool, b: &mut dyn Backend, now: SystemTime) -> Call {
+    if let Err(f) = gate(b) {
+        return Call::Done(Err(f));
+    }
+    let Some(group) = b.group(name) else {
+        return Call::Done(Err(fault(FaultCode::BadName, name)));
+    };
+    let targets = group.processes.into_iter().map(|p| p.id).collect();
+    Each::begin(b, targets, verb.eligible, each_action(verb, wait), now)
 }
 
 /// startProcess after name resolution: command checks, state checks, spawn, wait.
@@ -265,38 +304,6 @@ fn start_one(b: &mut dyn Backend, id: &ProcessId, name: &str, wait: bool) -> Cal
     Call::Done(Ok(Value::Bool(true)))
 }
 
-fn start_action(wait: bool) -> impl FnMut(&mut dyn Backend, &ProcessId) -> Call {
-    move |b, id| start_one(b, id, &id.namespec(), wait)
-}
-
-fn stop_action(wait: bool) -> impl FnMut(&mut dyn Backend, &ProcessId) -> Call {
-    move |b, id| stop_one(b, id, &id.namespec(), wait)
-}
-
-fn start_group(name: &str, wait: bool, b: &mut dyn Backend, now: SystemTime) -> Call {
-    if let Err(f) = gate(b) {
-        return Call::Done(Err(f));
-    }
-    let Some(group) = b.group(name) else {
-        return Call::Done(Err(fault(FaultCode::BadName, name)));
-    };
-    let targets = group.processes.into_iter().map(|p| p.id).collect();
-    Each::begin(b, targets, |s| !s.is_running(), start_action(wait), now)
-}
-
-fn stop_process(p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
-    let name = match params::string(&p[0]) {
-        Ok(n) => n,
-        Err(f) => return Call::Done(Err(f)),
-    };
-    let wait = wait_flag(p, 1);
-    match resolve(b, name) {
-        Err(f) => Call::Done(Err(f)),
-        Ok((group, None)) => stop_group(&group.name, wait, b, now),
-        Ok((_, Some(process))) => stop_one(b, &process.id, name, wait),
-    }
-}
-
 /// stopProcess after name resolution.
 fn stop_one(b: &mut dyn Backend, id: &ProcessId, name: &str, wait: bool) -> Call {
     let Some(before) = b.process(id) else {
@@ -313,17 +320,6 @@ fn stop_one(b: &mut dyn Backend, id: &ProcessId, name: &str, wait: bool) -> Call
         return Call::Wait(Job::Stop { id: id.clone() });
     }
     Call::Done(Ok(Value::Bool(true)))
-}
-
-fn stop_group(name: &str, wait: bool, b: &mut dyn Backend, now: SystemTime) -> Call {
-    if let Err(f) = gate(b) {
-        return Call::Done(Err(f));
-    }
-    let Some(group) = b.group(name) else {
-        return Call::Done(Err(fault(FaultCode::BadName, name)));
-    };
-    let targets = group.processes.into_iter().map(|p| p.id).collect();
-    Each::begin(b, targets, ProcessState::is_running, stop_action(wait), now)
 }
 
 /// The reference's `signal_number`: an int (or numeric string) that is 0 or a named signal, or

@@ -7,11 +7,6 @@ mod encode;
 mod value;
 
 // Re-exports are the module's API; users (rpc, ctl) are landing in parallel.
-#[allow(unused_imports)]
-pub use decode::{
-    DecodeError, DecodeOptions, Dialect, MethodCall, Response, decode_call, decode_response,
-};
-#[allow(unused_imports)]
-pub use encode::{EncodeError, encode_call, encode_fault, encode_response};
-#[allow(unused_imports)]
+pub use decode::{DecodeError, DecodeOptions, Response, decode_call, decode_response};
+pub use encode::{encode_call, encode_fault, encode_response};
 pub use value::Value;

@@ -1,8 +1,6 @@
 //! Shared helpers for integration tests: a temp dir per test, the binary under its applet names,
 //! starting a daemon, and bounded waits (poll a condition until a deadline; never a bare sleep).
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,31 +95,34 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Starts `exe -n -c conf` (our supervisord or the reference's) in `dir`, output to files
+/// `daemon.out`/`daemon.err`.
+pub fn spawn_foreground(exe: &Path, dir: &TempDir, conf: &Path) -> Child {
+    let out = std::fs::File::create(dir.join("daemon.out")).unwrap();
+    let err = std::fs::File::create(dir.join("daemon.err")).unwrap();
+    Command::new(exe)
+        .arg("-n")
+        .arg("-c")
+        .arg(conf)
+        .current_dir(&dir.path)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap()
+}
+
 /// A daemon started in the foreground (`-n`) for a test; killed (SIGKILL to its process group
 /// is not used, so children must be stopped by the test or by SIGTERM) on drop.
 pub struct Daemon {
     pub child: Child,
-    pub conf: PathBuf,
 }
 
 impl Daemon {
     /// Starts `supervisord -n -c conf` in `dir`, output to files `daemon.out`/`daemon.err`.
     pub fn start(dir: &TempDir, conf: &Path) -> Daemon {
-        let out = std::fs::File::create(dir.join("daemon.out")).unwrap();
-        let err = std::fs::File::create(dir.join("daemon.err")).unwrap();
-        let child = Command::new(dir.applet("supervisord"))
-            .arg("-n")
-            .arg("-c")
-            .arg(conf)
-            .current_dir(&dir.path)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap();
         Daemon {
-            child,
-            conf: conf.to_path_buf(),
+            child: spawn_foreground(&dir.applet("supervisord"), dir, conf),
         }
     }
 
@@ -187,6 +188,25 @@ pub fn reference_bin() -> Option<PathBuf> {
     } else {
         None
     }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// True when the tests run as root; otherwise prints that `test` is skipped and why.
+pub fn require_root(test: &str, reason: &str) -> bool {
+    // SAFETY: getuid never fails.
+    if unsafe { libc::getuid() } == 0 {
+        return true;
+    }
+    eprintln!("SKIP {test}: {reason}");
+    false
 }
 
 /// The reference's bin dir, or panics with how to install it when REQUIRE_REF is set (CI),

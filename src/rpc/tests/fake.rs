@@ -38,18 +38,7 @@ pub(super) struct FakeProcess {
 impl FakeProcess {
     pub(super) fn new(group: &str, name: &str, state: ProcessState) -> FakeProcess {
         FakeProcess {
-            snap: ProcessSnapshot {
-                id: ProcessId::new(group, name),
-                state,
-                laststart: 0.0,
-                laststop: 0.0,
-                spawnerr: String::new(),
-                exitstatus: 0,
-                pid: 0,
-                stdout_logfile: None,
-                stderr_logfile: None,
-                killing: false,
-            },
+            snap: ProcessSnapshot::never_started(ProcessId::new(group, name), state),
             command: Ok(()),
             on_start: OnStart::Starting,
             stops_at_once: false,
@@ -287,29 +276,10 @@ pub(super) fn channel(logfile: LogTarget) -> LogChannel {
 
 pub(super) fn pconf(name: &str) -> ProcessConfig {
     ProcessConfig {
-        name: name.to_string(),
-        section: format!("program:{name}"),
-        program_name: name.to_string(),
-        process_num: 0,
         command: format!("/bin/{name}"),
-        priority: 999,
-        autostart: true,
-        startsecs: 1,
-        startretries: 3,
-        autorestart: AutoRestart::Unexpected,
-        exitcodes: vec![0],
-        stopsignal: 15,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        redirect_stderr: false,
         stdout: channel(LogTarget::Auto),
         stderr: channel(LogTarget::Auto),
-        environment: BTreeMap::new(),
-        directory: None,
-        umask: None,
-        serverurl: None,
+        ..crate::process::test_config(name)
     }
 }
 

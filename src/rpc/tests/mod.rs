@@ -178,19 +178,6 @@ fn shutdown_state_gates_supervisor_methods_only() {
 }
 
 #[test]
-fn fatal_supervisor_state_is_not_gated() {
-    let mut b = standard();
-    b.state = SupervisorState::Fatal;
-    assert_eq!(
-        call(&mut b, "supervisor.getState", vec![]),
-        Ok(Value::structure([
-            ("statecode", Value::Int(2)),
-            ("statename", s("FATAL")),
-        ]))
-    );
-}
-
-#[test]
 fn shutdown_and_restart_only_request() {
     let mut b = standard();
     assert_eq!(

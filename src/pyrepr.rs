@@ -1,5 +1,5 @@
-//! Python `repr()` of bytes and str, for log texts the reference builds with `%r`
-//! (`'cat' stdout output:`, `Undecodable: b'...'`, `Failed to clean up '/path'`).
+//! Python `repr()` of str and bytes: the reference builds many texts with `%r` or `repr()`
+//! (config errors, supervisorctl messages, log lines like `'cat' stdout output:`).
 
 /// Python's quote choice: single quotes unless the text has `'` and no `"`.
 fn quote_for(has_single: bool, has_double: bool) -> char {
@@ -32,7 +32,7 @@ pub fn py_bytes_repr(data: &[u8]) -> String {
 
 /// `repr(str)` for the texts we meet (names, paths): non-printable ASCII and C1 controls are
 /// escaped; other non-ASCII characters are kept, as Python does for printable ones.
-pub fn py_str_repr(text: &str) -> String {
+pub fn py_repr(text: &str) -> String {
     let quote = quote_for(text.contains('\''), text.contains('"'));
     let mut out = String::with_capacity(text.len() + 2);
     out.push(quote);
@@ -62,8 +62,10 @@ mod tests {
 
     #[test]
     fn bytes_repr_table() {
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 9] = [
             (b"READY\n", r"b'READY\n'"),
+            (b"a\xff\n'", r#"b"a\xff\n'""#),
+            (b"\x00", r"b'\x00'"),
             (b"caf\xc3\xa9 \xff\n", r"b'caf\xc3\xa9 \xff\n'"),
             (b"it's", r#"b"it's""#),
             (b"it's \"q\"", r#"b'it\'s "q"'"#),
@@ -85,9 +87,18 @@ mod tests {
             ("tab\there", r"'tab\there'"),
             ("é", "'é'"),
             ("\u{85}", r"'\x85'"),
+            ("a", "'a'"),
+            ("abc", "'abc'"),
+            ("notaurl", "'notaurl'"),
+            ("a'b\"c", "'a\\'b\"c'"),
+            ("a\nb", "'a\\nb'"),
+            ("a\nb\\", "'a\\nb\\\\'"),
+            ("back\\slash", "'back\\\\slash'"),
+            ("tab\there\n", "'tab\\there\\n'"),
+            ("\u{1}", "'\\x01'"),
         ];
         for (input, expected) in cases {
-            assert_eq!(py_str_repr(input), expected);
+            assert_eq!(py_repr(input), expected, "{input:?}");
         }
     }
 }
