@@ -219,7 +219,7 @@ impl Supervisor {
         !self.backlog.is_empty()
     }
 
-    /// Reads a pipe until WouldBlock (at most `max_reads` chunks, so one chatty child cannot
+    /// Reads a pipe until it is empty (a short read) or WouldBlock (at most `max_reads` chunks, so one chatty child cannot
     /// starve the loop), handing each chunk to the channel; closes it on EOF. Returns true when
     /// the limit stopped it (more may be waiting).
     pub(super) fn drain_pipe(
@@ -274,6 +274,12 @@ impl Supervisor {
                     if let (Stream::Stdout, Some(listener)) = (stream, slot.listener.as_mut()) {
                         listener_actions.extend(listener.feed(data));
                     }
+                    // A short read emptied the pipe, so the child's next write wakes the
+                    // poller again; reading on would only chase a writer line by line.
+                    if n < buf.len() {
+                        limited = false;
+                        break;
+                    }
                 }
                 Err(_) => {
                     limited = false;
@@ -282,8 +288,9 @@ impl Supervisor {
             }
         }
         self.buf = buf;
-        // A drain that filled the default 64 KiB pipe: this child is chatty, give it room.
-        if total >= 64 * 1024 && !eof && self.grown_pipes.insert(token) {
+        // A drain that (nearly) filled the default 64 KiB pipe (small writes leave page tails
+        // unused): this child is chatty, give it room.
+        if total >= 32 * 1024 && !eof && self.grown_pipes.insert(token) {
             grow_pipe(fd);
         }
         self.handle_channel_outputs(gi, pi, stream, outputs);
