@@ -102,14 +102,25 @@ pub enum Response {
     Fault { code: i64, string: String },
 }
 
-/// One parsed element. `text` is the text before the first child (ElementTree's `.text`, which
-/// the reference server reads); `all_text` is every direct text piece, for leaf elements.
+/// One parsed element. `leading_text` is the text before the first child (ElementTree's
+/// `.text`, which the reference server reads); of a leaf that is all its text. Text after the
+/// first child (indentation between members) is only counted, never stored: nothing reads it.
 #[derive(Debug, Default)]
 struct Element {
     name: String,
-    text: Option<String>,
-    all_text: String,
+    /// Whether any text came before the first child (`.text` is then not None).
+    has_text: bool,
+    leading_text: String,
+    /// Every direct text byte, for the `max_string` cap.
+    text_bytes: usize,
     children: Vec<Element>,
+}
+
+impl Element {
+    /// ElementTree's `.text`.
+    fn text(&self) -> Option<&str> {
+        self.has_text.then_some(self.leading_text.as_str())
+    }
 }
 
 fn parse_tree(body: &str, opts: &DecodeOptions) -> Result<Element, DecodeError> {
@@ -184,12 +195,13 @@ fn push_text(stack: &mut [Element], text: &str, opts: &DecodeOptions) -> Result<
             "text outside the document element".into(),
         ));
     };
-    if current.all_text.len() + text.len() > opts.max_string {
+    if current.text_bytes + text.len() > opts.max_string {
         return Err(DecodeError::StringTooLarge(opts.max_string));
     }
-    current.all_text.push_str(text);
+    current.text_bytes += text.len();
     if current.children.is_empty() {
-        current.text.get_or_insert_with(String::new).push_str(text);
+        current.has_text = true;
+        current.leading_text.push_str(text);
     }
     Ok(())
 }
@@ -281,7 +293,7 @@ mod strict {
 
     fn leaf_text(e: &Element) -> Result<&str, DecodeError> {
         if e.children.is_empty() {
-            Ok(&e.all_text)
+            Ok(&e.leading_text)
         } else {
             Err(DecodeError::Invalid(format!(
                 "<{}> has child elements",
@@ -298,7 +310,7 @@ mod strict {
             )));
         }
         if e.children.is_empty() {
-            return Ok(Value::String(e.all_text.clone()));
+            return Ok(Value::String(e.leading_text.clone()));
         }
         let typed = only_child(e, "type element")?;
         let text = || leaf_text(typed);
@@ -404,12 +416,13 @@ mod lenient {
     }
 
     fn raw(e: &Element) -> Value {
-        e.text.clone().map(Value::String).unwrap_or(Value::Nil)
+        e.text()
+            .map(|t| Value::String(t.to_string()))
+            .unwrap_or(Value::Nil)
     }
 
     fn needs_text(e: &Element) -> Result<&str, DecodeError> {
-        e.text
-            .as_deref()
+        e.text()
             .ok_or_else(|| DecodeError::Invalid(format!("<{}> without text", e.name)))
     }
 
@@ -417,8 +430,8 @@ mod lenient {
     pub(super) fn value(e: &Element) -> Result<Value, DecodeError> {
         Ok(match e.name.as_str() {
             "int" | "i4" => Value::Int(parse_int(needs_text(e)?)?),
-            "boolean" => Value::Bool(e.text.as_deref() == Some("1")),
-            "string" => Value::String(e.text.clone().unwrap_or_default()),
+            "boolean" => Value::Bool(e.text() == Some("1")),
+            "string" => Value::String(e.text().unwrap_or_default().to_string()),
             "double" => Value::Double(parse_double(needs_text(e)?)?),
             "dateTime.iso8601" => {
                 let t = needs_text(e)?;
@@ -426,7 +439,7 @@ mod lenient {
                 Value::DateTime(t.to_string())
             }
             "base64" => {
-                let bytes = decode_base64(e.text.as_deref().unwrap_or(""))?;
+                let bytes = decode_base64(e.text().unwrap_or(""))?;
                 let s = String::from_utf8(bytes)
                     .map_err(|_| DecodeError::Invalid("base64 data is not UTF-8".into()))?;
                 Value::String(s)
@@ -454,7 +467,7 @@ mod lenient {
             }
             "value" => match e.children.first() {
                 Some(child) => value(child)?,
-                None => Value::String(e.text.clone().unwrap_or_default()),
+                None => Value::String(e.text().unwrap_or_default().to_string()),
             },
             _ => raw(e),
         })
@@ -475,7 +488,7 @@ mod lenient {
         let mut params = None;
         for e in all {
             match e.name.as_str() {
-                "methodName" => method = e.text.clone(),
+                "methodName" => method = e.text().map(str::to_string),
                 "params" => {
                     params = Some(
                         e.children
