@@ -2,6 +2,7 @@
 //! entities and character references), then either Python's client rules (`Dialect::Standard`)
 //! or the reference server's lenient rules (`Dialect::Supervisor`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine;
@@ -107,7 +108,7 @@ pub enum Response {
 /// first child (indentation between members) is only counted, never stored: nothing reads it.
 #[derive(Debug, Default)]
 struct Element {
-    name: String,
+    name: Cow<'static, str>,
     /// Whether any text came before the first child (`.text` is then not None).
     has_text: bool,
     leading_text: String,
@@ -143,7 +144,7 @@ fn parse_tree(body: &str, opts: &DecodeOptions) -> Result<Element, DecodeError> 
                 if stack.len() >= opts.max_depth {
                     return Err(DecodeError::TooDeep(opts.max_depth));
                 }
-                let name = start.name().as_ref().to_string();
+                let name = element_name(start.name().as_ref());
                 stack.push(Element {
                     name,
                     ..Element::default()
@@ -184,6 +185,37 @@ fn parse_tree(body: &str, opts: &DecodeOptions) -> Result<Element, DecodeError> 
         return Err(DecodeError::Syntax("unclosed element".into()));
     }
     root.ok_or_else(|| DecodeError::Syntax("no element found".into()))
+}
+
+/// XML-RPC's own tag names are shared, not allocated: a 500-process reply has ~30k elements.
+fn element_name(raw: &str) -> Cow<'static, str> {
+    const KNOWN: &[&str] = &[
+        "value",
+        "member",
+        "name",
+        "string",
+        "int",
+        "i4",
+        "boolean",
+        "struct",
+        "array",
+        "data",
+        "param",
+        "params",
+        "methodResponse",
+        "methodCall",
+        "methodName",
+        "fault",
+        "double",
+        "base64",
+        "dateTime.iso8601",
+        "nil",
+        "i8",
+    ];
+    match KNOWN.iter().find(|k| **k == raw) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(raw.to_string()),
+    }
 }
 
 fn push_text(stack: &mut [Element], text: &str, opts: &DecodeOptions) -> Result<(), DecodeError> {
@@ -314,7 +346,7 @@ mod strict {
         }
         let typed = only_child(e, "type element")?;
         let text = || leaf_text(typed);
-        Ok(match typed.name.as_str() {
+        Ok(match typed.name.as_ref() {
             "int" | "i4" | "i8" | "i1" | "i2" | "biginteger" => Value::Int(parse_int(text()?)?),
             "boolean" => match text()? {
                 "0" => Value::Bool(false),
@@ -367,7 +399,7 @@ mod strict {
         let mut method = None;
         let mut values = Vec::new();
         for child in &root.children {
-            match child.name.as_str() {
+            match child.name.as_ref() {
                 "methodName" => method = Some(leaf_text(child)?.to_string()),
                 "params" => values = params(child)?,
                 other => return Err(DecodeError::Invalid(format!("unexpected <{other}>"))),
@@ -388,7 +420,7 @@ mod strict {
             return Err(DecodeError::Invalid(format!("unexpected <{}>", root.name)));
         }
         let body = only_child(root, "<params> or <fault>")?;
-        match body.name.as_str() {
+        match body.name.as_ref() {
             "params" => {
                 let mut values = params(body)?;
                 if values.len() != 1 {
@@ -428,7 +460,7 @@ mod lenient {
 
     /// What ElementTree's `.text` of `e` holds after the reference's unmarshaller ran over it.
     pub(super) fn value(e: &Element) -> Result<Value, DecodeError> {
-        Ok(match e.name.as_str() {
+        Ok(match e.name.as_ref() {
             "int" | "i4" => Value::Int(parse_int(needs_text(e)?)?),
             "boolean" => Value::Bool(e.text() == Some("1")),
             "string" => Value::String(e.text().unwrap_or_default().to_string()),
@@ -487,7 +519,7 @@ mod lenient {
         let mut method = None;
         let mut params = None;
         for e in all {
-            match e.name.as_str() {
+            match e.name.as_ref() {
                 "methodName" => method = e.text().map(str::to_string),
                 "params" => {
                     params = Some(
@@ -515,7 +547,7 @@ mod lenient {
         for c in &e.children {
             check_all(c)?;
         }
-        match e.name.as_str() {
+        match e.name.as_ref() {
             "int" | "i4" | "double" | "dateTime.iso8601" | "base64" | "array" | "param"
             | "struct" => value(e).map(|_| ()),
             _ => Ok(()),
