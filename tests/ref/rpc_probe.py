@@ -231,6 +231,9 @@ call("supervisor.removeProcessGroup", "quick")
 call("supervisor.startAllProcesses", False, label="startAllProcesses(False)", sort=True)
 call("supervisor.stopAllProcesses", False, label="stopAllProcesses(False)", sort=True)
 # stubborn ignores SIGTERM: the shutdown takes stopwaitsecs, long enough to probe SHUTDOWN_STATE.
+# stopAllProcesses(False) left stubborn STOPPING (or already dead, depending on whether its
+# trap was set in time): wait until it is down on both servers before starting it again.
+wait_until(lambda: state("stubborn") in ("STOPPED", "EXITED", "FATAL"), timeout=20.0)
 call("supervisor.startProcess", "stubborn")
 call("supervisor.shutdown")
 for m in ("getPID", "getState", "shutdown"):
