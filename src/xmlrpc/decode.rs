@@ -2,6 +2,7 @@
 //! entities and character references), then either Python's client rules (`Dialect::Standard`)
 //! or the reference server's lenient rules (`Dialect::Supervisor`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine;
@@ -102,14 +103,25 @@ pub enum Response {
     Fault { code: i64, string: String },
 }
 
-/// One parsed element. `text` is the text before the first child (ElementTree's `.text`, which
-/// the reference server reads); `all_text` is every direct text piece, for leaf elements.
+/// One parsed element. `leading_text` is the text before the first child (ElementTree's
+/// `.text`, which the reference server reads); of a leaf that is all its text. Text after the
+/// first child (indentation between members) is only counted, never stored: nothing reads it.
 #[derive(Debug, Default)]
 struct Element {
-    name: String,
-    text: Option<String>,
-    all_text: String,
+    name: Cow<'static, str>,
+    /// Whether any text came before the first child (`.text` is then not None).
+    has_text: bool,
+    leading_text: String,
+    /// Every direct text byte, for the `max_string` cap.
+    text_bytes: usize,
     children: Vec<Element>,
+}
+
+impl Element {
+    /// ElementTree's `.text`.
+    fn text(&self) -> Option<&str> {
+        self.has_text.then_some(self.leading_text.as_str())
+    }
 }
 
 fn parse_tree(body: &str, opts: &DecodeOptions) -> Result<Element, DecodeError> {
@@ -132,7 +144,7 @@ fn parse_tree(body: &str, opts: &DecodeOptions) -> Result<Element, DecodeError> 
                 if stack.len() >= opts.max_depth {
                     return Err(DecodeError::TooDeep(opts.max_depth));
                 }
-                let name = start.name().as_ref().to_string();
+                let name = element_name(start.name().as_ref());
                 stack.push(Element {
                     name,
                     ..Element::default()
@@ -175,6 +187,37 @@ fn parse_tree(body: &str, opts: &DecodeOptions) -> Result<Element, DecodeError> 
     root.ok_or_else(|| DecodeError::Syntax("no element found".into()))
 }
 
+/// XML-RPC's own tag names are shared, not allocated: a 500-process reply has ~30k elements.
+fn element_name(raw: &str) -> Cow<'static, str> {
+    const KNOWN: &[&str] = &[
+        "value",
+        "member",
+        "name",
+        "string",
+        "int",
+        "i4",
+        "boolean",
+        "struct",
+        "array",
+        "data",
+        "param",
+        "params",
+        "methodResponse",
+        "methodCall",
+        "methodName",
+        "fault",
+        "double",
+        "base64",
+        "dateTime.iso8601",
+        "nil",
+        "i8",
+    ];
+    match KNOWN.iter().find(|k| **k == raw) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(raw.to_string()),
+    }
+}
+
 fn push_text(stack: &mut [Element], text: &str, opts: &DecodeOptions) -> Result<(), DecodeError> {
     let Some(current) = stack.last_mut() else {
         if text.trim().is_empty() {
@@ -184,12 +227,13 @@ fn push_text(stack: &mut [Element], text: &str, opts: &DecodeOptions) -> Result<
             "text outside the document element".into(),
         ));
     };
-    if current.all_text.len() + text.len() > opts.max_string {
+    if current.text_bytes + text.len() > opts.max_string {
         return Err(DecodeError::StringTooLarge(opts.max_string));
     }
-    current.all_text.push_str(text);
+    current.text_bytes += text.len();
     if current.children.is_empty() {
-        current.text.get_or_insert_with(String::new).push_str(text);
+        current.has_text = true;
+        current.leading_text.push_str(text);
     }
     Ok(())
 }
@@ -281,7 +325,7 @@ mod strict {
 
     fn leaf_text(e: &Element) -> Result<&str, DecodeError> {
         if e.children.is_empty() {
-            Ok(&e.all_text)
+            Ok(&e.leading_text)
         } else {
             Err(DecodeError::Invalid(format!(
                 "<{}> has child elements",
@@ -298,11 +342,11 @@ mod strict {
             )));
         }
         if e.children.is_empty() {
-            return Ok(Value::String(e.all_text.clone()));
+            return Ok(Value::String(e.leading_text.clone()));
         }
         let typed = only_child(e, "type element")?;
         let text = || leaf_text(typed);
-        Ok(match typed.name.as_str() {
+        Ok(match typed.name.as_ref() {
             "int" | "i4" | "i8" | "i1" | "i2" | "biginteger" => Value::Int(parse_int(text()?)?),
             "boolean" => match text()? {
                 "0" => Value::Bool(false),
@@ -355,7 +399,7 @@ mod strict {
         let mut method = None;
         let mut values = Vec::new();
         for child in &root.children {
-            match child.name.as_str() {
+            match child.name.as_ref() {
                 "methodName" => method = Some(leaf_text(child)?.to_string()),
                 "params" => values = params(child)?,
                 other => return Err(DecodeError::Invalid(format!("unexpected <{other}>"))),
@@ -376,7 +420,7 @@ mod strict {
             return Err(DecodeError::Invalid(format!("unexpected <{}>", root.name)));
         }
         let body = only_child(root, "<params> or <fault>")?;
-        match body.name.as_str() {
+        match body.name.as_ref() {
             "params" => {
                 let mut values = params(body)?;
                 if values.len() != 1 {
@@ -404,21 +448,22 @@ mod lenient {
     }
 
     fn raw(e: &Element) -> Value {
-        e.text.clone().map(Value::String).unwrap_or(Value::Nil)
+        e.text()
+            .map(|t| Value::String(t.to_string()))
+            .unwrap_or(Value::Nil)
     }
 
     fn needs_text(e: &Element) -> Result<&str, DecodeError> {
-        e.text
-            .as_deref()
+        e.text()
             .ok_or_else(|| DecodeError::Invalid(format!("<{}> without text", e.name)))
     }
 
     /// What ElementTree's `.text` of `e` holds after the reference's unmarshaller ran over it.
     pub(super) fn value(e: &Element) -> Result<Value, DecodeError> {
-        Ok(match e.name.as_str() {
+        Ok(match e.name.as_ref() {
             "int" | "i4" => Value::Int(parse_int(needs_text(e)?)?),
-            "boolean" => Value::Bool(e.text.as_deref() == Some("1")),
-            "string" => Value::String(e.text.clone().unwrap_or_default()),
+            "boolean" => Value::Bool(e.text() == Some("1")),
+            "string" => Value::String(e.text().unwrap_or_default().to_string()),
             "double" => Value::Double(parse_double(needs_text(e)?)?),
             "dateTime.iso8601" => {
                 let t = needs_text(e)?;
@@ -426,7 +471,7 @@ mod lenient {
                 Value::DateTime(t.to_string())
             }
             "base64" => {
-                let bytes = decode_base64(e.text.as_deref().unwrap_or(""))?;
+                let bytes = decode_base64(e.text().unwrap_or(""))?;
                 let s = String::from_utf8(bytes)
                     .map_err(|_| DecodeError::Invalid("base64 data is not UTF-8".into()))?;
                 Value::String(s)
@@ -454,7 +499,7 @@ mod lenient {
             }
             "value" => match e.children.first() {
                 Some(child) => value(child)?,
-                None => Value::String(e.text.clone().unwrap_or_default()),
+                None => Value::String(e.text().unwrap_or_default().to_string()),
             },
             _ => raw(e),
         })
@@ -474,8 +519,8 @@ mod lenient {
         let mut method = None;
         let mut params = None;
         for e in all {
-            match e.name.as_str() {
-                "methodName" => method = e.text.clone(),
+            match e.name.as_ref() {
+                "methodName" => method = e.text().map(str::to_string),
                 "params" => {
                     params = Some(
                         e.children
@@ -502,7 +547,7 @@ mod lenient {
         for c in &e.children {
             check_all(c)?;
         }
-        match e.name.as_str() {
+        match e.name.as_ref() {
             "int" | "i4" | "double" | "dateTime.iso8601" | "base64" | "array" | "param"
             | "struct" => value(e).map(|_| ()),
             _ => Ok(()),

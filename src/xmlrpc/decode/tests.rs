@@ -151,6 +151,15 @@ fn hostile_documents_are_refused() {
         (call(&param(&deep)), DecodeOptions::server(), DecodeError::TooDeep(64)),
         (huge.clone(), small, DecodeError::StringTooLarge(50)),
         (huge, tiny, DecodeError::TooLarge(20)),
+        // Text after an element's first child is not stored but still counts.
+        (
+            call(&param(&format!(
+                "<array><data><value>1</value>{}</data></array>",
+                " ".repeat(60)
+            ))),
+            small,
+            DecodeError::StringTooLarge(50),
+        ),
         (
             "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a \"aaaa\">]><methodCall><methodName>&a;</methodName></methodCall>".into(),
             DecodeOptions::server(),
