@@ -43,7 +43,8 @@ pub fn dispatch(args: Vec<OsString>) -> i32 {
 
 fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
     let Some(applet) = rest.first() else {
-        print_help(argv0);
+        // A usage error: the text goes to stderr, like every other usage error.
+        eprint!("{}", help_text(argv0));
         return 2;
     };
     let args = &rest[1..];
@@ -58,7 +59,7 @@ fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
             0
         }
         "help" | "--help" | "-h" => {
-            print_help(argv0);
+            print!("{}", help_text(argv0));
             0
         }
         other => {
@@ -68,8 +69,8 @@ fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
     }
 }
 
-fn print_help(argv0: &str) {
-    println!(
+fn help_text(argv0: &str) -> String {
+    format!(
         "usage: {argv0} APPLET [ARGS...]\n\n\
          A process supervisor compatible with supervisord 4.3.0, in one binary.\n\n\
          applets:\n  \
@@ -78,6 +79,6 @@ fn print_help(argv0: &str) {
          check-config [-c FILE] [--dump]   validate a config, print a summary or the resolved model\n  \
          sample-config          print a commented sample config (also: named echo_supervisord_conf)\n  \
          version                print the version\n  \
-         help                   this text"
-    );
+         help                   this text\n"
+    )
 }
