@@ -202,6 +202,14 @@ fn children_get_only_fds_0_1_2() {
     );
     assert!(wait_log(&dir, "spawned: 'sleeper'"));
     let pid = spawned_pid(&dir, "sleeper").unwrap();
+    // "spawned" is logged right after fork; the fd set is only final once the child has exec'd.
+    assert!(
+        wait_for(WAIT, || std::fs::read_to_string(format!(
+            "/proc/{pid}/comm"
+        ))
+        .is_ok_and(|c| c.trim() == "sleep")),
+        "child {pid} never exec'd sleep"
+    );
     let fds: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
