@@ -23,7 +23,7 @@ pub fn do_avail(c: &mut Controller, arg: &str) -> CmdResult {
     }
     match c.call("supervisor.getAllConfigInfo", &[]) {
         Ok(infos) => {
-            for info in items(&infos)? {
+            for info in items(infos)? {
                 let name = make_namespec(
                     info.member_str("group").unwrap_or(""),
                     info.member_str("name").unwrap_or(""),
@@ -72,13 +72,13 @@ pub fn do_avail(c: &mut Controller, arg: &str) -> CmdResult {
 
 /// The `[[added, changed, removed]]` answer of reloadConfig as three name lists.
 fn changes(result: &Value) -> Result<[Vec<String>; 3], Failure> {
-    let first = items(result)?
+    let first = items(result.clone())?
         .into_iter()
         .next()
         .unwrap_or(Value::Array(vec![]));
-    let lists = items(&first)?;
+    let lists = items(first)?;
     let mut out: [Vec<String>; 3] = Default::default();
-    for (slot, list) in out.iter_mut().zip(&lists) {
+    for (slot, list) in out.iter_mut().zip(lists) {
         *slot = items(list)?.iter().map(py_str).collect();
     }
     Ok(out)
@@ -156,7 +156,7 @@ pub fn do_update(c: &mut Controller, arg: &str) -> CmdResult {
         wanted.clear();
     }
     if !wanted.is_empty() {
-        let mut groups: Vec<String> = items(&c.call("supervisor.getAllProcessInfo", &[])?)?
+        let mut groups: Vec<String> = items(c.call("supervisor.getAllProcessInfo", &[])?)?
             .iter()
             .filter_map(|i| i.member_str("group").map(str::to_string))
             .collect();
@@ -172,7 +172,7 @@ pub fn do_update(c: &mut Controller, arg: &str) -> CmdResult {
     for g in removed.iter().filter(|g| selected(g)) {
         let results = c.call("supervisor.stopProcessGroup", &[Value::string(g)])?;
         c.output(&format!("{g}: stopped"));
-        let failed = items(&results)?
+        let failed = items(results)?
             .iter()
             .any(|r| r.member_int("status") == Some(fault::FAILED));
         if failed {

@@ -1,6 +1,8 @@
 //! The process commands (status, start, stop, restart, signal, pid, clear), the command table,
 //! and the namespec and result-struct helpers they share.
 
+use std::fmt::Write as _;
+
 use super::controller::{CmdResult, Controller, Failure, Flow, exit, fault};
 use super::help;
 use super::transport::CallError;
@@ -159,13 +161,14 @@ impl Outcome {
 
 /// The items of an array result; any other answer is the server's mistake and aborts the
 /// command like the reference's TypeError.
-pub fn items(v: &Value) -> Result<Vec<Value>, Failure> {
-    v.as_array().map(<[Value]>::to_vec).ok_or_else(|| {
-        Failure::Raised(
+pub fn items(v: Value) -> Result<Vec<Value>, Failure> {
+    match v {
+        Value::Array(items) => Ok(items),
+        other => Err(Failure::Raised(
             "TypeError",
-            format!("expected an array from the server, got {}", py_str(v)),
-        )
-    })
+            format!("expected an array from the server, got {}", py_str(&other)),
+        )),
+    }
 }
 
 const STOPPED_STATES: [i64; 4] = [0, 100, 200, 1000];
@@ -187,10 +190,18 @@ fn show_statuses(c: &Controller, infos: &[Value]) {
         .unwrap_or(0)
         .max(30)
         + 3;
-    for (info, ns) in infos.iter().zip(&namespecs) {
+    // One write for the whole table: a line per write costs a syscall per process.
+    let mut table = String::with_capacity(infos.len() * (width + 48));
+    for (i, (info, ns)) in infos.iter().zip(&namespecs).enumerate() {
+        if i > 0 {
+            table.push('\n');
+        }
         let state = info.member("statename").map(py_str).unwrap_or_default();
         let desc = info.member("description").map(py_str).unwrap_or_default();
-        c.output(&format!("{ns:<width$}{state:<10}{desc}"));
+        let _ = write!(table, "{ns:<width$}{state:<10}{desc}");
+    }
+    if !infos.is_empty() {
+        c.output(&table);
     }
 }
 
@@ -199,7 +210,7 @@ pub fn do_status(c: &mut Controller, arg: &str) -> CmdResult {
         c.exitstatus = exit::STATUS_UNKNOWN;
         return Ok(());
     }
-    let all = items(&c.call("supervisor.getAllProcessInfo", &[])?)?;
+    let all = items(c.call("supervisor.getAllProcessInfo", &[])?)?;
     let names: Vec<&str> = arg.split_whitespace().collect();
     let matching: Vec<Value> = if names.is_empty() || names.contains(&"all") {
         all
@@ -251,7 +262,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
     }
     let ignored = Some(fault::ALREADY_STARTED);
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.startAllProcesses", &[])?)? {
+        for r in items(c.call("supervisor.startAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.start_line()?);
             c.set_exitstatus_from_fault(o.status, ignored);
@@ -263,7 +274,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
         if process.is_none() {
             match c.call("supervisor.startProcessGroup", &[Value::string(&group)]) {
                 Ok(results) => {
-                    for r in items(&results)? {
+                    for r in items(results)? {
                         let o = Outcome::from_struct(&r);
                         c.output(&o.start_line()?);
                         c.set_exitstatus_from_fault(o.status, ignored);
@@ -312,7 +323,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
     }
     let ignored = Some(fault::NOT_RUNNING);
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.stopAllProcesses", &[])?)? {
+        for r in items(c.call("supervisor.stopAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.signal_line("stopped")?);
             c.set_exitstatus_from_fault(o.status, ignored);
@@ -324,7 +335,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
         if process.is_none() {
             match c.call("supervisor.stopProcessGroup", &[Value::string(&group)]) {
                 Ok(results) => {
-                    for r in items(&results)? {
+                    for r in items(results)? {
                         let o = Outcome::from_struct(&r);
                         c.output(&o.signal_line("stopped")?);
                         c.set_exitstatus_from_fault(o.status, ignored);
@@ -385,7 +396,7 @@ pub fn do_signal(c: &mut Controller, arg: &str) -> CmdResult {
     let sig = Value::string(args[0]);
     let names = &args[1..];
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.signalAllProcesses", std::slice::from_ref(&sig))?)? {
+        for r in items(c.call("supervisor.signalAllProcesses", std::slice::from_ref(&sig))?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.signal_line("signalled")?);
             c.set_exitstatus_from_fault(o.status, None);
@@ -400,7 +411,7 @@ pub fn do_signal(c: &mut Controller, arg: &str) -> CmdResult {
                 &[Value::string(&group), sig.clone()],
             ) {
                 Ok(results) => {
-                    for r in items(&results)? {
+                    for r in items(results)? {
                         let o = Outcome::from_struct(&r);
                         c.output(&o.signal_line("signalled")?);
                         c.set_exitstatus_from_fault(o.status, None);
@@ -445,7 +456,7 @@ pub fn do_pid(c: &mut Controller, arg: &str) -> CmdResult {
         let pid = c.call("supervisor.getPID", &[])?;
         c.output(&py_str(&pid));
     } else if names.contains(&"all") {
-        for info in items(&c.call("supervisor.getAllProcessInfo", &[])?)? {
+        for info in items(c.call("supervisor.getAllProcessInfo", &[])?)? {
             c.output(&info.member("pid").map(py_str).unwrap_or_default());
         }
     } else {
@@ -484,7 +495,7 @@ pub fn do_clear(c: &mut Controller, arg: &str) -> CmdResult {
         return Ok(());
     }
     if names.contains(&"all") {
-        for r in items(&c.call("supervisor.clearAllProcessLogs", &[])?)? {
+        for r in items(c.call("supervisor.clearAllProcessLogs", &[])?)? {
             let o = Outcome::from_struct(&r);
             c.output(&o.clear_line()?);
             c.set_exitstatus_from_fault(o.status, None);

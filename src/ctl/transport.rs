@@ -260,6 +260,8 @@ pub struct Head {
 }
 
 const MAX_HEAD: usize = 64 * 1024;
+/// Most a Content-Length may make us allocate before the bytes arrive.
+const MAX_RESERVE: usize = 16 << 20;
 
 /// Reads the status line and headers (up to the blank line).
 pub fn read_head<R: BufRead>(r: &mut R) -> io::Result<Head> {
@@ -323,8 +325,16 @@ fn read_body<R: BufRead>(r: &mut R, head: &Head) -> io::Result<Vec<u8>> {
             body.extend_from_slice(&chunk);
         }
     } else if let Some(n) = head.content_length {
-        body.resize(n, 0);
-        r.read_exact(&mut body)?;
+        // Read into spare capacity (no zero-filling); the reservation is capped because the
+        // length is the server's word.
+        body.reserve(n.min(MAX_RESERVE));
+        r.take(n as u64).read_to_end(&mut body)?;
+        if body.len() < n {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "failed to fill whole buffer",
+            ));
+        }
     } else {
         r.read_to_end(&mut body)?;
     }

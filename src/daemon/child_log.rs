@@ -2,10 +2,11 @@
 //! the `logs::OutputChannel` opened at every spawn.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
 use crate::config::model::{LogLevel, LogTarget, ProcessConfig};
-use crate::logs::{Channel, ChannelConfig, ChannelOutput, OutputChannel, create_auto_log};
+use crate::logs::{Channel, ChannelConfig, ChannelOutput, OutputChannel, Spliced, create_auto_log};
 
 pub struct ChildLog {
     pub channel: Channel,
@@ -88,6 +89,20 @@ impl ChildLog {
         match self.output.as_mut() {
             Some(o) => o.feed(data),
             None => Vec::new(),
+        }
+    }
+
+    /// Whether output can move pipe -> file by splice (see `OutputChannel::splice_ready`).
+    pub fn splice_ready(&self) -> bool {
+        self.output
+            .as_ref()
+            .is_some_and(OutputChannel::splice_ready)
+    }
+
+    pub fn splice_from(&mut self, pipe: RawFd, want: usize) -> (Spliced, Option<ChannelOutput>) {
+        match self.output.as_mut() {
+            Some(o) => o.splice_from(pipe, want),
+            None => (Spliced::Unsupported, None),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Decoding of XML-RPC calls and responses: a capped XML tree (no DTDs, only the predefined
 //! entities and character references), then either Python's client rules (`Dialect::Standard`)
-//! or the reference server's lenient rules (`Dialect::Supervisor`).
+//! or the reference server's lenient rules (`Dialect::Supervisor`). Responses in the strict
+//! dialect go through `fast` first, which builds values without the tree.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -249,10 +250,13 @@ pub fn decode_call(body: &str, opts: &DecodeOptions) -> Result<MethodCall, Decod
 
 /// Decodes a `<methodResponse>` (client side: use `DecodeOptions::client()`).
 pub fn decode_response(body: &str, opts: &DecodeOptions) -> Result<Response, DecodeError> {
-    let root = parse_tree(body, opts)?;
     let value = match opts.dialect {
-        Dialect::Supervisor => lenient::response(&root)?,
-        Dialect::Standard => strict::response(&root)?,
+        Dialect::Supervisor => lenient::response(&parse_tree(body, opts)?)?,
+        // The tree is only built for documents the fast path leaves alone (and for errors).
+        Dialect::Standard => match fast::response(body, opts) {
+            Some(value) => value,
+            None => strict::response(&parse_tree(body, opts)?)?,
+        },
     };
     match value {
         Ok(v) => Ok(Response::Success(v)),
@@ -561,5 +565,9 @@ mod lenient {
     }
 }
 
+mod fast;
+
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;

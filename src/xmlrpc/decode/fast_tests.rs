@@ -1,0 +1,306 @@
+//! Table-driven tests of the response fast path: the values it builds, the documents it leaves
+//! to the full decoder, and that it never disagrees with the tree decoder.
+
+use super::*;
+
+fn s(x: &str) -> Value {
+    Value::string(x)
+}
+
+fn resp(v: &str) -> String {
+    format!(
+        "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value>{v}</value>\n</param>\n</params>\n</methodResponse>\n"
+    )
+}
+
+/// What the tree decoder makes of a response (the behaviour the fast path must keep).
+fn tree(body: &str, opts: &DecodeOptions) -> Result<Result<Value, Value>, DecodeError> {
+    strict::response(&parse_tree(body, opts)?)
+}
+
+#[test]
+fn fast_path_builds_the_same_values() {
+    let cases: Vec<(String, Result<Value, Value>)> = vec![
+        (resp("<string>plain</string>"), Ok(s("plain"))),
+        (resp("untyped"), Ok(s("untyped"))),
+        (resp("  x  "), Ok(s("  x  "))),
+        (resp(""), Ok(s(""))),
+        ("<methodResponse><params><param><value/></param></params></methodResponse>".into(), Ok(s(""))),
+        (resp("<string/>"), Ok(s(""))),
+        (resp("<string></string>"), Ok(s(""))),
+        (resp("  <string>a</string>  "), Ok(s("a"))),
+        (resp("<int>-7</int>"), Ok(Value::Int(-7))),
+        (resp("<i4> 42 </i4>"), Ok(Value::Int(42))),
+        (resp("<i8>99999999999</i8>"), Ok(Value::Int(99999999999))),
+        (resp("<boolean>0</boolean>"), Ok(Value::Bool(false))),
+        (resp("<boolean>1</boolean>"), Ok(Value::Bool(true))),
+        (resp("<double>1.5</double>"), Ok(Value::Double(1.5))),
+        (resp("<double>-inf</double>"), Ok(Value::Double(f64::NEG_INFINITY))),
+        (resp("<nil/>"), Ok(Value::Nil)),
+        (resp("<nil></nil>"), Ok(Value::Nil)),
+        (resp("<base64>\naGk=\n</base64>"), Ok(Value::Base64(b"hi".to_vec()))),
+        (resp("<base64></base64>"), Ok(Value::Base64(Vec::new()))),
+        (
+            resp("<dateTime.iso8601> 20200102T03:04:05 </dateTime.iso8601>"),
+            Ok(Value::DateTime("20200102T03:04:05".into())),
+        ),
+        (resp("<string>a&lt;&amp;&gt;&apos;&quot;b</string>"), Ok(s("a<&>'\"b"))),
+        (resp("<string>&#65;&#x42;&#x1F600;&#233;</string>"), Ok(s("AB\u{1F600}é"))),
+        (resp("&lt;untyped&gt;"), Ok(s("<untyped>"))),
+        (resp("<string>tab\there\nünï</string>"), Ok(s("tab\there\nünï"))),
+        (resp("<array><data></data></array>"), Ok(Value::Array(vec![]))),
+        (resp("<array><data/></array>"), Ok(Value::Array(vec![]))),
+        (resp("<struct></struct>"), Ok(Value::Struct(vec![]))),
+        (
+            resp(
+                "<array><data>\n<value><array><data><value><int>1</int></value><value>x</value></data></array></value>\n<value><struct>\n<member>\n<name>k</name>\n<value><struct><member><name></name><value><nil/></value></member></struct></value>\n</member>\n</struct></value>\n</data></array>",
+            ),
+            Ok(Value::Array(vec![
+                Value::Array(vec![Value::Int(1), s("x")]),
+                Value::structure([("k", Value::structure([("", Value::Nil)]))]),
+            ])),
+        ),
+        (
+            resp(
+                "<struct><member><name>a</name><value>1</value></member><member><name>a&amp;b</name><value><int>2</int></value></member><member><name>a</name><value/></member></struct>",
+            ),
+            Ok(Value::structure([
+                ("a", s("1")),
+                ("a&b", Value::Int(2)),
+                ("a", s("")),
+            ])),
+        ),
+        (
+            crate::xmlrpc::encode_fault(10, "BAD_NAME: a<b"),
+            Err(Value::structure([
+                ("faultCode", Value::Int(10)),
+                ("faultString", s("BAD_NAME: a<b")),
+            ])),
+        ),
+        (
+            "\n<methodResponse><params><param><value><int>1</int></value></param></params></methodResponse>\n\n".into(),
+            Ok(Value::Int(1)),
+        ),
+        (
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><methodResponse><params><param><value>v</value></param></params></methodResponse>".into(),
+            Ok(s("v")),
+        ),
+    ];
+    for (body, want) in cases {
+        let opts = DecodeOptions::client();
+        assert_eq!(fast::response(&body, &opts), Some(want.clone()), "{body}");
+        assert_eq!(tree(&body, &opts), Ok(want), "tree: {body}");
+    }
+}
+
+#[test]
+fn fast_path_leaves_other_documents_to_the_full_decoder() {
+    let deep = |n: usize| {
+        resp(&format!(
+            "{}<int>1</int>{}",
+            "<array><data><value>".repeat(n),
+            "</value></data></array>".repeat(n)
+        ))
+    };
+    let small = DecodeOptions {
+        max_string: 8,
+        ..DecodeOptions::client()
+    };
+    let tiny = DecodeOptions {
+        max_bytes: 20,
+        ..DecodeOptions::client()
+    };
+    type Check = fn(&DecodeError) -> bool;
+    let cases: Vec<(String, DecodeOptions, Check)> = vec![
+        // Caps: the full decoder reports them.
+        (deep(20), DecodeOptions::client(), |e| {
+            *e == DecodeError::TooDeep(64)
+        }),
+        (resp("<string>123456789</string>"), small, |e| {
+            *e == DecodeError::StringTooLarge(8)
+        }),
+        (resp("<string>x</string>"), tiny, |e| {
+            *e == DecodeError::TooLarge(20)
+        }),
+        // Malformed XML.
+        (String::new(), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Syntax(_))
+        }),
+        ("<methodResponse>".into(), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Syntax(_))
+        }),
+        (resp("<string>a</int>"), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Syntax(_))
+        }),
+        (
+            resp("<string>a & b</string>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Syntax(_)),
+        ),
+        (
+            resp("<string>&#0;</string>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Syntax(_)),
+        ),
+        (
+            resp("<string>&#xZZ;</string>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Syntax(_)),
+        ),
+        (
+            resp("<string>&nbsp;</string>"),
+            DecodeOptions::client(),
+            |e| *e == DecodeError::UnknownEntity("nbsp".into()),
+        ),
+        (
+            format!("{}<methodResponse/>", resp("x")),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Syntax(_)),
+        ),
+        (format!("junk{}", resp("x")), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Syntax(_))
+        }),
+        (format!("{}junk", resp("x")), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Syntax(_))
+        }),
+        // Well-formed but not what the strict decoder accepts.
+        (resp("<mystery>1</mystery>"), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Invalid(_))
+        }),
+        (
+            resp("<boolean>true</boolean>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (resp("<int>x</int>"), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Invalid(_))
+        }),
+        (resp("<double>x</double>"), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Invalid(_))
+        }),
+        (resp("<base64>!!</base64>"), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Invalid(_))
+        }),
+        (
+            resp("<int>1</int><int>2</int>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (
+            resp("<string>a<b/></string>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (resp("<array></array>"), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Invalid(_))
+        }),
+        (
+            resp("<array><value/></array>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (
+            resp("<array><data><int>1</int></data></array>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (
+            resp("<struct><member><value/></member></struct>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (
+            resp("<struct><member><name>a</name></member></struct>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (
+            resp("<struct><value/></struct>"),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        (
+            "<methodResponse><params></params></methodResponse>".into(),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+        ("<methodResponse/>".into(), DecodeOptions::client(), |e| {
+            matches!(e, DecodeError::Invalid(_))
+        }),
+        (
+            "<methodCall><methodName>m</methodName></methodCall>".into(),
+            DecodeOptions::client(),
+            |e| matches!(e, DecodeError::Invalid(_)),
+        ),
+    ];
+    for (body, opts, is_expected_error) in cases {
+        assert_eq!(fast::response(&body, &opts), None, "{body}");
+        let got = decode_response(&body, &opts).unwrap_err();
+        assert!(is_expected_error(&got), "{body}: {got:?}");
+    }
+    // Valid, but outside what the fast path handles: the full decoder answers.
+    let valid = [
+        resp("<string><![CDATA[<x>]]></string>"),
+        resp("<string>a<!-- c -->b</string>"),
+        resp("<string>a\r\nb</string>"),
+        resp("<string>a>b</string>"),
+        resp("<string a='1'>x</string>"),
+        resp("<string >x</string >"),
+        resp("<nil><x/></nil>"),
+        "<?xml version='1.1'?><methodResponse><params><param><value>v</value></param></params></methodResponse>".into(),
+    ];
+    for body in valid {
+        let opts = DecodeOptions::client();
+        assert_eq!(fast::response(&body, &opts), None, "{body}");
+        assert!(decode_response(&body, &opts).is_ok(), "{body}");
+    }
+    // A fault struct without an int faultCode is decoded by the fast path, then refused.
+    let faultless =
+        "<methodResponse><fault><value><struct></struct></value></fault></methodResponse>";
+    assert_eq!(
+        fast::response(faultless, &DecodeOptions::client()),
+        Some(Err(Value::Struct(vec![])))
+    );
+    assert!(matches!(
+        decode_response(faultless, &DecodeOptions::client()),
+        Err(DecodeError::Invalid(_))
+    ));
+    // 64 elements deep (4 around the value, 3 per level, the int) still decodes.
+    let nested = deep(19);
+    let fast = fast::response(&nested, &DecodeOptions::client());
+    assert!(fast.is_some());
+    assert_eq!(tree(&nested, &DecodeOptions::client()).ok(), fast);
+}
+
+/// Every document one edit away from a rich valid one: wherever the fast path answers, the tree
+/// decoder gives the same answer.
+#[test]
+fn fast_path_never_contradicts_the_tree_decoder() {
+    let base = resp(
+        "<array><data>\n<value><struct>\n<member>\n<name>n&amp;m</name>\n<value><string>a&#x42;c</string></value>\n</member>\n<member>\n<name>i</name>\n<value><int>12</int></value>\n</member>\n</struct></value>\n<value><boolean>1</boolean></value>\n<value><nil/></value>\n<value>raw</value>\n<value><base64>aGk=</base64></value>\n<value><double>2.5</double></value>\n</data></array>",
+    );
+    let opts = DecodeOptions::client();
+    assert!(fast::response(&base, &opts).is_some());
+    let mut answered = 0;
+    let mut variants = Vec::new();
+    for (i, _) in base.char_indices() {
+        let mut removed = base.clone();
+        removed.remove(i);
+        variants.push(removed);
+        for insert in [
+            "<", "&", "/", ">", "x", " ", "1", "<value>", "</value>", "<nil/>",
+        ] {
+            let mut inserted = base.clone();
+            inserted.insert_str(i, insert);
+            variants.push(inserted);
+        }
+    }
+    for body in &variants {
+        if let Some(fast) = fast::response(body, &opts) {
+            answered += 1;
+            assert_eq!(tree(body, &opts), Ok(fast), "{body}");
+        }
+    }
+    // The edits inside text and whitespace keep documents decodable.
+    assert!(answered > 100, "{answered}");
+}
