@@ -94,9 +94,7 @@ impl ChildLog {
 
     /// Whether output can move pipe -> file by splice (see `OutputChannel::splice_ready`).
     pub fn splice_ready(&self) -> bool {
-        self.output
-            .as_ref()
-            .is_some_and(OutputChannel::splice_ready)
+        self.output.as_ref().is_some_and(|o| o.splice_ready())
     }
 
     pub fn splice_from(&mut self, pipe: RawFd, want: usize) -> (Spliced, Option<ChannelOutput>) {
