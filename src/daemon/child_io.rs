@@ -1,5 +1,6 @@
 //! Child pipe I/O for the process table: registering pipes with the poller, reading output until
-//! WouldBlock into the child logs, and buffered non-blocking writes to a child's stdin.
+//! WouldBlock into the child logs (or splicing it into their files), and buffered non-blocking
+//! writes to a child's stdin.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -10,7 +11,7 @@ use mio::{Interest, Token};
 
 use super::supervisor::{FIRST_PIPE_TOKEN, LAST_PIPE_TOKEN, PipeOwner, Stream, Supervisor};
 use crate::events::Event;
-use crate::logs::{ChannelOutput, WriteReport};
+use crate::logs::{ChannelOutput, Spliced, WriteReport};
 
 /// Why bytes could not be queued for a child's stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,10 @@ const SMALL_DRAIN: usize = 16 * 1024;
 /// How long readiness of a pipe that just had a small drain waits, letting output accumulate
 /// (well under what `tail -f` users notice; at 1 M lines/s it fills well under a grown pipe).
 pub(super) const COALESCE_WINDOW: Duration = Duration::from_millis(5);
+
+/// Bytes asked of one splice (pipe -> log file). More than a grown pipe holds, so one call
+/// usually empties the pipe; fewer moved means it was empty.
+const SPLICE_REQUEST: usize = 4 << 20;
 
 /// Asks for a larger pipe; refusal (pipe-max-size, the user's pipe budget) is harmless.
 fn grow_pipe(fd: RawFd) {
@@ -75,8 +80,7 @@ impl Supervisor {
     pub(super) fn register(
         &mut self,
         fd: OwnedFd,
-        group: &str,
-        name: &str,
+        names: &std::rc::Rc<(String, String)>,
         stream: Stream,
     ) -> Option<(OwnedFd, Token)> {
         let token = self.allocate_token();
@@ -91,15 +95,14 @@ impl Supervisor {
         {
             Ok(()) => {
                 let owner = PipeOwner {
-                    group: group.to_string(),
-                    process: name.to_string(),
+                    names: names.clone(),
                     stream,
                 };
                 self.pipe_owners.insert(token, owner);
                 Some((fd, token))
             }
             Err(e) => {
-                log::error!("could not watch {} of {name}: {e}", stream.name());
+                log::error!("could not watch {} of {}: {e}", stream.name(), names.1);
                 None
             }
         }
@@ -145,7 +148,7 @@ impl Supervisor {
 
     fn output_fd(&self, token: Token) -> Option<RawFd> {
         let owner = self.pipe_owners.get(&token)?;
-        let (gi, pi) = self.find(&owner.group, &owner.process)?;
+        let (gi, pi) = self.find(&owner.names.0, &owner.names.1)?;
         let pipes = &self.groups[gi].slots[pi].pipes;
         let entry = match owner.stream {
             Stream::Stdout => &pipes.stdout,
@@ -159,7 +162,7 @@ impl Supervisor {
         let Some(owner) = self.pipe_owners.get(&token).cloned() else {
             return;
         };
-        let Some((gi, pi)) = self.find(&owner.group, &owner.process) else {
+        let Some((gi, pi)) = self.find(&owner.names.0, &owner.names.1) else {
             return;
         };
         if owner.stream == Stream::Stdin {
@@ -219,8 +222,10 @@ impl Supervisor {
         !self.backlog.is_empty()
     }
 
-    /// Reads a pipe until it is empty (a short read) or WouldBlock (at most `max_reads` chunks, so one chatty child cannot
-    /// starve the loop), handing each chunk to the channel; closes it on EOF. Returns true when
+    /// Reads a pipe until it is empty (a short read) or WouldBlock (at most `max_reads` chunks,
+    /// so one chatty child cannot starve the loop), handing each chunk to the channel, or
+    /// splicing it straight into the log file when the channel needs nothing else; closes it on
+    /// EOF. Returns true when
     /// the limit stopped it (more may be waiting).
     pub(super) fn drain_pipe(
         &mut self,
@@ -258,6 +263,36 @@ impl Supervisor {
         let mut outputs = Vec::new();
         let mut listener_actions = Vec::new();
         for _ in 0..max_reads {
+            let log = match stream {
+                Stream::Stdout => &mut slot.stdout_log,
+                _ => &mut slot.stderr_log,
+            };
+            if log.splice_ready() {
+                let (spliced, report) = log.splice_from(fd, SPLICE_REQUEST);
+                outputs.extend(report);
+                match spliced {
+                    Spliced::Moved { bytes, emptied } => {
+                        total += bytes;
+                        if emptied {
+                            limited = false;
+                            break;
+                        }
+                        continue;
+                    }
+                    Spliced::Empty => {
+                        limited = false;
+                        break;
+                    }
+                    Spliced::Eof => {
+                        eof = true;
+                        limited = false;
+                        break;
+                    }
+                    // Nothing moved: this chunk takes the read path, which writes it (or
+                    // reports and counts what it cannot write, keeping the child going).
+                    Spliced::Unsupported | Spliced::Failed => {}
+                }
+            }
             match read_fd(fd, &mut buf) {
                 Ok(0) => {
                     eof = true;

@@ -2,18 +2,19 @@
 //! the `logs::OutputChannel` opened at every spawn.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
 use crate::config::model::{LogLevel, LogTarget, ProcessConfig};
-use crate::logs::{Channel, ChannelConfig, ChannelOutput, OutputChannel, create_auto_log};
+use crate::logs::{Channel, ChannelConfig, ChannelOutput, OutputChannel, Spliced, create_auto_log};
 
 pub struct ChildLog {
     pub channel: Channel,
     /// The resolved file (AUTO already named); None when the channel has no file.
     pub path: Option<PathBuf>,
-    /// The AUTO file created at group creation (passed to `ChannelConfig::from_process`).
-    auto_path: Option<PathBuf>,
-    output: Option<OutputChannel>,
+    /// `path` is the AUTO file created at group creation (passed to `ChannelConfig::from_process`).
+    auto: bool,
+    output: Option<Box<OutputChannel>>,
 }
 
 impl ChildLog {
@@ -30,25 +31,22 @@ impl ChildLog {
             Channel::Stderr => &process.stderr,
         };
         let redirected = channel == Channel::Stderr && process.redirect_stderr;
-        let auto_path = match &settings.logfile {
-            LogTarget::Auto if !redirected => Some(create_auto_log(
+        let auto = matches!(settings.logfile, LogTarget::Auto) && !redirected;
+        let path = match &settings.logfile {
+            _ if redirected => None,
+            LogTarget::Auto => Some(create_auto_log(
                 childlogdir,
                 &process.name,
                 channel,
                 identifier,
             )?),
-            _ => None,
-        };
-        let path = match &settings.logfile {
-            _ if redirected => None,
-            LogTarget::Auto => auto_path.clone(),
             LogTarget::File(p) => Some(p.clone()),
             LogTarget::None | LogTarget::Syslog => None,
         };
         Ok(ChildLog {
             channel,
             path,
-            auto_path,
+            auto,
             output: None,
         })
     }
@@ -58,7 +56,7 @@ impl ChildLog {
         ChildLog {
             channel,
             path: None,
-            auto_path: None,
+            auto: false,
             output: None,
         }
     }
@@ -78,12 +76,12 @@ impl ChildLog {
         let config = ChannelConfig::from_process(
             process,
             self.channel,
-            self.auto_path.as_deref(),
+            self.path.as_deref().filter(|_| self.auto),
             strip_ansi,
             loglevel,
             listener,
         );
-        self.output = Some(OutputChannel::new(config)?);
+        self.output = Some(Box::new(OutputChannel::new(config)?));
         Ok(())
     }
 
@@ -91,6 +89,18 @@ impl ChildLog {
         match self.output.as_mut() {
             Some(o) => o.feed(data),
             None => Vec::new(),
+        }
+    }
+
+    /// Whether output can move pipe -> file by splice (see `OutputChannel::splice_ready`).
+    pub fn splice_ready(&self) -> bool {
+        self.output.as_ref().is_some_and(|o| o.splice_ready())
+    }
+
+    pub fn splice_from(&mut self, pipe: RawFd, want: usize) -> (Spliced, Option<ChannelOutput>) {
+        match self.output.as_mut() {
+            Some(o) => o.splice_from(pipe, want),
+            None => (Spliced::Unsupported, None),
         }
     }
 
@@ -103,13 +113,13 @@ impl ChildLog {
     }
 
     pub fn has_pending(&self) -> bool {
-        self.output.as_ref().is_some_and(OutputChannel::has_pending)
+        self.output.as_ref().is_some_and(|o| o.has_pending())
     }
 
     pub fn flush_pending(&mut self) -> Vec<ChannelOutput> {
         self.output
             .as_mut()
-            .and_then(OutputChannel::flush_pending)
+            .and_then(|o| o.flush_pending())
             .map(ChannelOutput::WriteProblem)
             .into_iter()
             .collect()

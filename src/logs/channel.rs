@@ -3,13 +3,14 @@
 //! daemon must emit (returned as data; this module never dispatches anything itself).
 
 use std::io;
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
 use crate::config::model::{LogChannel, LogLevel, LogTarget, ProcessConfig};
 
 use super::ansi::AnsiStripper;
 use super::auto::Channel;
-use super::rotating::{RotatingFile, WriteReport};
+use super::rotating::{RotatingFile, Spliced, WriteReport};
 use super::syslog::SyslogSender;
 use crate::pyrepr::{py_bytes_repr, py_repr};
 
@@ -205,6 +206,35 @@ impl OutputChannel {
             }
         }
         out
+    }
+
+    /// Whether the bytes of this channel need nothing but the file (no ANSI stripping, capture
+    /// mode, PROCESS_LOG events, syslog, main-log copy, listener protocol) and the file can take
+    /// a splice: then `splice_from` may move them pipe -> file inside the kernel.
+    pub fn splice_ready(&self) -> bool {
+        let config = &self.config;
+        !config.strip_ansi
+            && self.capture.is_none()
+            && !config.events_enabled
+            && !config.syslog
+            && !config.mainlog_debug
+            && !config.listener_protocol
+            && self.file.as_ref().is_some_and(RotatingFile::splice_ready)
+    }
+
+    /// Moves up to `want` bytes from `pipe` into the log file (only when `splice_ready`; else
+    /// `Spliced::Unsupported`). A write problem or recovery comes back as `WriteProblem`.
+    pub fn splice_from(&mut self, pipe: RawFd, want: usize) -> (Spliced, Option<ChannelOutput>) {
+        if !self.splice_ready() {
+            return (Spliced::Unsupported, None);
+        }
+        match self.file.as_mut() {
+            Some(file) => {
+                let (spliced, report) = file.splice_from(pipe, want);
+                (spliced, report.map(ChannelOutput::WriteProblem))
+            }
+            None => (Spliced::Unsupported, None),
+        }
     }
 
     /// End of the pipe (the child closed it): held-back bytes are plain output.

@@ -337,3 +337,71 @@ fn config_from_process_table() {
         ChannelConfig::from_process(&p, Channel::Stderr, None, false, LogLevel::Info, true);
     assert!(!listener_err.listener_protocol && listener_err.logfile.is_none());
 }
+
+#[test]
+fn splice_only_when_nothing_but_the_file_needs_the_bytes() {
+    let dir = TempDir::new("splice-ready");
+    let plain = |dir: &TempDir| ChannelConfig {
+        events_enabled: false,
+        ..config(dir)
+    };
+    type Tweak = fn(&mut ChannelConfig);
+    let cases: &[(&str, Tweak, bool)] = &[
+        ("plain file", |_| {}, true),
+        ("rotating file", |c| c.logfile_maxbytes = 1 << 20, true),
+        ("strip_ansi", |c| c.strip_ansi = true, false),
+        ("capture mode", |c| c.capture_maxbytes = 1024, false),
+        ("PROCESS_LOG events", |c| c.events_enabled = true, false),
+        ("main log at debug", |c| c.mainlog_debug = true, false),
+        ("listener protocol", |c| c.listener_protocol = true, false),
+        ("no file", |c| c.logfile = None, false),
+        (
+            "not a regular file",
+            |c| c.logfile = Some("/dev/null".into()),
+            false,
+        ),
+        ("tiny maxbytes", |c| c.logfile_maxbytes = 1000, false),
+    ];
+    for (name, tweak, ready) in cases {
+        let mut cfg = plain(&dir);
+        tweak(&mut cfg);
+        let channel = OutputChannel::new(cfg).unwrap();
+        assert_eq!(channel.splice_ready(), *ready, "{name}");
+    }
+    // syslog opens a socket to /dev/log; whether or not that exists, it rules splice out.
+    let channel = OutputChannel::new(ChannelConfig {
+        syslog: true,
+        ..plain(&dir)
+    })
+    .unwrap();
+    assert!(!channel.splice_ready());
+}
+
+#[test]
+fn not_ready_channels_refuse_to_splice_and_leave_the_pipe_alone() {
+    let dir = TempDir::new("splice-refuse");
+    let mut channel = OutputChannel::new(config(&dir)).unwrap();
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors, closed below.
+    assert_eq!(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK) },
+        0
+    );
+    // SAFETY: writing a valid slice.
+    assert_eq!(
+        unsafe { libc::write(fds[1], b"kept\n".as_ptr().cast(), 5) },
+        5
+    );
+    let (spliced, report) = channel.splice_from(fds[0], 4096);
+    assert_eq!(spliced, Spliced::Unsupported);
+    assert!(report.is_none());
+    let mut buf = [0u8; 8];
+    // SAFETY: reading into a valid buffer; then closing our own descriptors.
+    unsafe {
+        assert_eq!(libc::read(fds[0], buf.as_mut_ptr().cast(), 8), 5);
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    assert_eq!(&buf[..5], b"kept\n");
+    assert_eq!(read(&dir.join("cat.log")), b"");
+}

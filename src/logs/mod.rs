@@ -8,6 +8,7 @@ pub mod follow;
 pub mod mainlog;
 pub mod read;
 pub mod rotating;
+pub mod splice;
 pub mod syslog;
 pub mod timefmt;
 
@@ -19,4 +20,4 @@ pub use channel::{ChannelConfig, ChannelOutput, OutputChannel};
 pub use follow::FileFollower;
 pub use mainlog::{MainLogConfig, MainLogHandle, install_buffering_main_log};
 pub use read::{ReadError, read_log, tail_log};
-pub use rotating::WriteReport;
+pub use rotating::{Spliced, WriteReport};

@@ -3,8 +3,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use super::splice::{
+    SPLICE_MIN_MAXBYTES, set_append, splice_at, splice_budget, splice_unsupported,
+};
 
 /// A change in a log file's health, returned once per transition so the daemon logs it once.
 #[derive(Debug)]
@@ -60,6 +65,30 @@ pub struct RotatingFile {
     failing: bool,
     /// Bytes a full pipe or tty did not accept yet (never used for regular files).
     pending: Vec<u8>,
+    /// O_APPEND is off on the open file because splice refuses append-mode targets; a write
+    /// turns it back on first.
+    append_cleared: bool,
+    /// A splice into this file failed in a way that will not change (filesystem without splice
+    /// support): only writes from now on.
+    splice_disabled: bool,
+}
+
+/// What one `RotatingFile::splice_from` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spliced {
+    /// `bytes` moved into the file (and it rotated if that reached maxbytes). `emptied`: fewer
+    /// than asked, so the pipe was empty at that moment and its next write wakes the poller.
+    Moved { bytes: usize, emptied: bool },
+    /// The pipe is empty (EAGAIN).
+    Empty,
+    /// The pipe is empty and its writers are gone.
+    Eof,
+    /// This file cannot take a splice (now: not a regular file, bytes queued; or ever: the
+    /// filesystem refused). Nothing moved: read the pipe instead.
+    Unsupported,
+    /// Writing failed (disk full, EIO ...). Nothing moved: read the pipe instead, so the write
+    /// path reports the problem once and counts the bytes it drops, and the child keeps going.
+    Failed,
 }
 
 /// Bytes kept per target while a pipe or tty is not being read; beyond this output is dropped.
@@ -143,7 +172,16 @@ impl RotatingFile {
             dropped_total: 0,
             failing: false,
             pending: Vec::new(),
+            append_cleared: false,
+            splice_disabled: false,
         })
+    }
+
+    /// Uses a freshly opened file (append mode) from now on.
+    fn install(&mut self, file: File) {
+        self.regular = is_regular(&file);
+        self.file = Some(file);
+        self.append_cleared = false;
     }
 
     pub fn path(&self) -> &Path {
@@ -175,13 +213,11 @@ impl RotatingFile {
         if self.file.is_none() {
             // A previous reopen failed (e.g. directory not writable): try again now.
             match open_append(&self.path) {
-                Ok(file) => {
-                    self.regular = is_regular(&file);
-                    self.file = Some(file);
-                }
+                Ok(file) => self.install(file),
                 Err(e) => error = Some(e),
             }
         }
+        self.restore_append();
         let mut lost = 0;
         if self.file.is_none() {
             lost = data.len() as u64;
@@ -306,14 +342,99 @@ impl RotatingFile {
         if self.maxbytes == 0 || !self.regular {
             return Ok(());
         }
+        // After an append-mode write the position is the file's end.
         let position = match self.file.as_mut() {
             Some(file) => file.stream_position()?,
             None => return Ok(()),
         };
-        if position < self.maxbytes {
+        self.rotate_if_reached(position)
+    }
+
+    fn rotate_if_reached(&mut self, size: u64) -> io::Result<()> {
+        if self.maxbytes == 0 || !self.regular || size < self.maxbytes {
             return Ok(());
         }
         self.rotate()
+    }
+
+    /// Writes go through append mode again (splice had turned it off).
+    fn restore_append(&mut self) {
+        if !self.append_cleared {
+            return;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        if set_append(file.as_raw_fd(), true).is_ok() {
+            self.append_cleared = false;
+        } else {
+            // Splices do not move the position: at least start this write at the end.
+            let _ = file.seek(io::SeekFrom::End(0));
+            self.splice_disabled = true;
+        }
+    }
+
+    /// Whether `splice_from` may be used now: a regular file that is open, nothing queued, the
+    /// filesystem has not refused splice, and rotation (if any) not so small that exact rotation
+    /// would rotate every few bytes.
+    pub fn splice_ready(&self) -> bool {
+        self.regular
+            && self.file.is_some()
+            && self.pending.is_empty()
+            && !self.splice_disabled
+            && (self.maxbytes == 0 || self.maxbytes >= SPLICE_MIN_MAXBYTES)
+    }
+
+    /// Moves up to `want` (> 0) bytes from `pipe` (a non-blocking pipe) into the file without
+    /// copying them through user space, at most up to `maxbytes`, then rotates when the file
+    /// reached it. The report, as from `write`, says when the file recovered from an earlier
+    /// failure or its rotation failed.
+    pub fn splice_from(&mut self, pipe: RawFd, want: usize) -> (Spliced, Option<WriteReport>) {
+        if !self.splice_ready() || want == 0 {
+            return (Spliced::Unsupported, None);
+        }
+        let Some(file) = self.file.as_ref() else {
+            return (Spliced::Unsupported, None);
+        };
+        let fd = file.as_raw_fd();
+        // The end of the file, as an append would see it (another writer, a truncation).
+        let size = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(_) => return (Spliced::Failed, None),
+        };
+        if !self.append_cleared {
+            if set_append(fd, false).is_err() {
+                self.splice_disabled = true;
+                return (Spliced::Unsupported, None);
+            }
+            self.append_cleared = true;
+        }
+        let budget = splice_budget(size, self.maxbytes, want);
+        match splice_at(pipe, fd, size, budget) {
+            Ok(0) => (Spliced::Eof, None),
+            Ok(bytes) => {
+                let mut report = self.account(0, None);
+                if let Err(error) = self.rotate_if_reached(size + bytes as u64)
+                    && report.is_none()
+                    && !self.failing
+                {
+                    self.failing = true;
+                    report = Some(WriteReport::Failed {
+                        path: self.path.clone(),
+                        error,
+                    });
+                }
+                let emptied = bytes < budget;
+                (Spliced::Moved { bytes, emptied }, report)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Spliced::Empty, None),
+            Err(e) if splice_unsupported(&e) => {
+                self.splice_disabled = true;
+                self.restore_append();
+                (Spliced::Unsupported, None)
+            }
+            Err(_) => (Spliced::Failed, None),
+        }
     }
 
     /// Shifts the backups and recreates the base file empty (the reference's doRollover).
@@ -334,10 +455,7 @@ impl RotatingFile {
             }
         }
         match open_truncate(&self.path) {
-            Ok(file) => {
-                self.regular = is_regular(&file);
-                self.file = Some(file);
-            }
+            Ok(file) => self.install(file),
             Err(e) => result = Err(e),
         }
         result
@@ -347,8 +465,7 @@ impl RotatingFile {
     pub fn reopen(&mut self) -> io::Result<()> {
         self.file = None;
         let file = open_append(&self.path)?;
-        self.regular = is_regular(&file);
-        self.file = Some(file);
+        self.install(file);
         Ok(())
     }
 
@@ -375,12 +492,16 @@ impl RotatingFile {
             return 0;
         }
         self.file
-            .as_mut()
-            .and_then(|f| f.stream_position().ok())
-            .unwrap_or(0)
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len())
     }
 }
 
 #[cfg(test)]
 #[path = "rotating_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "rotating_splice_tests.rs"]
+mod splice_tests;
