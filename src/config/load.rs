@@ -587,7 +587,7 @@ pub fn check(path: &Path) -> Report {
         inet_http_servers,
         supervisorctl,
         rpcinterfaces,
-        groups,
+        groups: crate::config::model::shared(groups),
         warnings: l.warnings.clone(),
         infos: l.infos.clone(),
     };

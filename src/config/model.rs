@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// Where a log stream goes (`stdout_logfile=`, `stderr_logfile=`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +116,7 @@ pub struct GroupConfig {
     pub priority: i32,
     pub kind: GroupKind,
     /// In start order: (priority, name) within a program; `programs=` order across programs.
-    pub processes: Vec<ProcessConfig>,
+    pub processes: Vec<Rc<ProcessConfig>>,
 }
 
 /// `[supervisord]`.
@@ -215,8 +216,17 @@ pub struct Config {
     pub supervisorctl: Option<CtlConfig>,
     pub rpcinterfaces: Vec<RpcInterfaceConfig>,
     /// Sorted by (priority, name), the reference's group order.
-    pub groups: Vec<GroupConfig>,
+    pub groups: Vec<Rc<GroupConfig>>,
     pub warnings: Vec<Warning>,
     /// Info lines to log at start (e.g. `Included extra file "..." during parsing`).
     pub infos: Vec<String>,
+}
+
+/// Moves `items` behind shared pointers (the loaded config, the running groups and their
+/// processes hold the same values). Collected into a new Vec: an in-place collect would keep the
+/// old buffer, sized for the values, to hold a few pointers.
+pub fn shared<T>(items: Vec<T>) -> Vec<Rc<T>> {
+    let mut out = Vec::with_capacity(items.len());
+    out.extend(items.into_iter().map(Rc::new));
+    out
 }

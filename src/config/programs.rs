@@ -356,7 +356,7 @@ fn processes_from_section(
     section: &str,
     group_name: &str,
     kind: Kind,
-) -> Vec<ProcessConfig> {
+) -> Vec<std::rc::Rc<ProcessConfig>> {
     let errors_before = l.errors.len();
     l.wrap_section = Some(section.to_string());
     let out = resolve_processes(l, section, group_name, kind);
@@ -364,7 +364,8 @@ fn processes_from_section(
     if l.errors.len() > errors_before {
         return Vec::new();
     }
-    out
+    // Shared (not copied) by the loaded config, the running group and its process.
+    crate::config::model::shared(out)
 }
 
 fn resolve_processes(

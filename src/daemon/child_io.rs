@@ -80,8 +80,7 @@ impl Supervisor {
     pub(super) fn register(
         &mut self,
         fd: OwnedFd,
-        group: &str,
-        name: &str,
+        names: &std::rc::Rc<(String, String)>,
         stream: Stream,
     ) -> Option<(OwnedFd, Token)> {
         let token = self.allocate_token();
@@ -96,15 +95,14 @@ impl Supervisor {
         {
             Ok(()) => {
                 let owner = PipeOwner {
-                    group: group.to_string(),
-                    process: name.to_string(),
+                    names: names.clone(),
                     stream,
                 };
                 self.pipe_owners.insert(token, owner);
                 Some((fd, token))
             }
             Err(e) => {
-                log::error!("could not watch {} of {name}: {e}", stream.name());
+                log::error!("could not watch {} of {}: {e}", stream.name(), names.1);
                 None
             }
         }
@@ -150,7 +148,7 @@ impl Supervisor {
 
     fn output_fd(&self, token: Token) -> Option<RawFd> {
         let owner = self.pipe_owners.get(&token)?;
-        let (gi, pi) = self.find(&owner.group, &owner.process)?;
+        let (gi, pi) = self.find(&owner.names.0, &owner.names.1)?;
         let pipes = &self.groups[gi].slots[pi].pipes;
         let entry = match owner.stream {
             Stream::Stdout => &pipes.stdout,
@@ -164,7 +162,7 @@ impl Supervisor {
         let Some(owner) = self.pipe_owners.get(&token).cloned() else {
             return;
         };
-        let Some((gi, pi)) = self.find(&owner.group, &owner.process) else {
+        let Some((gi, pi)) = self.find(&owner.names.0, &owner.names.1) else {
             return;
         };
         if owner.stream == Stream::Stdin {

@@ -12,9 +12,9 @@ pub struct ChildLog {
     pub channel: Channel,
     /// The resolved file (AUTO already named); None when the channel has no file.
     pub path: Option<PathBuf>,
-    /// The AUTO file created at group creation (passed to `ChannelConfig::from_process`).
-    auto_path: Option<PathBuf>,
-    output: Option<OutputChannel>,
+    /// `path` is the AUTO file created at group creation (passed to `ChannelConfig::from_process`).
+    auto: bool,
+    output: Option<Box<OutputChannel>>,
 }
 
 impl ChildLog {
@@ -31,25 +31,22 @@ impl ChildLog {
             Channel::Stderr => &process.stderr,
         };
         let redirected = channel == Channel::Stderr && process.redirect_stderr;
-        let auto_path = match &settings.logfile {
-            LogTarget::Auto if !redirected => Some(create_auto_log(
+        let auto = matches!(settings.logfile, LogTarget::Auto) && !redirected;
+        let path = match &settings.logfile {
+            _ if redirected => None,
+            LogTarget::Auto => Some(create_auto_log(
                 childlogdir,
                 &process.name,
                 channel,
                 identifier,
             )?),
-            _ => None,
-        };
-        let path = match &settings.logfile {
-            _ if redirected => None,
-            LogTarget::Auto => auto_path.clone(),
             LogTarget::File(p) => Some(p.clone()),
             LogTarget::None | LogTarget::Syslog => None,
         };
         Ok(ChildLog {
             channel,
             path,
-            auto_path,
+            auto,
             output: None,
         })
     }
@@ -59,7 +56,7 @@ impl ChildLog {
         ChildLog {
             channel,
             path: None,
-            auto_path: None,
+            auto: false,
             output: None,
         }
     }
@@ -79,12 +76,12 @@ impl ChildLog {
         let config = ChannelConfig::from_process(
             process,
             self.channel,
-            self.auto_path.as_deref(),
+            self.path.as_deref().filter(|_| self.auto),
             strip_ansi,
             loglevel,
             listener,
         );
-        self.output = Some(OutputChannel::new(config)?);
+        self.output = Some(Box::new(OutputChannel::new(config)?));
         Ok(())
     }
 
@@ -97,9 +94,7 @@ impl ChildLog {
 
     /// Whether output can move pipe -> file by splice (see `OutputChannel::splice_ready`).
     pub fn splice_ready(&self) -> bool {
-        self.output
-            .as_ref()
-            .is_some_and(OutputChannel::splice_ready)
+        self.output.as_ref().is_some_and(|o| o.splice_ready())
     }
 
     pub fn splice_from(&mut self, pipe: RawFd, want: usize) -> (Spliced, Option<ChannelOutput>) {
@@ -118,13 +113,13 @@ impl ChildLog {
     }
 
     pub fn has_pending(&self) -> bool {
-        self.output.as_ref().is_some_and(OutputChannel::has_pending)
+        self.output.as_ref().is_some_and(|o| o.has_pending())
     }
 
     pub fn flush_pending(&mut self) -> Vec<ChannelOutput> {
         self.output
             .as_mut()
-            .and_then(OutputChannel::flush_pending)
+            .and_then(|o| o.flush_pending())
             .map(ChannelOutput::WriteProblem)
             .into_iter()
             .collect()

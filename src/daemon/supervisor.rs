@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::OwnedFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
 use mio::{Registry, Token};
@@ -62,11 +63,11 @@ pub struct Slot {
     /// Last `waiting for <name> to stop` line (logged at most every 2 s).
     pub last_stop_report: Option<Instant>,
     /// Protocol state when this process is an event listener (new for every spawn).
-    pub listener: Option<crate::events::listener::Listener>,
+    pub listener: Option<Box<crate::events::listener::Listener>>,
 }
 
 pub struct Group {
-    pub config: GroupConfig,
+    pub config: Rc<GroupConfig>,
     pub slots: Vec<Slot>,
     /// The listening socket of a `[fcgi-program:x]` group (None if it could not be created).
     pub fcgi_socket: Option<super::fcgi::FcgiSocket>,
@@ -121,8 +122,8 @@ pub struct Supervisor {
 /// Which process and stream a pipe token belongs to.
 #[derive(Debug, Clone)]
 pub struct PipeOwner {
-    pub group: String,
-    pub process: String,
+    /// (group name, process name), one allocation shared by the process's pipes.
+    pub names: Rc<(String, String)>,
     pub stream: Stream,
 }
 
@@ -191,12 +192,12 @@ impl Supervisor {
     }
 
     /// Creates a group (AUTO log files now, as the reference) and emits PROCESS_GROUP_ADDED.
-    pub fn add_group(&mut self, config: GroupConfig) -> bool {
+    pub fn add_group(&mut self, config: Rc<GroupConfig>) -> bool {
         if self.groups.iter().any(|g| g.config.name == config.name) {
             return false;
         }
         let sd = &self.config.supervisord;
-        let mut slots = Vec::new();
+        let mut slots = Vec::with_capacity(config.processes.len());
         for pc in &config.processes {
             let make = |channel: Channel| {
                 ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier).unwrap_or_else(|e| {
@@ -323,7 +324,16 @@ impl Supervisor {
                 self.feed(gi, pi, Input::AutoStart, now);
             }
         }
-        !self.autostart_queue.is_empty()
+        if !self.autostart_queue.is_empty() {
+            return true;
+        }
+        if self.autostart_queue.capacity() > 0 {
+            // Start-up is over: give back the queue and the heap pages freed since loading.
+            self.autostart_queue = VecDeque::new();
+            // SAFETY: malloc_trim only returns free heap pages to the kernel.
+            unsafe { libc::malloc_trim(0) };
+        }
+        false
     }
 
     /// RPC-style start of one process (no waiting here; the caller watches the state).
@@ -463,14 +473,16 @@ impl Supervisor {
         let name = slot.process.name().to_string();
         let slot = &mut self.groups[gi].slots[pi];
         slot.stdin_buffer.clear();
-        slot.listener = is_listener.then(|| crate::events::listener::Listener::new(&name));
+        slot.listener =
+            is_listener.then(|| Box::new(crate::events::listener::Listener::new(&name)));
+        let names = Rc::new((group_name, name));
         let stdin = child
             .stdin
-            .and_then(|fd| self.register(fd, &group_name, &name, Stream::Stdin));
-        let stdout = self.register(child.stdout, &group_name, &name, Stream::Stdout);
+            .and_then(|fd| self.register(fd, &names, Stream::Stdin));
+        let stdout = self.register(child.stdout, &names, Stream::Stdout);
         let stderr = child
             .stderr
-            .and_then(|fd| self.register(fd, &group_name, &name, Stream::Stderr));
+            .and_then(|fd| self.register(fd, &names, Stream::Stderr));
         self.groups[gi].slots[pi].pipes = Pipes {
             stdin,
             stdout,

@@ -182,10 +182,9 @@ impl Server {
                 }
             }
         }
-        let clients = (0..limits.max_connections).map(|_| None).collect();
         Ok(Server {
             listeners,
-            clients,
+            clients: Vec::new(),
             limits,
             base: 0,
             next_generation: 1,
@@ -194,7 +193,7 @@ impl Server {
 
     /// How many tokens (from the base given to `register`) the server uses.
     pub fn token_span(&self) -> usize {
-        self.listeners.len() + self.clients.len()
+        self.listeners.len() + self.limits.max_connections
     }
 
     /// Section names of servers without authentication (the daemon logs a CRIT for each).
@@ -390,9 +389,17 @@ impl Server {
                     return;
                 }
             };
-            let Some(slot) = self.clients.iter().position(Option::is_none) else {
-                refuse_busy(&stream);
-                continue;
+            // Slots grow on demand (up to max_connections) so an idle daemon holds none.
+            let slot = match self.clients.iter().position(Option::is_none) {
+                Some(slot) => slot,
+                None if self.clients.len() < self.limits.max_connections => {
+                    self.clients.push(None);
+                    self.clients.len() - 1
+                }
+                None => {
+                    refuse_busy(&stream);
+                    continue;
+                }
             };
             let token = Token(self.base + self.listeners.len() + slot);
             if let Err(e) = registry.register(

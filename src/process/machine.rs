@@ -1,6 +1,7 @@
 //! The pure per-process state machine: `step(input, now) -> actions`. No syscalls, no clock reads;
 //! the daemon carries out the actions and feeds the results (spawned pid, exit status) back in.
 
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::model::{AutoRestart, LogLevel, ProcessConfig};
@@ -57,7 +58,7 @@ pub enum Action {
 /// One supervised process: its config and everything the state machine remembers.
 #[derive(Debug, Clone)]
 pub struct Process {
-    pub config: ProcessConfig,
+    pub config: Rc<ProcessConfig>,
     pub group: String,
     pub state: ProcessState,
     /// 0 when no child is running.
@@ -80,9 +81,9 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn new(config: ProcessConfig, group: &str) -> Process {
+    pub fn new(config: impl Into<Rc<ProcessConfig>>, group: &str) -> Process {
         Process {
-            config,
+            config: config.into(),
             group: group.to_string(),
             state: ProcessState::Stopped,
             pid: 0,

@@ -288,7 +288,7 @@ pub(super) fn gconf(name: &str, priority: i32, processes: Vec<ProcessConfig>) ->
         name: name.to_string(),
         priority,
         kind: GroupKind::Program,
-        processes,
+        processes: crate::config::model::shared(processes),
     }
 }
 
@@ -319,7 +319,7 @@ pub(super) fn config(groups: Vec<GroupConfig>) -> Config {
         inet_http_servers: vec![],
         supervisorctl: None,
         rpcinterfaces: vec![],
-        groups,
+        groups: crate::config::model::shared(groups),
         warnings: vec![],
         infos: vec![],
     }
