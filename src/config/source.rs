@@ -161,6 +161,10 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, Vec<ConfigError>> {
 
 /// Index where an inline comment starts: `;` or `#` at the line start or after whitespace.
 fn inline_comment_start(line: &str) -> Option<usize> {
+    // Most lines have neither character: a byte scan settles them without decoding chars.
+    if !line.bytes().any(|b| b == b';' || b == b'#') {
+        return None;
+    }
     let mut prev_space = true;
     for (i, c) in line.char_indices() {
         if (c == ';' || c == '#') && prev_space {

@@ -1,8 +1,6 @@
 //! The process commands (status, start, stop, restart, signal, pid, clear), the command table,
 //! and the namespec and result-struct helpers they share.
 
-use std::fmt::Write as _;
-
 use super::controller::{CmdResult, Controller, Failure, Flow, exit, fault};
 use super::help;
 use super::transport::CallError;
@@ -174,34 +172,65 @@ pub fn items(v: Value) -> Result<Vec<Value>, Failure> {
 const STOPPED_STATES: [i64; 4] = [0, 100, 200, 1000];
 
 fn show_statuses(c: &Controller, infos: &[Value]) {
-    let namespecs: Vec<String> = infos
+    // (group, name) pairs: the namespec is written in place rather than built per line.
+    let names: Vec<(&str, &str)> = infos
         .iter()
         .map(|i| {
-            make_namespec(
+            (
                 i.member_str("group").unwrap_or(""),
                 i.member_str("name").unwrap_or(""),
             )
         })
         .collect();
-    let width = namespecs
+    let namespec_len = |(group, name): (&str, &str)| {
+        if group == name {
+            name.chars().count()
+        } else {
+            group.chars().count() + 1 + name.chars().count()
+        }
+    };
+    let width = names
         .iter()
-        .map(|n| n.chars().count())
+        .map(|n| namespec_len(*n))
         .max()
         .unwrap_or(0)
         .max(30)
         + 3;
     // One write for the whole table: a line per write costs a syscall per process.
     let mut table = String::with_capacity(infos.len() * (width + 48));
-    for (i, (info, ns)) in infos.iter().zip(&namespecs).enumerate() {
+    for (i, (info, &(group, name))) in infos.iter().zip(&names).enumerate() {
         if i > 0 {
             table.push('\n');
         }
-        let state = info.member("statename").map(py_str).unwrap_or_default();
-        let desc = info.member("description").map(py_str).unwrap_or_default();
-        let _ = write!(table, "{ns:<width$}{state:<10}{desc}");
+        if group != name {
+            table.push_str(group);
+            table.push(':');
+        }
+        table.push_str(name);
+        pad(&mut table, namespec_len((group, name)), width);
+        let state = py_text(info.member("statename"));
+        table.push_str(&state);
+        pad(&mut table, state.chars().count(), 10);
+        table.push_str(&py_text(info.member("description")));
     }
     if !infos.is_empty() {
         c.output(&table);
+    }
+}
+
+/// Spaces after text of `len` characters up to `width` (format's `{:<width$}`).
+fn pad(out: &mut String, len: usize, width: usize) {
+    for _ in len..width {
+        out.push(' ');
+    }
+}
+
+/// `str()` of an optional member, borrowing when it is already a string.
+fn py_text(v: Option<&Value>) -> std::borrow::Cow<'_, str> {
+    match v {
+        Some(Value::String(s)) => std::borrow::Cow::Borrowed(s),
+        Some(other) => std::borrow::Cow::Owned(py_str(other)),
+        None => std::borrow::Cow::Borrowed(""),
     }
 }
 
@@ -245,6 +274,11 @@ pub fn do_status(c: &mut Controller, arg: &str) -> CmdResult {
             .is_some_and(|s| STOPPED_STATES.contains(&s))
     }) {
         c.exitstatus = exit::STATUS_NOT_RUNNING;
+    }
+    if c.exits_after_command() {
+        // The process exits next: freeing thousands of strings one by one would cost a tenth
+        // of a 500-process `status` (measured with callgrind), and the kernel frees it all.
+        std::mem::forget(matching);
     }
     Ok(())
 }

@@ -92,6 +92,11 @@ impl Controller {
         }
     }
 
+    /// Whether the process ends after this command (`supervisorctl ACTION ...`, not the shell).
+    pub fn exits_after_command(&self) -> bool {
+        !self.options.args.is_empty()
+    }
+
     /// Prints one line of command output (always stdout, flushed so it interleaves with the
     /// streaming threads and stderr the way a terminal shows it).
     pub fn output(&self, line: &str) {

@@ -40,7 +40,8 @@ pub fn encode_call(method: &str, params: &[Value]) -> Result<String, EncodeError
 
 /// A successful `<methodResponse>` carrying one value.
 pub fn encode_response(value: &Value) -> Result<String, EncodeError> {
-    let mut out = String::from(HEADER);
+    let mut out = String::with_capacity(128 + encoded_len_hint(value));
+    out.push_str(HEADER);
     out.push_str("<methodResponse>\n");
     write_params(&mut out, std::slice::from_ref(value))?;
     out.push_str("</methodResponse>\n");
@@ -52,7 +53,7 @@ pub fn encode_fault(code: i64, string: &str) -> String {
     let mut out = String::from(HEADER);
     out.push_str("<methodResponse>\n<fault>\n<value><struct>\n");
     out.push_str("<member>\n<name>faultCode</name>\n<value><int>");
-    out.push_str(&code.to_string());
+    push_int(&mut out, code);
     out.push_str("</int></value>\n</member>\n");
     out.push_str("<member>\n<name>faultString</name>\n<value><string>");
     escape_into(&mut out, string);
@@ -79,7 +80,7 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), EncodeError> {
                 return Err(EncodeError::IntOutOfRange(*i));
             }
             out.push_str("<int>");
-            out.push_str(&i.to_string());
+            push_int(out, *i);
             out.push_str("</int>");
         }
         Value::Bool(b) => out.push_str(if *b {
@@ -132,15 +133,77 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), EncodeError> {
 }
 
 /// Python's `xmlrpc.client.escape`: only `&`, `<` and `>`; everything else goes out raw.
+/// Runs between those bytes are copied whole (a 500-process reply is mostly plain text).
 fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
+    if !s.bytes().any(|b| matches!(b, b'&' | b'<' | b'>')) {
+        out.push_str(s);
+        return;
+    }
+    let mut plain_from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => continue,
+        };
+        // `i` is at an ASCII byte, so both slices end on character boundaries.
+        out.push_str(&s[plain_from..i]);
+        out.push_str(entity);
+        plain_from = i + 1;
+    }
+    out.push_str(&s[plain_from..]);
+}
+
+/// Appends `i` in decimal without an intermediate `String`.
+fn push_int(out: &mut String, i: i64) {
+    let mut text = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = text.len();
+    loop {
+        at -= 1;
+        text[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    if i < 0 {
+        at -= 1;
+        text[at] = b'-';
+    }
+    out.push_str(std::str::from_utf8(&text[at..]).unwrap_or_default());
+}
+
+/// About how many bytes `value` takes encoded (exact for ints and unescaped strings), so a
+/// large reply is written into one allocation instead of being copied as it doubles.
+fn encoded_len_hint(value: &Value) -> usize {
+    const VALUE_TAGS: usize = "<value></value>\n".len();
+    VALUE_TAGS
+        + match value {
+            Value::Int(_) => "<int></int>".len() + 11,
+            Value::Bool(_) => "<boolean>0</boolean>".len(),
+            Value::String(s) => "<string></string>".len() + s.len(),
+            Value::Double(_) => "<double></double>".len() + 24,
+            Value::DateTime(t) => "<dateTime.iso8601></dateTime.iso8601>".len() + t.len(),
+            Value::Base64(b) => "<base64>\n</base64>".len() + b.len() * 4 / 3 + b.len() / 57 + 4,
+            Value::Array(items) => {
+                "<array><data>\n</data></array>".len()
+                    + items.iter().map(encoded_len_hint).sum::<usize>()
+            }
+            Value::Struct(members) => {
+                "<struct>\n</struct>".len()
+                    + members
+                        .iter()
+                        .map(|(k, v)| {
+                            "<member>\n<name></name>\n</member>\n".len()
+                                + k.len()
+                                + encoded_len_hint(v)
+                        })
+                        .sum::<usize>()
+            }
+            Value::Nil => 0,
+        }
 }
 
 /// `base64.encodebytes`: lines of at most 76 characters, each ending with a newline.
@@ -284,5 +347,59 @@ mod tests {
         }
         assert!(encode_response(&Value::Int(i64::from(i32::MAX))).is_ok());
         assert!(encode_response(&Value::Int(i64::from(i32::MIN))).is_ok());
+    }
+
+    #[test]
+    fn text_is_escaped_like_python() {
+        let cases = [
+            ("", ""),
+            ("plain", "plain"),
+            ("a<b>&c", "a&lt;b&gt;&amp;c"),
+            ("<", "&lt;"),
+            ("&&", "&amp;&amp;"),
+            ("ünï<é>", "ünï&lt;é&gt;"),
+            ("\"quotes' \r\n\t", "\"quotes' \r\n\t"),
+        ];
+        for (raw, want) in cases {
+            let mut out = String::from("x");
+            escape_into(&mut out, raw);
+            assert_eq!(out, format!("x{want}"), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn length_hint_covers_plain_replies() {
+        let plain = Value::Array(vec![
+            Value::structure([
+                ("name", Value::string("p0000")),
+                ("pid", Value::Int(-2147483648)),
+                ("up", Value::Bool(true)),
+                ("when", Value::DateTime("20200102T03:04:05".into())),
+            ]),
+            Value::Array(vec![]),
+            Value::Double(-1.2345678901234567e-300),
+        ]);
+        let encoded = encode_response(&plain).unwrap();
+        let hint = 128 + encoded_len_hint(&plain);
+        assert!(hint >= encoded.len(), "{hint} < {}", encoded.len());
+        assert!(hint < encoded.len() + 128, "{hint} vs {}", encoded.len());
+    }
+
+    #[test]
+    fn ints_are_written_in_decimal() {
+        for i in [
+            0,
+            7,
+            -7,
+            10,
+            1795480508,
+            i64::from(i32::MIN),
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut out = String::new();
+            push_int(&mut out, i);
+            assert_eq!(out, i.to_string());
+        }
     }
 }
