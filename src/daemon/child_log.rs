@@ -4,7 +4,8 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::config::model::{LogLevel, LogTarget, ProcessConfig};
 use crate::logs::{
@@ -15,9 +16,7 @@ use crate::logs::{
 pub struct ChildLog {
     pub channel: Channel,
     /// The resolved file (AUTO already named); None when the channel has no file.
-    pub path: Option<PathBuf>,
-    /// `path` is an AUTO file (passed to `ChannelConfig::from_process`).
-    auto: bool,
+    pub path: Option<Arc<Path>>,
     /// The AUTO file exists on disk (see `ensure_auto_file`).
     created: bool,
     output: Option<Box<OutputChannel>>,
@@ -41,19 +40,18 @@ impl ChildLog {
         let auto = matches!(settings.logfile, LogTarget::Auto) && !redirected;
         let path = match &settings.logfile {
             _ if redirected => None,
-            LogTarget::Auto => Some(auto_log_name(
+            LogTarget::Auto => Some(Arc::from(auto_log_name(
                 childlogdir,
                 &process.name,
                 channel,
                 identifier,
-            )),
-            LogTarget::File(p) => Some(p.clone()),
+            ))),
+            LogTarget::File(p) => Some(Arc::from(p.as_path())),
             LogTarget::None | LogTarget::Syslog => None,
         };
         ChildLog {
             channel,
             path,
-            auto,
             created: !auto,
             output: None,
         }
@@ -76,13 +74,13 @@ impl ChildLog {
             return;
         };
         match create_auto_log_at(&path, process_name, self.channel, identifier) {
-            Ok(created) => self.path = Some(created),
+            Ok(created) if *created == *path => self.path = Some(path),
+            Ok(created) => self.path = Some(Arc::from(created)),
             Err(e) => {
                 log::error!(
                     "could not create the {} log of {process_name}: {e}",
                     self.channel.as_str()
                 );
-                self.auto = false;
             }
         }
     }
@@ -102,7 +100,7 @@ impl ChildLog {
         let config = ChannelConfig::from_process(
             process,
             self.channel,
-            self.path.as_deref().filter(|_| self.auto),
+            self.path.clone(),
             strip_ansi,
             loglevel,
             listener,

@@ -63,8 +63,16 @@ fn snapshot(group: &str, slot: &Slot) -> ProcessSnapshot {
         spawnerr: p.spawnerr.clone().unwrap_or_default(),
         exitstatus: i64::from(p.exitstatus.unwrap_or(0)),
         pid: p.pid,
-        stdout_logfile: slot.stdout_log.path.clone(),
-        stderr_logfile: slot.stderr_log.path.clone(),
+        stdout_logfile: slot
+            .stdout_log
+            .path
+            .as_deref()
+            .map(std::path::Path::to_path_buf),
+        stderr_logfile: slot
+            .stderr_log
+            .path
+            .as_deref()
+            .map(std::path::Path::to_path_buf),
         killing: p.killing,
     }
 }

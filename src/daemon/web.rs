@@ -287,5 +287,5 @@ fn tail_path(sup: &Supervisor, namespec: &str, channel: Channel) -> Option<PathB
         Channel::Stdout => slot.stdout_log.path.clone(),
         Channel::Stderr => slot.stderr_log.path.clone(),
     }?;
-    path.exists().then_some(path)
+    path.exists().then(|| path.to_path_buf())
 }

@@ -4,7 +4,8 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::config::model::{LogChannel, LogLevel, LogTarget, ProcessConfig};
 
@@ -23,7 +24,7 @@ pub struct ChannelConfig {
     pub process_name: String,
     pub channel: Channel,
     /// None = no file (`NONE`, or syslog only).
-    pub logfile: Option<PathBuf>,
+    pub logfile: Option<Arc<Path>>,
     pub logfile_maxbytes: u64,
     pub logfile_backups: u32,
     /// 0 disables capture mode (the tokens are then ordinary text).
@@ -40,12 +41,13 @@ pub struct ChannelConfig {
 }
 
 impl ChannelConfig {
-    /// Builds the settings of `channel` of `process`. `auto_path` is the AUTO file created for
-    /// this channel at group creation (ignored unless the target is AUTO).
+    /// Builds the settings of `channel` of `process`. `path` is the channel's resolved file (the
+    /// AUTO file named at group creation, or the configured one), shared with the caller;
+    /// ignored for NONE and syslog.
     pub fn from_process(
         process: &ProcessConfig,
         channel: Channel,
-        auto_path: Option<&Path>,
+        path: Option<Arc<Path>>,
         strip_ansi: bool,
         loglevel: LogLevel,
         listener: bool,
@@ -55,9 +57,9 @@ impl ChannelConfig {
             Channel::Stderr => &process.stderr,
         };
         let logfile = match &settings.logfile {
-            LogTarget::Auto => auto_path.map(Path::to_path_buf),
+            LogTarget::Auto => path,
             LogTarget::None | LogTarget::Syslog => None,
-            LogTarget::File(path) => Some(path.clone()),
+            LogTarget::File(configured) => path.or_else(|| Some(Arc::from(configured.as_path()))),
         };
         let listener_protocol = listener && channel == Channel::Stdout;
         ChannelConfig {
@@ -143,8 +145,8 @@ impl OutputChannel {
     /// in the reference (`unknown error making dispatchers for '<name>': <error>`).
     pub fn new(config: ChannelConfig) -> io::Result<OutputChannel> {
         let file = match &config.logfile {
-            Some(path) => Some(RotatingFile::open(
-                path,
+            Some(path) => Some(RotatingFile::open_shared(
+                Arc::clone(path),
                 config.logfile_maxbytes,
                 config.logfile_backups,
             )?),

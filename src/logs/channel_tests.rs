@@ -11,7 +11,7 @@ fn config(dir: &TempDir) -> ChannelConfig {
     ChannelConfig {
         process_name: "cat".into(),
         channel: Channel::Stdout,
-        logfile: Some(dir.join("cat.log")),
+        logfile: Some(dir.join("cat.log").into()),
         logfile_maxbytes: 0,
         logfile_backups: 0,
         capture_maxbytes: 0,
@@ -139,7 +139,7 @@ fn capture_tokens_split_across_reads() {
     for i in 0..=bytes.len() {
         for j in (i..=bytes.len()).step_by(7) {
             let mut cfg = config(&dir);
-            cfg.logfile = Some(dir.join(&format!("split-{i}-{j}.log")));
+            cfg.logfile = Some(dir.join(&format!("split-{i}-{j}.log")).into());
             cfg.capture_maxbytes = 100;
             let mut channel = OutputChannel::new(cfg).unwrap();
             let mut outputs = channel.feed(&bytes[..i]);
@@ -265,7 +265,7 @@ fn clear_and_reopen_channel_file() {
 fn write_failures_surface_once() {
     let dir = TempDir::new("chanfull");
     let mut cfg = config(&dir);
-    cfg.logfile = Some("/dev/full".into());
+    cfg.logfile = Some(Path::new("/dev/full").into());
     cfg.events_enabled = false;
     let mut channel = OutputChannel::new(cfg).unwrap();
     assert!(matches!(
@@ -305,7 +305,7 @@ fn config_from_process_table() {
     let out = ChannelConfig::from_process(
         &p,
         Channel::Stdout,
-        Some(auto),
+        Some(auto.into()),
         true,
         LogLevel::Debug,
         false,
@@ -357,7 +357,7 @@ fn splice_only_when_nothing_but_the_file_needs_the_bytes() {
         ("no file", |c| c.logfile = None, false),
         (
             "not a regular file",
-            |c| c.logfile = Some("/dev/null".into()),
+            |c| c.logfile = Some(Path::new("/dev/null").into()),
             false,
         ),
         ("tiny maxbytes", |c| c.logfile_maxbytes = 1000, false),

@@ -6,6 +6,7 @@ use std::io::{self, Seek, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::splice::{
     SPLICE_MIN_MAXBYTES, set_append, splice_at, splice_budget, splice_unsupported,
@@ -52,7 +53,7 @@ impl std::fmt::Display for WriteReport {
 /// pipes, ttys and devices (`/dev/stdout`) are written as they are.
 #[derive(Debug)]
 pub struct RotatingFile {
-    path: PathBuf,
+    path: Arc<Path>,
     file: Option<File>,
     maxbytes: u64,
     backups: u32,
@@ -158,8 +159,12 @@ pub fn backup_name(path: &Path, index: u32) -> PathBuf {
 
 impl RotatingFile {
     /// Opens (creating with mode 0666 & ~umask) `path` for appending. `maxbytes` 0 = never rotate.
-    pub fn open(path: impl Into<PathBuf>, maxbytes: u64, backups: u32) -> io::Result<RotatingFile> {
-        let path = path.into();
+    pub fn open(path: impl AsRef<Path>, maxbytes: u64, backups: u32) -> io::Result<RotatingFile> {
+        RotatingFile::open_shared(Arc::from(path.as_ref()), maxbytes, backups)
+    }
+
+    /// `open` with a path the caller shares (child logs keep one copy per channel).
+    pub fn open_shared(path: Arc<Path>, maxbytes: u64, backups: u32) -> io::Result<RotatingFile> {
         let file = open_append(&path)?;
         let regular = is_regular(&file);
         Ok(RotatingFile {
@@ -257,7 +262,7 @@ impl RotatingFile {
         {
             self.failing = true;
             report = Some(WriteReport::Failed {
-                path: self.path.clone(),
+                path: self.path.to_path_buf(),
                 error,
             });
         }
@@ -322,7 +327,7 @@ impl RotatingFile {
                 }
                 self.failing = true;
                 Some(WriteReport::Failed {
-                    path: self.path.clone(),
+                    path: self.path.to_path_buf(),
                     error,
                 })
             }
@@ -330,7 +335,7 @@ impl RotatingFile {
                 self.failing = false;
                 let dropped_bytes = std::mem::take(&mut self.dropped_since_failure);
                 Some(WriteReport::Recovered {
-                    path: self.path.clone(),
+                    path: self.path.to_path_buf(),
                     dropped_bytes,
                 })
             }
@@ -420,7 +425,7 @@ impl RotatingFile {
                 {
                     self.failing = true;
                     report = Some(WriteReport::Failed {
-                        path: self.path.clone(),
+                        path: self.path.to_path_buf(),
                         error,
                     });
                 }
