@@ -37,8 +37,8 @@ const SMALL_DRAIN: usize = 16 * 1024;
 pub(super) const COALESCE_WINDOW: Duration = Duration::from_millis(5);
 
 /// Bytes asked of one splice (pipe -> log file). More than a grown pipe holds, so one call
-/// usually empties the pipe; fewer moved means it was empty.
-const SPLICE_REQUEST: usize = 4 << 20;
+/// usually empties the pipe (fewer moved means it was empty), yet one call stays short.
+const SPLICE_REQUEST: usize = 2 << 20;
 
 /// Asks for a larger pipe; refusal (pipe-max-size, the user's pipe budget) is harmless.
 fn grow_pipe(fd: RawFd) {
@@ -262,13 +262,20 @@ impl Supervisor {
         let mut limited = true;
         let mut outputs = Vec::new();
         let mut listener_actions = Vec::new();
+        let byte_budget = max_reads.saturating_mul(buf.len());
         for _ in 0..max_reads {
             let log = match stream {
                 Stream::Stdout => &mut slot.stdout_log,
                 _ => &mut slot.stderr_log,
             };
             if log.splice_ready() {
-                let (spliced, report) = log.splice_from(fd, SPLICE_REQUEST);
+                // The same bytes per turn as the reads would move, so a chatty child gets no
+                // longer turns than before.
+                let want = SPLICE_REQUEST.min(byte_budget.saturating_sub(total));
+                if want == 0 {
+                    break;
+                }
+                let (spliced, report) = log.splice_from(fd, want);
                 outputs.extend(report);
                 match spliced {
                     Spliced::Moved { bytes, emptied } => {
