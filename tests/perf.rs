@@ -288,3 +288,72 @@ fn tail_follows_a_spliced_log_as_it_grows() {
     assert!(out.ends_with("000000000065535\nafter-the-gate\n"));
     assert_eq!(d.stop(WAIT), Some(0));
 }
+
+/// A full filesystem under a spliced channel: the child is not held up, the failure is logged
+/// once, and output written after space returns reaches the log with the loss reported. Needs
+/// root and permission to mount a small tmpfs; skipped (with the reason) otherwise.
+#[test]
+fn full_disk_under_a_spliced_log_drops_reports_once_and_recovers() {
+    let test = "full_disk_under_a_spliced_log_drops_reports_once_and_recovers";
+    if !crate::util::require_root(test, "mounting a small tmpfs needs root") {
+        return;
+    }
+    let dir = TempDir::new("splicefull");
+    let mnt = dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status();
+    if !matches!(mounted, Ok(s) if s.success()) {
+        eprintln!("SKIP {test}: cannot mount tmpfs here");
+        return;
+    }
+    let outcome = std::panic::catch_unwind(|| {
+        // Fill the filesystem completely (the write stops at ENOSPC).
+        let _ = std::fs::write(mnt.join("filler"), vec![0u8; 2 << 20]);
+        let input = write_bytes(&dir, "input", &records(32 * 1024)); // 512 KiB
+        let (wrote, gate) = (dir.join("wrote"), dir.join("gate"));
+        let (mut d, _) = start_with(
+            &dir,
+            "",
+            &format!(
+                "command=sh -c 'cat {}; touch {}; while [ ! -e {} ]; do sleep 0.05; done; \
+                 echo recovered-line; exec sleep 1000'\n\
+                 stdout_logfile={}/out.log\nstdout_logfile_maxbytes=0\n",
+                input.display(),
+                wrote.display(),
+                gate.display(),
+                mnt.display()
+            ),
+        );
+        // The daemon keeps draining (dropping) while the disk is full: the child gets through.
+        assert!(
+            wait_for(WAIT, || wrote.exists()),
+            "child still blocked writing to a full log"
+        );
+        assert!(wait_for(WAIT, || dir
+            .read("s.log")
+            .contains("could not write to log file")));
+        std::fs::remove_file(mnt.join("filler")).unwrap();
+        std::fs::write(&gate, b"").unwrap();
+        assert!(
+            wait_for(WAIT, || std::fs::read_to_string(mnt.join("out.log"))
+                .is_ok_and(|s| s.ends_with("recovered-line\n"))),
+            "output after recovery missing"
+        );
+        let main_log = dir.read("s.log");
+        assert_eq!(
+            main_log.matches("could not write to log file").count(),
+            1,
+            "{main_log}"
+        );
+        assert!(main_log.contains("works again ("), "{main_log}");
+        assert_eq!(d.stop(WAIT), Some(0));
+    });
+    let _ = Command::new("umount").arg(&mnt).status();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
