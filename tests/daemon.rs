@@ -1024,3 +1024,61 @@ fn child_output_becomes_process_log_events() {
     );
     assert_eq!(d.stop(WAIT), Some(0));
 }
+
+/// AUTO log files: created soon after start for every program (even one that never starts), and
+/// a log read that arrives first still finds the file (an empty log, not NO_FILE).
+#[test]
+fn auto_log_files_exist_for_every_program_and_read_empty() {
+    let programs: String = (0..40)
+        .map(|i| format!("[program:idle{i:02}]\ncommand=sleep 1000\nautostart=false\n\n"))
+        .collect();
+    let (dir, mut d) = start("autologs", &format!("{RPC_SECTIONS}{programs}"));
+    let sock = dir.join("s.sock");
+    // The first request may be the read: it must see an existing, empty file.
+    let read = rpc_call(
+        &sock,
+        "supervisor.readProcessStdoutLog",
+        &["idle39", "0", "100"],
+    );
+    assert!(
+        read.contains("<string></string>") || read.contains("<value><string/></value>"),
+        "{read}"
+    );
+    let auto_logs = || {
+        std::fs::read_dir(dir.join(""))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("---supervisor-") && n.ends_with(".log"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        wait_for(WAIT, || auto_logs().len() == 80),
+        "{:?}",
+        auto_logs()
+    );
+    for i in 0..40 {
+        for channel in ["stdout", "stderr"] {
+            let prefix = format!("idle{i:02}-{channel}---supervisor-");
+            assert_eq!(
+                auto_logs()
+                    .iter()
+                    .filter(|n| n.starts_with(&prefix))
+                    .count(),
+                1,
+                "{prefix}"
+            );
+        }
+    }
+    // The path getProcessInfo reports is the file on disk.
+    let info = rpc_call(&sock, "supervisor.getProcessInfo", &["idle07"]);
+    let logfile = info
+        .split("<name>stdout_logfile</name>")
+        .nth(1)
+        .and_then(|rest| rest.split("<string>").nth(1))
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(std::path::Path::new(&logfile).exists(), "{info}");
+    assert_eq!(d.stop(WAIT), Some(0));
+}

@@ -1,31 +1,38 @@
-//! One output channel (stdout or stderr) of a process: its AUTO file (created with the group) and
-//! the `logs::OutputChannel` opened at every spawn.
+//! One output channel (stdout or stderr) of a process: its AUTO file (named with the group,
+//! created soon after by the loop or at the first spawn or log read) and the
+//! `logs::OutputChannel` opened at every spawn.
 
 use std::io;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
 use crate::config::model::{LogLevel, LogTarget, ProcessConfig};
-use crate::logs::{Channel, ChannelConfig, ChannelOutput, OutputChannel, Spliced, create_auto_log};
+use crate::logs::{
+    Channel, ChannelConfig, ChannelOutput, OutputChannel, Spliced, auto_log_name,
+    create_auto_log_at,
+};
 
 pub struct ChildLog {
     pub channel: Channel,
     /// The resolved file (AUTO already named); None when the channel has no file.
     pub path: Option<PathBuf>,
-    /// `path` is the AUTO file created at group creation (passed to `ChannelConfig::from_process`).
+    /// `path` is an AUTO file (passed to `ChannelConfig::from_process`).
     auto: bool,
+    /// The AUTO file exists on disk (see `ensure_auto_file`).
+    created: bool,
     output: Option<Box<OutputChannel>>,
 }
 
 impl ChildLog {
-    /// Resolves the channel's target; AUTO creates a new file now (as the reference does when
-    /// the group is created). A redirected stderr has no file.
+    /// Resolves the channel's target. An AUTO file is only named here: creating thousands of
+    /// files before the control socket is served would delay it (the reference creates them with
+    /// the group); `ensure_auto_file` creates it. A redirected stderr has no file.
     pub fn new(
         process: &ProcessConfig,
         channel: Channel,
         childlogdir: &Path,
         identifier: &str,
-    ) -> io::Result<ChildLog> {
+    ) -> ChildLog {
         let settings = match channel {
             Channel::Stdout => &process.stdout,
             Channel::Stderr => &process.stderr,
@@ -34,30 +41,49 @@ impl ChildLog {
         let auto = matches!(settings.logfile, LogTarget::Auto) && !redirected;
         let path = match &settings.logfile {
             _ if redirected => None,
-            LogTarget::Auto => Some(create_auto_log(
+            LogTarget::Auto => Some(auto_log_name(
                 childlogdir,
                 &process.name,
                 channel,
                 identifier,
-            )?),
+            )),
             LogTarget::File(p) => Some(p.clone()),
             LogTarget::None | LogTarget::Syslog => None,
         };
-        Ok(ChildLog {
+        ChildLog {
             channel,
             path,
             auto,
+            created: !auto,
             output: None,
-        })
+        }
     }
 
-    /// A channel that writes nowhere (when its AUTO file could not be created).
-    pub fn discard(channel: Channel) -> ChildLog {
-        ChildLog {
-            channel,
-            path: None,
-            auto: false,
-            output: None,
+    /// Whether the AUTO file still has to be created.
+    pub fn needs_auto_file(&self) -> bool {
+        !self.created
+    }
+
+    /// Creates the AUTO file if it does not exist yet (under a fresh name if the chosen one was
+    /// taken meanwhile). On failure the channel writes nowhere, as when the reference cannot
+    /// create it.
+    pub fn ensure_auto_file(&mut self, process_name: &str, identifier: &str) {
+        if self.created {
+            return;
+        }
+        self.created = true;
+        let Some(path) = self.path.take() else {
+            return;
+        };
+        match create_auto_log_at(&path, process_name, self.channel, identifier) {
+            Ok(created) => self.path = Some(created),
+            Err(e) => {
+                log::error!(
+                    "could not create the {} log of {process_name}: {e}",
+                    self.channel.as_str()
+                );
+                self.auto = false;
+            }
         }
     }
 

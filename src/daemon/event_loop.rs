@@ -13,8 +13,9 @@ use super::supervisor::Supervisor;
 use crate::process::SupervisorState;
 
 pub const SIGNAL_TOKEN: Token = Token(0);
-/// Processes spawned per loop pass at start-up, so the control socket answers meanwhile.
-const AUTOSTART_BATCH: usize = 32;
+/// Time per loop pass for start-up work (spawning autostart processes, creating AUTO log files),
+/// so the control socket answers meanwhile.
+const STARTUP_BUDGET: Duration = Duration::from_millis(3);
 /// How soon to retry child output queued for a full pipe/tty log target.
 const PENDING_LOG_RETRY: Duration = Duration::from_millis(50);
 
@@ -70,7 +71,9 @@ pub fn run(
     sup.queue_autostart();
     loop {
         let now = Instant::now();
-        let more_to_start = sup.autostart_step(now, AUTOSTART_BATCH).then_some(now);
+        let more_to_start = (sup.autostart_step(now, STARTUP_BUDGET)
+            | sup.create_auto_logs_step(STARTUP_BUDGET))
+        .then_some(now);
         sup.handle_timeouts(now);
         if sup.state != SupervisorState::Running && sup.shutdown_step(now) {
             return if sup.state == SupervisorState::Restarting {

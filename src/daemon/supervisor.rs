@@ -91,6 +91,8 @@ pub struct Supervisor {
     pub events: Vec<Event>,
     pub(super) registry: Registry,
     pub(super) pipe_owners: HashMap<Token, PipeOwner>,
+    /// Some AUTO log file is named but not created yet (see `create_auto_logs_step`).
+    pub(super) auto_logs_pending: bool,
     pub(super) next_token: usize,
     /// Shutdown: group names still to stop, ascending priority (the last is stopped first).
     stop_list: Option<Vec<String>>,
@@ -178,6 +180,7 @@ impl Supervisor {
             coalescing: HashMap::new(),
             grown_pipes: std::collections::HashSet::new(),
             autostart_queue: VecDeque::new(),
+            auto_logs_pending: false,
             child_nofile: None,
             overrides,
             pools: Vec::new(),
@@ -199,18 +202,10 @@ impl Supervisor {
         let sd = &self.config.supervisord;
         let mut slots = Vec::with_capacity(config.processes.len());
         for pc in &config.processes {
-            let make = |channel: Channel| {
-                ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier).unwrap_or_else(|e| {
-                    log::error!(
-                        "could not create the {} log of {}: {e}",
-                        channel.as_str(),
-                        pc.name
-                    );
-                    ChildLog::discard(channel)
-                })
-            };
+            let make = |channel| ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier);
             let stdout_log = make(Channel::Stdout);
             let stderr_log = make(Channel::Stderr);
+            self.auto_logs_pending |= stdout_log.needs_auto_file() || stderr_log.needs_auto_file();
             slots.push(Slot {
                 process: Process::new(pc.clone(), &config.name),
                 pipes: Pipes::default(),
@@ -296,7 +291,7 @@ impl Supervisor {
     #[cfg(test)]
     pub fn autostart_all(&mut self, now: Instant) {
         self.queue_autostart();
-        while self.autostart_step(now, usize::MAX) {}
+        while self.autostart_step(now, Duration::MAX) {}
     }
 
     /// Queues every process for autostart (the loop spawns them in batches so the control
@@ -314,14 +309,16 @@ impl Supervisor {
             .collect();
     }
 
-    /// Autostarts up to `batch` queued processes; returns whether more are queued.
-    pub fn autostart_step(&mut self, now: Instant, batch: usize) -> bool {
-        for _ in 0..batch {
-            let Some((group, name)) = self.autostart_queue.pop_front() else {
-                break;
-            };
+    /// Autostarts queued processes until `budget` has passed (at least one); returns whether
+    /// more are queued.
+    pub fn autostart_step(&mut self, now: Instant, budget: Duration) -> bool {
+        let started = Instant::now();
+        while let Some((group, name)) = self.autostart_queue.pop_front() {
             if let Some((gi, pi)) = self.find(&group, &name) {
                 self.feed(gi, pi, Input::AutoStart, now);
+            }
+            if started.elapsed() >= budget {
+                break;
             }
         }
         if !self.autostart_queue.is_empty() {
@@ -334,6 +331,35 @@ impl Supervisor {
             unsafe { libc::malloc_trim(0) };
         }
         false
+    }
+
+    /// Creates pending AUTO log files until `budget` has passed; returns whether some are left.
+    /// Runs in loop passes after start-up so the control socket answers meanwhile; everything
+    /// that spawns or reads a child log creates its own file first.
+    pub fn create_auto_logs_step(&mut self, budget: Duration) -> bool {
+        if !self.auto_logs_pending {
+            return false;
+        }
+        let started = Instant::now();
+        let identifier = &self.config.supervisord.identifier;
+        for slot in self.groups.iter_mut().flat_map(|g| g.slots.iter_mut()) {
+            if !(slot.stdout_log.needs_auto_file() || slot.stderr_log.needs_auto_file()) {
+                continue;
+            }
+            if started.elapsed() >= budget {
+                return true;
+            }
+            let name = slot.process.name();
+            slot.stdout_log.ensure_auto_file(name, identifier);
+            slot.stderr_log.ensure_auto_file(name, identifier);
+        }
+        self.auto_logs_pending = false;
+        false
+    }
+
+    /// Creates every pending AUTO log file now (before a request that reads logs).
+    pub fn create_all_auto_logs(&mut self) {
+        self.create_auto_logs_step(Duration::MAX);
     }
 
     /// RPC-style start of one process (no waiting here; the caller watches the state).
@@ -447,6 +473,9 @@ impl Supervisor {
         }
         let slot = &mut self.groups[gi].slots[pi];
         let is_listener = self.pools.iter().any(|p| p.name == group_name);
+        let name = slot.process.config.name.as_str();
+        slot.stdout_log.ensure_auto_file(name, &sd.identifier);
+        slot.stderr_log.ensure_auto_file(name, &sd.identifier);
         for log in [&mut slot.stdout_log, &mut slot.stderr_log] {
             if let Err(e) = log.open(
                 &slot.process.config,

@@ -131,6 +131,9 @@ impl Web {
         request: Request,
         now: Instant,
     ) -> Vec<Request> {
+        if reads_child_logs(&request) {
+            sup.create_all_auto_logs();
+        }
         match &request.route {
             Route::Rpc => {
                 let mut clear = self.clear_main_log();
@@ -258,6 +261,17 @@ impl Web {
             let more = self.server.respond(id, response);
             self.handle_requests(sup, more, Instant::now());
         }
+    }
+}
+
+/// Whether a request may read, tail or clear a child's log file: those need every AUTO file that
+/// start-up has not created yet (all XML-RPC log methods have "Log" in their name; a plain byte
+/// search also covers them inside system.multicall).
+fn reads_child_logs(request: &Request) -> bool {
+    match &request.route {
+        Route::Rpc => request.body.windows(3).any(|w| w == b"Log"),
+        Route::LogTail { .. } | Route::Ui { .. } => true,
+        _ => false,
     }
 }
 

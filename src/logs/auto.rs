@@ -2,7 +2,7 @@
 //! (like mkstemp: 0600, O_EXCL) and removing old ones at startup with the reference's pattern.
 
 use std::fs::OpenOptions;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -30,22 +30,50 @@ const RANDOM_LEN: usize = 8;
 /// Attempts before giving up on finding an unused name (tempfile tries 10000).
 const CREATE_ATTEMPTS: usize = 100;
 
-/// Eight characters from `[a-z0-9_]`, uniform, from /dev/urandom.
-pub fn random_suffix() -> io::Result<String> {
-    let mut urandom = std::fs::File::open("/dev/urandom")?;
+/// Eight characters from `[a-z0-9_]`, uniform. The generator is seeded once per process from
+/// the kernel (one getrandom call instead of opening /dev/urandom for every name); O_EXCL
+/// creation, not the generator, is what keeps names unique.
+pub fn random_suffix() -> String {
     let mut out = String::with_capacity(RANDOM_LEN);
-    let mut buf = [0u8; 32];
     while out.len() < RANDOM_LEN {
-        urandom.read_exact(&mut buf)?;
-        // Rejection sampling keeps the distribution uniform: 222 = 6 * 37.
-        for &b in buf.iter().filter(|&&b| b < 222) {
-            if out.len() == RANDOM_LEN {
-                break;
+        for b in next_random().to_le_bytes() {
+            // Rejection sampling keeps the distribution uniform: 222 = 6 * 37.
+            if b < 222 && out.len() < RANDOM_LEN {
+                out.push(RANDOM_ALPHABET[(b % 37) as usize] as char);
             }
-            out.push(RANDOM_ALPHABET[(b % 37) as usize] as char);
         }
     }
-    Ok(out)
+    out
+}
+
+/// splitmix64 over a per-process seed.
+fn next_random() -> u64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(seed());
+    }
+    STATE.with(|state| {
+        let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        state.set(next);
+        let mut z = next;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+fn seed() -> u64 {
+    let mut buf = [0u8; 8];
+    // SAFETY: getrandom writes at most buf.len() bytes into buf.
+    let got = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if got == 8 {
+        return u64::from_le_bytes(buf);
+    }
+    // No getrandom (very old kernel): time and pid still differ between daemons.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
 }
 
 /// The fixed part of an AUTO name: `<name>-<channel>---<identifier>-`.
@@ -53,18 +81,28 @@ pub fn auto_log_prefix(process_name: &str, channel: Channel, identifier: &str) -
     format!("{process_name}-{}---{identifier}-", channel.as_str())
 }
 
-/// Creates a new empty AUTO log file (mode 0600, never an existing file) and returns its path.
-/// Called when the process group is created, even if the process never starts.
-pub fn create_auto_log(
+/// A fresh AUTO log name in `childlogdir` (nothing is created yet).
+pub fn auto_log_name(
     childlogdir: &Path,
     process_name: &str,
     channel: Channel,
     identifier: &str,
-) -> io::Result<PathBuf> {
+) -> PathBuf {
     let prefix = auto_log_prefix(process_name, channel, identifier);
+    childlogdir.join(format!("{prefix}{}.log", random_suffix()))
+}
+
+/// Creates the empty AUTO log file `path` (mode 0600, never an existing file); when the name is
+/// taken, tries fresh names for the same process and channel. Returns the path created.
+pub fn create_auto_log_at(
+    path: &Path,
+    process_name: &str,
+    channel: Channel,
+    identifier: &str,
+) -> io::Result<PathBuf> {
+    let mut path = path.to_path_buf();
     let mut last_error = io::Error::from(io::ErrorKind::AlreadyExists);
     for _ in 0..CREATE_ATTEMPTS {
-        let path = childlogdir.join(format!("{prefix}{}.log", random_suffix()?));
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -76,8 +114,22 @@ pub fn create_auto_log(
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = e,
             Err(e) => return Err(e),
         }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        path = auto_log_name(dir, process_name, channel, identifier);
     }
     Err(last_error)
+}
+
+/// Names and creates a new AUTO log file at once; returns its path.
+#[cfg(test)]
+pub fn create_auto_log(
+    childlogdir: &Path,
+    process_name: &str,
+    channel: Channel,
+    identifier: &str,
+) -> io::Result<PathBuf> {
+    let path = auto_log_name(childlogdir, process_name, channel, identifier);
+    create_auto_log_at(&path, process_name, channel, identifier)
 }
 
 /// Python's `\s` for str patterns: str.isspace() (includes \x1c-\x1f, unlike Rust's is_whitespace).
@@ -191,11 +243,30 @@ mod tests {
     #[test]
     fn random_suffix_alphabet() {
         for _ in 0..50 {
-            let s = random_suffix().unwrap();
+            let s = random_suffix();
             assert_eq!(s.len(), 8);
             assert!(s.bytes().all(|b| RANDOM_ALPHABET.contains(&b)), "{s}");
         }
-        assert_ne!(random_suffix().unwrap(), random_suffix().unwrap());
+        assert_ne!(random_suffix(), random_suffix());
+    }
+
+    #[test]
+    fn a_taken_name_is_replaced_by_a_fresh_one() {
+        let dir = TempDir::new("auto-taken");
+        let wanted = auto_log_name(dir.path(), "p", Channel::Stderr, "supervisor");
+        std::fs::write(&wanted, b"someone else's").unwrap();
+        let got = create_auto_log_at(&wanted, "p", Channel::Stderr, "supervisor").unwrap();
+        assert_ne!(got, wanted);
+        let name = got.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("p-stderr---supervisor-"), "{name}");
+        assert_eq!(std::fs::read(&wanted).unwrap(), b"someone else's");
+        assert_eq!(std::fs::metadata(&got).unwrap().len(), 0);
+        // A free name is used as given.
+        let free = auto_log_name(dir.path(), "p", Channel::Stdout, "supervisor");
+        assert_eq!(
+            create_auto_log_at(&free, "p", Channel::Stdout, "supervisor").unwrap(),
+            free
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod timefmt;
 #[cfg(test)]
 mod testutil;
 
-pub use auto::{Channel, cleanup_auto_logs, create_auto_log};
+pub use auto::{Channel, auto_log_name, cleanup_auto_logs, create_auto_log_at};
 pub use channel::{ChannelConfig, ChannelOutput, OutputChannel};
 pub use follow::FileFollower;
 pub use mainlog::{MainLogConfig, MainLogHandle, install_buffering_main_log};
