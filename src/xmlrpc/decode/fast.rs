@@ -173,6 +173,10 @@ pub(super) fn response(body: &str, opts: &DecodeOptions) -> Option<Result<Value,
         if pos >= bytes.len() {
             break;
         }
+        if let Some(consumed) = decoder.member_shortcut(body.get(pos..)?) {
+            pos += consumed;
+            continue;
+        }
         pos += 1; // '<'
         if bytes.get(pos) == Some(&b'/') {
             // An end tag must repeat the open element's name exactly, with nothing after it.
@@ -248,6 +252,23 @@ impl<'a> Decoder<'a, '_> {
             mark: self.values.len(),
         });
         Some(())
+    }
+
+    /// Takes a whole struct member at once when it has the shape encoders write (see
+    /// `member_parts`): its five elements never reach the stack. `None` leaves the member to
+    /// the element-by-element path, which decides everything the shortcut does not check.
+    fn member_shortcut(&mut self, rest: &str) -> Option<usize> {
+        // The member, its `<value>` and a typed leaf must all fit under the depth cap.
+        let depth = self.stack.len();
+        let parent = self.stack.last_mut()?;
+        if parent.tag != Tag::Struct || depth + 2 >= self.opts.max_depth {
+            return None;
+        }
+        let (consumed, key, value) = member_parts(rest, self.opts.max_string)?;
+        parent.children += 1;
+        self.values.push(Value::String(key.to_string()));
+        self.values.push(value);
+        Some(consumed)
     }
 
     /// Closes the innermost element. Every element that yields a value leaves exactly one on
@@ -330,6 +351,68 @@ impl<'a> Decoder<'a, '_> {
             Some(())
         }
     }
+}
+
+/// `<member>`, `<name>KEY</name>`, `<value>` holding plain text or `<T>TEXT</T>` for a typed
+/// leaf other than `<nil>`, `</value>`, `</member>`, with only whitespace between the member's
+/// children and no references in the texts: the bytes consumed, the key and the value.
+fn member_parts(rest: &str, max_string: usize) -> Option<(usize, &str, Value)> {
+    let b = rest.as_bytes();
+    let literal = |at: &mut usize, text: &[u8]| {
+        let end = *at + text.len();
+        (b.get(*at..end)? == text).then(|| *at = end)
+    };
+    let spaces = |at: &mut usize| {
+        let start = *at;
+        while matches!(b.get(*at), Some(b' ' | b'\t' | b'\n')) {
+            *at += 1;
+        }
+        *at - start
+    };
+    // Text up to the next `<`, if every byte of it is plain.
+    let plain = |at: &mut usize| {
+        let start = *at;
+        loop {
+            match TEXT_CLASSES[usize::from(*b.get(*at)?)] {
+                0 => *at += 1,
+                3 => return rest.get(start..*at).filter(|t| t.len() <= max_string),
+                _ => return None,
+            }
+        }
+    };
+    let mut at = 0;
+    literal(&mut at, b"<member>")?;
+    let mut member_text = spaces(&mut at);
+    literal(&mut at, b"<name>")?;
+    let key = plain(&mut at)?;
+    literal(&mut at, b"</name>")?;
+    member_text += spaces(&mut at);
+    literal(&mut at, b"<value>")?;
+    let value = if b.get(at) == Some(&b'<') && b.get(at + 1) != Some(&b'/') {
+        let name_start = at + 1;
+        at = name_start;
+        while b.get(at).is_some_and(|c| NAME_BYTES[usize::from(*c)]) {
+            at += 1;
+        }
+        let name = &b[name_start..at];
+        let kind = match tag(name)? {
+            Tag::Leaf(Leaf::Nil) => return None,
+            Tag::Leaf(kind) => kind,
+            _ => return None,
+        };
+        literal(&mut at, b">")?;
+        let text = plain(&mut at)?;
+        literal(&mut at, b"</")?;
+        literal(&mut at, name)?;
+        literal(&mut at, b">")?;
+        leaf(kind, Cow::Borrowed(text))?
+    } else {
+        Value::String(plain(&mut at)?.to_string())
+    };
+    literal(&mut at, b"</value>")?;
+    member_text += spaces(&mut at);
+    literal(&mut at, b"</member>")?;
+    (member_text <= max_string).then_some((at, key, value))
 }
 
 /// A typed element's value, as the strict decoder reads it; `None` for anything it rejects.

@@ -277,7 +277,7 @@ fn fast_path_leaves_other_documents_to_the_full_decoder() {
 #[test]
 fn fast_path_never_contradicts_the_tree_decoder() {
     let base = resp(
-        "<array><data>\n<value><struct>\n<member>\n<name>n&amp;m</name>\n<value><string>a&#x42;c</string></value>\n</member>\n<member>\n<name>i</name>\n<value><int>12</int></value>\n</member>\n</struct></value>\n<value><boolean>1</boolean></value>\n<value><nil/></value>\n<value>raw</value>\n<value><base64>aGk=</base64></value>\n<value><double>2.5</double></value>\n</data></array>",
+        "<array><data>\n<value><struct>\n<member>\n<name>n&amp;m</name>\n<value><string>a&#x42;c</string></value>\n</member>\n<member>\n<name>i</name>\n<value><int>12</int></value>\n</member>\n<member>\n<name>u</name>\n<value>raw</value>\n</member>\n<member>\n<name>b</name>\n<value><boolean>0</boolean></value>\n</member>\n</struct></value>\n<value><boolean>1</boolean></value>\n<value><nil/></value>\n<value>raw</value>\n<value><base64>aGk=</base64></value>\n<value><double>2.5</double></value>\n</data></array>",
     );
     let opts = DecodeOptions::client();
     assert!(fast::response(&base, &opts).is_some());
@@ -303,4 +303,163 @@ fn fast_path_never_contradicts_the_tree_decoder() {
     }
     // The edits inside text and whitespace keep documents decodable.
     assert!(answered > 100, "{answered}");
+}
+
+/// Members take the one-piece path when they have the encoders' shape; every other shape goes
+/// element by element. Either way the values are the tree decoder's.
+#[test]
+fn struct_members_in_every_shape() {
+    let member = |m: &str| resp(&format!("<struct>\n{m}\n</struct>"));
+    let one = |k: &str, v: Value| Ok(Value::structure([(k, v)]));
+    let cases: Vec<(String, Result<Value, Value>)> = vec![
+        (
+            member("<member>\n<name>k</name>\n<value><string>v</string></value>\n</member>"),
+            one("k", s("v")),
+        ),
+        (
+            member("<member><name>k</name><value>raw</value></member>"),
+            one("k", s("raw")),
+        ),
+        (
+            member("<member><name>k</name><value></value></member>"),
+            one("k", s("")),
+        ),
+        (
+            member("<member><name></name><value><int>-3</int></value></member>"),
+            one("", Value::Int(-3)),
+        ),
+        (
+            member("<member><name>k</name><value><i4>7</i4></value></member>"),
+            one("k", Value::Int(7)),
+        ),
+        (
+            member("<member><name>k</name><value><boolean>1</boolean></value></member>"),
+            one("k", Value::Bool(true)),
+        ),
+        (
+            member("<member><name>k</name><value><double>0.5</double></value></member>"),
+            one("k", Value::Double(0.5)),
+        ),
+        (
+            member("<member><name>k</name><value><string></string></value></member>"),
+            one("k", s("")),
+        ),
+        (
+            member("<member> \t<name>k</name>\n\n<value>x</value> </member>"),
+            one("k", s("x")),
+        ),
+        // Shapes left to the element-by-element path.
+        (
+            member("<member><name>a&amp;b</name><value>x</value></member>"),
+            one("a&b", s("x")),
+        ),
+        (
+            member("<member><name>k</name><value>&lt;</value></member>"),
+            one("k", s("<")),
+        ),
+        (
+            member("<member><name>k</name><value><nil/></value></member>"),
+            one("k", Value::Nil),
+        ),
+        (
+            member("<member><name>k</name><value><string/></value></member>"),
+            one("k", s("")),
+        ),
+        (
+            member("<member><name/><value>x</value></member>"),
+            one("", s("x")),
+        ),
+        (
+            member("<member><name>k</name><value> <int>1</int> </value></member>"),
+            one("k", Value::Int(1)),
+        ),
+        (
+            member("<member>x<name>k</name><value>v</value></member>"),
+            one("k", s("v")),
+        ),
+        (
+            member(
+                "<member><name>k</name><value><struct><member><name>i</name><value>v</value></member></struct></value></member>",
+            ),
+            one("k", Value::structure([("i", s("v"))])),
+        ),
+        (
+            member(
+                "<member><name>k</name><value><array><data><value>v</value></data></array></value></member>",
+            ),
+            one("k", Value::Array(vec![s("v")])),
+        ),
+    ];
+    for (body, want) in cases {
+        let opts = DecodeOptions::client();
+        assert_eq!(fast::response(&body, &opts), Some(want.clone()), "{body}");
+        assert_eq!(tree(&body, &opts), Ok(want), "tree: {body}");
+    }
+    // Members the strict decoder refuses, whichever path looks at them first.
+    for bad in [
+        "<member><name>k</name><value><int>x</int></value></member>",
+        "<member><name>k</name><value><boolean>2</boolean></value></member>",
+        "<member><name>k</name><value><string>a</int></value></member>",
+        "<member><name>k</name></member>",
+        "<member><value>v</value><name>k</name></member>",
+        "<member><name>k</name><value>v</value><value>w</value></member>",
+        "<member><name>k</name><value><mystery>1</mystery></value></member>",
+    ] {
+        let body = member(bad);
+        assert_eq!(
+            fast::response(&body, &DecodeOptions::client()),
+            None,
+            "{body}"
+        );
+        assert!(
+            decode_response(&body, &DecodeOptions::client()).is_err(),
+            "{body}"
+        );
+    }
+}
+
+/// The caps hold inside a member taken in one piece: depth counts its three levels, text
+/// counts its key, its value and the whitespace between its children.
+#[test]
+fn member_shortcut_keeps_the_caps() {
+    let body = resp("<struct><member><name>k</name><value><int>1</int></value></member></struct>");
+    // methodResponse, params, param, value, struct, member, value, int: 8 levels.
+    let depth = |max_depth| DecodeOptions {
+        max_depth,
+        ..DecodeOptions::client()
+    };
+    assert_eq!(
+        fast::response(&body, &depth(8)),
+        Some(Ok(Value::structure([("k", Value::Int(1))])))
+    );
+    assert_eq!(fast::response(&body, &depth(7)), None);
+    assert_eq!(
+        decode_response(&body, &depth(7)),
+        Err(DecodeError::TooDeep(7))
+    );
+    let strings = DecodeOptions {
+        max_string: 8,
+        ..DecodeOptions::client()
+    };
+    for member in [
+        "<member><name>123456789</name><value>v</value></member>",
+        "<member><name>k</name><value>123456789</value></member>",
+        "<member><name>k</name><value><string>123456789</string></value></member>",
+        "<member>\n\n\n<name>k</name>\n\n\n<value>v</value>\n\n\n</member>",
+    ] {
+        let body = resp(&format!("<struct>{member}</struct>"));
+        assert_eq!(fast::response(&body, &strings), None, "{member}");
+        assert_eq!(
+            decode_response(&body, &strings),
+            Err(DecodeError::StringTooLarge(8)),
+            "{member}"
+        );
+    }
+    let fits = resp(
+        "<struct><member>\n\n\n\n<name>12345678</name>\n\n\n\n<value>12345678</value></member></struct>",
+    );
+    assert_eq!(
+        fast::response(&fits, &strings),
+        Some(Ok(Value::structure([("12345678", s("12345678"))])))
+    );
 }
