@@ -283,12 +283,17 @@ fn unix_socket_mode_auth_and_removal() {
         util::wait_for(Duration::from_secs(10), || sock.exists()),
         "socket never appeared"
     );
-    let mode = std::fs::symlink_metadata(&sock)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777;
-    assert_eq!(mode, 0o770);
+    // bind() creates the file with the umask's (narrower) mode; chmod follows a moment later.
+    let mode = || {
+        std::fs::symlink_metadata(&sock)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0)
+    };
+    assert!(
+        util::wait_for(Duration::from_secs(10), || mode() == 0o770),
+        "socket mode {:o}",
+        mode()
+    );
     let denied = unix_get(&sock, "GET /ok.html HTTP/1.0\r\n\r\n");
     assert!(
         denied.starts_with("HTTP/1.0 401 Unauthorized\r\n"),
