@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "progs", "probe.sh")
 LINES = os.path.join(HERE, "progs", "lines.py")
 GATED = os.path.join(HERE, "progs", "gated.sh")
+SPLICE_SINK = os.path.join(HERE, "progs", "splice_sink.py")
 RUNNING_LINE = b"entered RUNNING state"
 CHUNK = 1 << 20  # the 1 GiB log blob is this pseudo-random MiB repeated
 
@@ -445,12 +446,38 @@ def log_bound(ctx, producer, size, tag, tries=2):
     return best
 
 
+def splice_floor_cpu(ctx, blob, size, tries=2):
+    """CPU seconds a bare splice(2) loop needs to move the blob from a pipe into a file: the floor
+    for any log capture that keeps a pipe between child and file (the best of `tries`)."""
+    wd = os.path.join(ctx.root, "bound-splice")
+    os.makedirs(wd, exist_ok=True)
+    out = os.path.join(wd, "out")
+    best = None
+    for _ in range(tries):
+        p = subprocess.Popen(["/bin/sh", "-c", f"cat {blob} | {sys.executable} {SPLICE_SINK} {out}"],
+                             stdout=subprocess.PIPE, start_new_session=True)
+        try:
+            text, _ = p.communicate(timeout=60 + size / 5e6)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            p.wait()
+            raise BenchError("splice floor: timed out")
+        ok = p.returncode == 0 and os.path.getsize(out) == size
+        os.unlink(out)
+        if not ok:
+            raise BenchError(f"splice floor rc={p.returncode}")
+        cpu = float(text.decode().strip())
+        best = cpu if best is None else min(best, cpu)
+    return best
+
+
 def log_bytes(impl, ctx, run):
     r = Results()
     size = ctx.p["log_bytes"]
     blob = ctx.blob_path()
     if impl.name == "reference":  # the bound is implementation-independent: measured once per run
         r.measure("bytes_bound_mbs", lambda: size / 1e6 / log_bound(ctx, f"cat {blob}", size, "bytes"))
+        r.measure("bytes_cpu_floor_s", lambda: splice_floor_cpu(ctx, blob, size))
     d = None
 
     def through_daemon():
