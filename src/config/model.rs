@@ -54,9 +54,9 @@ pub enum GroupKind {
     /// `[program:x]` (homogeneous) or `[group:x]` (heterogeneous).
     Program,
     /// `[eventlistener:x]`: a pool of listeners.
-    EventListener(EventListenerOptions),
+    EventListener(Box<EventListenerOptions>),
     /// `[fcgi-program:x]`.
-    FcgiProgram(FcgiOptions),
+    FcgiProgram(Box<FcgiOptions>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

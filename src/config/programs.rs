@@ -199,11 +199,11 @@ pub(super) fn process_groups(l: &mut Loader) -> Vec<GroupConfig> {
         groups.push(GroupConfig {
             name: pool,
             priority,
-            kind: GroupKind::EventListener(EventListenerOptions {
+            kind: GroupKind::EventListener(Box::new(EventListenerOptions {
                 events,
                 buffer_size: buffer_size.max(1) as usize,
                 result_handler,
-            }),
+            })),
             processes,
         });
     }
@@ -227,7 +227,7 @@ pub(super) fn process_groups(l: &mut Loader) -> Vec<GroupConfig> {
         groups.push(GroupConfig {
             name,
             priority,
-            kind: GroupKind::FcgiProgram(fcgi),
+            kind: GroupKind::FcgiProgram(Box::new(fcgi)),
             processes,
         });
     }

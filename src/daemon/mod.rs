@@ -184,6 +184,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             return 1;
         }
     };
+    setup::tune_allocator();
     let mut first = true;
     let mut event_serial = 0;
     let mut child_nofile = None;

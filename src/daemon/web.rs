@@ -31,7 +31,12 @@ pub struct Web {
     pending_ui: Vec<(RequestId, super::ui::PendingUi)>,
     tails: Vec<Tail>,
     main_log: Option<MainLogHandle>,
+    /// An XML-RPC reply of at least `LARGE_REPLY` bytes was made since the last heap trim.
+    large_reply: bool,
 }
+
+/// Replies this large (getAllProcessInfo of a few hundred processes) leave a heap worth trimming.
+const LARGE_REPLY: usize = 64 * 1024;
 
 fn http_date(t: SystemTime) -> String {
     http::http_date(t)
@@ -52,6 +57,7 @@ impl Web {
             pending_ui: Vec::new(),
             tails: Vec::new(),
             main_log,
+            large_reply: false,
         })
     }
 
@@ -114,6 +120,12 @@ impl Web {
             let more = self.handle_request(sup, request, now);
             queue.extend(more);
         }
+        if std::mem::take(&mut self.large_reply) {
+            // A large reply's value tree (thousands of small allocations) is freed by now; give
+            // its pages back instead of keeping the high-water mark resident.
+            // SAFETY: malloc_trim only returns free heap pages to the kernel.
+            unsafe { libc::malloc_trim(0) };
+        }
     }
 
     fn clear_main_log(&self) -> impl FnMut() -> std::io::Result<()> + use<> {
@@ -142,7 +154,10 @@ impl Web {
                     rpc::handle_request(&request.body, &mut backend, SystemTime::now())
                 };
                 match outcome {
-                    RpcOutcome::Reply(body) => self.server.respond(request.id, Response::xml(body)),
+                    RpcOutcome::Reply(body) => {
+                        self.large_reply |= body.len() >= LARGE_REPLY;
+                        self.server.respond(request.id, Response::xml(body))
+                    }
                     RpcOutcome::BadRequest => self.server.respond(request.id, Response::error(400)),
                     RpcOutcome::Pending(call) => {
                         self.pending.push((request.id, call));

@@ -132,9 +132,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 pub struct OutputChannel {
     config: ChannelConfig,
     file: Option<RotatingFile>,
-    syslog: Option<SyslogSender>,
+    // Boxed: rarely used, and every program has two channels.
+    syslog: Option<Box<SyslogSender>>,
     stripper: AnsiStripper,
-    capture: Option<CaptureBuffer>,
+    capture: Option<Box<CaptureBuffer>>,
     capturing: bool,
     /// Bytes that may be the start of a token, held until the next read.
     held: Vec<u8>,
@@ -152,10 +153,12 @@ impl OutputChannel {
             )?),
             None => None,
         };
-        let syslog = config.syslog.then(SyslogSender::new);
-        let capture = (config.capture_maxbytes > 0).then(|| CaptureBuffer {
-            maxbytes: usize::try_from(config.capture_maxbytes).unwrap_or(usize::MAX),
-            data: Vec::new(),
+        let syslog = config.syslog.then(|| Box::new(SyslogSender::new()));
+        let capture = (config.capture_maxbytes > 0).then(|| {
+            Box::new(CaptureBuffer {
+                maxbytes: usize::try_from(config.capture_maxbytes).unwrap_or(usize::MAX),
+                data: Vec::new(),
+            })
         });
         Ok(OutputChannel {
             config,

@@ -235,7 +235,10 @@ fn syslog_lines_are_prefixed_with_process_name() {
     cfg.logfile = None;
     cfg.events_enabled = false;
     let mut channel = OutputChannel::new(cfg).unwrap();
-    channel.syslog = Some(SyslogSender::with_socket(socket_path, "supervisord".into()));
+    channel.syslog = Some(Box::new(SyslogSender::with_socket(
+        socket_path,
+        "supervisord".into(),
+    )));
     channel.feed(b"one\n\ntwo\n");
     let mut received = Vec::new();
     let mut buf = [0u8; 512];
