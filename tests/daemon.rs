@@ -1082,3 +1082,122 @@ fn auto_log_files_exist_for_every_program_and_read_empty() {
     assert!(std::path::Path::new(&logfile).exists(), "{info}");
     assert_eq!(d.stop(WAIT), Some(0));
 }
+
+fn voluntary_switches(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A `/logtail` stream wakes the daemon when its file changes (inotify), not on a timer: an
+/// attached client costs no wake-ups while nothing is written, and a write arrives at once.
+#[test]
+fn logtail_stream_wakes_on_writes_not_on_a_timer() {
+    use std::io::{Read, Write};
+    let (dir, mut d) = start(
+        "tailwake",
+        &format!(
+            "{RPC_SECTIONS}[program:quiet]\ncommand=sleep 1000\nstartsecs=0\nstdout_logfile=%(here)s/quiet.log\n"
+        ),
+    );
+    assert!(wait_log(&dir, "success: quiet entered RUNNING state"));
+    let sock = dir.join("s.sock");
+    let mut stream = None;
+    assert!(wait_for(WAIT, || {
+        stream = std::os::unix::net::UnixStream::connect(&sock).ok();
+        stream.is_some()
+    }));
+    let mut stream = stream.unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    stream
+        .write_all(b"GET /logtail/quiet HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut received = Vec::new();
+    let mut read_more = |received: &mut Vec<u8>| {
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = stream.read(&mut buf) {
+            received.extend_from_slice(&buf[..n]);
+        }
+    };
+    assert!(
+        wait_for(WAIT, || {
+            read_more(&mut received);
+            received.windows(4).any(|w| w == b"\r\n\r\n")
+        }),
+        "no stream headers: {:?}",
+        String::from_utf8_lossy(&received)
+    );
+    // Idle with the stream attached: a 100 ms poller would wake ~10 times.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = voluntary_switches(d.pid());
+    std::thread::sleep(Duration::from_millis(1500));
+    let woke = voluntary_switches(d.pid()) - before;
+    assert!(
+        woke <= 2,
+        "daemon woke {woke} times with an idle tail attached"
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("quiet.log"))
+        .unwrap()
+        .write_all(b"hello tail\n")
+        .unwrap();
+    assert!(
+        wait_for(WAIT, || {
+            read_more(&mut received);
+            received.windows(10).any(|w| w == b"hello tail")
+        }),
+        "{:?}",
+        String::from_utf8_lossy(&received)
+    );
+    drop(stream);
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+/// A watched `/logtail` stream keeps following its log across rotations.
+#[test]
+fn logtail_stream_follows_rotations() {
+    use std::io::{Read, Write};
+    let (dir, mut d) = start(
+        "tailrotate",
+        &format!(
+            "{RPC_SECTIONS}[program:rotor]\ncommand=sh -c 'sleep 0.5; i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); sleep 0.002; done; echo done-writing; exec sleep 1000'\nstartsecs=0\nstdout_logfile=%(here)s/rotor.log\nstdout_logfile_maxbytes=1KB\nstdout_logfile_backups=3\n"
+        ),
+    );
+    let sock = dir.join("s.sock");
+    let mut stream = None;
+    assert!(wait_for(WAIT, || {
+        stream = std::os::unix::net::UnixStream::connect(&sock).ok();
+        stream.is_some()
+    }));
+    let mut stream = stream.unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    assert!(wait_for(WAIT, || dir.join("rotor.log").exists()));
+    stream
+        .write_all(b"GET /logtail/rotor HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut received = Vec::new();
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = stream.read(&mut buf) {
+                received.extend_from_slice(&buf[..n]);
+            }
+            received.windows(12).any(|w| w == b"done-writing")
+        }),
+        "{}",
+        String::from_utf8_lossy(&received)
+    );
+    assert!(dir.join("rotor.log.1").exists(), "the log rotated");
+    drop(stream);
+    assert_eq!(d.stop(WAIT), Some(0));
+}

@@ -11,13 +11,15 @@ use super::rpc_backend::DaemonBackend;
 use super::supervisor::{LAST_PIPE_TOKEN, Supervisor};
 use crate::config::model::Config;
 use crate::http::{self, Channel, Request, RequestId, Response, Route};
-use crate::logs::{FileFollower, MainLogHandle};
+use crate::logs::{FileFollower, LogWatch, MainLogHandle};
 use crate::rpc::{self, PendingCall, RpcOutcome};
 
 /// HTTP tokens start here (child pipes use the range below).
 pub const HTTP_TOKEN_BASE: usize = LAST_PIPE_TOKEN;
 /// Most bytes one tail poll sends (the rest follows on the next poll).
 const TAIL_CHUNK: usize = 64 * 1024;
+/// The inotify descriptor that wakes log tails (below the first child pipe token).
+const TAIL_WATCH_TOKEN: Token = Token(1);
 
 struct Tail {
     id: RequestId,
@@ -31,6 +33,8 @@ pub struct Web {
     pending_ui: Vec<(RequestId, super::ui::PendingUi)>,
     tails: Vec<Tail>,
     main_log: Option<MainLogHandle>,
+    /// Watches the files tails follow; None when inotify is unavailable (tails then poll).
+    watch: Option<LogWatch>,
     /// An XML-RPC reply of at least `LARGE_REPLY` bytes was made since the last heap trim.
     large_reply: bool,
 }
@@ -57,6 +61,7 @@ impl Web {
             pending_ui: Vec::new(),
             tails: Vec::new(),
             main_log,
+            watch: None,
             large_reply: false,
         })
     }
@@ -75,15 +80,26 @@ impl Web {
         for section in self.server.unauthenticated_sections() {
             log::error!(target: "crit", "Server '{section}' running without any HTTP authentication checking");
         }
+        self.watch = LogWatch::new()
+            .and_then(|watch| {
+                registry.register(
+                    &mut mio::unix::SourceFd(&watch.fd()),
+                    TAIL_WATCH_TOKEN,
+                    mio::Interest::READABLE,
+                )?;
+                Ok(watch)
+            })
+            .map_err(|e| log::debug!("log tails will poll their files: no inotify ({e})"))
+            .ok();
         self.server.register(registry, HTTP_TOKEN_BASE)
     }
 
     pub fn owns(&self, token: Token) -> bool {
-        self.server.owns(token)
+        token == TAIL_WATCH_TOKEN || self.server.owns(token)
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        let tails = self.tails.iter().map(|t| t.follower.next_deadline());
+        let tails = self.tails.iter().filter_map(|t| t.follower.next_deadline());
         tails.chain(self.server.next_deadline()).min()
     }
 
@@ -95,6 +111,10 @@ impl Web {
         event: &MioEvent,
         now: Instant,
     ) {
+        if event.token() == TAIL_WATCH_TOKEN {
+            self.wake_tails(now);
+            return;
+        }
         let requests = self.server.handle_event(registry, event, now);
         self.handle_requests(sup, requests, now);
     }
@@ -111,6 +131,9 @@ impl Web {
         self.pending.clear();
         self.pending_ui.clear();
         self.tails.clear();
+        if let Some(watch) = self.watch.take() {
+            let _ = registry.deregister(&mut mio::unix::SourceFd(&watch.fd()));
+        }
         self.server.shutdown(registry);
     }
 
@@ -212,6 +235,13 @@ impl Web {
             headers.push(("X-Accel-Buffering".to_string(), "no".to_string()));
         }
         if self.server.start_stream(id, &headers) {
+            let mut follower = follower;
+            // Watched before the first poll, so no change after it is missed.
+            if let Some(watch) = self.watch.as_mut()
+                && watch.add(follower.path()).is_ok()
+            {
+                follower.set_watched();
+            }
             self.tails.push(Tail { id, follower });
             self.poll_tails(now);
         }
@@ -224,12 +254,34 @@ impl Web {
             if !server.is_open(tail.id) {
                 return false;
             }
-            if tail.follower.next_deadline() > now {
+            if tail.follower.next_deadline().is_none_or(|due| due > now) {
                 return true;
             }
             let data = tail.follower.poll(now, TAIL_CHUNK);
             data.is_empty() || server.push_chunk(tail.id, &data)
         });
+        if self.tails.is_empty()
+            && let Some(watch) = self.watch.as_mut()
+            && watch.watch_count() > 0
+        {
+            watch.clear();
+        }
+    }
+
+    /// A watched file or directory changed: every tail looks at its file now (a rotated file is
+    /// watched again under its path).
+    fn wake_tails(&mut self, now: Instant) {
+        let Some(watch) = self.watch.as_mut() else {
+            return;
+        };
+        if !watch.drain() {
+            return;
+        }
+        for tail in &mut self.tails {
+            let _ = watch.add(tail.follower.path());
+            tail.follower.wake(now);
+        }
+        self.poll_tails(now);
     }
 
     fn poll_pending(&mut self, sup: &mut Supervisor) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// How much of the existing file the stream starts with.
 pub const FOLLOW_HEAD_BYTES: u64 = 1024;
-/// How often the reference looks at the file.
+/// How often the reference looks at the file (ours only when the file cannot be watched).
 pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
 /// Sent when the file shrank; the stream continues from the start of the file.
 pub const TRUNCATED_NOTICE: &[u8] = b"==> File truncated <==\n";
@@ -23,7 +23,10 @@ pub struct FileFollower {
     ino: u64,
     /// Bytes of the current file already sent (the reference's `sz`).
     sent: u64,
-    next_poll: Instant,
+    /// None: nothing to do until the daemon calls `wake` (the file is watched).
+    next_poll: Option<Instant>,
+    /// Polled every FOLLOW_INTERVAL (false once the daemon watches the file).
+    interval_polling: bool,
 }
 
 impl FileFollower {
@@ -38,13 +41,28 @@ impl FileFollower {
             dev: meta.dev(),
             ino: meta.ino(),
             sent: meta.len().saturating_sub(FOLLOW_HEAD_BYTES),
-            next_poll: now,
+            next_poll: Some(now),
+            interval_polling: true,
         })
     }
 
     /// When the daemon should call `poll` next (immediately after open, and while data remains).
-    pub fn next_deadline(&self) -> Instant {
+    pub fn next_deadline(&self) -> Option<Instant> {
         self.next_poll
+    }
+
+    /// The daemon watches the file (inotify) and calls `wake` when it changes: no interval polls.
+    pub fn set_watched(&mut self) {
+        self.interval_polling = false;
+    }
+
+    /// The file (or its directory) changed: poll at once.
+    pub fn wake(&mut self, now: Instant) {
+        self.next_poll = Some(now);
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Modification time of the followed file (for the `Last-Modified` header).
@@ -76,7 +94,7 @@ impl FileFollower {
     /// Returns what to send now (possibly nothing), at most `max_bytes` of file data. Call it at
     /// `next_deadline`, or earlier when the daemon knows it wrote to the file.
     pub fn poll(&mut self, now: Instant, max_bytes: usize) -> Vec<u8> {
-        self.next_poll = now + FOLLOW_INTERVAL;
+        self.next_poll = self.interval_polling.then(|| now + FOLLOW_INTERVAL);
         self.follow_rename();
         let size = match self.file.metadata() {
             Ok(meta) => meta.len(),
@@ -108,7 +126,7 @@ impl FileFollower {
         self.sent += filled as u64;
         if (filled as u64) < available && filled > 0 {
             // More is waiting: let the daemon come back as soon as the client has room.
-            self.next_poll = now;
+            self.next_poll = Some(now);
         }
         data
     }
@@ -138,9 +156,9 @@ mod tests {
         std::fs::write(&path, &content).unwrap();
         let t0 = Instant::now();
         let mut follower = FileFollower::open(&path, t0).unwrap();
-        assert_eq!(follower.next_deadline(), t0);
+        assert_eq!(follower.next_deadline(), Some(t0));
         assert_eq!(follower.poll(t0, 1 << 20), &content[3000 - 1024..]);
-        assert_eq!(follower.next_deadline(), t0 + FOLLOW_INTERVAL);
+        assert_eq!(follower.next_deadline(), Some(t0 + FOLLOW_INTERVAL));
         assert!(follower.poll(t0 + FOLLOW_INTERVAL, 1 << 20).is_empty());
         append(&path, b"tick 12493\n");
         assert_eq!(
@@ -148,6 +166,31 @@ mod tests {
             b"tick 12493\n"
         );
         assert!(follower.modified().is_some());
+    }
+
+    #[test]
+    fn a_watched_follower_waits_for_wake() {
+        let dir = TempDir::new("followwatched");
+        let path = dir.join("a.log");
+        std::fs::write(&path, b"one\n").unwrap();
+        let t0 = Instant::now();
+        let mut follower = FileFollower::open(&path, t0).unwrap();
+        follower.set_watched();
+        assert_eq!(follower.poll(t0, 1 << 20), b"one\n");
+        assert_eq!(follower.next_deadline(), None, "no interval poll");
+        append(&path, b"two\n");
+        let t1 = t0 + FOLLOW_INTERVAL;
+        follower.wake(t1);
+        assert_eq!(follower.next_deadline(), Some(t1));
+        assert_eq!(
+            follower.poll(t1, 2),
+            b"tw",
+            "a partial poll asks to come back at once"
+        );
+        assert_eq!(follower.next_deadline(), Some(t1));
+        assert_eq!(follower.poll(t1, 1 << 20), b"o\n");
+        assert_eq!(follower.next_deadline(), None);
+        assert_eq!(follower.path(), path.as_path());
     }
 
     #[test]
@@ -172,10 +215,10 @@ mod tests {
         let now = Instant::now();
         let mut follower = FileFollower::open(&path, now).unwrap();
         assert_eq!(follower.poll(now, 4), b"0123");
-        assert_eq!(follower.next_deadline(), now);
+        assert_eq!(follower.next_deadline(), Some(now));
         assert_eq!(follower.poll(now, 4), b"4567");
         assert_eq!(follower.poll(now, 4), b"89");
-        assert_eq!(follower.next_deadline(), now + FOLLOW_INTERVAL);
+        assert_eq!(follower.next_deadline(), Some(now + FOLLOW_INTERVAL));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod rotating;
 pub mod splice;
 pub mod syslog;
 pub mod timefmt;
+pub mod watch;
 
 #[cfg(test)]
 mod testutil;
@@ -21,3 +22,4 @@ pub use follow::FileFollower;
 pub use mainlog::{MainLogConfig, MainLogHandle, install_buffering_main_log};
 pub use read::{ReadError, read_log, tail_log};
 pub use rotating::{Spliced, WriteReport};
+pub use watch::LogWatch;

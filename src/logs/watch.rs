@@ -1,0 +1,153 @@
+//! `LogWatch`: inotify watches on the files that `/logtail` streams follow (and their
+//! directories), so a stream wakes the daemon when its file changes instead of polling it.
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Growth, truncation, rename (rotation) and removal of a followed file.
+const FILE_EVENTS: u32 =
+    libc::IN_MODIFY | libc::IN_ATTRIB | libc::IN_MOVE_SELF | libc::IN_DELETE_SELF;
+/// A new file under any name in the directory (rotation creates the file again).
+const DIR_EVENTS: u32 = libc::IN_CREATE | libc::IN_MOVED_TO;
+
+pub struct LogWatch {
+    fd: OwnedFd,
+    /// Watch descriptors added since the last `clear` (one per inode, however often added).
+    watches: BTreeSet<i32>,
+}
+
+impl LogWatch {
+    pub fn new() -> io::Result<LogWatch> {
+        // SAFETY: inotify_init1 returns a new descriptor or -1.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(LogWatch {
+            // SAFETY: fd was just created and is owned by nobody else.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            watches: BTreeSet::new(),
+        })
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Watches `path` (the inode it names now) and its directory. Adding a file again after it
+    /// was rotated watches the new file.
+    pub fn add(&mut self, path: &Path) -> io::Result<()> {
+        self.add_one(path, FILE_EVENTS)?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        self.add_one(dir, DIR_EVENTS)
+    }
+
+    fn add_one(&mut self, path: &Path, mask: u32) -> io::Result<()> {
+        let name = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: name is a valid C string; the fd is ours.
+        let wd = unsafe { libc::inotify_add_watch(self.fd(), name.as_ptr(), mask) };
+        if wd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.watches.insert(wd);
+        Ok(())
+    }
+
+    /// Reads every queued event; returns whether there was any (which file does not matter:
+    /// the caller looks at all its streams).
+    pub fn drain(&mut self) -> bool {
+        let mut any = false;
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reading into a buffer we own, of its length.
+            let n = unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                any = true;
+                continue;
+            }
+            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return any;
+        }
+    }
+
+    /// Drops every watch (no stream follows a file any more).
+    pub fn clear(&mut self) {
+        for wd in std::mem::take(&mut self.watches) {
+            // SAFETY: removing a watch of our own descriptor; a stale wd only fails.
+            unsafe { libc::inotify_rm_watch(self.fd(), wd) };
+        }
+        self.drain();
+    }
+
+    pub fn watch_count(&self) -> usize {
+        self.watches.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::testutil::TempDir;
+    use std::io::Write;
+
+    fn append(path: &Path, data: &[u8]) {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap()
+            .write_all(data)
+            .unwrap();
+    }
+
+    #[test]
+    fn growth_rotation_and_recreation_are_reported() {
+        let dir = TempDir::new("watch");
+        let path = dir.join("a.log");
+        append(&path, b"first\n");
+        let mut watch = LogWatch::new().unwrap();
+        watch.add(&path).unwrap();
+        assert!(!watch.drain(), "nothing happened yet");
+        append(&path, b"more\n");
+        assert!(watch.drain(), "growth");
+        assert!(!watch.drain(), "drained");
+        std::fs::rename(&path, dir.join("a.log.1")).unwrap();
+        assert!(watch.drain(), "rename");
+        append(&path, b"new file\n");
+        assert!(watch.drain(), "a new file in the directory");
+        // Adding the path again watches the new inode.
+        watch.add(&path).unwrap();
+        append(&path, b"grows\n");
+        assert!(watch.drain(), "growth of the new file");
+        // Another file in another directory is not watched.
+        let other = TempDir::new("watch-other");
+        append(&other.join("b.log"), b"x\n");
+        assert!(!watch.drain());
+    }
+
+    #[test]
+    fn clear_drops_every_watch() {
+        let dir = TempDir::new("watch-clear");
+        let path = dir.join("a.log");
+        append(&path, b"x\n");
+        let mut watch = LogWatch::new().unwrap();
+        watch.add(&path).unwrap();
+        watch.add(&path).unwrap();
+        assert_eq!(watch.watch_count(), 2, "file and directory, each once");
+        watch.clear();
+        assert_eq!(watch.watch_count(), 0);
+        append(&path, b"y\n");
+        assert!(!watch.drain());
+        assert!(watch.add(&dir.join("missing.log")).is_err());
+    }
+}
