@@ -11,7 +11,9 @@ use mio::{Interest, Token};
 
 use super::supervisor::{FIRST_PIPE_TOKEN, LAST_PIPE_TOKEN, PipeOwner, Stream, Supervisor};
 use crate::events::Event;
-use crate::logs::{ChannelOutput, Spliced, WriteReport};
+use crate::logs::{ChannelOutput, Spliced, StagingPipe, WriteReport};
+
+use super::child_log::ChildLog;
 
 /// Why bytes could not be queued for a child's stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,54 @@ pub(super) const COALESCE_WINDOW: Duration = Duration::from_millis(5);
 /// Bytes asked of one splice (pipe -> log file). More than a grown pipe holds, so one call
 /// usually empties the pipe (fewer moved means it was empty), yet one call stays short.
 const SPLICE_REQUEST: usize = 2 << 20;
+
+/// Splices up to `want` bytes from a child's pipe into its log file through the staging pipe, so
+/// the child's pipe is not locked while the file is written. Every staged byte reaches the log
+/// (by splice, or through the read path when the file refuses a splice) before this returns, so
+/// the staging pipe is empty for the next channel.
+fn splice_staged(
+    staging: &StagingPipe,
+    child: RawFd,
+    want: usize,
+    log: &mut ChildLog,
+    buf: &mut [u8],
+    outputs: &mut Vec<ChannelOutput>,
+) -> (Spliced, Option<ChannelOutput>) {
+    let asked = want.min(staging.capacity());
+    let staged = match staging.fill_from(child, asked) {
+        Ok(0) => return (Spliced::Eof, None),
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (Spliced::Empty, None),
+        // Nothing moved: the caller reads the child's pipe instead.
+        Err(_) => return (Spliced::Failed, None),
+    };
+    let mut left = staged;
+    while left > 0 {
+        let (spliced, report) = log.splice_from(staging.read_fd(), left);
+        outputs.extend(report);
+        match spliced {
+            Spliced::Moved { bytes, .. } if bytes > 0 => left -= bytes.min(left),
+            _ => break,
+        }
+    }
+    // What the file did not take by splice goes through the read path (which writes it, or
+    // reports and counts what it cannot write).
+    if left > 0 {
+        while let Ok(n) = read_fd(staging.read_fd(), buf) {
+            if n == 0 {
+                break;
+            }
+            outputs.extend(log.feed(&buf[..n]));
+        }
+    }
+    (
+        Spliced::Moved {
+            bytes: staged,
+            emptied: staged < asked,
+        },
+        None,
+    )
+}
 
 /// Asks for a larger pipe; refusal (pipe-max-size, the user's pipe budget) is harmless.
 fn grow_pipe(fd: RawFd) {
@@ -275,7 +325,10 @@ impl Supervisor {
                 if want == 0 {
                     break;
                 }
-                let (spliced, report) = log.splice_from(fd, want);
+                let (spliced, report) = match self.staging.as_ref() {
+                    Some(staging) => splice_staged(staging, fd, want, log, &mut buf, &mut outputs),
+                    None => log.splice_from(fd, want),
+                };
                 outputs.extend(report);
                 match spliced {
                     Spliced::Moved { bytes, emptied } => {

@@ -99,6 +99,9 @@ pub struct Supervisor {
     last_shutdown_report: Option<Instant>,
     serverurl: Option<String>,
     pub(super) buf: Vec<u8>,
+    /// Between child pipes and log files for spliced output (see `logs::StagingPipe`); None
+    /// when it could not be created (output is then spliced straight from the child's pipe).
+    pub(super) staging: Option<crate::logs::StagingPipe>,
     /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
     pub child_nofile: Option<(u64, u64)>,
     /// Processes still to be autostarted, in start order.
@@ -176,6 +179,7 @@ impl Supervisor {
             last_shutdown_report: None,
             serverurl,
             buf: vec![0; READ_CHUNK],
+            staging: crate::logs::StagingPipe::new(super::child_io::GROWN_PIPE_SIZE as usize).ok(),
             backlog: Vec::new(),
             coalescing: HashMap::new(),
             grown_pipes: std::collections::HashSet::new(),

@@ -4,7 +4,7 @@
 //! `RotatingFile::splice_from` does the bookkeeping.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Rotating files smaller than this keep the read+write path: splice honours maxbytes exactly,
 /// so a tiny maxbytes would mean a rotation (renames, an open) every few bytes, where a read
@@ -125,5 +125,138 @@ mod tests {
         ] {
             assert!(!splice_unsupported(&io::Error::from_raw_os_error(errno)));
         }
+    }
+}
+
+/// A pipe between a child's pipe and a log file. splice(2) into a file holds the source pipe's
+/// lock for the whole copy into the page cache, so a child writing into that pipe waits (spinning)
+/// for every file write. Moving the bytes to this pipe first only passes page references (no
+/// copy, the child's pipe is locked briefly), and the file copy then holds only this pipe's lock:
+/// the child keeps writing meanwhile.
+pub struct StagingPipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    capacity: usize,
+}
+
+impl StagingPipe {
+    /// A non-blocking pipe of (ideally) `capacity` bytes.
+    pub fn new(capacity: usize) -> io::Result<StagingPipe> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two descriptors on success.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by nobody else.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let wanted = i32::try_from(capacity).unwrap_or(i32::MAX);
+        // SAFETY: fcntl on our own pipe; a refusal keeps the default size, reported by GETPIPE_SZ.
+        let got = unsafe {
+            libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, wanted);
+            libc::fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ)
+        };
+        Ok(StagingPipe {
+            read,
+            write,
+            capacity: usize::try_from(got).unwrap_or(0).max(4096),
+        })
+    }
+
+    /// The end the log file is spliced from.
+    pub fn read_fd(&self) -> RawFd {
+        self.read.as_raw_fd()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Moves up to `len` bytes from `source` (a non-blocking pipe) into this (empty) pipe.
+    /// Ok(0) = end of file; WouldBlock = the source is empty.
+    pub fn fill_from(&self, source: RawFd, len: usize) -> io::Result<usize> {
+        let len = len.min(self.capacity);
+        loop {
+            // SAFETY: both descriptors are open pipes; no offsets for pipes.
+            let n = unsafe {
+                libc::splice(
+                    source,
+                    std::ptr::null_mut(),
+                    self.write.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    len,
+                    libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
+                )
+            };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod staging_tests {
+    use super::*;
+
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        assert_eq!(
+            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
+            0
+        );
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    fn write_all(fd: &OwnedFd, data: &[u8]) {
+        let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+        assert_eq!(n as usize, data.len());
+    }
+
+    fn read_some(fd: RawFd, max: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; max];
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        buf.truncate(n.max(0) as usize);
+        buf
+    }
+
+    #[test]
+    fn moves_bytes_reports_empty_and_end_of_file() {
+        let staging = StagingPipe::new(1 << 20).unwrap();
+        assert!(staging.capacity() >= 4096);
+        let (child_read, child_write) = pipe();
+        let err = staging.fill_from(child_read.as_raw_fd(), 100).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock, "empty source");
+        write_all(&child_write, b"hello staged world");
+        assert_eq!(staging.fill_from(child_read.as_raw_fd(), 5).unwrap(), 5);
+        assert_eq!(read_some(staging.read_fd(), 64), b"hello");
+        assert_eq!(staging.fill_from(child_read.as_raw_fd(), 1000).unwrap(), 13);
+        assert_eq!(read_some(staging.read_fd(), 64), b" staged world");
+        drop(child_write);
+        assert_eq!(
+            staging.fill_from(child_read.as_raw_fd(), 100).unwrap(),
+            0,
+            "EOF"
+        );
+    }
+
+    #[test]
+    fn never_moves_more_than_its_capacity() {
+        let staging = StagingPipe::new(4096).unwrap();
+        let (child_read, child_write) = pipe();
+        let data: Vec<u8> = (0..20000u32).map(|i| (i % 251) as u8).collect();
+        write_all(&child_write, &data);
+        let moved = staging
+            .fill_from(child_read.as_raw_fd(), data.len())
+            .unwrap();
+        assert!(
+            moved <= staging.capacity(),
+            "{moved} > {}",
+            staging.capacity()
+        );
+        assert_eq!(read_some(staging.read_fd(), 1 << 20), &data[..moved]);
     }
 }
