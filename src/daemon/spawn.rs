@@ -161,19 +161,13 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
         libc::sigprocmask(libc::SIG_BLOCK, &all, &mut saved);
         saved
     };
-    let args = ChildArgs {
-        plan,
-        fds,
-        argv: &argv,
-        envp: &envp,
-        exec_prefix: &exec_prefix,
-        chdir_prefix: chdir_prefix.as_deref(),
-        user_error: user_error.as_deref(),
-        user_messages: user_messages.as_ref(),
-    };
-    let pid = clone_vfork(&args);
-    // SAFETY: restoring the mask saved above.
-    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &saved_mask, std::ptr::null_mut()) };
+    // SAFETY: fork in a single-threaded daemon; the child branch below only calls
+    // async-signal-safe functions on data prepared above and never returns.
+    let pid = unsafe { libc::fork() };
+    if pid != 0 {
+        // SAFETY: restoring the mask saved above.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &saved_mask, std::ptr::null_mut()) };
+    }
     if pid < 0 {
         let code = io::Error::last_os_error().raw_os_error().unwrap_or(0);
         return Err(if code == libc::EAGAIN {
@@ -189,6 +183,21 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
             )
         });
     }
+    if pid == 0 {
+        // SAFETY: in the child; see above.
+        unsafe {
+            child_after_fork(
+                plan,
+                fds,
+                &argv,
+                &envp,
+                &exec_prefix,
+                chdir_prefix.as_deref(),
+                user_error.as_deref(),
+                user_messages.as_ref(),
+            )
+        }
+    }
     drop(child_stdout);
     let stdin = stdin_pipe.map(|(_child_end, parent_end)| parent_end);
     Ok(Child {
@@ -197,99 +206,6 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
         stdout: parent_stdout,
         stderr: stderr_pipe.map(|(r, _w)| r),
     })
-}
-
-/// What the child needs, borrowed from the parent's frame (the parent waits until the child has
-/// exec'd or exited, so the borrows stay valid).
-struct ChildArgs<'a> {
-    plan: &'a SpawnPlan,
-    fds: (RawFd, RawFd, RawFd),
-    argv: &'a [*const libc::c_char],
-    envp: &'a [*const libc::c_char],
-    exec_prefix: &'a [u8],
-    chdir_prefix: Option<&'a [u8]>,
-    user_error: Option<&'a [u8]>,
-    user_messages: Option<&'a (Vec<u8>, Vec<u8>, Vec<u8>)>,
-}
-
-/// Stack of the clone(2)d child until it execs: mapped once per thread, with a guard page.
-const CHILD_STACK: usize = 256 * 1024;
-
-thread_local! {
-    static CHILD_STACK_BASE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-fn child_stack_top() -> Option<*mut libc::c_void> {
-    CHILD_STACK_BASE.with(|base| {
-        if base.get() == 0 {
-            // SAFETY: a fresh private anonymous mapping; the lowest page becomes the guard.
-            let mem = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    CHILD_STACK,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-                    -1,
-                    0,
-                )
-            };
-            if mem == libc::MAP_FAILED {
-                return None;
-            }
-            // SAFETY: protecting the first page of the mapping made above.
-            unsafe { libc::mprotect(mem, 4096, libc::PROT_NONE) };
-            base.set(mem as usize);
-        }
-        Some((base.get() + CHILD_STACK) as *mut libc::c_void)
-    })
-}
-
-/// Starts the child like posix_spawn: clone(CLONE_VM | CLONE_VFORK) shares our memory instead of
-/// copying the page tables (fork's cost grows with the daemon's size, and every page we write
-/// afterwards would be copied), and returns once the child has exec'd or exited. Falls back to
-/// fork when no child stack can be mapped. Returns the pid, or -1 with errno set.
-fn clone_vfork(args: &ChildArgs) -> libc::pid_t {
-    extern "C" fn entry(arg: *mut libc::c_void) -> libc::c_int {
-        // SAFETY: `arg` is the ChildArgs the parent passed and keeps alive while it waits.
-        let args = unsafe { &*(arg as *const ChildArgs) };
-        // SAFETY: in the child, which only calls async-signal-safe functions and never returns.
-        unsafe { run_child(args) }
-    }
-    let Some(stack) = child_stack_top() else {
-        // SAFETY: fork in a single-threaded daemon; the child only calls async-signal-safe
-        // functions on data prepared before and never returns.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: in the child; see above.
-            unsafe { run_child(args) }
-        }
-        return pid;
-    };
-    // SAFETY: the child runs `entry` on its own stack; the parent is suspended until the child
-    // execs or exits, so the shared memory (args, the stack) is not used by both at once.
-    unsafe {
-        libc::clone(
-            entry,
-            stack,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            args as *const ChildArgs as *mut libc::c_void,
-        )
-    }
-}
-
-unsafe fn run_child(args: &ChildArgs) -> ! {
-    unsafe {
-        child_after_fork(
-            args.plan,
-            args.fds,
-            args.argv,
-            args.envp,
-            args.exec_prefix,
-            args.chdir_prefix,
-            args.user_error,
-            args.user_messages,
-        )
-    }
 }
 
 /// dup2 that also works when the pipe already sits on the target fd (then only CLOEXEC is cleared).
@@ -399,16 +315,15 @@ unsafe fn child_after_fork(
             }
             if libc::getuid() != user.uid {
                 let msgs = user_messages;
-                if libc::syscall(libc::SYS_setgroups, user.groups.len(), user.groups.as_ptr()) != 0
-                {
+                if libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0 {
                     fail(msgs.map(|m| m.0.as_slice()));
                 }
                 if let Some(gid) = user.gid
-                    && libc::syscall(libc::SYS_setgid, gid) != 0
+                    && libc::setgid(gid) != 0
                 {
                     fail(msgs.map(|m| m.1.as_slice()));
                 }
-                if libc::syscall(libc::SYS_setuid, user.uid) != 0 {
+                if libc::setuid(user.uid) != 0 {
                     fail(msgs.map(|m| m.2.as_slice()));
                 }
             }
