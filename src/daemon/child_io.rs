@@ -130,7 +130,10 @@ impl Supervisor {
     pub(super) fn register(
         &mut self,
         fd: OwnedFd,
-        names: &std::rc::Rc<(String, String)>,
+        (group, process): &(
+            std::rc::Rc<str>,
+            std::rc::Rc<crate::config::model::ProcessConfig>,
+        ),
         stream: Stream,
     ) -> Option<(OwnedFd, Token)> {
         let token = self.allocate_token();
@@ -145,14 +148,15 @@ impl Supervisor {
         {
             Ok(()) => {
                 let owner = PipeOwner {
-                    names: names.clone(),
+                    group: group.clone(),
+                    process: process.clone(),
                     stream,
                 };
                 self.pipe_owners.insert(token, owner);
                 Some((fd, token))
             }
             Err(e) => {
-                log::error!("could not watch {} of {}: {e}", stream.name(), names.1);
+                log::error!("could not watch {} of {}: {e}", stream.name(), process.name);
                 None
             }
         }
@@ -198,7 +202,7 @@ impl Supervisor {
 
     fn output_fd(&self, token: Token) -> Option<RawFd> {
         let owner = self.pipe_owners.get(&token)?;
-        let (gi, pi) = self.find(&owner.names.0, &owner.names.1)?;
+        let (gi, pi) = self.find(&owner.group, &owner.process.name)?;
         let pipes = &self.groups[gi].slots[pi].pipes;
         let entry = match owner.stream {
             Stream::Stdout => &pipes.stdout,
@@ -212,7 +216,7 @@ impl Supervisor {
         let Some(owner) = self.pipe_owners.get(&token).cloned() else {
             return;
         };
-        let Some((gi, pi)) = self.find(&owner.names.0, &owner.names.1) else {
+        let Some((gi, pi)) = self.find(&owner.group, &owner.process.name) else {
             return;
         };
         if owner.stream == Stream::Stdin {

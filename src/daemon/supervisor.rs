@@ -127,8 +127,9 @@ pub struct Supervisor {
 /// Which process and stream a pipe token belongs to.
 #[derive(Debug, Clone)]
 pub struct PipeOwner {
-    /// (group name, process name), one allocation shared by the process's pipes.
-    pub names: Rc<(String, String)>,
+    /// The group's and the process's names, shared with the process (no copies per pipe).
+    pub group: Rc<str>,
+    pub process: Rc<crate::config::model::ProcessConfig>,
     pub stream: Stream,
 }
 
@@ -205,13 +206,14 @@ impl Supervisor {
         }
         let sd = &self.config.supervisord;
         let mut slots = Vec::with_capacity(config.processes.len());
+        let group_name: Rc<str> = Rc::from(config.name.as_str());
         for pc in &config.processes {
             let make = |channel| ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier);
             let stdout_log = make(Channel::Stdout);
             let stderr_log = make(Channel::Stderr);
             self.auto_logs_pending |= stdout_log.needs_auto_file() || stderr_log.needs_auto_file();
             slots.push(Slot {
-                process: Process::new(pc.clone(), &config.name),
+                process: Process::new(pc.clone(), group_name.clone()),
                 pipes: Pipes::default(),
                 stdout_log,
                 stderr_log,
@@ -508,14 +510,15 @@ impl Supervisor {
         slot.stdin_buffer.clear();
         slot.listener =
             is_listener.then(|| Box::new(crate::events::listener::Listener::new(&name)));
-        let names = Rc::new((group_name, name));
+        let process = &self.groups[gi].slots[pi].process;
+        let owner = (process.group.clone(), process.config.clone());
         let stdin = child
             .stdin
-            .and_then(|fd| self.register(fd, &names, Stream::Stdin));
-        let stdout = self.register(child.stdout, &names, Stream::Stdout);
+            .and_then(|fd| self.register(fd, &owner, Stream::Stdin));
+        let stdout = self.register(child.stdout, &owner, Stream::Stdout);
         let stderr = child
             .stderr
-            .and_then(|fd| self.register(fd, &names, Stream::Stderr));
+            .and_then(|fd| self.register(fd, &owner, Stream::Stderr));
         self.groups[gi].slots[pi].pipes = Pipes {
             stdin,
             stdout,

@@ -59,7 +59,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct Process {
     pub config: Rc<ProcessConfig>,
-    pub group: String,
+    /// Shared with the group and the process's pipe owners.
+    pub group: Rc<str>,
     pub state: ProcessState,
     /// 0 when no child is running.
     pub pid: u32,
@@ -81,10 +82,10 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn new(config: impl Into<Rc<ProcessConfig>>, group: &str) -> Process {
+    pub fn new(config: impl Into<Rc<ProcessConfig>>, group: impl Into<Rc<str>>) -> Process {
         Process {
             config: config.into(),
-            group: group.to_string(),
+            group: group.into(),
             state: ProcessState::Stopped,
             pid: 0,
             laststart: None,
@@ -421,7 +422,7 @@ impl Process {
         self.state = to;
         out.push(Action::Emit(Event::ProcessState(ProcessStateChange {
             process: self.config.name.clone(),
-            group: self.group.clone(),
+            group: self.group.to_string(),
             from,
             to,
             pid: self.pid,
