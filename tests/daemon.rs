@@ -1094,11 +1094,57 @@ fn voluntary_switches(pid: i32) -> u64 {
         .unwrap()
 }
 
+/// A `/logtail/<name>` stream on the daemon's unix socket, its response read as it arrives.
+struct LogTail {
+    stream: std::os::unix::net::UnixStream,
+    received: Vec<u8>,
+}
+
+impl LogTail {
+    fn open(sock: &std::path::Path, name: &str) -> LogTail {
+        use std::io::Write;
+        let mut stream = None;
+        assert!(wait_for(WAIT, || {
+            stream = std::os::unix::net::UnixStream::connect(sock).ok();
+            stream.is_some()
+        }));
+        let mut stream = stream.unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /logtail/{name} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        )
+        .unwrap();
+        LogTail {
+            stream,
+            received: Vec::new(),
+        }
+    }
+
+    /// Reads until `needle` has arrived (false after `timeout`).
+    fn wait_for(&mut self, needle: &[u8], timeout: Duration) -> bool {
+        use std::io::Read;
+        wait_for(timeout, || {
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = self.stream.read(&mut buf) {
+                self.received.extend_from_slice(&buf[..n]);
+            }
+            self.received.windows(needle.len()).any(|w| w == needle)
+        })
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.received).into_owned()
+    }
+}
+
 /// A `/logtail` stream wakes the daemon when its file changes (inotify), not on a timer: an
 /// attached client costs no wake-ups while nothing is written, and a write arrives at once.
 #[test]
 fn logtail_stream_wakes_on_writes_not_on_a_timer() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let (dir, mut d) = start(
         "tailwake",
         &format!(
@@ -1106,33 +1152,11 @@ fn logtail_stream_wakes_on_writes_not_on_a_timer() {
         ),
     );
     assert!(wait_log(&dir, "success: quiet entered RUNNING state"));
-    let sock = dir.join("s.sock");
-    let mut stream = None;
-    assert!(wait_for(WAIT, || {
-        stream = std::os::unix::net::UnixStream::connect(&sock).ok();
-        stream.is_some()
-    }));
-    let mut stream = stream.unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    stream
-        .write_all(b"GET /logtail/quiet HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut received = Vec::new();
-    let mut read_more = |received: &mut Vec<u8>| {
-        let mut buf = [0u8; 4096];
-        if let Ok(n) = stream.read(&mut buf) {
-            received.extend_from_slice(&buf[..n]);
-        }
-    };
+    let mut tail = LogTail::open(&dir.join("s.sock"), "quiet");
     assert!(
-        wait_for(WAIT, || {
-            read_more(&mut received);
-            received.windows(4).any(|w| w == b"\r\n\r\n")
-        }),
+        tail.wait_for(b"\r\n\r\n", WAIT),
         "no stream headers: {:?}",
-        String::from_utf8_lossy(&received)
+        tail.text()
     );
     // Idle with the stream attached: a 100 ms poller would wake ~10 times.
     std::thread::sleep(Duration::from_millis(200));
@@ -1149,55 +1173,28 @@ fn logtail_stream_wakes_on_writes_not_on_a_timer() {
         .unwrap()
         .write_all(b"hello tail\n")
         .unwrap();
-    assert!(
-        wait_for(WAIT, || {
-            read_more(&mut received);
-            received.windows(10).any(|w| w == b"hello tail")
-        }),
-        "{:?}",
-        String::from_utf8_lossy(&received)
-    );
-    drop(stream);
+    assert!(tail.wait_for(b"hello tail", WAIT), "{:?}", tail.text());
+    drop(tail);
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
 /// A watched `/logtail` stream keeps following its log across rotations.
 #[test]
 fn logtail_stream_follows_rotations() {
-    use std::io::{Read, Write};
     let (dir, mut d) = start(
         "tailrotate",
         &format!(
             "{RPC_SECTIONS}[program:rotor]\ncommand=sh -c 'sleep 0.5; i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); sleep 0.002; done; echo done-writing; exec sleep 1000'\nstartsecs=0\nstdout_logfile=%(here)s/rotor.log\nstdout_logfile_maxbytes=1KB\nstdout_logfile_backups=3\n"
         ),
     );
-    let sock = dir.join("s.sock");
-    let mut stream = None;
-    assert!(wait_for(WAIT, || {
-        stream = std::os::unix::net::UnixStream::connect(&sock).ok();
-        stream.is_some()
-    }));
-    let mut stream = stream.unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
     assert!(wait_for(WAIT, || dir.join("rotor.log").exists()));
-    stream
-        .write_all(b"GET /logtail/rotor HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut received = Vec::new();
+    let mut tail = LogTail::open(&dir.join("s.sock"), "rotor");
     assert!(
-        wait_for(Duration::from_secs(20), || {
-            let mut buf = [0u8; 4096];
-            if let Ok(n) = stream.read(&mut buf) {
-                received.extend_from_slice(&buf[..n]);
-            }
-            received.windows(12).any(|w| w == b"done-writing")
-        }),
+        tail.wait_for(b"done-writing", Duration::from_secs(20)),
         "{}",
-        String::from_utf8_lossy(&received)
+        tail.text()
     );
     assert!(dir.join("rotor.log.1").exists(), "the log rotated");
-    drop(stream);
+    drop(tail);
     assert_eq!(d.stop(WAIT), Some(0));
 }

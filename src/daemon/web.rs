@@ -11,7 +11,7 @@ use super::rpc_backend::DaemonBackend;
 use super::supervisor::{LAST_PIPE_TOKEN, Supervisor};
 use crate::config::model::Config;
 use crate::http::{self, Channel, Request, RequestId, Response, Route};
-use crate::logs::{FileFollower, LogWatch, MainLogHandle};
+use crate::logs::{Changes, FileFollower, LogWatch, MainLogHandle};
 use crate::rpc::{self, PendingCall, RpcOutcome};
 
 /// HTTP tokens start here (child pipes use the range below).
@@ -268,17 +268,21 @@ impl Web {
         }
     }
 
-    /// A watched file or directory changed: every tail looks at its file now (a rotated file is
-    /// watched again under its path).
+    /// A watched file or directory changed: every tail looks at its file now (after a rename or
+    /// a new file, each path is watched again, so a rotated-in file is followed).
     fn wake_tails(&mut self, now: Instant) {
         let Some(watch) = self.watch.as_mut() else {
             return;
         };
-        if !watch.drain() {
+        let changes = watch.drain();
+        if changes == Changes::None {
             return;
         }
         for tail in &mut self.tails {
-            let _ = watch.add(tail.follower.path());
+            // Only after a rename or a new file: the path may name a new inode to watch.
+            if changes == Changes::Files {
+                let _ = watch.add(tail.follower.path());
+            }
             tail.follower.wake(now);
         }
         self.poll_tails(now);

@@ -135,18 +135,8 @@ impl FileFollower {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::testutil::TempDir;
+    use crate::logs::testutil::{TempDir, append};
     use std::io::Write;
-
-    fn append(path: &Path, data: &[u8]) {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .unwrap()
-            .write_all(data)
-            .unwrap();
-    }
 
     #[test]
     fn starts_with_last_1024_bytes_then_growth() {

@@ -23,4 +23,4 @@ pub use mainlog::{MainLogConfig, MainLogHandle, install_buffering_main_log};
 pub use read::{ReadError, read_log, tail_log};
 pub use rotating::{Spliced, WriteReport};
 pub use splice::StagingPipe;
-pub use watch::LogWatch;
+pub use watch::{Changes, LogWatch};

@@ -255,18 +255,9 @@ impl RotatingFile {
                 ));
             }
         }
-        let mut report = self.account(lost, error);
-        if let Err(error) = self.rotate_if_due()
-            && report.is_none()
-            && !self.failing
-        {
-            self.failing = true;
-            report = Some(WriteReport::Failed {
-                path: self.path.to_path_buf(),
-                error,
-            });
-        }
-        report
+        let report = self.account(lost, error);
+        let rotated = self.rotate_if_due();
+        self.report_rotation(report, rotated)
     }
 
     /// Keeps bytes a full pipe did not take; returns how many did not fit and are lost.
@@ -340,6 +331,25 @@ impl RotatingFile {
                 })
             }
             None => None,
+        }
+    }
+
+    /// A failed rotation is reported like a failed write (once, unless `report` already says
+    /// something).
+    fn report_rotation(
+        &mut self,
+        report: Option<WriteReport>,
+        rotated: io::Result<()>,
+    ) -> Option<WriteReport> {
+        match rotated {
+            Err(error) if report.is_none() && !self.failing => {
+                self.failing = true;
+                Some(WriteReport::Failed {
+                    path: self.path.to_path_buf(),
+                    error,
+                })
+            }
+            _ => report,
         }
     }
 
@@ -418,17 +428,9 @@ impl RotatingFile {
         match splice_at(pipe, fd, size, budget) {
             Ok(0) => (Spliced::Eof, None),
             Ok(bytes) => {
-                let mut report = self.account(0, None);
-                if let Err(error) = self.rotate_if_reached(size + bytes as u64)
-                    && report.is_none()
-                    && !self.failing
-                {
-                    self.failing = true;
-                    report = Some(WriteReport::Failed {
-                        path: self.path.to_path_buf(),
-                        error,
-                    });
-                }
+                let report = self.account(0, None);
+                let rotated = self.rotate_if_reached(size + bytes as u64);
+                let report = self.report_rotation(report, rotated);
                 let emptied = bytes < budget;
                 (Spliced::Moved { bytes, emptied }, report)
             }

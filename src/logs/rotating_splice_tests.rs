@@ -2,7 +2,7 @@
 //! bytes across splices and writes, targets that cannot take a splice, and a full filesystem.
 
 use super::*;
-use crate::logs::testutil::{TempDir, read};
+use crate::logs::testutil::{TempDir, read, with_tiny_tmpfs};
 use std::os::fd::{FromRawFd, OwnedFd};
 
 const KIB: usize = 1024;
@@ -222,59 +222,44 @@ fn targets_that_cannot_take_a_splice_leave_the_pipe_alone() {
 /// otherwise. Splice must not lose or consume bytes it could not write.
 #[test]
 fn full_tmpfs_splice_leaves_bytes_for_the_write_path_and_recovers() {
-    let dir = TempDir::new("splice-tmpfs");
-    let mount_point = dir.join("mnt");
-    std::fs::create_dir(&mount_point).unwrap();
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&mount_point)
-        .stderr(std::process::Stdio::null())
-        .status();
-    if !matches!(status, Ok(s) if s.success()) {
-        eprintln!("skipping full_tmpfs_splice_leaves_bytes_for_the_write_path: cannot mount tmpfs");
-        return;
-    }
-    let filler = mount_point.join("filler");
-    let path = mount_point.join("app.log");
-    let result = std::panic::catch_unwind(|| {
-        let mut file = RotatingFile::open(&path, 0, 0).unwrap();
-        std::fs::write(&filler, vec![0u8; 64 * KIB]).unwrap_or(());
-        let (reader, writer) = pipe();
-        fill(&writer, &[b'q'; 8192]);
-        assert_eq!(
-            file.splice_from(reader.as_raw_fd(), 1 << 20).0,
-            Spliced::Failed
-        );
-        // Still splice-ready (a full disk is not "unsupported"), and the bytes are still there.
-        assert!(file.splice_ready());
-        let mut buf = vec![0u8; 16384];
-        // SAFETY: reading into a valid buffer.
-        let n = unsafe { libc::read(reader.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        assert_eq!(n, 8192);
-        // The read path reports once and counts.
-        assert!(matches!(
-            file.write(&buf[..8192]),
-            Some(WriteReport::Failed { .. })
-        ));
-        assert!(file.dropped_bytes() > 0);
-        std::fs::remove_file(&filler).unwrap();
-        fill(&writer, b"back\n");
-        let (spliced, report) = file.splice_from(reader.as_raw_fd(), 1 << 20);
-        assert_eq!(
-            spliced,
-            Spliced::Moved {
-                bytes: 5,
-                emptied: true
-            }
-        );
-        assert!(matches!(report, Some(WriteReport::Recovered { .. })));
-        assert!(!file.is_failing());
-        assert!(read(&path).ends_with(b"back\n"));
-    });
-    let _ = std::process::Command::new("umount")
-        .arg(&mount_point)
-        .status();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    with_tiny_tmpfs(
+        "full_tmpfs_splice_leaves_bytes_for_the_write_path_and_recovers",
+        |mount_point| {
+            let filler = mount_point.join("filler");
+            let path = mount_point.join("app.log");
+            let mut file = RotatingFile::open(&path, 0, 0).unwrap();
+            std::fs::write(&filler, vec![0u8; 64 * KIB]).unwrap_or(());
+            let (reader, writer) = pipe();
+            fill(&writer, &[b'q'; 8192]);
+            assert_eq!(
+                file.splice_from(reader.as_raw_fd(), 1 << 20).0,
+                Spliced::Failed
+            );
+            // Still splice-ready (a full disk is not "unsupported"), and the bytes are still there.
+            assert!(file.splice_ready());
+            let mut buf = vec![0u8; 16384];
+            // SAFETY: reading into a valid buffer.
+            let n = unsafe { libc::read(reader.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            assert_eq!(n, 8192);
+            // The read path reports once and counts.
+            assert!(matches!(
+                file.write(&buf[..8192]),
+                Some(WriteReport::Failed { .. })
+            ));
+            assert!(file.dropped_bytes() > 0);
+            std::fs::remove_file(&filler).unwrap();
+            fill(&writer, b"back\n");
+            let (spliced, report) = file.splice_from(reader.as_raw_fd(), 1 << 20);
+            assert_eq!(
+                spliced,
+                Spliced::Moved {
+                    bytes: 5,
+                    emptied: true
+                }
+            );
+            assert!(matches!(report, Some(WriteReport::Recovered { .. })));
+            assert!(!file.is_failing());
+            assert!(read(&path).ends_with(b"back\n"));
+        },
+    );
 }

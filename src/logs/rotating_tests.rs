@@ -1,7 +1,7 @@
 //! Tests of `RotatingFile` against real files, pipes and full devices.
 
 use super::*;
-use crate::logs::testutil::{TempDir, read};
+use crate::logs::testutil::{TempDir, read, with_tiny_tmpfs};
 use std::os::unix::fs::PermissionsExt;
 
 fn numbered_line(i: usize) -> Vec<u8> {
@@ -305,21 +305,9 @@ fn write_resumes_after_directory_comes_back() {
 /// A real full filesystem: needs root and permission to mount tmpfs; skipped (with a reason) otherwise.
 #[test]
 fn full_tmpfs_counts_lost_bytes_and_recovers() {
-    let dir = TempDir::new("tmpfs");
-    let mount_point = dir.join("mnt");
-    std::fs::create_dir(&mount_point).unwrap();
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&mount_point)
-        .stderr(std::process::Stdio::null())
-        .status();
-    if !matches!(status, Ok(s) if s.success()) {
-        eprintln!("skipping full_tmpfs_counts_lost_bytes_and_recovers: cannot mount tmpfs here");
-        return;
-    }
-    let filler = mount_point.join("filler");
-    let path = mount_point.join("app.log");
-    let result = std::panic::catch_unwind(|| {
+    with_tiny_tmpfs("full_tmpfs_counts_lost_bytes_and_recovers", |mount_point| {
+        let filler = mount_point.join("filler");
+        let path = mount_point.join("app.log");
         let mut file = RotatingFile::open(&path, 0, 0).unwrap();
         std::fs::write(&filler, vec![0u8; 32 * 1024]).unwrap();
         let chunk = vec![b'z'; 4096];
@@ -339,10 +327,4 @@ fn full_tmpfs_counts_lost_bytes_and_recovers() {
         ));
         assert!(read(&path).ends_with(b"x\n"));
     });
-    let _ = std::process::Command::new("umount")
-        .arg(&mount_point)
-        .status();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
 }

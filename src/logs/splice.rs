@@ -39,14 +39,28 @@ pub fn splice_at(pipe: RawFd, file: RawFd, offset: u64, len: usize) -> io::Resul
     let Ok(mut offset) = libc::loff_t::try_from(offset) else {
         return Err(io::Error::from_raw_os_error(libc::EFBIG));
     };
+    splice_retrying(pipe, file, Some(&mut offset), len)
+}
+
+/// One non-blocking splice from the pipe `from` into `to` (at `*offset` when given), retried
+/// after EINTR.
+fn splice_retrying(
+    from: RawFd,
+    to: RawFd,
+    mut offset: Option<&mut libc::loff_t>,
+    len: usize,
+) -> io::Result<usize> {
     loop {
+        let offset_ptr = offset
+            .as_deref_mut()
+            .map_or(std::ptr::null_mut(), |o| o as *mut libc::loff_t);
         // SAFETY: both descriptors are open and owned by the caller; `offset` outlives the call.
         let n = unsafe {
             libc::splice(
-                pipe,
+                from,
                 std::ptr::null_mut(),
-                file,
-                &mut offset,
+                to,
+                offset_ptr,
                 len,
                 libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
             )
@@ -174,27 +188,7 @@ impl StagingPipe {
     /// Moves up to `len` bytes from `source` (a non-blocking pipe) into this (empty) pipe.
     /// Ok(0) = end of file; WouldBlock = the source is empty.
     pub fn fill_from(&self, source: RawFd, len: usize) -> io::Result<usize> {
-        let len = len.min(self.capacity);
-        loop {
-            // SAFETY: both descriptors are open pipes; no offsets for pipes.
-            let n = unsafe {
-                libc::splice(
-                    source,
-                    std::ptr::null_mut(),
-                    self.write.as_raw_fd(),
-                    std::ptr::null_mut(),
-                    len,
-                    libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
-                )
-            };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let error = io::Error::last_os_error();
-            if error.kind() != io::ErrorKind::Interrupted {
-                return Err(error);
-            }
-        }
+        splice_retrying(source, self.write.as_raw_fd(), None, len.min(self.capacity))
     }
 }
 

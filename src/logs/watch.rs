@@ -14,6 +14,41 @@ const FILE_EVENTS: u32 =
 /// A new file under any name in the directory (rotation creates the file again).
 const DIR_EVENTS: u32 = libc::IN_CREATE | libc::IN_MOVED_TO;
 
+/// What a batch of events was about, least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Changes {
+    None,
+    /// Only growth or truncation of watched files.
+    Contents,
+    /// A watched file was renamed, removed or had its links changed, or a file appeared in a
+    /// watched directory: the paths may name other files now (rotation) and need watching again.
+    Files,
+}
+
+/// The strongest change among the `struct inotify_event`s in `events`.
+fn classify(events: &[u8]) -> Changes {
+    let header = std::mem::size_of::<libc::inotify_event>();
+    let field = |at: usize| {
+        events
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_ne_bytes)
+    };
+    let mut changes = Changes::None;
+    let mut at = 0;
+    while at + header <= events.len() {
+        let mask = field(at + 4);
+        let name_len = field(at + 12) as usize;
+        changes = changes.max(if mask & !libc::IN_MODIFY == 0 {
+            Changes::Contents
+        } else {
+            Changes::Files
+        });
+        at += header + name_len;
+    }
+    changes
+}
+
 pub struct LogWatch {
     fd: OwnedFd,
     /// Watch descriptors added since the last `clear` (one per inode, however often added).
@@ -61,22 +96,22 @@ impl LogWatch {
         Ok(())
     }
 
-    /// Reads every queued event; returns whether there was any (which file does not matter:
-    /// the caller looks at all its streams).
-    pub fn drain(&mut self) -> bool {
-        let mut any = false;
+    /// Reads every queued event and says what they were about (which file does not matter: the
+    /// caller looks at all its streams).
+    pub fn drain(&mut self) -> Changes {
+        let mut changes = Changes::None;
         let mut buf = [0u8; 4096];
         loop {
             // SAFETY: reading into a buffer we own, of its length.
             let n = unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n > 0 {
-                any = true;
+                changes = changes.max(classify(&buf[..n as usize]));
                 continue;
             }
             if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            return any;
+            return changes;
         }
     }
 
@@ -86,7 +121,7 @@ impl LogWatch {
             // SAFETY: removing a watch of our own descriptor; a stale wd only fails.
             unsafe { libc::inotify_rm_watch(self.fd(), wd) };
         }
-        self.drain();
+        let _ = self.drain();
     }
 
     pub fn watch_count(&self) -> usize {
@@ -97,18 +132,7 @@ impl LogWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::testutil::TempDir;
-    use std::io::Write;
-
-    fn append(path: &Path, data: &[u8]) {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .unwrap()
-            .write_all(data)
-            .unwrap();
-    }
+    use crate::logs::testutil::{TempDir, append};
 
     #[test]
     fn growth_rotation_and_recreation_are_reported() {
@@ -117,22 +141,22 @@ mod tests {
         append(&path, b"first\n");
         let mut watch = LogWatch::new().unwrap();
         watch.add(&path).unwrap();
-        assert!(!watch.drain(), "nothing happened yet");
+        assert_eq!(watch.drain(), Changes::None, "nothing happened yet");
         append(&path, b"more\n");
-        assert!(watch.drain(), "growth");
-        assert!(!watch.drain(), "drained");
+        assert_eq!(watch.drain(), Changes::Contents, "growth");
+        assert_eq!(watch.drain(), Changes::None, "drained");
         std::fs::rename(&path, dir.join("a.log.1")).unwrap();
-        assert!(watch.drain(), "rename");
+        assert_eq!(watch.drain(), Changes::Files, "rename");
         append(&path, b"new file\n");
-        assert!(watch.drain(), "a new file in the directory");
+        assert_eq!(watch.drain(), Changes::Files, "a new file in the directory");
         // Adding the path again watches the new inode.
         watch.add(&path).unwrap();
         append(&path, b"grows\n");
-        assert!(watch.drain(), "growth of the new file");
+        assert_eq!(watch.drain(), Changes::Contents, "growth of the new file");
         // Another file in another directory is not watched.
         let other = TempDir::new("watch-other");
         append(&other.join("b.log"), b"x\n");
-        assert!(!watch.drain());
+        assert_eq!(watch.drain(), Changes::None);
     }
 
     #[test]
@@ -147,7 +171,7 @@ mod tests {
         watch.clear();
         assert_eq!(watch.watch_count(), 0);
         append(&path, b"y\n");
-        assert!(!watch.drain());
+        assert_eq!(watch.drain(), Changes::None);
         assert!(watch.add(&dir.join("missing.log")).is_err());
     }
 }
