@@ -5,6 +5,7 @@ mod config;
 mod ctl;
 mod daemon;
 mod http;
+mod logs;
 mod perf;
 mod reconfig;
 mod rpc;

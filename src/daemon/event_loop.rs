@@ -16,7 +16,8 @@ pub const SIGNAL_TOKEN: Token = Token(0);
 /// Time per loop pass for start-up work (spawning autostart processes, creating AUTO log files),
 /// so the control socket answers meanwhile.
 const STARTUP_BUDGET: Duration = Duration::from_millis(3);
-/// How soon to retry child output queued for a full pipe/tty log target.
+/// How soon to retry output queued for a full pipe/tty log target (child logs, the main log's
+/// stdout copy).
 const PENDING_LOG_RETRY: Duration = Duration::from_millis(50);
 
 /// How the loop ended.
@@ -45,6 +46,10 @@ pub trait Hooks {
     }
     fn next_deadline(&self) -> Option<Instant> {
         None
+    }
+    /// Retries main-log output queued for a stalled stdout; returns whether some still waits.
+    fn flush_main_log(&mut self) -> bool {
+        false
     }
 }
 
@@ -89,7 +94,9 @@ pub fn run(
         sup.tick(wall);
         sup.deliver_events();
         sup.dispatch_events();
-        let log_retry = sup.flush_pending_logs().then(|| now + PENDING_LOG_RETRY);
+        // `|`: both queues are retried every pass.
+        let log_retry =
+            (sup.flush_pending_logs() | hooks.flush_main_log()).then(|| now + PENDING_LOG_RETRY);
         let deadline = [
             sup.next_deadline(),
             sup.next_tick_deadline(now, wall),

@@ -155,6 +155,18 @@ impl event_loop::Hooks for LogHooks {
         self.web.as_ref().and_then(web::Web::next_deadline)
     }
 
+    fn flush_main_log(&mut self) -> bool {
+        let pending = self.log.flush_stdout();
+        // Logged right away: with the queue drained the loop may sleep for long.
+        match self.log.take_stdout_report() {
+            Some(report) => {
+                log::warn!("{report}");
+                self.log.flush_stdout()
+            }
+            None => pending,
+        }
+    }
+
     fn before_poll(&mut self, sup: &mut Supervisor, now: std::time::Instant) {
         if let Some(web) = self.web.as_mut() {
             web.after_pass(sup, now);
@@ -166,6 +178,9 @@ impl event_loop::Hooks for LogHooks {
         }
     }
 }
+
+/// How long a slow stdout reader gets at exit to take the queued main-log copy.
+const EXIT_STDOUT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Early records that could not reach a log file go to stderr.
 fn flush_pending_to_stderr(log: &MainLogHandle) {
@@ -210,6 +225,8 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             Ok(web) => web,
             Err(msg) => return usage(&msg),
         };
+        // Before privileges are dropped: the foreground copy may reopen fd 1's pipe or tty.
+        log.prepare_stdout(sd.nodaemon && !sd.silent);
         match &sd.user {
             None => {
                 // SAFETY: getuid never fails.
@@ -290,6 +307,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
         event_serial = sup.event_serial;
         drop(sup);
         if exit == Exit::Shutdown {
+            log.flush_stdout_before_exit(EXIT_STDOUT_GRACE);
             return 0;
         }
         first = false;

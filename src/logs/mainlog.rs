@@ -1,5 +1,6 @@
 //! The daemon's main log: a `log::Log` that writes `asctime LEVL message` lines to a rotating file
-//! or syslog (plus stdout in the foreground), buffering records logged before it is opened.
+//! or syslog (plus a non-blocking copy on stdout in the foreground, see `stdout_copy`), buffering
+//! records logged before it is opened.
 //!
 //! Level mapping from the log crate: CRIT = `error!(target: "crit", ..)`, ERRO = `error!`,
 //! WARN = `warn!`, INFO = `info!`, DEBG = `debug!`, TRAC = `trace!`,
@@ -8,11 +9,12 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::config::model::{LogLevel, SupervisordConfig};
 
 use super::rotating::{RotatingFile, WriteReport};
+use super::stdout_copy::{StdoutCopy, StdoutReport};
 use super::syslog::SyslogSender;
 use super::timefmt::{LocalTime, init_timezone};
 
@@ -126,6 +128,9 @@ pub struct MainLogCore {
     file: Option<RotatingFile>,
     syslog: Option<SyslogSender>,
     stdout_copy: bool,
+    /// fd 1 as looked at once (before privileges are dropped); kept across reloads so queued
+    /// bytes keep their order.
+    stdout: Option<StdoutCopy>,
     pending: Vec<Pending>,
     pending_dropped: u64,
     report: Option<WriteReport>,
@@ -146,6 +151,7 @@ impl MainLogCore {
             file: None,
             syslog: None,
             stdout_copy: false,
+            stdout: None,
             pending: Vec::new(),
             pending_dropped: 0,
             report: None,
@@ -184,6 +190,7 @@ impl MainLogCore {
         self.file = file;
         self.syslog = syslog;
         self.stdout_copy = config.stdout_copy;
+        self.prepare_stdout(config.stdout_copy);
         self.level = config.level;
         self.open = true;
         if self.pending_dropped > 0 {
@@ -215,8 +222,10 @@ impl MainLogCore {
             return;
         }
         let line = format_line(level, message, time);
-        if self.stdout_copy {
-            write_stdout(line.as_bytes());
+        if self.stdout_copy
+            && let Some(stdout) = self.stdout.as_mut()
+        {
+            stdout.write(line.as_bytes());
         }
         if let Some(report) = self.file.as_mut().and_then(|f| f.write(line.as_bytes())) {
             self.report = Some(report);
@@ -253,6 +262,58 @@ impl MainLogCore {
         self.reopen()
     }
 
+    /// Looks at fd 1 for the foreground copy (once), or forgets it when there is no copy.
+    pub fn prepare_stdout(&mut self, stdout_copy: bool) {
+        if !stdout_copy {
+            self.stdout = None;
+        } else if self.stdout.is_none() {
+            self.stdout = Some(StdoutCopy::open());
+        }
+    }
+
+    /// Retries bytes a stalled reader did not take (the stdout copy, and the file itself when it
+    /// is a pipe or tty such as `logfile=/dev/stdout`); returns whether some still wait.
+    pub fn flush_stdout(&mut self) -> bool {
+        let mut pending = false;
+        if let Some(file) = self.file.as_mut() {
+            if let Some(report) = file.flush_pending() {
+                self.report = Some(report);
+            }
+            pending |= file.has_pending();
+        }
+        if let Some(stdout) = self.stdout.as_mut() {
+            stdout.flush();
+            pending |= stdout.has_pending();
+        }
+        pending
+    }
+
+    /// At exit: gives a slow stdout reader up to `timeout` to take what is queued.
+    pub fn flush_stdout_before_exit(&mut self, timeout: Duration) {
+        if let Some(stdout) = self.stdout.as_mut() {
+            stdout.flush_before_exit(timeout);
+        }
+    }
+
+    /// A change in the stdout copy (records started being dropped, or it works again and this
+    /// many bytes were lost) as the message to log, once.
+    pub fn take_stdout_report(&mut self) -> Option<String> {
+        let report = self.stdout.as_mut()?.take_report()?;
+        let kept_in = match (&self.file, &self.syslog) {
+            (Some(file), _) => format!("the log file {} has every record", file.path().display()),
+            (None, Some(_)) => "syslog has every record".to_string(),
+            (None, None) => "they are lost".to_string(),
+        };
+        Some(match report {
+            StdoutReport::Dropping => format!(
+                "stdout is not being read: main log records for stdout are dropped until it is ({kept_in})"
+            ),
+            StdoutReport::Recovered { dropped_bytes } => format!(
+                "{dropped_bytes} bytes of main log output to stdout were dropped while it was not being read ({kept_in})"
+            ),
+        })
+    }
+
     /// The last change in the file's health (failure or recovery), once.
     pub fn take_report(&mut self) -> Option<WriteReport> {
         self.report.take()
@@ -264,24 +325,6 @@ impl MainLogCore {
             .into_iter()
             .map(|p| format_line(p.level, &p.message, p.time))
             .collect()
-    }
-}
-
-/// Blocking write of a foreground copy; errors (closed stdout, EPIPE) are ignored like the reference.
-fn write_stdout(mut data: &[u8]) {
-    while !data.is_empty() {
-        // SAFETY: writing a valid buffer to fd 1.
-        let n = unsafe { libc::write(1, data.as_ptr().cast(), data.len()) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        if n == 0 {
-            return;
-        }
-        data = &data[n as usize..];
     }
 }
 
@@ -376,6 +419,25 @@ impl MainLogHandle {
     #[cfg(test)]
     pub fn path(&self) -> Option<PathBuf> {
         self.log.lock().path().map(std::path::Path::to_path_buf)
+    }
+
+    /// Call before dropping privileges: the stdout copy may reopen fd 1's pipe or tty.
+    pub fn prepare_stdout(&self, stdout_copy: bool) {
+        self.log.lock().prepare_stdout(stdout_copy);
+    }
+
+    /// Retries queued stdout bytes; returns whether some still wait (retry on a short timer).
+    pub fn flush_stdout(&self) -> bool {
+        self.log.lock().flush_stdout()
+    }
+
+    pub fn flush_stdout_before_exit(&self, timeout: Duration) {
+        self.log.lock().flush_stdout_before_exit(timeout);
+    }
+
+    /// A change in the stdout copy's health to log, once.
+    pub fn take_stdout_report(&self) -> Option<String> {
+        self.log.lock().take_stdout_report()
     }
 
     /// A change in the log file's health to report (once) through the log itself or stderr.

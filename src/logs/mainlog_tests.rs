@@ -261,3 +261,61 @@ fn global_install_maps_macros() {
     );
     assert_eq!(MainLogHandle::get().unwrap().path(), Some(path));
 }
+
+#[test]
+fn stalled_stdout_copy_queues_drops_and_reports_while_the_file_gets_everything() {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let dir = TempDir::new("stdout-stall");
+    let path = dir.join("supervisord.log");
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fds we then own.
+    assert_eq!(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
+        0
+    );
+    // SAFETY: freshly created, owned by nothing else.
+    let (mut reader, writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    let mut core = MainLogCore::new();
+    core.stdout = Some(StdoutCopy::to_file(writer, 2000));
+    let mut config = file_config(&path, LogLevel::Info);
+    config.stdout_copy = true;
+    core.open(&config).unwrap();
+    let mut sent = 0;
+    while core.take_stdout_report().is_none() {
+        core.emit(LogLevel::Info, &format!("line {sent}"), SystemTime::now());
+        sent += 1;
+        assert!(sent < 100_000, "stdout never filled");
+    }
+    assert!(core.flush_stdout());
+    let file_lines = String::from_utf8(read(&path)).unwrap().lines().count();
+    assert_eq!(file_lines, sent);
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    while core.flush_stdout() {
+        while let Ok(n) = reader.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    let report = core.take_stdout_report().unwrap();
+    let expected_tail = format!(
+        "bytes of main log output to stdout were dropped while it was not being read (the log file {} has every record)",
+        path.display()
+    );
+    assert!(report.ends_with(&expected_tail), "{report}");
+    let dropped: usize = report.split(' ').next().unwrap().parse().unwrap();
+    assert!(dropped > 0);
+    while let Ok(n) = reader.read(&mut buf) {
+        got.extend_from_slice(&buf[..n]);
+    }
+    let file = String::from_utf8(read(&path)).unwrap();
+    let stdout = String::from_utf8(got).unwrap();
+    // stdout got a prefix of the file's records, whole lines, and exactly `dropped` bytes less.
+    assert!(file.starts_with(&stdout));
+    assert_eq!(stdout.len() + dropped, file.len());
+}

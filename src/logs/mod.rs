@@ -9,6 +9,7 @@ pub mod mainlog;
 pub mod read;
 pub mod rotating;
 pub mod splice;
+pub mod stdout_copy;
 pub mod syslog;
 pub mod timefmt;
 pub mod watch;
