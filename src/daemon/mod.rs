@@ -158,25 +158,33 @@ impl event_loop::Hooks for LogHooks {
     fn flush_main_log(&mut self) -> bool {
         let pending = self.log.flush_stdout();
         // Logged right away: with the queue drained the loop may sleep for long.
-        match self.log.take_stdout_report() {
-            Some(report) => {
-                log::warn!("{report}");
-                self.log.flush_stdout()
-            }
-            None => pending,
+        let stdout_report = self.log.take_stdout_report();
+        if let Some(report) = &stdout_report {
+            log::warn!("{report}");
         }
+        if report_main_log_health(&self.log) || stdout_report.is_some() {
+            return self.log.flush_stdout();
+        }
+        pending
     }
 
     fn before_poll(&mut self, sup: &mut Supervisor, now: std::time::Instant) {
         if let Some(web) = self.web.as_mut() {
             web.after_pass(sup, now);
         }
-        // A failing (or recovered) main log is reported once, on stderr as well.
-        if let Some(report) = self.log.take_report() {
-            eprintln!("supervisord: {report}");
-            log::warn!("{report}");
-        }
+        report_main_log_health(&self.log);
     }
+}
+
+/// A failing (or recovered) main log file is reported once, on stderr as well (never waiting
+/// for a stderr nobody reads). Returns whether there was something to report.
+fn report_main_log_health(log: &MainLogHandle) -> bool {
+    let Some(report) = log.take_report() else {
+        return false;
+    };
+    crate::logs::stdout_copy::write_stderr(&format!("supervisord: {report}\n"));
+    log::warn!("{report}");
+    true
 }
 
 /// How long a slow stdout reader gets at exit to take the queued main-log copy.

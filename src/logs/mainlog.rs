@@ -9,7 +9,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::model::{LogLevel, SupervisordConfig};
 
@@ -20,6 +20,9 @@ use super::timefmt::{LocalTime, init_timezone};
 
 /// Records kept while the log is not open yet; beyond this the oldest are dropped.
 const PENDING_LIMIT: usize = 10_000;
+
+/// How often the exit flush retries a slow stdout.
+const EXIT_FLUSH_RETRY: Duration = Duration::from_millis(5);
 
 /// The log crate target that marks a CRIT record (`log::error!(target: "crit", ..)`).
 pub const CRIT_TARGET: &str = "crit";
@@ -288,10 +291,12 @@ impl MainLogCore {
         pending
     }
 
-    /// At exit: gives a slow stdout reader up to `timeout` to take what is queued.
+    /// At exit (the loop is over, waiting is fine): gives a slow reader up to `timeout` to take
+    /// what is queued for stdout or a pipe/tty log file.
     pub fn flush_stdout_before_exit(&mut self, timeout: Duration) {
-        if let Some(stdout) = self.stdout.as_mut() {
-            stdout.flush_before_exit(timeout);
+        let deadline = Instant::now() + timeout;
+        while self.flush_stdout() && Instant::now() < deadline {
+            std::thread::sleep(EXIT_FLUSH_RETRY);
         }
     }
 
@@ -299,17 +304,21 @@ impl MainLogCore {
     /// many bytes were lost) as the message to log, once.
     pub fn take_stdout_report(&mut self) -> Option<String> {
         let report = self.stdout.as_mut()?.take_report()?;
+        // Only claimed when true: not for a log file that is itself a pipe (`/dev/stdout`) or
+        // that fails to write.
         let kept_in = match (&self.file, &self.syslog) {
-            (Some(file), _) => format!("the log file {} has every record", file.path().display()),
-            (None, Some(_)) => "syslog has every record".to_string(),
-            (None, None) => "they are lost".to_string(),
+            (Some(file), _) if file.is_regular() && !file.is_failing() => {
+                format!(" (the log file {} has every record)", file.path().display())
+            }
+            (None, Some(_)) => " (syslog has every record)".to_string(),
+            _ => String::new(),
         };
         Some(match report {
             StdoutReport::Dropping => format!(
-                "stdout is not being read: main log records for stdout are dropped until it is ({kept_in})"
+                "stdout is not being read: main log records for stdout are dropped until it is{kept_in}"
             ),
             StdoutReport::Recovered { dropped_bytes } => format!(
-                "{dropped_bytes} bytes of main log output to stdout were dropped while it was not being read ({kept_in})"
+                "{dropped_bytes} bytes of main log output to stdout were dropped while it was not being read{kept_in}"
             ),
         })
     }

@@ -200,9 +200,13 @@ impl RotatingFile {
     }
 
     /// True between a `Failed` report and the next successful write.
-    #[cfg(test)]
     pub fn is_failing(&self) -> bool {
         self.failing
+    }
+
+    /// A regular file (rotates); false for pipes, ttys and devices such as /dev/stdout.
+    pub fn is_regular(&self) -> bool {
+        self.regular
     }
 
     /// Appends `data`, then rotates if due. Returns a report only when the health of the file

@@ -12,7 +12,6 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::time::{Duration, Instant};
 
 /// Bytes kept for a stdout that is not being read; beyond this records are dropped.
 pub const QUEUE_LIMIT: usize = 1 << 20;
@@ -146,23 +145,24 @@ impl StdoutQueue {
     }
 }
 
-/// How fd 1 is written.
+/// How fd 1 (or 2) is written.
 #[derive(Debug)]
 enum Target {
     /// A regular file (or block device): writes never wait for a reader.
-    Direct,
-    /// Our own non-blocking open file description of the pipe/FIFO/tty behind fd 1.
+    Direct(RawFd),
+    /// Our own non-blocking open file description of the pipe/FIFO/tty behind the fd.
     Private(File),
     /// A socket: `send` with MSG_DONTWAIT (and MSG_NOSIGNAL).
-    Socket,
+    Socket(RawFd),
     /// A pipe or tty that could not be reopened (no /proc, or no permission): write only when
     /// poll says there is room, at most `chunk` bytes at a time (what one free slot takes).
-    Guarded { chunk: usize },
-    /// fd 1 is closed, or a pipe whose reader is gone.
+    Guarded { fd: RawFd, chunk: usize },
+    /// The fd is closed, or a pipe whose reader is gone.
     Closed,
 }
 
 const STDOUT: RawFd = 1;
+const STDERR: RawFd = 2;
 
 fn io_result(n: isize) -> io::Result<usize> {
     if n < 0 {
@@ -177,75 +177,77 @@ fn write_fd(fd: RawFd, data: &[u8]) -> io::Result<usize> {
     io_result(unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) })
 }
 
-/// Waits up to `timeout_ms` (0 = just look) until a write to `fd` would not wait: there is room,
-/// or the reader is gone (POLLERR: the write fails at once).
-fn poll_writable(fd: RawFd, timeout_ms: i32) -> bool {
+/// Whether a write to `fd` would not wait now: there is room, or the reader is gone (POLLERR:
+/// the write fails at once).
+fn poll_writable(fd: RawFd) -> bool {
     let mut pfd = libc::pollfd {
         fd,
         events: libc::POLLOUT,
         revents: 0,
     };
     // SAFETY: one valid pollfd.
-    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
     n > 0 && pfd.revents != 0
 }
 
 impl Target {
-    fn of_stdout() -> Target {
+    /// Looks at what `fd` (1 or 2) is and picks how to write it without blocking.
+    fn of_fd(fd: RawFd) -> Target {
         // SAFETY: fstat into a zeroed stat buffer.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstat(STDOUT, &mut st) } != 0 {
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
             return Target::Closed;
         }
         let kind = st.st_mode & libc::S_IFMT;
         match kind {
-            libc::S_IFSOCK => Target::Socket,
+            libc::S_IFSOCK => Target::Socket(fd),
             libc::S_IFIFO | libc::S_IFCHR => {
                 let reopened = OpenOptions::new()
                     .write(true)
                     .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-                    .open("/proc/self/fd/1");
+                    .open(format!("/proc/self/fd/{fd}"));
                 match reopened {
                     Ok(file) => Target::Private(file),
                     // A FIFO opened non-blocking without a reader: writes would only EPIPE.
                     Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Target::Closed,
                     Err(_) if kind == libc::S_IFIFO => Target::Guarded {
+                        fd,
                         chunk: libc::PIPE_BUF,
                     },
                     // A tty reports room once its output buffer is nearly empty.
-                    Err(_) => Target::Guarded { chunk: 256 },
+                    Err(_) => Target::Guarded { fd, chunk: 256 },
                 }
             }
-            _ => Target::Direct,
-        }
-    }
-
-    fn fd(&self) -> Option<RawFd> {
-        match self {
-            Target::Private(file) => Some(file.as_raw_fd()),
-            Target::Closed => None,
-            _ => Some(STDOUT),
+            _ => Target::Direct(fd),
         }
     }
 
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         match self {
-            Target::Direct => write_fd(STDOUT, data),
+            Target::Direct(fd) => write_fd(*fd, data),
             Target::Private(file) => write_fd(file.as_raw_fd(), data),
-            Target::Socket => {
+            Target::Socket(fd) => {
                 let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
                 // SAFETY: sends from a valid buffer of the given length.
-                io_result(unsafe { libc::send(STDOUT, data.as_ptr().cast(), data.len(), flags) })
+                io_result(unsafe { libc::send(*fd, data.as_ptr().cast(), data.len(), flags) })
             }
-            Target::Guarded { chunk } => {
-                if !poll_writable(STDOUT, 0) {
+            Target::Guarded { fd, chunk } => {
+                if !poll_writable(*fd) {
                     return Err(io::Error::from(io::ErrorKind::WouldBlock));
                 }
-                write_fd(STDOUT, &data[..data.len().min(*chunk)])
+                write_fd(*fd, &data[..data.len().min(*chunk)])
             }
             Target::Closed => Err(io::Error::from_raw_os_error(libc::EBADF)),
         }
     }
+}
+
+/// One message on stderr (e.g. `supervisord: could not write to log file ...`) without waiting
+/// for a reader: a stderr nobody reads (often the same stuck pipe as stdout) loses what does not
+/// fit at once instead of freezing the daemon.
+pub fn write_stderr(message: &str) {
+    let mut target = Target::of_fd(STDERR);
+    let _ = write_all_nonblocking(message.as_bytes(), &mut |data| target.write(data));
 }
 
 /// The main log's stdout copy: a target chosen once from what fd 1 is, and the queue.
@@ -259,7 +261,7 @@ impl StdoutCopy {
     /// Looks at fd 1 (call before dropping privileges: reopening a pipe or tty through /proc
     /// needs permission on it).
     pub fn open() -> StdoutCopy {
-        StdoutCopy::with_target(Target::of_stdout())
+        StdoutCopy::with_target(Target::of_fd(STDOUT))
     }
 
     /// A copy into `file` (a non-blocking pipe or tty), for tests.
@@ -291,22 +293,6 @@ impl StdoutCopy {
     pub fn flush(&mut self) {
         let target = &mut self.target;
         self.queue.flush(&mut |data| target.write(data));
-    }
-
-    /// At exit: gives a slow reader up to `timeout` to take what is queued.
-    pub fn flush_before_exit(&mut self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        self.flush();
-        while self.has_pending() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some(fd) = self.target.fd() else {
-                return;
-            };
-            if left.is_zero() || !poll_writable(fd, left.as_millis().max(1) as i32) {
-                return;
-            }
-            self.flush();
-        }
     }
 
     pub fn take_report(&mut self) -> Option<StdoutReport> {

@@ -269,5 +269,61 @@ fn closed_reader_is_ignored() {
     copy.write(b"nobody reads this\n");
     assert!(!copy.has_pending());
     assert_eq!(copy.take_report(), None);
-    copy.flush_before_exit(Duration::from_secs(5));
+}
+
+fn is_nonblocking(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL on an open fd.
+    unsafe { libc::fcntl(fd, libc::F_GETFL) & libc::O_NONBLOCK != 0 }
+}
+
+/// Writes through `target` until it says WouldBlock; returns the bytes it took.
+fn fill(target: &mut Target) -> usize {
+    let chunk = [b'x'; 4096];
+    let mut total = 0;
+    loop {
+        match target.write(&chunk) {
+            Ok(n) => total += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return total,
+            Err(e) => panic!("write: {e}"),
+        }
+        assert!(total < 64 << 20, "never filled");
+    }
+}
+
+#[test]
+fn blocking_pipe_is_reopened_privately_non_blocking() {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fds we then own; both ends are blocking.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: freshly created, owned by nothing else.
+    let (reader, writer) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    let mut target = Target::of_fd(writer.as_raw_fd());
+    assert!(matches!(target, Target::Private(_)), "{target:?}");
+    // Fills without ever blocking, while the shared description stays blocking.
+    assert!(fill(&mut target) >= 4096);
+    assert!(!is_nonblocking(writer.as_raw_fd()));
+    drop(reader);
+    assert!(target.write(b"x").is_err());
+}
+
+#[test]
+fn socket_is_sent_to_without_waiting() {
+    let (ours, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut target = Target::of_fd(ours.as_raw_fd());
+    assert!(matches!(target, Target::Socket(_)), "{target:?}");
+    assert!(fill(&mut target) > 0);
+    assert!(!is_nonblocking(ours.as_raw_fd()));
+}
+
+#[test]
+fn regular_file_is_written_directly_and_closed_fd_is_closed() {
+    let dir = crate::logs::testutil::TempDir::new("stdout-kinds");
+    let file = File::create(dir.join("out")).unwrap();
+    let mut target = Target::of_fd(file.as_raw_fd());
+    assert!(matches!(target, Target::Direct(_)), "{target:?}");
+    assert_eq!(target.write(b"line\n").unwrap(), 5);
+    assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"line\n");
+    // Not the fd just closed: a test in another thread could reuse its number.
+    let never_opened = 999_999;
+    assert!(matches!(Target::of_fd(never_opened), Target::Closed));
 }
