@@ -245,6 +245,14 @@ fn child_sees_environment_directory_and_umask() {
         !env.contains("SUPERVISOR_SERVER_URL="),
         "no server configured"
     );
+    // supervisord's own environment is inherited (the daemon reads it once at start-up).
+    if let Ok(path) = std::env::var("PATH") {
+        let want = format!("PATH={path}");
+        assert!(
+            env.lines().any(|l| l == want),
+            "{want} missing from:\n{env}"
+        );
+    }
     assert_eq!(
         dir.read("pwd.txt").trim(),
         dir.join("work").to_string_lossy()

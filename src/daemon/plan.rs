@@ -2,14 +2,102 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::marker::PhantomData;
+use std::os::unix::ffi::OsStrExt;
 
 use super::command;
 use super::spawn::{SpawnPlan, UserSwitch};
 use crate::config::model::{ProcessConfig, User};
 
+/// supervisord's own environment, read once at start-up as ready `KEY=VALUE` C strings that every
+/// child's environment points into (the daemon never changes its environment; reading and
+/// re-encoding it for each of 500 spawns was a sixth of start-up CPU).
+pub struct BaseEnvironment {
+    entries: Vec<EnvVar>,
+}
+
+/// One `KEY=VALUE` entry.
+pub struct EnvVar {
+    key_len: usize,
+    pair: CString,
+}
+
+impl EnvVar {
+    fn new(key: &[u8], value: &[u8]) -> Option<EnvVar> {
+        let mut pair = Vec::with_capacity(key.len() + 1 + value.len());
+        pair.extend_from_slice(key);
+        pair.push(b'=');
+        pair.extend_from_slice(value);
+        let pair = CString::new(pair).ok()?;
+        Some(EnvVar {
+            key_len: key.len(),
+            pair,
+        })
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.pair.as_bytes()[..self.key_len]
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.pair.as_bytes()[self.key_len + 1..]
+    }
+}
+
+impl BaseEnvironment {
+    /// The current process environment.
+    pub fn current() -> BaseEnvironment {
+        BaseEnvironment::from_pairs(std::env::vars_os())
+    }
+
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (OsString, OsString)>) -> BaseEnvironment {
+        let entries = pairs
+            .into_iter()
+            .filter_map(|(k, v)| EnvVar::new(k.as_bytes(), v.as_bytes()))
+            .collect();
+        BaseEnvironment { entries }
+    }
+
+    fn get(&self, key: &str) -> Option<&[u8]> {
+        self.entries
+            .iter()
+            .find(|e| e.key() == key.as_bytes())
+            .map(EnvVar::value)
+    }
+}
+
+/// A child's environment as execve takes it: NULL-terminated pointers to `KEY=VALUE` strings.
+/// Inherited variables point into the daemon's `BaseEnvironment`, which is neither copied nor
+/// reference-counted per spawn: after fork, every page the daemon writes costs it a
+/// copy-on-write fault, so the spawn path leaves shared data untouched. Replaced and added
+/// variables are owned here.
+pub struct ChildEnv<'a> {
+    _owned: Vec<EnvVar>,
+    pointers: Vec<*const libc::c_char>,
+    _base: PhantomData<&'a BaseEnvironment>,
+}
+
+impl ChildEnv<'_> {
+    /// The NULL-terminated `envp` array.
+    pub fn pointers(&self) -> &[*const libc::c_char] {
+        &self.pointers
+    }
+
+    /// The `KEY=VALUE` strings in order.
+    #[cfg(test)]
+    pub fn vars(&self) -> impl Iterator<Item = &std::ffi::CStr> {
+        self.pointers
+            .iter()
+            .take_while(|p| !p.is_null())
+            // SAFETY: every non-null pointer is a C string owned by `_owned` or by the base
+            // environment, both outliving `self`.
+            .map(|&p| unsafe { std::ffi::CStr::from_ptr(p) })
+    }
+}
+
 /// What the plan needs from supervisord's own config.
 pub struct SpawnContext<'a> {
+    pub base_environment: &'a BaseEnvironment,
     pub global_environment: &'a BTreeMap<String, String>,
     /// supervisord's SUPERVISOR_SERVER_URL (first unix server, else first inet server).
     pub serverurl: Option<&'a str>,
@@ -18,23 +106,53 @@ pub struct SpawnContext<'a> {
     pub nofile: Option<(u64, u64)>,
 }
 
+/// The PATH a program's command is looked up in: its own `environment=PATH`, else supervisord's.
+pub fn search_path(process: &ProcessConfig, base: &BaseEnvironment) -> Option<String> {
+    process.environment.get("PATH").cloned().or_else(|| {
+        let path = base.get("PATH")?;
+        std::str::from_utf8(path).ok().map(str::to_string)
+    })
+}
+
 fn cstring(bytes: Vec<u8>) -> Result<CString, String> {
     CString::new(bytes).map_err(|_| "argument contains a NUL byte".to_string())
 }
 
 /// The child's environment, lowest precedence first: supervisord's own, the SUPERVISOR_*
-/// variables, `[supervisord] environment`, the program's `environment`.
-pub fn environment(
+/// variables, `[supervisord] environment`, the program's `environment`. A later value replaces
+/// an earlier one in place (keeping the first one's position); values with a NUL are dropped.
+pub fn environment<'a>(
     process: &ProcessConfig,
     group: &str,
-    ctx: &SpawnContext,
-) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    ctx: &SpawnContext<'a>,
+) -> ChildEnv<'a> {
+    let base = &ctx.base_environment.entries;
+    let mut owned: Vec<EnvVar> = Vec::new();
+    // Per base variable, its replacement in `owned`; then the added variables, in order.
+    let mut replaced: Vec<Option<usize>> = vec![None; base.len()];
+    let mut added: Vec<usize> = Vec::new();
     let mut set = |k: &str, v: &str| {
-        let key = OsString::from(k);
-        match env.iter_mut().find(|(ek, _)| *ek == key) {
-            Some(slot) => slot.1 = OsString::from(v),
-            None => env.push((key, OsString::from(v))),
+        let Some(var) = EnvVar::new(k.as_bytes(), v.as_bytes()) else {
+            return;
+        };
+        let known = match base.iter().position(|e| e.key() == k.as_bytes()) {
+            Some(i) => replaced[i].ok_or(Some(i)),
+            None => added
+                .iter()
+                .copied()
+                .find(|&j| owned[j].key() == k.as_bytes())
+                .ok_or(None),
+        };
+        match known {
+            Ok(j) => owned[j] = var,
+            Err(Some(i)) => {
+                replaced[i] = Some(owned.len());
+                owned.push(var);
+            }
+            Err(None) => {
+                added.push(owned.len());
+                owned.push(var);
+            }
         }
     };
     set("SUPERVISOR_ENABLED", "1");
@@ -49,7 +167,21 @@ pub fn environment(
     for (k, v) in &process.environment {
         set(k, v);
     }
-    env
+    let mut pointers = Vec::with_capacity(base.len() + added.len() + 1);
+    for (entry, replacement) in base.iter().zip(&replaced) {
+        let pair = match replacement {
+            Some(j) => &owned[*j].pair,
+            None => &entry.pair,
+        };
+        pointers.push(pair.as_ptr());
+    }
+    pointers.extend(added.iter().map(|&j| owned[j].pair.as_ptr()));
+    pointers.push(std::ptr::null());
+    ChildEnv {
+        _owned: owned,
+        pointers,
+        _base: PhantomData,
+    }
 }
 
 fn user_switch(user: &User) -> (UserSwitch, Option<String>) {
@@ -79,17 +211,13 @@ fn user_switch(user: &User) -> (UserSwitch, Option<String>) {
 }
 
 /// Resolves everything for one spawn; Err is the spawnerr message.
-pub fn build(
+pub fn build<'a>(
     process: &ProcessConfig,
     group: &str,
-    ctx: &SpawnContext,
-) -> Result<SpawnPlan, String> {
+    ctx: &SpawnContext<'a>,
+) -> Result<SpawnPlan<'a>, String> {
     let env = environment(process, group, ctx);
-    let path_var = process
-        .environment
-        .get("PATH")
-        .cloned()
-        .or_else(|| std::env::var("PATH").ok());
+    let path_var = search_path(process, ctx.base_environment);
     let resolved = command::resolve(&process.command, path_var.as_deref())?;
     let filename = cstring(resolved.filename.into_bytes())?;
     let argv = resolved
@@ -97,15 +225,6 @@ pub fn build(
         .into_iter()
         .map(|a| cstring(a.into_bytes()))
         .collect::<Result<Vec<_>, _>>()?;
-    let env = env
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let mut kv = k.into_vec();
-            kv.push(b'=');
-            kv.extend_from_slice(v.as_bytes());
-            CString::new(kv).ok()
-        })
-        .collect();
     let directory = match &process.directory {
         Some(d) => Some(cstring(d.clone().into_bytes())?),
         None => None,
@@ -147,7 +266,13 @@ mod tests {
         let mut global = BTreeMap::new();
         global.insert("A".to_string(), "global".to_string());
         global.insert("B".to_string(), "global".to_string());
+        let base = BaseEnvironment::from_pairs([
+            ("HOME".into(), "/root".into()),
+            ("A".into(), "daemon".into()),
+            ("SUPERVISOR_ENABLED".into(), "0".into()),
+        ]);
         let ctx = SpawnContext {
+            base_environment: &base,
             global_environment: &global,
             serverurl: Some("unix:///tmp/s.sock"),
             minfds: 1024,
@@ -155,9 +280,10 @@ mod tests {
         };
         let env = environment(&p, "grp", &ctx);
         let get = |k: &str| {
-            env.iter()
-                .find(|(ek, _)| ek == k)
-                .map(|(_, v)| v.to_string_lossy().into_owned())
+            let prefix = format!("{k}=");
+            env.vars()
+                .map(|v| v.to_string_lossy().into_owned())
+                .find_map(|v| v.strip_prefix(&prefix).map(str::to_string))
         };
         assert_eq!(get("A").as_deref(), Some("program"));
         assert_eq!(get("B").as_deref(), Some("global"));
@@ -168,6 +294,37 @@ mod tests {
         );
         assert_eq!(get("SUPERVISOR_PROCESS_NAME").as_deref(), Some("web"));
         assert_eq!(get("SUPERVISOR_GROUP_NAME").as_deref(), Some("mine"));
-        assert!(get("PATH").is_some() || std::env::var_os("PATH").is_none());
+        assert_eq!(get("HOME").as_deref(), Some("/root"));
+        // Overrides keep the daemon variable's position; new ones follow in precedence order.
+        let keys: Vec<String> = env
+            .vars()
+            .filter_map(|v| Some(v.to_str().ok()?.split_once('=')?.0.to_string()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "HOME",
+                "A",
+                "SUPERVISOR_ENABLED",
+                "SUPERVISOR_SERVER_URL",
+                "SUPERVISOR_PROCESS_NAME",
+                "SUPERVISOR_GROUP_NAME",
+                "B"
+            ]
+        );
+        assert_eq!(env.pointers().len(), keys.len() + 1);
+        assert!(env.pointers().last().is_some_and(|p| p.is_null()));
+    }
+
+    #[test]
+    fn search_path_prefers_the_program_environment() {
+        let base = BaseEnvironment::from_pairs([("PATH".into(), "/daemon/bin".into())]);
+        let mut p = test_config("web");
+        assert_eq!(search_path(&p, &base).as_deref(), Some("/daemon/bin"));
+        p.environment.insert("PATH".into(), "/own/bin".into());
+        assert_eq!(search_path(&p, &base).as_deref(), Some("/own/bin"));
+        let empty = BaseEnvironment::from_pairs([]);
+        p.environment.clear();
+        assert_eq!(search_path(&p, &empty), None);
     }
 }

@@ -207,11 +207,7 @@ impl Backend for DaemonBackend<'_> {
             return Ok(());
         };
         let config = &self.sup.slot(gi, pi).process.config;
-        let path_var = config
-            .environment
-            .get("PATH")
-            .cloned()
-            .or_else(|| std::env::var("PATH").ok());
+        let path_var = super::plan::search_path(config, &self.sup.base_environment);
         match command::resolve(&config.command, path_var.as_deref()) {
             Ok(_) => Ok(()),
             // Only a failed lookup is NO_FILE; every other refusal is NOT_EXECUTABLE.

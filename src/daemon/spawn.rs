@@ -17,11 +17,11 @@ pub struct UserSwitch {
 }
 
 /// Everything the child needs, resolved before fork.
-pub struct SpawnPlan {
+pub struct SpawnPlan<'a> {
     pub process_name: String,
     pub filename: CString,
     pub argv: Vec<CString>,
-    pub env: Vec<CString>,
+    pub env: super::plan::ChildEnv<'a>,
     pub directory: Option<CString>,
     pub umask: Option<u32>,
     pub user: Option<UserSwitch>,
@@ -105,8 +105,7 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
     // Pointers for execve, built before fork.
     let mut argv: Vec<*const libc::c_char> = plan.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
-    let mut envp: Vec<*const libc::c_char> = plan.env.iter().map(|e| e.as_ptr()).collect();
-    envp.push(std::ptr::null());
+    let envp = plan.env.pointers();
     let argv0 = plan
         .argv
         .first()
@@ -190,7 +189,7 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
                 plan,
                 fds,
                 &argv,
-                &envp,
+                envp,
                 &exec_prefix,
                 chdir_prefix.as_deref(),
                 user_error.as_deref(),

@@ -102,6 +102,8 @@ pub struct Supervisor {
     /// Between child pipes and log files for spliced output (see `logs::StagingPipe`); None
     /// when it could not be created (output is then spliced straight from the child's pipe).
     pub(super) staging: Option<crate::logs::StagingPipe>,
+    /// supervisord's environment, the base of every child's.
+    pub(super) base_environment: plan::BaseEnvironment,
     /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
     pub child_nofile: Option<(u64, u64)>,
     /// Processes still to be autostarted, in start order.
@@ -181,6 +183,7 @@ impl Supervisor {
             serverurl,
             buf: vec![0; READ_CHUNK],
             staging: crate::logs::StagingPipe::new(super::child_io::GROWN_PIPE_SIZE as usize).ok(),
+            base_environment: plan::BaseEnvironment::current(),
             backlog: Vec::new(),
             coalescing: HashMap::new(),
             grown_pipes: std::collections::HashSet::new(),
@@ -454,6 +457,7 @@ impl Supervisor {
     fn spawn_child(&mut self, gi: usize, pi: usize) -> Input {
         let sd = &self.config.supervisord;
         let ctx = SpawnContext {
+            base_environment: &self.base_environment,
             global_environment: &sd.environment,
             serverurl: self.serverurl.as_deref(),
             minfds: sd.minfds,
