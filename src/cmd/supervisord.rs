@@ -3,34 +3,38 @@
 
 use std::path::{Path, PathBuf};
 
+use super::getopt::{Spec, getopt};
 use crate::config::values;
 use crate::daemon::Overrides;
 
-const SHORT_WITH_ARG: &str = "cumlydzejiqa";
-const SHORT_FLAGS: &str = "nshvkt?";
+const OPTIONS: Spec = Spec {
+    short_with_arg: "cumlydzejiqa",
+    short_flags: "nshvkt?",
+    long: LONG,
+};
 
-/// (long name, takes a value, short equivalent)
-const LONG: &[(&str, bool, Option<char>)] = &[
-    ("configuration", true, Some('c')),
-    ("nodaemon", false, Some('n')),
-    ("silent", false, Some('s')),
-    ("help", false, Some('h')),
-    ("version", false, Some('v')),
-    ("user", true, Some('u')),
-    ("umask", true, Some('m')),
-    ("directory", true, Some('d')),
-    ("logfile", true, Some('l')),
-    ("logfile_maxbytes", true, Some('y')),
-    ("logfile_backups", true, Some('z')),
-    ("loglevel", true, Some('e')),
-    ("pidfile", true, Some('j')),
-    ("identifier", true, Some('i')),
-    ("childlogdir", true, Some('q')),
-    ("nocleanup", false, Some('k')),
-    ("minfds", true, Some('a')),
-    ("strip_ansi", false, Some('t')),
-    ("minprocs", true, None),
-    ("profile_options", true, None),
+/// (long name, takes a value)
+const LONG: &[(&str, bool)] = &[
+    ("configuration", true),
+    ("nodaemon", false),
+    ("silent", false),
+    ("help", false),
+    ("version", false),
+    ("user", true),
+    ("umask", true),
+    ("directory", true),
+    ("logfile", true),
+    ("logfile_maxbytes", true),
+    ("logfile_backups", true),
+    ("loglevel", true),
+    ("pidfile", true),
+    ("identifier", true),
+    ("childlogdir", true),
+    ("nocleanup", false),
+    ("minfds", true),
+    ("strip_ansi", false),
+    ("minprocs", true),
+    ("profile_options", true),
 ];
 
 const HELP: &str = "supervisord -- run a set of applications as daemons.
@@ -72,91 +76,10 @@ fn py_list(items: &[String]) -> String {
     format!("[{}]", inner.join(", "))
 }
 
-/// getopt: returns (option as written, value) pairs and the positional rest.
-/// Options as (spelling, value) pairs and the positional arguments.
-type Parsed = (Vec<(String, Option<String>)>, Vec<String>);
-
-fn getopt(args: &[String]) -> Result<Parsed, String> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        if arg == "--" {
-            return Ok((out, args[i + 1..].to_vec()));
-        }
-        if let Some(long) = arg.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (long, None),
-            };
-            let matches: Vec<&(&str, bool, Option<char>)> = LONG
-                .iter()
-                .filter(|(l, _, _)| l.starts_with(name))
-                .collect();
-            let found = match matches.iter().find(|(l, _, _)| *l == name) {
-                Some(exact) => *exact,
-                None if matches.len() == 1 => matches[0],
-                None if matches.is_empty() => {
-                    return Err(format!("option --{name} not recognized"));
-                }
-                None => return Err(format!("option --{name} not a unique prefix")),
-            };
-            let (full, takes, _) = *found;
-            let value = if takes {
-                match inline {
-                    Some(v) => Some(v),
-                    None => {
-                        i += 1;
-                        match args.get(i) {
-                            Some(v) => Some(v.clone()),
-                            None => return Err(format!("option --{full} requires argument")),
-                        }
-                    }
-                }
-            } else {
-                if inline.is_some() {
-                    return Err(format!("option --{full} must not have an argument"));
-                }
-                None
-            };
-            out.push((format!("--{full}"), value));
-        } else if arg.starts_with('-') && arg.len() > 1 {
-            let chars: Vec<char> = arg[1..].chars().collect();
-            let mut j = 0;
-            while j < chars.len() {
-                let c = chars[j];
-                if SHORT_WITH_ARG.contains(c) {
-                    let rest: String = chars[j + 1..].iter().collect();
-                    let value = if !rest.is_empty() {
-                        rest
-                    } else {
-                        i += 1;
-                        match args.get(i) {
-                            Some(v) => v.clone(),
-                            None => return Err(format!("option -{c} requires argument")),
-                        }
-                    };
-                    out.push((format!("-{c}"), Some(value)));
-                    break;
-                } else if SHORT_FLAGS.contains(c) {
-                    out.push((format!("-{c}"), None));
-                    j += 1;
-                } else {
-                    return Err(format!("option -{c} not recognized"));
-                }
-            }
-        } else {
-            return Ok((out, args[i..].to_vec()));
-        }
-        i += 1;
-    }
-    Ok((out, Vec::new()))
-}
-
 /// Parses argv into overrides; Err((message, exit code)) for usage errors, Ok(None) when help or
 /// version was printed.
 pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, String> {
-    let (opts, positional) = getopt(args)?;
+    let (opts, positional) = getopt(args, &OPTIONS)?;
     if !positional.is_empty() {
         return Err(format!(
             "positional arguments are not supported: {}",

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cmd::getopt::{Spec, getopt};
 use crate::pyrepr::py_repr;
 
 /// Everything the controller needs once options are resolved.
@@ -32,18 +33,19 @@ pub enum Parsed {
 
 pub const DEFAULT_SERVERURL: &str = "http://localhost:9001";
 
-const SHORT_WITH_ARG: &[char] = &['c', 's', 'u', 'p', 'r'];
-const SHORT_FLAGS: &[char] = &['h', '?', 'i'];
-/// Long options; a trailing `=` means it takes an argument (getopt's convention).
-const LONG: &[&str] = &[
-    "help",
-    "configuration=",
-    "interactive",
-    "serverurl=",
-    "username=",
-    "password=",
-    "history_file=",
-];
+const OPTIONS: Spec = Spec {
+    short_with_arg: "csupr",
+    short_flags: "h?i",
+    long: &[
+        ("help", false),
+        ("configuration", true),
+        ("interactive", false),
+        ("serverurl", true),
+        ("username", true),
+        ("password", true),
+        ("history_file", true),
+    ],
+};
 
 /// Command-line values; `None` = not given.
 #[derive(Default)]
@@ -54,95 +56,6 @@ struct Given {
     password: Option<String>,
     history_file: Option<String>,
     interactive: bool,
-}
-
-/// One option occurrence as getopt reports it: (`-s` or `--serverurl`, argument).
-/// Options found (name, argument) and the remaining positional words.
-type GetoptResult = Result<(Vec<(String, String)>, Vec<String>), String>;
-
-fn getopt(args: &[String]) -> GetoptResult {
-    let mut opts = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        if arg == "--" {
-            i += 1;
-            break;
-        }
-        if let Some(long) = arg.strip_prefix("--") {
-            let (name, value) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (long, None),
-            };
-            let matches: Vec<&&str> = LONG.iter().filter(|l| l.starts_with(name)).collect();
-            let exact =
-                LONG.iter()
-                    .find(|l| l.trim_end_matches('=') == name)
-                    .or(if matches.len() == 1 {
-                        Some(matches[0])
-                    } else {
-                        None
-                    });
-            let Some(spec) = exact else {
-                return Err(if matches.is_empty() {
-                    format!("option --{name} not recognized")
-                } else {
-                    format!("option --{name} not a unique prefix")
-                });
-            };
-            let full = spec.trim_end_matches('=');
-            if spec.ends_with('=') {
-                let value = match value {
-                    Some(v) => v,
-                    None => {
-                        i += 1;
-                        match args.get(i) {
-                            Some(v) => v.clone(),
-                            None => return Err(format!("option --{full} requires argument")),
-                        }
-                    }
-                };
-                opts.push((format!("--{full}"), value));
-            } else {
-                if value.is_some() {
-                    return Err(format!("option --{full} must not have an argument"));
-                }
-                opts.push((format!("--{full}"), String::new()));
-            }
-            i += 1;
-            continue;
-        }
-        if arg.starts_with('-') && arg != "-" {
-            let cluster: Vec<char> = arg.chars().skip(1).collect();
-            let mut j = 0;
-            while j < cluster.len() {
-                let c = cluster[j];
-                if SHORT_FLAGS.contains(&c) {
-                    opts.push((format!("-{c}"), String::new()));
-                    j += 1;
-                } else if SHORT_WITH_ARG.contains(&c) {
-                    let rest: String = cluster[j + 1..].iter().collect();
-                    let value = if !rest.is_empty() {
-                        rest
-                    } else {
-                        i += 1;
-                        match args.get(i) {
-                            Some(v) => v.clone(),
-                            None => return Err(format!("option -{c} requires argument")),
-                        }
-                    };
-                    opts.push((format!("-{c}"), value));
-                    j = cluster.len();
-                } else {
-                    return Err(format!("option -{c} not recognized"));
-                }
-            }
-            i += 1;
-            continue;
-        }
-        break;
-    }
-    Ok((opts, args[i..].to_vec()))
 }
 
 /// The reference's URL check: a scheme and something after it.
@@ -162,12 +75,13 @@ fn looks_like_url(value: &str) -> bool {
 
 /// Parses argv (without argv[0]); `cwd` and `env` are passed in for tests.
 pub fn parse(argv0: &str, args: &[String]) -> Parsed {
-    let (opts, rest) = match getopt(args) {
+    let (opts, rest) = match getopt(args, &OPTIONS) {
         Ok(x) => x,
         Err(e) => return Parsed::Usage(e),
     };
     let mut given = Given::default();
     for (opt, value) in opts {
+        let value = value.unwrap_or_default();
         let slot = match opt.as_str() {
             "-h" | "-?" | "--help" => return Parsed::Help,
             "-c" | "--configuration" => &mut given.configfile,
@@ -274,61 +188,6 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn getopt_matches_python() {
-        type Case<'a> = (
-            &'a [&'a str],
-            Result<(Vec<(&'a str, &'a str)>, &'a [&'a str]), &'a str>,
-        );
-        let cases: Vec<Case> = vec![
-            (&["-x"], Err("option -x not recognized")),
-            (&["-s"], Err("option -s requires argument")),
-            (&["--foo"], Err("option --foo not recognized")),
-            (
-                &["--serverurl"],
-                Err("option --serverurl requires argument"),
-            ),
-            (
-                &["--interactive=1"],
-                Err("option --interactive must not have an argument"),
-            ),
-            (&["--h"], Err("option --h not a unique prefix")),
-            (
-                &["--history-file", "x"],
-                Err("option --history-file not recognized"),
-            ),
-            (
-                &[
-                    "--server", "x", "--user=u", "-sfoo", "-iu", "bob", "status", "-s", "y",
-                ],
-                Ok((
-                    vec![
-                        ("--serverurl", "x"),
-                        ("--username", "u"),
-                        ("-s", "foo"),
-                        ("-i", ""),
-                        ("-u", "bob"),
-                    ],
-                    &["status", "-s", "y"],
-                )),
-            ),
-            (&["--", "-s"], Ok((vec![], &["-s"]))),
-            (&["-", "x"], Ok((vec![], &["-", "x"]))),
-        ];
-        for (args, want) in cases {
-            let got = getopt(&s(args));
-            let want = want.map(|(o, r)| {
-                (
-                    o.into_iter()
-                        .map(|(a, b)| (a.to_string(), b.to_string()))
-                        .collect::<Vec<_>>(),
-                    s(r),
-                )
-            });
-            assert_eq!(got, want.map_err(|e| e.to_string()), "{args:?}");
-        }
     }
 
     #[test]

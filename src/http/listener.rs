@@ -141,8 +141,12 @@ pub fn bind_unix(config: &UnixHttpServerConfig) -> Result<UnixSocket, BindError>
                 if socket_is_live(path) {
                     return Err(BindError::AddrInUse);
                 }
-                // Same wording and stream as the reference.
-                eprintln!("Unlinking stale socket {}", path.display());
+                // Same wording and stream as the reference; never waits for a stderr reader
+                // (this also runs in the loop, on a reload).
+                crate::logs::stdout_copy::write_stderr(&format!(
+                    "Unlinking stale socket {}\n",
+                    path.display()
+                ));
                 if let Err(e) = std::fs::remove_file(path)
                     && e.kind() != std::io::ErrorKind::NotFound
                 {
