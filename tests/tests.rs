@@ -5,6 +5,7 @@ mod config;
 mod ctl;
 mod daemon;
 mod http;
+mod lifecycle;
 mod logs;
 mod perf;
 mod reconfig;
