@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod ctl;
 mod daemon;
+mod events;
 mod http;
 mod lifecycle;
 mod logs;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::child_io::StdinError;
 use super::supervisor::{Supervisor, log_at};
 use crate::config::model::EventListenerOptions;
-use crate::events::listener::ListenerAction;
+use crate::events::listener::{ListenerAction, ListenerState};
 use crate::events::pool::Pool;
 use crate::events::{Event, EventType};
 use crate::process::ProcessState;
@@ -164,6 +164,36 @@ impl Supervisor {
                 }
             }
         }
+    }
+
+    /// Whether a listener of one of these groups is RUNNING and has an event to take or to
+    /// finish (events emitted but not yet moved into pools count too).
+    pub(super) fn listeners_have_pending_events(&self, groups: &[String]) -> bool {
+        groups.iter().any(|name| {
+            let Some(gi) = self.group_index(name) else {
+                return false;
+            };
+            let alive = self.groups[gi].slots.iter().filter(|s| {
+                s.process.state == ProcessState::Running
+                    && s.listener
+                        .as_ref()
+                        .is_some_and(|l| l.state != ListenerState::Unknown)
+            });
+            let mut busy = false;
+            let mut any_alive = false;
+            for slot in alive {
+                any_alive = true;
+                busy |= slot
+                    .listener
+                    .as_ref()
+                    .is_some_and(|l| l.state == ListenerState::Busy);
+            }
+            let pool = self.pools.iter().find(|p| &p.name == name);
+            let queued = pool.is_some_and(|p| {
+                !p.buffer.is_empty() || self.events.iter().any(|e| p.subscribes_to(e.event_type()))
+            });
+            any_alive && (busy || queued)
+        })
     }
 
     /// A listener process exited: a BUSY event goes back to its pool.

@@ -25,6 +25,9 @@ pub const LAST_PIPE_TOKEN: usize = 1 << 30;
 const READ_CHUNK: usize = 128 * 1024;
 /// How often shutdown logs `waiting for ... to die`.
 const SHUTDOWN_REPORT_INTERVAL: Duration = Duration::from_secs(3);
+/// Shutdown: longest wait for an event listener to take its pool's pending events before it is
+/// stopped (the reference's one loop pass per group gives a listener about a second).
+const SHUTDOWN_EVENT_DRAIN: Duration = Duration::from_secs(1);
 
 /// stdout or stderr of a child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,9 @@ pub struct Supervisor {
     /// Shutdown: group names still to stop, ascending priority (the last is stopped first).
     stop_list: Option<Vec<String>>,
     last_shutdown_report: Option<Instant>,
+    /// Shutdown: (stop-list length when the current batch came up, when its listeners stop
+    /// waiting for their pools to drain).
+    shutdown_drain: Option<(usize, Instant)>,
     serverurl: Option<String>,
     pub(super) buf: Vec<u8>,
     /// Between child pipes and log files for spliced output (see `logs::StagingPipe`); None
@@ -180,6 +186,7 @@ impl Supervisor {
             next_token: FIRST_PIPE_TOKEN,
             stop_list: None,
             last_shutdown_report: None,
+            shutdown_drain: None,
             serverurl,
             buf: vec![0; READ_CHUNK],
             staging: crate::logs::StagingPipe::new(super::child_io::GROWN_PIPE_SIZE as usize).ok(),
@@ -598,7 +605,8 @@ impl Supervisor {
             (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
             _ => None,
         };
-        procs.chain(report).min()
+        let drain = self.shutdown_drain.map(|(_, until)| until);
+        procs.chain(report).chain(drain).min()
     }
 
     /// Enters shutdown (SIGTERM) or restart (SIGHUP).
@@ -645,6 +653,9 @@ impl Supervisor {
                         .collect()
                 }
             };
+            if self.delay_for_event_drain(&batch, now) {
+                break;
+            }
             let mut all_stopped = true;
             for name in &batch {
                 let Some(&gi) = index.get(name) else {
@@ -685,6 +696,30 @@ impl Supervisor {
             log::info!("waiting for {} to die", unstopped.join(", "));
             self.last_shutdown_report = Some(now);
         }
+        false
+    }
+
+    /// Shutdown: whether to hold back stopping `batch` because one of its event listeners still
+    /// has events to take (bounded by SHUTDOWN_EVENT_DRAIN from when the batch came up), so a
+    /// listener sees the STOPPING/STOPPED events of the groups stopped before it.
+    fn delay_for_event_drain(&mut self, batch: &[String], now: Instant) -> bool {
+        let key = self.stop_list.as_ref().map_or(0, |l| l.len());
+        let until = match self.shutdown_drain {
+            Some((k, until)) if k == key => until,
+            _ => {
+                let until = now + SHUTDOWN_EVENT_DRAIN;
+                self.shutdown_drain = Some((key, until));
+                until
+            }
+        };
+        if now >= until {
+            return false;
+        }
+        if self.listeners_have_pending_events(batch) {
+            return true;
+        }
+        // Drained: once the batch is stopping, its own events must not hold it again.
+        self.shutdown_drain = Some((key, now));
         false
     }
 

@@ -1,0 +1,496 @@
+//! Differential test of events: one scenario run under the reference supervisord and under ours,
+//! a recording event listener in each, and the two recordings compared (headers and payloads).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::util::{self, TempDir, wait_for};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Records every event verbatim (header line and payload, escaped onto one line) and answers OK;
+/// the first delivery of a REMOTE_COMMUNICATION of type `failme` is answered FAIL.
+const LISTENER: &str = r#"import sys
+out = open(sys.argv[1], "a", encoding="utf-8", newline="")
+inp = open(0, "r", encoding="utf-8", newline="")
+def esc(s):
+    return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+failed = False
+while True:
+    sys.stdout.write("READY\n"); sys.stdout.flush()
+    header = inp.readline()
+    if not header:
+        break
+    fields = dict(t.split(":", 1) for t in header.split())
+    payload = inp.read(int(fields["len"]))
+    out.write(esc(header) + "||" + esc(payload) + "\n"); out.flush()
+    if not failed and payload.startswith("type:failme\n"):
+        failed = True
+        sys.stdout.write("RESULT 4\nFAIL"); sys.stdout.flush()
+    else:
+        sys.stdout.write("RESULT 2\nOK"); sys.stdout.flush()
+"#;
+
+/// Output on both channels: non-ASCII text, capture-mode blocks, a token split across writes, an
+/// undecodable byte. Each write waits for the test to create `go<n>` (after it saw the previous
+/// write's event; `go0` after RUNNING), so read boundaries are the same in both runs; every write is longer than a
+/// capture token (the reference holds back shorter ones, see docs/differences.md).
+const TALKER: &str = r#"step() { while [ ! -e "$1/go$2" ]; do sleep 0.02; done; }
+step "$1" 0
+printf 'plain ascii, long enough to pass\n'
+step "$1" 1
+printf 'caf\303\251 \342\202\254 \360\237\230\200 non-ASCII text here\n'
+step "$1" 2
+printf 'to stderr: \303\274ber, long enough too\n' >&2
+step "$1" 3
+printf 'before the block\n<!--XSUPERVISOR:BEGIN-->captured \303\251\nline2<!--XSUPERVISOR:END-->after the block, long enough\n'
+step "$1" 4
+printf 'err <!--XSUPERVISOR:BEGIN-->err captured<!--XSUPERVISOR:END-->' >&2
+step "$1" 5
+printf 'a token split across writes <!--XSUPERV'
+step "$1" 6
+printf 'ISOR:BEGIN-->split capture<!--XSUPERVISOR:END-->and the rest of the line\n'
+step "$1" 7
+printf 'bad \377 byte, and more text after it\n'
+step "$1" 8
+printf 'talker done, this is the end\n'
+exec sleep 1000
+"#;
+
+/// What the recording shows after each talker write: the test waits for it, then lets the
+/// talker go on.
+const TALKER_STEPS: &[&str] = &[
+    "processname:talker groupname:talker from_state:STARTING",
+    "plain ascii",
+    "non-ASCII text here",
+    "long enough too",
+    "after the block, long enough",
+    "PROCESS_COMMUNICATION_STDERR",
+    "a token split across writes ",
+    "and the rest of the line",
+    "and more text after it",
+    "talker done",
+];
+
+fn config(dir: &TempDir, python: &Path, extra: bool) -> PathBuf {
+    let mut conf = format!(
+        r#"[unix_http_server]
+file=%(here)s/s.sock
+
+[supervisord]
+logfile=%(here)s/s.log
+pidfile=%(here)s/s.pid
+childlogdir=%(here)s
+loglevel=debug
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[eventlistener:rec]
+command={python} -u %(here)s/listener.py %(here)s/events.txt
+events=PROCESS_STATE,PROCESS_LOG,PROCESS_COMMUNICATION,REMOTE_COMMUNICATION,PROCESS_GROUP,SUPERVISOR_STATE_CHANGE
+buffer_size=1000
+startsecs=0
+
+[program:stay]
+command=sleep 1000
+startsecs=1
+
+[program:exitok]
+command=sh -c 'sleep 0.3; exit 0'
+startsecs=0
+autorestart=false
+
+[program:exitbad]
+command=sh -c 'sleep 0.3; exit 3'
+startsecs=0
+autorestart=false
+
+[program:missing]
+command=/nonexistent/program
+startretries=1
+
+[program:crashy]
+command=sh -c 'exit 2'
+startsecs=3
+startretries=0
+
+[program:talker]
+command=sh %(here)s/talker.sh %(here)s
+startsecs=0
+autorestart=false
+stdout_events_enabled=true
+stderr_events_enabled=true
+stdout_capture_maxbytes=1KB
+stderr_capture_maxbytes=1KB
+"#,
+        python = python.display()
+    );
+    if extra {
+        conf.push_str("\n[program:extra]\ncommand=sleep 1000\nstartsecs=0\n");
+    }
+    dir.write("s.conf", &conf)
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// One XML-RPC call over the unix socket; the raw reply (panics on a fault).
+fn rpc(sock: &Path, method: &str, params: &[&str]) -> String {
+    let params: String = params
+        .iter()
+        .map(|p| {
+            format!(
+                "<param><value><string>{}</string></value></param>",
+                xml_escape(p)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
+    );
+    let mut stream = None;
+    assert!(
+        wait_for(WAIT, || {
+            stream = std::os::unix::net::UnixStream::connect(sock).ok();
+            stream.is_some()
+        }),
+        "could not connect to {}",
+        sock.display()
+    );
+    let mut stream = stream.unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(!reply.contains("<fault>"), "{method}{params:?}: {reply}");
+    reply
+}
+
+/// A recording, and what the scenario waited for in vain (it stops at the first stall).
+struct Run {
+    recording: String,
+    stalled: Option<String>,
+}
+
+/// Runs the scenario under `supervisord` and stops it; the listener's recording.
+fn run_scenario(supervisord: &Path, python: &Path, dir: &TempDir) -> Run {
+    dir.write("listener.py", LISTENER);
+    dir.write("talker.sh", TALKER);
+    let conf = config(dir, python, false);
+    let mut daemon = util::spawn_foreground(supervisord, dir, &conf);
+    let stalled = drive(dir, python).err();
+    util::unsafe_kill(daemon.id() as i32, 15);
+    let ended = wait_for(Duration::from_secs(15), || {
+        matches!(daemon.try_wait(), Ok(Some(_)))
+    });
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(ended, "{}: supervisord did not exit", dir.path.display());
+    Run {
+        recording: dir.read("events.txt"),
+        stalled,
+    }
+}
+
+/// The scenario's steps, each waiting (bounded) for the events it causes; Err names the step
+/// whose events never came.
+fn drive(dir: &TempDir, python: &Path) -> Result<(), String> {
+    let sock = dir.join("s.sock");
+    let settle = |what: &str, needles: &[&str]| {
+        let seen = wait_for(WAIT, || {
+            let events = dir.read("events.txt");
+            needles.iter().all(|n| events.contains(n))
+        });
+        if seen {
+            Ok(())
+        } else {
+            Err(format!("{what}: no event with one of {needles:?}"))
+        }
+    };
+    for (n, needle) in TALKER_STEPS.iter().enumerate() {
+        settle("talker", &[needle])?;
+        dir.write(&format!("go{n}"), "");
+    }
+    settle(
+        "start-up",
+        &[
+            "processname:stay groupname:stay from_state:STARTING",
+            "processname:exitok groupname:exitok from_state:RUNNING",
+            "processname:exitbad groupname:exitbad from_state:RUNNING",
+            "processname:missing groupname:missing from_state:BACKOFF",
+            "processname:crashy groupname:crashy from_state:BACKOFF",
+        ],
+    )?;
+    rpc(&sock, "supervisor.stopProcess", &["stay"]);
+    settle(
+        "stop",
+        &["processname:stay groupname:stay from_state:STOPPING"],
+    )?;
+    rpc(&sock, "supervisor.startProcess", &["stay"]);
+    settle(
+        "start",
+        &["processname:stay groupname:stay from_state:STOPPED"],
+    )?;
+    rpc(
+        &sock,
+        "supervisor.sendRemoteCommEvent",
+        &["failme", "rejected once"],
+    );
+    rpc(
+        &sock,
+        "supervisor.sendRemoteCommEvent",
+        &["note", "h\u{e9}llo <w\u{f6}rld> & \u{1f600}\nsecond line"],
+    );
+    settle("remote", &["type:note"])?;
+    config(dir, python, true);
+    rpc(&sock, "supervisor.reloadConfig", &[]);
+    rpc(&sock, "supervisor.addProcessGroup", &["extra"]);
+    settle(
+        "add",
+        &["processname:extra groupname:extra from_state:STARTING"],
+    )?;
+    rpc(&sock, "supervisor.stopProcess", &["extra:extra"]);
+    rpc(&sock, "supervisor.removeProcessGroup", &["extra"]);
+    settle("remove", &["eventname:PROCESS_GROUP_REMOVED"])
+}
+
+/// One recorded event: header fields in order and the payload.
+#[derive(Debug, Clone, PartialEq)]
+struct Record {
+    fields: Vec<(String, String)>,
+    payload: String,
+}
+
+impl Record {
+    fn field(&self, key: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// The process an event is about (its per-process stream), or "" for daemon-wide events.
+    fn stream(&self) -> String {
+        self.payload
+            .strip_prefix("processname:")
+            .and_then(|rest| rest.split([' ', '\n']).next())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn parse(recording: &str) -> Vec<Record> {
+    recording
+        .lines()
+        .map(|line| {
+            let (header, payload) = line.split_once("||").unwrap_or((line, ""));
+            let header = unescape(header);
+            let fields = header
+                .split_whitespace()
+                .map(|t| {
+                    let (k, v) = t.split_once(':').unwrap_or((t, ""));
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            Record {
+                fields,
+                payload: unescape(payload),
+            }
+        })
+        .collect()
+}
+
+/// Facts each run must satisfy on its own: `len` counts the payload's characters, the global
+/// serial only grows (a rejected event comes back with its serial), pool serials count from 0.
+fn self_check(records: &[Record]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut last_serial: Option<u64> = None;
+    let mut next_pool_serial = 0u64;
+    for (i, r) in records.iter().enumerate() {
+        let chars = r.payload.chars().count().to_string();
+        if r.field("len") != chars {
+            problems.push(format!(
+                "#{i} {}: len:{} but the payload has {chars} characters",
+                r.field("eventname"),
+                r.field("len")
+            ));
+        }
+        let serial: u64 = r.field("serial").parse().unwrap_or(u64::MAX);
+        let pool_serial: u64 = r.field("poolserial").parse().unwrap_or(u64::MAX);
+        let redelivery = i > 0 && records[i - 1] == *r;
+        if !redelivery {
+            if last_serial.is_some_and(|s| serial <= s) {
+                problems.push(format!("#{i}: serial {serial} after {last_serial:?}"));
+            }
+            if pool_serial != next_pool_serial {
+                problems.push(format!(
+                    "#{i}: poolserial {pool_serial}, expected {next_pool_serial}"
+                ));
+            }
+            next_pool_serial = pool_serial.wrapping_add(1);
+        }
+        last_serial = Some(serial);
+    }
+    problems
+}
+
+/// Replaces `pid:<digits>` by `pid:PID`.
+fn mask_pids(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find("pid:") {
+        out.push_str(&rest[..pos + 4]);
+        rest = &rest[pos + 4..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("PID");
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The record as compared: serials masked (checked by `self_check`), pids masked, `len`
+/// recomputed for the masked payload.
+fn normalized(r: &Record) -> String {
+    let payload = mask_pids(&r.payload);
+    let header: Vec<String> = r
+        .fields
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "serial" | "poolserial" => format!("{k}:N"),
+            "len" => format!("len:{}", payload.chars().count()),
+            _ => format!("{k}:{v}"),
+        })
+        .collect();
+    format!("{} || {}", header.join(" "), payload.escape_debug())
+}
+
+/// Events grouped by process (daemon-wide events under ""), in delivery order: the order within
+/// a process is fixed, between independent processes it is not.
+fn streams(records: &[Record]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut map = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for r in records {
+        map.entry(r.stream()).or_default().push(normalized(r));
+    }
+    map
+}
+
+fn diff(ours: &[String], theirs: &[String]) -> String {
+    let mut out = String::new();
+    let same = ours.iter().zip(theirs).take_while(|(a, b)| a == b).count();
+    for line in &theirs[..same] {
+        out.push_str(&format!("    {line}\n"));
+    }
+    for line in &theirs[same..] {
+        out.push_str(&format!("  - {line}\n"));
+    }
+    for line in &ours[same..] {
+        out.push_str(&format!("  + {line}\n"));
+    }
+    out
+}
+
+/// Every difference between our recording and the reference's, readable ("-" reference, "+"
+/// ours, from the first differing event of a stream on).
+fn compare(ours: &str, theirs: &str) -> Vec<String> {
+    let (ours, theirs) = (parse(ours), parse(theirs));
+    let mut problems = Vec::new();
+    for (who, records) in [("ours", &ours), ("reference", &theirs)] {
+        for p in self_check(records) {
+            problems.push(format!("{who}: {p}"));
+        }
+    }
+    let (ours, theirs) = (streams(&ours), streams(&theirs));
+    let mut names: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
+    names.sort();
+    names.dedup();
+    let empty = Vec::new();
+    for name in names {
+        let a = ours.get(name).unwrap_or(&empty);
+        let b = theirs.get(name).unwrap_or(&empty);
+        if a != b {
+            let title = if name.is_empty() { "daemon-wide" } else { name };
+            problems.push(format!("stream {title}:\n{}", diff(a, b)));
+        }
+    }
+    problems
+}
+
+#[test]
+fn events_match_the_reference() {
+    let Some(refbin) = util::require_reference("events_match_the_reference") else {
+        return;
+    };
+    let python = refbin.join("python");
+    let ours_dir = TempDir::new("evours");
+    let py = python.clone();
+    let reference = std::thread::spawn(move || {
+        let dir = TempDir::new("evref");
+        run_scenario(&refbin.join("supervisord"), &py, &dir)
+    });
+    let ours = run_scenario(&ours_dir.applet("supervisord"), &python, &ours_dir);
+    let theirs = reference.join().unwrap();
+    assert!(
+        theirs.stalled.is_none(),
+        "the reference stalled: {:?}\n{}",
+        theirs.stalled,
+        theirs.recording
+    );
+    let mut problems = compare(&ours.recording, &theirs.recording);
+    problems.extend(ours.stalled.map(|s| format!("ours stalled at {s}")));
+    let (ours, theirs) = (ours.recording, theirs.recording);
+    assert!(
+        problems.is_empty(),
+        "events differ from the reference (- reference, + ours):\n{}\nours raw:\n{ours}\nreference raw:\n{theirs}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_comparison_catches_a_changed_field() {
+    let recording = "ver:3.0 server:supervisor serial:0 pool:rec poolserial:0 eventname:PROCESS_STATE_RUNNING len:58\\n||processname:stay groupname:stay from_state:STARTING pid:42\n";
+    assert!(compare(recording, recording).is_empty());
+    let other_pid = recording
+        .replace("pid:42", "pid:4242")
+        .replace("len:58", "len:60");
+    assert!(compare(recording, &other_pid).is_empty(), "pids are masked");
+    let wrong_len = recording.replace("len:58", "len:59");
+    assert_eq!(compare(&wrong_len, recording).len(), 1);
+    let wrong_state = recording
+        .replace("STARTING", "BACKOFF")
+        .replace("len:58", "len:57");
+    assert_eq!(compare(&wrong_state, recording).len(), 1);
+    let wrong_serial = recording.replace("poolserial:0", "poolserial:1");
+    assert_eq!(compare(&wrong_serial, recording).len(), 1);
+}
