@@ -182,8 +182,8 @@ fn diff(reference: &[&str], ours: &[&str]) -> Option<String> {
     let mut text = String::new();
     let from = first.saturating_sub(8);
     text.push_str(&format!("first difference at line {}\n", first + 1));
-    for i in from..first {
-        text.push_str(&format!("    {}\n", reference[i]));
+    for line in &reference[from..first] {
+        text.push_str(&format!("    {line}\n"));
     }
     for i in first..(first + 12) {
         match (reference.get(i), ours.get(i)) {
