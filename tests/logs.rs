@@ -295,3 +295,57 @@ fn main_log_on_a_stalled_dev_stdout_shared_with_stderr_does_not_stall_the_daemon
         "{after}"
     );
 }
+
+/// Context switches of `pid` so far (voluntary + involuntary): each wake-up of its loop is one.
+fn context_switches(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .filter(|l| l.contains("ctxt_switches:"))
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// While records (and a child's `stdout_logfile=/dev/stdout` output) wait for a stdout nobody
+/// reads, the daemon sleeps until the reader makes room (it waits on the pipe for writability)
+/// instead of retrying on a timer; then they go out.
+#[test]
+fn stalled_stdout_is_waited_on_not_polled() {
+    let dir = TempDir::new("stdoutwait");
+    // One burst of output (each chunk is a DEBG main-log record), then silence.
+    let conf = dir.write(
+        "s.conf",
+        "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nloglevel=debug\n\
+         childlogdir=%(here)s\n\n[program:burst]\n\
+         command=sh -c 'seq 3000; echo burst-done; exec sleep 1000'\nstdout_logfile=NONE\n\n\
+         [program:direct]\ncommand=sh -c 'seq 3000; echo direct-done; exec sleep 1000'\n\
+         stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n",
+    );
+    let log_path = dir.join("s.log");
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let (mut daemon, stdout) = start_on_pipe(&dir, &conf, false);
+    let pid = daemon.pid();
+    assert!(
+        wait_for(WAIT, || read_log().contains("burst-done")
+            && read_log().contains("direct-done")
+            && read_log().matches("entered RUNNING state").count() == 2
+            && pipe_fill(stdout.as_raw_fd()) > 0),
+        "the burst never reached the main log"
+    );
+    // The queue behind the full pipe holds the rest; the daemon has nothing else to do.
+    let before = context_switches(pid);
+    std::thread::sleep(Duration::from_millis(1000));
+    let woke = context_switches(pid) - before;
+    assert!(
+        woke <= 5,
+        "{woke} wake-ups in 1 s while stdout was stuck (a retry timer would give ~20)"
+    );
+    let (received, reader) = drain(stdout);
+    assert!(
+        wait_for(WAIT, || text(&received).contains("burst-done")
+            && text(&received).contains("direct-done")),
+        "queued records did not go out once stdout was read"
+    );
+    assert_eq!(daemon.stop(WAIT), Some(0));
+    reader.join().unwrap();
+}

@@ -506,6 +506,17 @@ impl Supervisor {
         None
     }
 
+    /// Descriptors of child log targets that still hold queued bytes (to wait on for
+    /// writability).
+    pub fn pending_log_fds(&self, out: &mut Vec<RawFd>) {
+        for group in &self.groups {
+            for slot in &group.slots {
+                out.extend(slot.stdout_log.pending_fd());
+                out.extend(slot.stderr_log.pending_fd());
+            }
+        }
+    }
+
     /// Log targets that are full pipes or ttys (`stdout_logfile=/dev/stdout`) keep bytes queued;
     /// retry them. Returns whether anything is still queued.
     pub fn flush_pending_logs(&mut self) -> bool {

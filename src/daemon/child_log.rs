@@ -140,6 +140,11 @@ impl ChildLog {
         self.output.as_ref().is_some_and(|o| o.has_pending())
     }
 
+    /// The log target's descriptor while bytes wait for it.
+    pub fn pending_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.output.as_ref().and_then(|o| o.pending_fd())
+    }
+
     pub fn flush_pending(&mut self) -> Vec<ChannelOutput> {
         self.output
             .as_mut()

@@ -10,6 +10,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::signal_pipe::SignalPipe;
 use super::supervisor::Supervisor;
+use super::write_waits::WriteWaits;
 use crate::process::SupervisorState;
 
 pub const SIGNAL_TOKEN: Token = Token(0);
@@ -17,7 +18,7 @@ pub const SIGNAL_TOKEN: Token = Token(0);
 /// so the control socket answers meanwhile.
 const STARTUP_BUDGET: Duration = Duration::from_millis(3);
 /// How soon to retry output queued for a full pipe/tty log target (child logs, the main log's
-/// stdout copy).
+/// stdout copy) that cannot be waited on for writability.
 const PENDING_LOG_RETRY: Duration = Duration::from_millis(50);
 
 /// How the loop ended.
@@ -51,6 +52,8 @@ pub trait Hooks {
     fn flush_main_log(&mut self) -> bool {
         false
     }
+    /// The descriptors main-log output waits on (after `flush_main_log` returned true).
+    fn main_log_pending_fds(&self, _out: &mut Vec<std::os::fd::RawFd>) {}
 }
 
 pub fn register_signals(poll: &Poll, signals: &SignalPipe) -> io::Result<()> {
@@ -73,6 +76,7 @@ pub fn run(
     hooks: &mut dyn Hooks,
 ) -> Exit {
     let mut events = Events::with_capacity(256);
+    let mut write_waits = WriteWaits::default();
     sup.queue_autostart();
     loop {
         let now = Instant::now();
@@ -94,9 +98,15 @@ pub fn run(
         sup.tick(wall);
         sup.deliver_events();
         sup.dispatch_events();
-        // `|`: both queues are retried every pass.
+        // `|`: both queues are retried every pass. Targets still full are waited on for
+        // writability; the timer is only a fallback for one that cannot be polled.
+        let mut full_targets = Vec::new();
+        if sup.flush_pending_logs() | hooks.flush_main_log() {
+            sup.pending_log_fds(&mut full_targets);
+            hooks.main_log_pending_fds(&mut full_targets);
+        }
         let log_retry =
-            (sup.flush_pending_logs() | hooks.flush_main_log()).then(|| now + PENDING_LOG_RETRY);
+            (!write_waits.update(poll.registry(), &full_targets)).then(|| now + PENDING_LOG_RETRY);
         let deadline = [
             sup.next_deadline(),
             sup.next_tick_deadline(now, wall),

@@ -16,6 +16,7 @@ pub mod spawn;
 pub mod supervisor;
 pub mod ui;
 pub mod web;
+pub mod write_waits;
 
 use std::path::PathBuf;
 
@@ -166,6 +167,10 @@ impl event_loop::Hooks for LogHooks {
             return self.log.flush_stdout();
         }
         pending
+    }
+
+    fn main_log_pending_fds(&self, out: &mut Vec<std::os::fd::RawFd>) {
+        self.log.pending_fds(out);
     }
 
     fn before_poll(&mut self, sup: &mut Supervisor, now: std::time::Instant) {

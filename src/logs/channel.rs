@@ -345,9 +345,13 @@ impl OutputChannel {
     }
 
     /// Bytes wait for a full pipe/tty target (`stdout_logfile=/dev/stdout`): call `flush_pending`
-    /// on a short timer until this is false.
+    /// when `pending_fd` is writable, until this is false.
     pub fn has_pending(&self) -> bool {
         self.file.as_ref().is_some_and(RotatingFile::has_pending)
+    }
+
+    pub fn pending_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.file.as_ref().and_then(RotatingFile::pending_fd)
     }
 
     pub fn flush_pending(&mut self) -> Option<WriteReport> {

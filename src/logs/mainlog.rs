@@ -291,6 +291,13 @@ impl MainLogCore {
         pending
     }
 
+    /// Descriptors that hold queued bytes (the stdout copy's target, a pipe/tty log file): the
+    /// loop waits on them for writability and then calls `flush_stdout`.
+    pub fn pending_fds(&self, out: &mut Vec<std::os::fd::RawFd>) {
+        out.extend(self.file.as_ref().and_then(|f| f.pending_fd()));
+        out.extend(self.stdout.as_ref().and_then(|s| s.pending_fd()));
+    }
+
     /// At exit (the loop is over, waiting is fine): gives a slow reader up to `timeout` to take
     /// what is queued for stdout or a pipe/tty log file.
     pub fn flush_stdout_before_exit(&mut self, timeout: Duration) {
@@ -435,9 +442,13 @@ impl MainLogHandle {
         self.log.lock().prepare_stdout(stdout_copy);
     }
 
-    /// Retries queued stdout bytes; returns whether some still wait (retry on a short timer).
+    /// Retries queued stdout bytes; returns whether some still wait (see `pending_fds`).
     pub fn flush_stdout(&self) -> bool {
         self.log.lock().flush_stdout()
+    }
+
+    pub fn pending_fds(&self, out: &mut Vec<std::os::fd::RawFd>) {
+        self.log.lock().pending_fds(out);
     }
 
     pub fn flush_stdout_before_exit(&self, timeout: Duration) {

@@ -294,10 +294,18 @@ impl RotatingFile {
         }
     }
 
-    /// True when bytes wait for a full pipe/tty; the daemon should call `flush_pending` soon
-    /// (on a short timer).
+    /// True when bytes wait for a full pipe/tty; the daemon should call `flush_pending` once the
+    /// target takes output again (see `pending_fd`).
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// The descriptor to wait on for writability while bytes are queued.
+    pub fn pending_fd(&self) -> Option<RawFd> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        self.file.as_ref().map(AsRawFd::as_raw_fd)
     }
 
     /// Sends queued bytes if the target accepts them now.

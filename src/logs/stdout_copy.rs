@@ -285,9 +285,21 @@ impl StdoutCopy {
         self.queue.push(record, &mut |data| target.write(data));
     }
 
-    /// Whether bytes wait for the reader: call `flush` again soon.
+    /// Whether bytes wait for the reader: call `flush` again once `pending_fd` is writable.
     pub fn has_pending(&self) -> bool {
         self.queue.has_pending()
+    }
+
+    /// The descriptor to wait on for writability while bytes are queued.
+    pub fn pending_fd(&self) -> Option<RawFd> {
+        if !self.queue.has_pending() {
+            return None;
+        }
+        match &self.target {
+            Target::Direct(fd) | Target::Socket(fd) | Target::Guarded { fd, .. } => Some(*fd),
+            Target::Private(file) => Some(file.as_raw_fd()),
+            Target::Closed => None,
+        }
     }
 
     pub fn flush(&mut self) {
