@@ -6,6 +6,7 @@ mod ctl;
 mod daemon;
 mod events;
 mod http;
+mod lifecycle;
 mod logs;
 mod perf;
 mod reconfig;
