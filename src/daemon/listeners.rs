@@ -32,6 +32,9 @@ pub fn tick_boundaries(wall: SystemTime) -> [u64; 3] {
 
 impl Supervisor {
     pub(super) fn add_pool(&mut self, name: &str, opts: &EventListenerOptions) {
+        // A pool subscribes when it is created: events emitted before (e.g. the ADDED events of
+        // groups created earlier at start-up) go only to the pools that existed then.
+        self.deliver_events();
         let subscriptions = opts
             .events
             .iter()
@@ -204,5 +207,52 @@ impl Supervisor {
             None => return,
         };
         self.apply_listener_actions(&group, actions);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::Overrides;
+
+    #[test]
+    fn a_pool_only_gets_events_emitted_after_it_was_created() {
+        let dir = std::env::temp_dir().join(format!("listeners-pools-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        let conf = dir.join("supervisord.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n\
+                 [eventlistener:a]\ncommand=cat\nevents=PROCESS_GROUP\nautostart=false\n\n\
+                 [eventlistener:b]\ncommand=cat\nevents=PROCESS_GROUP\nautostart=false\n\n\
+                 [program:p]\ncommand=cat\nautostart=false\n"
+            ),
+        )
+        .unwrap();
+        let overrides = Overrides {
+            configuration: Some(conf),
+            ..Overrides::default()
+        };
+        let config = crate::daemon::load_config(&overrides).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let registry = poll.registry().try_clone().unwrap();
+        let mut sup = Supervisor::new(config, registry, overrides, 0);
+        sup.deliver_events();
+        let buffered = |pool: &str| -> Vec<(u64, u64, String)> {
+            let pool = sup.pools.iter().find(|p| p.name == pool).unwrap();
+            pool.buffer
+                .iter()
+                .map(|e| (e.serial, e.pool_serial, e.event.payload()))
+                .collect()
+        };
+        let added = |g: &str| format!("groupname:{g}\n");
+        assert_eq!(
+            buffered("a"),
+            vec![(0, 0, added("a")), (1, 1, added("b")), (2, 2, added("p"))]
+        );
+        assert_eq!(buffered("b"), vec![(1, 0, added("b")), (2, 1, added("p"))]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -641,13 +641,18 @@ impl Supervisor {
                 |name: &String| index.get(name).map(|&gi| self.groups[gi].config.priority);
             let batch: Vec<String> = match self.stop_list.as_ref().and_then(|l| l.last()) {
                 None => break,
+                // An event listener group goes alone (as every group does in the reference), so
+                // the listeners stopped after it still get its STOPPING/STOPPED events.
+                Some(last) if self.pools.iter().any(|p| &p.name == last) => vec![last.clone()],
                 Some(last) => {
                     let priority = priority_of(last);
                     self.stop_list
                         .iter()
                         .flatten()
                         .rev()
-                        .take_while(|n| priority_of(n) == priority)
+                        .take_while(|n| {
+                            priority_of(n) == priority && !self.pools.iter().any(|p| &p.name == *n)
+                        })
                         .cloned()
                         .collect()
                 }
