@@ -21,6 +21,7 @@ PROBE = os.path.join(HERE, "progs", "probe.sh")
 LINES = os.path.join(HERE, "progs", "lines.py")
 GATED = os.path.join(HERE, "progs", "gated.sh")
 PREWARM = os.path.join(HERE, "progs", "prewarm.py")
+SPAWN_LOOP = os.path.join(HERE, "progs", "spawn_loop.sh")
 SPLICE_SINK = os.path.join(HERE, "progs", "splice_sink.py")
 RUNNING_LINE = b"entered RUNNING state"
 CHUNK = 1 << 20  # the 1 GiB log blob is this pseudo-random MiB repeated
@@ -84,6 +85,43 @@ def sleeper(n, **extra):
     return [(f"p{i:04d}", dict(opts)) for i in range(n)]
 
 
+def spawn_bound(ctx, n, tries=2):
+    """Seconds for bash to fork and exec n background `sleep`s until every one runs `sleep`: what
+    "n x fork/exec" costs from a small process, the floor of the all-RUNNING row (best of
+    `tries`)."""
+    best = None
+    for _ in range(tries):
+        t0 = time.monotonic()
+        p = h.spawn(["/bin/bash", SPAWN_LOOP, str(n)], stdout=subprocess.PIPE)
+        try:
+            pids = []
+            deadline = t0 + 60 + n * 0.2
+            while len(pids) < n:
+                line = p.stdout.readline()
+                if not line or time.monotonic() > deadline:
+                    raise BenchError(f"spawn bound: {len(pids)}/{n} spawned")
+                pids.append(int(line))
+            waiting = list(pids)
+            while waiting:
+                still = []
+                for pid in waiting:
+                    try:
+                        with open(f"/proc/{pid}/comm") as f:
+                            if f.read().strip() != "sleep":
+                                still.append(pid)
+                    except OSError:
+                        raise BenchError(f"spawn bound: pid {pid} is gone")
+                waiting = still
+                if time.monotonic() > deadline:
+                    raise BenchError(f"spawn bound: {len(waiting)} not exec'd")
+            wall = time.monotonic() - t0
+        finally:
+            h.stop_pid(p, grace=2.0)
+            p.stdout.close()
+        best = wall if best is None else min(best, wall)
+    return best
+
+
 def wait_all_running(d, n, timeout):
     """Seconds from exec until n processes are RUNNING: counted from the main log's `success:` lines
     (no load on the daemon); falls back to polling getAllProcessInfo if the log never shows them."""
@@ -143,6 +181,8 @@ def many_programs(impl, ctx, run):
     r = Results()
     keys = ["all_running", "rss_n", "idle_wakeups_n", "status_ms", "status_cpu_ms", "status_daemon_ms",
             "gapi_ms", "gapi_daemon_ms", "pid_ms", "pid_cpu_ms", "pid_instr", "stopall_s", "shutdown_s"]
+    if impl.name == "reference":  # the bound is implementation-independent: measured once per run
+        r.measure("spawn_bound_s", lambda: spawn_bound(ctx, n))
     d = h.Daemon(impl, ctx.workdir(impl, "many"), sleeper(n))
     try:
         d.start()
