@@ -73,7 +73,16 @@ const TALKER_STEPS: &[&str] = &[
     "talker done",
 ];
 
-fn config(dir: &TempDir, python: &Path, extra: bool) -> PathBuf {
+/// Which programs the config holds: the scenario's start, plus `extra` (for addProcessGroup), or
+/// only the listeners and `stay` (for the restart).
+#[derive(PartialEq)]
+enum Phase {
+    Start,
+    Extra,
+    Restart,
+}
+
+fn config(dir: &TempDir, python: &Path, phase: Phase) -> PathBuf {
     let mut conf = format!(
         r#"[unix_http_server]
 file=%(here)s/s.sock
@@ -109,7 +118,14 @@ priority=0
 [program:stay]
 command=sleep 1000
 startsecs=1
-
+"#,
+        python = python.display()
+    );
+    if phase == Phase::Restart {
+        return dir.write("s.conf", &conf);
+    }
+    conf.push_str(
+        r#"
 [program:exitok]
 command=sh -c 'sleep 0.3; exit 0'
 startsecs=0
@@ -129,6 +145,10 @@ command=sh -c 'exit 2'
 startsecs=3
 startretries=0
 
+[program:flaky]
+command=sh -c 'if [ -e %(here)s/flaky.ran ]; then exec sleep 1000; fi; touch %(here)s/flaky.ran; sleep 0.3; exit 3'
+startsecs=0
+
 [program:talker]
 command=sh %(here)s/talker.sh %(here)s
 startsecs=0
@@ -138,9 +158,8 @@ stderr_events_enabled=true
 stdout_capture_maxbytes=1KB
 stderr_capture_maxbytes=1KB
 "#,
-        python = python.display()
     );
-    if extra {
+    if phase == Phase::Extra {
         conf.push_str("\n[program:extra]\ncommand=sleep 1000\nstartsecs=0\n");
     }
     dir.write("s.conf", &conf)
@@ -154,6 +173,13 @@ fn xml_escape(s: &str) -> String {
 
 /// One XML-RPC call over the unix socket; the raw reply (panics on a fault).
 fn rpc(sock: &Path, method: &str, params: &[&str]) -> String {
+    let reply = rpc_reply(sock, method, params);
+    assert!(!reply.contains("<fault>"), "{method}{params:?}: {reply}");
+    reply
+}
+
+/// One XML-RPC call over the unix socket; the raw reply, fault or not.
+fn rpc_reply(sock: &Path, method: &str, params: &[&str]) -> String {
     let params: String = params
         .iter()
         .map(|p| {
@@ -185,7 +211,6 @@ fn rpc(sock: &Path, method: &str, params: &[&str]) -> String {
     .unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
-    assert!(!reply.contains("<fault>"), "{method}{params:?}: {reply}");
     reply
 }
 
@@ -204,9 +229,9 @@ struct Run {
 fn run_scenario(supervisord: &Path, python: &Path, dir: &TempDir) -> Run {
     dir.write("listener.py", LISTENER);
     dir.write("talker.sh", TALKER);
-    let conf = config(dir, python, false);
+    let conf = config(dir, python, Phase::Start);
     let mut daemon = util::spawn_foreground(supervisord, dir, &conf);
-    let stalled = drive(dir, python).err();
+    let stalled = drive(dir, python, daemon.id() as i32).err();
     util::unsafe_kill(daemon.id() as i32, 15);
     let ended = wait_for(Duration::from_secs(15), || {
         matches!(daemon.try_wait(), Ok(Some(_)))
@@ -224,7 +249,7 @@ fn run_scenario(supervisord: &Path, python: &Path, dir: &TempDir) -> Run {
 
 /// The scenario's steps, each waiting (bounded) for the events it causes; Err names the step
 /// whose events never came.
-fn drive(dir: &TempDir, python: &Path) -> Result<(), String> {
+fn drive(dir: &TempDir, python: &Path, pid: i32) -> Result<(), String> {
     let sock = dir.join("s.sock");
     let settle_in = |file: &str, what: &str, needles: &[&str]| {
         let seen = wait_for(WAIT, || {
@@ -238,6 +263,7 @@ fn drive(dir: &TempDir, python: &Path) -> Result<(), String> {
         }
     };
     let settle = |what: &str, needles: &[&str]| settle_in("events.txt", what, needles);
+
     for (n, needle) in TALKER_STEPS.iter().enumerate() {
         settle("talker", &[needle])?;
         dir.write(&format!("go{n}"), "");
@@ -250,8 +276,12 @@ fn drive(dir: &TempDir, python: &Path) -> Result<(), String> {
             "processname:exitbad groupname:exitbad from_state:RUNNING",
             "processname:missing groupname:missing from_state:BACKOFF",
             "processname:crashy groupname:crashy from_state:BACKOFF",
+            "processname:flaky groupname:flaky from_state:EXITED",
         ],
     )?;
+    // Starting a program whose command does not exist is refused (NO_FILE) before any state
+    // change: no event.
+    assert!(rpc_reply(&sock, "supervisor.startProcess", &["missing"]).contains("<fault>"));
     rpc(&sock, "supervisor.stopProcess", &["stay"]);
     settle(
         "stop",
@@ -273,7 +303,7 @@ fn drive(dir: &TempDir, python: &Path) -> Result<(), String> {
         &["note", "h\u{e9}llo <w\u{f6}rld> & \u{1f600}\nsecond line"],
     );
     settle("remote", &["type:note"])?;
-    config(dir, python, true);
+    config(dir, python, Phase::Extra);
     rpc(&sock, "supervisor.reloadConfig", &[]);
     rpc(&sock, "supervisor.addProcessGroup", &["extra"]);
     settle(
@@ -284,6 +314,19 @@ fn drive(dir: &TempDir, python: &Path) -> Result<(), String> {
     rpc(&sock, "supervisor.removeProcessGroup", &["extra"]);
     settle("remove", &["eventname:PROCESS_GROUP_REMOVED"])?;
     settle_in("groups.txt", "small", &["eventname:PROCESS_GROUP_REMOVED"])?;
+    // Restart (SIGHUP) with a smaller config: pools are recreated (pool serials from 0 again),
+    // the global serial goes on.
+    config(dir, python, Phase::Restart);
+    util::unsafe_kill(pid, 1);
+    let restarted = wait_for(WAIT, || {
+        dir.read("events.txt")
+            .matches("processname:stay groupname:stay from_state:STARTING")
+            .count()
+            >= 3
+    });
+    if !restarted {
+        return Err("restart: no third RUNNING of stay".to_string());
+    }
     settle_in("ticks.txt", "tick", &["eventname:TICK_5"])
 }
 
@@ -354,17 +397,26 @@ fn parse(recording: &str) -> Vec<Record> {
 
 /// Facts each run must satisfy on its own: `len` counts the payload's characters, the global
 /// serial only grows (a rejected event comes back with its serial), pool serials count up by one
-/// from `first_pool_serial` (None: from wherever the recording starts).
+/// from `first_pool_serial` (None: from wherever the recording starts), again after a restart
+/// (a pool serial not above the one before, other than a redelivery) recreated the pool.
 fn self_check(records: &[Record], first_pool_serial: Option<u64>) -> Vec<String> {
     let mut problems = Vec::new();
     let mut last_serial: Option<u64> = None;
-    let mut next_pool_serial = first_pool_serial.unwrap_or_else(|| {
-        records
-            .first()
-            .and_then(|r| r.field("poolserial").parse().ok())
-            .unwrap_or(0)
-    });
+    let mut next_pool_serial = 0;
     for (i, r) in records.iter().enumerate() {
+        let restarted = match (i, records.get(i.wrapping_sub(1))) {
+            (0, _) => true,
+            (_, Some(before)) => {
+                before != r
+                    && r.field("poolserial").parse::<u64>().unwrap_or(0)
+                        <= before.field("poolserial").parse::<u64>().unwrap_or(0)
+            }
+            _ => false,
+        };
+        if restarted {
+            next_pool_serial =
+                first_pool_serial.unwrap_or_else(|| r.field("poolserial").parse().unwrap_or(0));
+        }
         let chars = r.payload.chars().count().to_string();
         if r.field("len") != chars {
             problems.push(format!(
@@ -412,11 +464,17 @@ fn mask_pids(s: &str) -> String {
 /// The record as compared: serials masked (checked by `self_check`), pids masked, `len`
 /// recomputed for the masked payload.
 fn normalized(r: &Record) -> String {
+    normalized_keeping_pool_serial(r, false)
+}
+
+/// `normalized`, optionally with the pool serial as it was (when it does not depend on timing).
+fn normalized_keeping_pool_serial(r: &Record, keep_pool_serial: bool) -> String {
     let payload = mask_pids(&r.payload);
     let header: Vec<String> = r
         .fields
         .iter()
         .map(|(k, v)| match k.as_str() {
+            "poolserial" if keep_pool_serial => format!("{k}:{v}"),
             "serial" | "poolserial" => format!("{k}:N"),
             "len" => format!("len:{}", payload.chars().count()),
             _ => format!("{k}:{v}"),
@@ -433,13 +491,26 @@ fn normalized(r: &Record) -> String {
 fn streams(records: &[Record]) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut map = std::collections::BTreeMap::<String, Vec<String>>::new();
     let mut stopping = false;
+    // From a (re)start to SUPERVISOR_STATE_CHANGE_RUNNING only daemon-wide events reach the
+    // pool, so their pool serials are fixed (0 for the first after a restart).
+    let mut starting = true;
     for r in records {
-        stopping |= r.field("eventname") == "SUPERVISOR_STATE_CHANGE_STOPPING";
+        let name = r.field("eventname");
+        if name == "SUPERVISOR_STATE_CHANGE_STOPPING" {
+            stopping = true;
+            starting = true;
+        }
         let stream = r.stream();
         if stopping && (stream == "small" || stream == "tick") {
             continue;
         }
-        map.entry(stream).or_default().push(normalized(r));
+        let keep = starting && stream.is_empty() && name != "SUPERVISOR_STATE_CHANGE_STOPPING";
+        map.entry(stream)
+            .or_default()
+            .push(normalized_keeping_pool_serial(r, keep));
+        if name == "SUPERVISOR_STATE_CHANGE_RUNNING" {
+            starting = false;
+        }
     }
     map
 }
@@ -501,16 +572,14 @@ fn compare_other_pools(ours: &Run, theirs: &Run) -> Vec<String> {
             problems.push(format!("{who}: pool tick: {p}"));
         }
         for g in &groups {
-            let same = rec
-                .iter()
-                .find(|r| r.field("eventname") == g.field("eventname") && r.payload == g.payload);
-            if same.map(|r| r.field("serial")) != Some(g.field("serial")) {
+            let same = rec.iter().find(|r| r.field("serial") == g.field("serial"));
+            let what = |r: &Record| (r.field("eventname").to_string(), r.payload.clone());
+            if same.map(what) != Some(what(g)) {
                 problems.push(format!(
-                    "{who}: pool small got {} {:?} with serial {}, pool rec with {:?}",
-                    g.field("eventname"),
-                    g.payload,
+                    "{who}: serial {}: pool small got {:?}, pool rec {:?}",
                     g.field("serial"),
-                    same.map(|r| r.field("serial"))
+                    what(g),
+                    same.map(what)
                 ));
             }
         }
