@@ -110,6 +110,33 @@ command=/bin/sh -c "sleep 1000 & echo $! > {d}/bgexit.child; sleep 0.3; exit 0"
 startsecs=0
 autorestart=false
 
+[program:hupstop]
+command=/bin/sleep 1000
+startsecs=0
+stopsignal=HUP
+
+[group:pool]
+programs=a,b
+
+[program:a]
+command=/bin/sleep 1000
+startsecs=0
+
+[program:b]
+command=/bin/sleep 1000
+startsecs=0
+autostart=false
+
+[program:slowstart2]
+command=/bin/sleep 1000
+startsecs=100
+autostart=false
+
+[program:flappy]
+command=/bin/sh -c "exit 1"
+startretries=100
+autostart=false
+
 [program:quickok]
 command=/bin/sh -c "exit 0"
 startretries=0

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import xmlrpc.client
 
@@ -125,7 +126,7 @@ def dump(label):
     for info in sorted(infos, key=lambda i: i["name"]):
         show(info)
     for info in infos:
-        single = rpc.getProcessInfo(info["name"])
+        single = rpc.getProcessInfo("%s:%s" % (info["group"], info["name"]))
         for k in ("statename", "pid", "description", "spawnerr", "exitstatus", "start", "stop"):
             # The uptime may have ticked between the two calls.
             if norm_text(str(single[k])) != norm_text(str(info[k])):
@@ -212,7 +213,8 @@ wait_until("autostart to settle", lambda: states_are({
     "grouped": "RUNNING", "manual": "STOPPED", "stoppable": "RUNNING", "usr1": "RUNNING",
     "killme": "RUNNING", "killed": "RUNNING", "slowstart": "STARTING", "backoffer": "BACKOFF",
     "trapexit": "RUNNING", "instant": "EXITED", "quickok": "FATAL", "orphaner": "RUNNING",
-    "bgexit": "EXITED",
+    "bgexit": "EXITED", "hupstop": "RUNNING", "a": "RUNNING", "b": "STOPPED", "slowstart2": "STOPPED",
+    "flappy": "STOPPED",
 }) and os.path.exists(os.path.join(DIR, "restarted.marker")), timeout=25.0)
 dump("settled after autostart")
 status("long", "usr1")
@@ -220,6 +222,8 @@ status("long", "quick")
 status("manual")
 status("nosuch")
 status("long", "nosuch")
+status("pool:*")
+status("pool:a")
 
 # --- operations that fail in these states ---
 out("== faults")
@@ -310,6 +314,47 @@ wait_until("starts to settle", lambda: states_are({
     "manual": "RUNNING", "stoppable": "RUNNING", "badexit": "EXITED",
 }))
 dump("after starts")
+
+# --- a start that waits for RUNNING, interrupted by a stop from another client ---
+out("== start slowstart2 and wait, stop it meanwhile")
+waiting = {}
+
+
+def start_and_wait():
+    other = xmlrpc.client.ServerProxy(
+        "http://127.0.0.1", transport=SupervisorTransport(None, None, URL))
+    try:
+        waiting["result"] = repr(other.supervisor.startProcess("slowstart2", True))
+    except xmlrpc.client.Fault as f:
+        waiting["result"] = "FAULT %d %r" % (f.faultCode, f.faultString)
+
+
+thread = threading.Thread(target=start_and_wait)
+thread.start()
+wait_until("slowstart2 to be STARTING", lambda: state("slowstart2") == "STARTING")
+call("stopProcess", "slowstart2")
+thread.join(20)
+out("  the waiting startProcess('slowstart2') -> %s" % waiting.get("result", "still waiting"))
+
+# --- BACKOFF after exits too quickly, with retries left ---
+out("== flappy in BACKOFF")
+call("startProcess", "flappy", False)
+wait_until("flappy to back off", lambda: state("flappy") == "BACKOFF")
+call("startProcess", "flappy")
+call("signalProcess", "flappy", "CONT")
+call("stopProcess", "flappy")
+show(rpc.getProcessInfo("flappy"))
+
+# --- a group with one process running and one not started ---
+out("== pool")
+call("stopProcess", "hupstop")
+call("startProcessGroup", "pool", False)
+call("stopProcessGroup", "pool")
+call("stopProcessGroup", "pool")
+call("signalProcessGroup", "pool", "CONT")
+call("startProcess", "pool:b")
+call("startProcess", "pool:*")
+dump("after pool")
 
 out("== stop all")
 infos = rpc.stopAllProcesses()
