@@ -37,7 +37,8 @@ startsecs=0
 autorestart=unexpected
 
 [program:badexit]
-command=/bin/sh -c "sleep 0.3; exit 3"
+; Not at once: a startProcess that already sees the exit answers SPAWN_ERROR (a race).
+command=/bin/sh -c "sleep 1; exit 3"
 startsecs=0
 autorestart=false
 
@@ -55,7 +56,8 @@ startretries=0
 
 [program:stubborn]
 command=/bin/sh -c "trap '' TERM; exec sleep 1000"
-stopwaitsecs=1
+; Long enough for the probe to see STOPPING on a loaded machine.
+stopwaitsecs=2
 
 [program:grouped]
 command=/bin/sh -c "sleep 1000 & echo $! > {d}/grouped.child; wait"
@@ -133,7 +135,8 @@ startsecs=100
 autostart=false
 
 [program:flappy]
-command=/bin/sh -c "exit 1"
+; Not at once: a startProcess that already sees the exit answers SPAWN_ERROR (a race).
+command=/bin/sh -c "sleep 0.2; exit 1"
 startretries=100
 autostart=false
 

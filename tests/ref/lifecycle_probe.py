@@ -138,6 +138,9 @@ def dump(label):
 def call(name, *args):
     try:
         result = getattr(rpc, name)(*args)
+        if isinstance(result, list):
+            # Group operations list processes in the order they finished.
+            result = sorted(result, key=lambda r: r["name"])
         text = repr(result)
     except xmlrpc.client.Fault as f:
         text = "FAULT %d %r" % (f.faultCode, norm_text(f.faultString))
@@ -339,8 +342,9 @@ out("  the waiting startProcess('slowstart2') -> %s" % waiting.get("result", "st
 # --- BACKOFF after exits too quickly, with retries left ---
 out("== flappy in BACKOFF")
 call("startProcess", "flappy", False)
-wait_until("flappy to back off", lambda: state("flappy") == "BACKOFF")
 call("startProcess", "flappy")
+# The first BACKOFF lasts 1 s: the next two calls land in it.
+wait_until("flappy to back off", lambda: state("flappy") == "BACKOFF")
 call("signalProcess", "flappy", "CONT")
 call("stopProcess", "flappy")
 show(rpc.getProcessInfo("flappy"))
