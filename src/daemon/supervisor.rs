@@ -395,9 +395,8 @@ impl Supervisor {
         if p.state.is_running() {
             return Err(RequestError::AlreadyStarted);
         }
-        if p.state == ProcessState::Stopping {
-            return Err(RequestError::AlreadyStarted);
-        }
+        // STOPPING goes on to the machine, which refuses to spawn over the live child and logs
+        // the reference's `process 'x' already running` warning.
         self.feed(gi, pi, Input::Start, now);
         Ok(())
     }

@@ -139,6 +139,10 @@ impl Process {
                         | ProcessState::Backoff
                 ) {
                     self.spawn(now, &mut out);
+                } else if self.state == ProcessState::Stopping {
+                    // startProcess lets STOPPING through (it is not "running"); the spawn
+                    // refuses because the child is still alive, with the reference's warning.
+                    self.spawn(now, &mut out);
                 }
             }
             Input::Stop => self.stop(now, &mut out),

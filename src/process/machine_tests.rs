@@ -424,3 +424,21 @@ fn exit_of_a_starting_process_after_startsecs_passes_through_running() {
         vec!["PROCESS_STATE_RUNNING", "PROCESS_STATE_EXITED"]
     );
 }
+
+#[test]
+fn start_while_stopping_warns_that_the_process_is_still_running() {
+    let mut sim = Sim::new(|c| c.startsecs = 0);
+    sim.step(Input::AutoStart, 0);
+    spawned(&mut sim, 7, 0);
+    sim.step(Input::Timeout, 1);
+    sim.step(Input::Stop, 100);
+    assert_eq!(sim.p.state, ProcessState::Stopping);
+    let a = sim.step(Input::Start, 200);
+    assert_eq!(logs(&a), vec!["Warn process 'cat' already running"]);
+    assert!(transitions(&a).is_empty());
+    assert!(!a.contains(&Action::Spawn));
+    assert_eq!(sim.p.state, ProcessState::Stopping);
+    assert_eq!(sim.p.laststart, Some(sim.at(0)), "the start time is kept");
+    sim.step(Input::Exited(BY_SIGTERM), 300);
+    assert_eq!(sim.p.state, ProcessState::Stopped);
+}
