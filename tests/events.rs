@@ -59,12 +59,15 @@ exec sleep 1000
 "#;
 
 /// Output with events on but no log file and no capture mode, stderr redirected to stdout:
-/// short writes are events at once (gated like the talker, `goe<n>`).
+/// short writes are events at once, ANSI escapes stripped (`strip_ansi`); gated like the talker
+/// (`goe<n>`).
 const ECHO: &str = r#"step() { while [ ! -e "$1/goe$2" ]; do sleep 0.02; done; }
 step "$1" 0
 printf 'hi\n'
 step "$1" 1
 printf 'oops\n' >&2
+step "$1" 2
+printf '\033[1;31mred text\033[0m\n'
 exec sleep 1000
 "#;
 
@@ -73,6 +76,7 @@ const ECHO_STEPS: &[&str] = &[
     "processname:echo groupname:echo from_state:STARTING",
     "channel:stdout\\nhi\\n",
     "channel:stdout\\noops\\n",
+    "red text",
 ];
 
 /// What the recording shows after each talker write: the test waits for it, then lets the
@@ -109,6 +113,7 @@ logfile=%(here)s/s.log
 pidfile=%(here)s/s.pid
 childlogdir=%(here)s
 loglevel=debug
+strip_ansi=true
 
 [rpcinterface:supervisor]
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
@@ -585,6 +590,19 @@ fn compare(ours: &str, theirs: &str) -> Vec<String> {
         }
     }
     let ((ours, our_tails), (theirs, their_tails)) = (streams(&ours), streams(&theirs));
+    // Ours lets the listener drain: every process but the listener itself is seen stopped.
+    for (name, events) in &our_tails {
+        let count = |what: &str| events.iter().filter(|e| e.contains(what)).count();
+        if !name.starts_with("rec ")
+            && count("eventname:PROCESS_STATE_STOPPING ")
+                != count("eventname:PROCESS_STATE_STOPPED ")
+        {
+            problems.push(format!(
+                "ours: {name}: a STOPPING without STOPPED at shutdown:\n{}",
+                events.join("\n")
+            ));
+        }
+    }
     let empty = Vec::new();
     for (ours, theirs, prefix_only) in [(&ours, &theirs, false), (&our_tails, &their_tails, true)] {
         let mut names: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
