@@ -58,6 +58,27 @@ printf 'talker done, this is the end\n'
 exec sleep 1000
 "#;
 
+/// Output with events on but no log file and no capture mode, stderr redirected to stdout:
+/// short writes are events at once, ANSI escapes stripped (`strip_ansi`); gated like the talker
+/// (`goe<n>`).
+const ECHO: &str = r#"step() { while [ ! -e "$1/goe$2" ]; do sleep 0.02; done; }
+step "$1" 0
+printf 'hi\n'
+step "$1" 1
+printf 'oops\n' >&2
+step "$1" 2
+printf '\033[1;31mred text\033[0m\n'
+exec sleep 1000
+"#;
+
+/// What the recording shows after each echo write.
+const ECHO_STEPS: &[&str] = &[
+    "processname:echo groupname:echo from_state:STARTING",
+    "channel:stdout\\nhi\\n",
+    "channel:stdout\\noops\\n",
+    "red text",
+];
+
 /// What the recording shows after each talker write: the test waits for it, then lets the
 /// talker go on.
 const TALKER_STEPS: &[&str] = &[
@@ -92,6 +113,7 @@ logfile=%(here)s/s.log
 pidfile=%(here)s/s.pid
 childlogdir=%(here)s
 loglevel=debug
+strip_ansi=true
 
 [rpcinterface:supervisor]
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
@@ -148,6 +170,14 @@ startretries=0
 [program:flaky]
 command=sh -c 'if [ -e %(here)s/flaky.ran ]; then exec sleep 1000; fi; touch %(here)s/flaky.ran; sleep 0.3; exit 3'
 startsecs=0
+
+[program:echo]
+command=sh %(here)s/echo.sh %(here)s
+startsecs=0
+autorestart=false
+redirect_stderr=true
+stdout_logfile=NONE
+stdout_events_enabled=true
 
 [program:talker]
 command=sh %(here)s/talker.sh %(here)s
@@ -229,6 +259,7 @@ struct Run {
 fn run_scenario(supervisord: &Path, python: &Path, dir: &TempDir) -> Run {
     dir.write("listener.py", LISTENER);
     dir.write("talker.sh", TALKER);
+    dir.write("echo.sh", ECHO);
     let conf = config(dir, python, Phase::Start);
     let mut daemon = util::spawn_foreground(supervisord, dir, &conf);
     let stalled = drive(dir, python, daemon.id() as i32).err();
@@ -267,6 +298,10 @@ fn drive(dir: &TempDir, python: &Path, pid: i32) -> Result<(), String> {
     for (n, needle) in TALKER_STEPS.iter().enumerate() {
         settle("talker", &[needle])?;
         dir.write(&format!("go{n}"), "");
+    }
+    for (n, needle) in ECHO_STEPS.iter().enumerate() {
+        settle("echo", &[needle])?;
+        dir.write(&format!("goe{n}"), "");
     }
     settle(
         "start-up",
@@ -483,36 +518,50 @@ fn normalized_keeping_pool_serial(r: &Record, keep_pool_serial: bool) -> String 
     format!("{} || {}", header.join(" "), payload.escape_debug())
 }
 
+type Streams = std::collections::BTreeMap<String, Vec<String>>;
+
 /// Events grouped by process (daemon-wide events under ""), in delivery order: the order within
-/// a process is fixed, between independent processes it is not.
-/// The other listeners' own STOPPING/STOPPED at shutdown are left out: the reference stops the
-/// next group in the same loop pass or a second later, so whether `rec` still gets them is
-/// timing (see docs/events-notes.md).
-fn streams(records: &[Record]) -> std::collections::BTreeMap<String, Vec<String>> {
-    let mut map = std::collections::BTreeMap::<String, Vec<String>>::new();
+/// a process is fixed, between independent processes it is not. Returns the live streams and the
+/// shutdown tails: what came after a SUPERVISOR_STATE_CHANGE_STOPPING until the pool was
+/// recreated (restart) or the end. The reference stops the listener as soon as the group before
+/// it is stopped, often in the same loop pass, so it may lose the last of those events (ours
+/// lets the pool drain); only its tails must be prefixes of ours.
+fn streams(records: &[Record]) -> (Streams, Streams) {
+    let mut live = Streams::new();
+    let mut tails = Streams::new();
+    let mut generation = 0;
     let mut stopping = false;
     // From a (re)start to SUPERVISOR_STATE_CHANGE_RUNNING only daemon-wide events reach the
     // pool, so their pool serials are fixed (0 for the first after a restart).
     let mut starting = true;
-    for r in records {
+    let pool_serial = |r: &Record| r.field("poolserial").parse::<u64>().unwrap_or(0);
+    for (i, r) in records.iter().enumerate() {
         let name = r.field("eventname");
-        if name == "SUPERVISOR_STATE_CHANGE_STOPPING" {
-            stopping = true;
+        let restarted =
+            i > 0 && records[i - 1] != *r && pool_serial(r) <= pool_serial(&records[i - 1]);
+        if restarted {
+            generation += 1;
+            stopping = false;
             starting = true;
         }
         let stream = r.stream();
-        if stopping && (stream == "small" || stream == "tick") {
-            continue;
+        let keep = starting && stream.is_empty() && !stopping;
+        let record = normalized_keeping_pool_serial(r, keep);
+        if stopping {
+            tails
+                .entry(format!("{stream} (shutdown {generation})"))
+                .or_default()
+                .push(record);
+        } else {
+            live.entry(stream).or_default().push(record);
         }
-        let keep = starting && stream.is_empty() && name != "SUPERVISOR_STATE_CHANGE_STOPPING";
-        map.entry(stream)
-            .or_default()
-            .push(normalized_keeping_pool_serial(r, keep));
-        if name == "SUPERVISOR_STATE_CHANGE_RUNNING" {
-            starting = false;
+        match name {
+            "SUPERVISOR_STATE_CHANGE_RUNNING" => starting = false,
+            "SUPERVISOR_STATE_CHANGE_STOPPING" => stopping = true,
+            _ => {}
         }
     }
-    map
+    (live, tails)
 }
 
 fn diff(ours: &[String], theirs: &[String]) -> String {
@@ -540,17 +589,37 @@ fn compare(ours: &str, theirs: &str) -> Vec<String> {
             problems.push(format!("{who}: {p}"));
         }
     }
-    let (ours, theirs) = (streams(&ours), streams(&theirs));
-    let mut names: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
-    names.sort();
-    names.dedup();
+    let ((ours, our_tails), (theirs, their_tails)) = (streams(&ours), streams(&theirs));
+    // Ours lets the listener drain: every process but the listener itself is seen stopped.
+    for (name, events) in &our_tails {
+        let count = |what: &str| events.iter().filter(|e| e.contains(what)).count();
+        if !name.starts_with("rec ")
+            && count("eventname:PROCESS_STATE_STOPPING ")
+                != count("eventname:PROCESS_STATE_STOPPED ")
+        {
+            problems.push(format!(
+                "ours: {name}: a STOPPING without STOPPED at shutdown:\n{}",
+                events.join("\n")
+            ));
+        }
+    }
     let empty = Vec::new();
-    for name in names {
-        let a = ours.get(name).unwrap_or(&empty);
-        let b = theirs.get(name).unwrap_or(&empty);
-        if a != b {
-            let title = if name.is_empty() { "daemon-wide" } else { name };
-            problems.push(format!("stream {title}:\n{}", diff(a, b)));
+    for (ours, theirs, prefix_only) in [(&ours, &theirs, false), (&our_tails, &their_tails, true)] {
+        let mut names: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let a = ours.get(name).unwrap_or(&empty);
+            let b = theirs.get(name).unwrap_or(&empty);
+            let same = if prefix_only {
+                a.starts_with(b)
+            } else {
+                a == b
+            };
+            if !same {
+                let title = if name.is_empty() { "daemon-wide" } else { name };
+                problems.push(format!("stream {title}:\n{}", diff(a, b)));
+            }
         }
     }
     problems
