@@ -431,9 +431,17 @@ def wait_size(path, size, timeout, d=None):
         time.sleep(0.005)
 
 
+# How long the guest's free page reporting needs to be done with memory freed before a transfer
+# (its passes run 2 s after a free): a pass that fires mid-transfer hands the prewarmed pages back.
+REPORTING_SETTLE = 2.5
+
+
 def prewarm_memory(size):
     """Leaves ~1.25 x `size` of host-backed free memory for the transfer that follows at once (see
-    progs/prewarm.py: without it this VM's free page reporting makes runs bimodal)."""
+    progs/prewarm.py: without it this VM's free page reporting makes runs bimodal). First waits
+    for reporting passes queued by earlier frees (the previous run's log file) to finish."""
+    if size >= 64 << 20:
+        time.sleep(REPORTING_SETTLE)
     subprocess.run([sys.executable, PREWARM, str(size + size // 4)], check=True)
 
 
@@ -530,12 +538,22 @@ def log_bytes(impl, ctx, run):
         r.measure("bytes_cpu_floor_s", lambda: splice_floor_cpu(ctx, blob, size))
     d = None
 
-    def through_daemon():
+    def one_transfer():
         nonlocal d
         wall, cpu, calls, out, d = log_through_daemon(impl, ctx, "bytes", f"cat {blob}", size)
         intact = verify_blob_copy(out, size, ctx.chunk)
         os.unlink(out)
+        d.stop()
+        d = None
         return size / 1e6 / wall, cpu, calls, intact
+
+    def through_daemon():
+        # The faster of two transfers, for both daemons alike (the bound is a best of 2 too): a
+        # page-reporting pass of this VM can still slow one down (docs/bench-notes.md).
+        first = one_transfer()
+        second = one_transfer()
+        best = max(first, second, key=lambda t: t[0])
+        return best[0], best[1], best[2], first[3] and second[3]
     try:
         r.measure(["bytes_mbs", "bytes_cpu_s", "bytes_calls", "bytes_intact"], through_daemon)
     finally:
