@@ -447,16 +447,7 @@ fn idle_daemon_does_not_wake_up() {
         "[program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n",
     );
     assert!(wait_log(&dir, "success: sleeper entered RUNNING state"));
-    let switches = |pid: i32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let switches = crate::util::voluntary_switches;
     // Let start-up settle, then count wake-ups over 2.5 s (a 1-second poller would wake at least twice).
     std::thread::sleep(Duration::from_millis(200));
     let before = switches(d.pid());
@@ -722,37 +713,9 @@ fn fcgi_program_gets_the_listening_socket_on_stdin() {
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
-/// One XML-RPC call over the unix socket (HTTP/1.0, so the server closes after the reply).
+/// One XML-RPC call over the unix socket; the raw reply.
 fn rpc_call(sock: &std::path::Path, method: &str, params: &[&str]) -> String {
-    use std::io::{Read, Write};
-    let params: String = params
-        .iter()
-        .map(|p| format!("<param><value><string>{p}</string></value></param>"))
-        .collect();
-    let body = format!(
-        "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
-    );
-    // The socket file appears at bind(), a moment before listen(): retry a refused connect.
-    let mut stream = None;
-    assert!(
-        wait_for(WAIT, || {
-            stream = std::os::unix::net::UnixStream::connect(sock).ok();
-            stream.is_some()
-        }),
-        "could not connect to {}",
-        sock.display()
-    );
-    let mut stream = stream.unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    write!(
-        stream,
-        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
+    crate::util::rpc_call(sock, method, params, WAIT)
 }
 
 const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
@@ -1091,17 +1054,6 @@ fn auto_log_files_exist_for_every_program_and_read_empty() {
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
-fn voluntary_switches(pid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// A `/logtail/<name>` stream on the daemon's unix socket, its response read as it arrives.
 struct LogTail {
     stream: std::os::unix::net::UnixStream,
@@ -1111,12 +1063,7 @@ struct LogTail {
 impl LogTail {
     fn open(sock: &std::path::Path, name: &str) -> LogTail {
         use std::io::Write;
-        let mut stream = None;
-        assert!(wait_for(WAIT, || {
-            stream = std::os::unix::net::UnixStream::connect(sock).ok();
-            stream.is_some()
-        }));
-        let mut stream = stream.unwrap();
+        let mut stream = crate::util::connect_unix(sock, WAIT);
         stream
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
@@ -1168,9 +1115,9 @@ fn logtail_stream_wakes_on_writes_not_on_a_timer() {
     );
     // Idle with the stream attached: a 100 ms poller would wake ~10 times.
     std::thread::sleep(Duration::from_millis(200));
-    let before = voluntary_switches(d.pid());
+    let before = crate::util::voluntary_switches(d.pid());
     std::thread::sleep(Duration::from_millis(1500));
-    let woke = voluntary_switches(d.pid()) - before;
+    let woke = crate::util::voluntary_switches(d.pid()) - before;
     assert!(
         woke <= 2,
         "daemon woke {woke} times with an idle tail attached"

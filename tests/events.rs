@@ -1,7 +1,6 @@
 //! Differential test of events: one scenario run under the reference supervisord and under ours,
 //! a recording event listener in each, and the two recordings compared (headers and payloads).
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -195,12 +194,6 @@ stderr_capture_maxbytes=1KB
     dir.write("s.conf", &conf)
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 /// One XML-RPC call over the unix socket; the raw reply (panics on a fault).
 fn rpc(sock: &Path, method: &str, params: &[&str]) -> String {
     let reply = rpc_reply(sock, method, params);
@@ -210,38 +203,7 @@ fn rpc(sock: &Path, method: &str, params: &[&str]) -> String {
 
 /// One XML-RPC call over the unix socket; the raw reply, fault or not.
 fn rpc_reply(sock: &Path, method: &str, params: &[&str]) -> String {
-    let params: String = params
-        .iter()
-        .map(|p| {
-            format!(
-                "<param><value><string>{}</string></value></param>",
-                xml_escape(p)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
-    );
-    let mut stream = None;
-    assert!(
-        wait_for(WAIT, || {
-            stream = std::os::unix::net::UnixStream::connect(sock).ok();
-            stream.is_some()
-        }),
-        "could not connect to {}",
-        sock.display()
-    );
-    let mut stream = stream.unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    write!(
-        stream,
-        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
+    util::rpc_call(sock, method, params, WAIT)
 }
 
 /// A recording, and what the scenario waited for in vain (it stops at the first stall).

@@ -2,7 +2,7 @@
 //! when nobody reads stdout, and the log file keeps every record.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,28 +19,9 @@ const DROPPING: &str = "stdout is not being read: main log records for stdout ar
 const RECOVERED: &str =
     "bytes of main log output to stdout were dropped while it was not being read";
 
-/// One XML-RPC call over the unix socket (HTTP/1.0: the server closes after the reply); None
-/// when no full reply came within `ANSWER`.
+/// One XML-RPC call over the unix socket; None when no full reply came within `ANSWER`.
 fn rpc_call(sock: &Path, method: &str, params: &[&str]) -> Option<String> {
-    let params: String = params
-        .iter()
-        .map(|p| format!("<param><value><string>{p}</string></value></param>"))
-        .collect();
-    let body = format!(
-        "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
-    );
-    let mut stream = std::os::unix::net::UnixStream::connect(sock).ok()?;
-    stream.set_read_timeout(Some(ANSWER)).unwrap();
-    stream.set_write_timeout(Some(ANSWER)).unwrap();
-    write!(
-        stream,
-        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).ok()?;
-    Some(reply)
+    crate::util::try_rpc_call(sock, method, params, ANSWER)
 }
 
 /// Whether `pid` sleeps in write(2) on fd 1 or 2 (the first two fields of /proc/PID/syscall).
@@ -296,16 +277,6 @@ fn main_log_on_a_stalled_dev_stdout_shared_with_stderr_does_not_stall_the_daemon
     );
 }
 
-/// Context switches of `pid` so far (voluntary + involuntary): each wake-up of its loop is one.
-fn context_switches(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .filter(|l| l.contains("ctxt_switches:"))
-        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
-        .sum()
-}
-
 /// While records (and a child's `stdout_logfile=/dev/stdout` output) wait for a stdout nobody
 /// reads, the daemon sleeps until the reader makes room (it waits on the pipe for writability)
 /// instead of retrying on a timer; then they go out.
@@ -333,9 +304,9 @@ fn stalled_stdout_is_waited_on_not_polled() {
         "the burst never reached the main log"
     );
     // The queue behind the full pipe holds the rest; the daemon has nothing else to do.
-    let before = context_switches(pid);
+    let before = crate::util::all_switches(pid);
     std::thread::sleep(Duration::from_millis(1000));
-    let woke = context_switches(pid) - before;
+    let woke = crate::util::all_switches(pid) - before;
     assert!(
         woke <= 5,
         "{woke} wake-ups in 1 s while stdout was stuck (a retry timer would give ~20)"

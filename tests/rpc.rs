@@ -162,25 +162,8 @@ fn every_method_matches_the_reference() {
 
 /// POSTs one XML-RPC body over the daemon's unix socket (HTTP/1.0: the reply ends at EOF).
 fn post(sock: &Path, body: &str) -> String {
-    use std::io::{Read, Write};
-    // The socket file appears at bind(), a moment before the daemon listens.
-    let mut connected = None;
-    util::wait_for(Duration::from_secs(10), || {
-        connected = std::os::unix::net::UnixStream::connect(sock).ok();
-        connected.is_some()
-    });
-    let mut stream = connected.expect("daemon socket accepts connections");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    reply
+    let stream = util::connect_unix(sock, Duration::from_secs(10));
+    util::post_rpc(stream, body, Duration::from_secs(30)).expect("a reply within 30 s")
 }
 
 fn call_struct(method: &str, params: &str) -> String {

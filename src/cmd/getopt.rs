@@ -94,19 +94,8 @@ fn long_option<'a>(spec: &Spec<'a>, name: &str) -> Result<(&'a str, bool), Strin
 mod tests {
     use super::*;
 
-    const CTL: Spec = Spec {
-        short_with_arg: "csupr",
-        short_flags: "h?i",
-        long: &[
-            ("help", false),
-            ("configuration", true),
-            ("interactive", false),
-            ("serverurl", true),
-            ("username", true),
-            ("password", true),
-            ("history_file", true),
-        ],
-    };
+    /// supervisorctl's table: short options with and without arguments, long prefixes.
+    use crate::ctl::options::OPTIONS as CTL;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()

@@ -5,7 +5,7 @@ mod admin;
 mod commands;
 mod controller;
 mod help;
-mod options;
+pub(crate) mod options;
 mod pyfmt;
 mod shell;
 mod tail;

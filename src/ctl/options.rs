@@ -33,7 +33,8 @@ pub enum Parsed {
 
 pub const DEFAULT_SERVERURL: &str = "http://localhost:9001";
 
-const OPTIONS: Spec = Spec {
+/// supervisorctl's options (also the table the shared getopt is tested with).
+pub(crate) const OPTIONS: Spec = Spec {
     short_with_arg: "csupr",
     short_flags: "h?i",
     long: &[

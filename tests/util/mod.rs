@@ -223,3 +223,95 @@ pub fn require_reference(test: &str) -> Option<PathBuf> {
         }
     }
 }
+
+/// The body of an XML-RPC call with string parameters.
+pub fn rpc_body(method: &str, params: &[&str]) -> String {
+    let params: String = params
+        .iter()
+        .map(|p| {
+            let p = p
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            format!("<param><value><string>{p}</string></value></param>")
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
+    )
+}
+
+/// Connects to a unix socket, retrying a refused connect for up to `timeout` (the socket file
+/// appears at bind(), a moment before listen()).
+pub fn connect_unix(sock: &Path, timeout: Duration) -> std::os::unix::net::UnixStream {
+    let mut stream = None;
+    assert!(
+        wait_for(timeout, || {
+            stream = std::os::unix::net::UnixStream::connect(sock).ok();
+            stream.is_some()
+        }),
+        "could not connect to {}",
+        sock.display()
+    );
+    stream.unwrap()
+}
+
+/// POSTs one XML-RPC body as HTTP/1.0 (the server closes after the reply) and reads the whole
+/// raw reply; None when it did not come within `timeout`.
+pub fn post_rpc(
+    mut stream: std::os::unix::net::UnixStream,
+    body: &str,
+    timeout: Duration,
+) -> Option<String> {
+    use std::io::{Read, Write};
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.set_write_timeout(Some(timeout)).ok()?;
+    write!(
+        stream,
+        "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    Some(reply)
+}
+
+/// One XML-RPC call over a unix socket, connecting once; None when the connection is refused or
+/// no full reply came within `timeout`.
+pub fn try_rpc_call(
+    sock: &Path,
+    method: &str,
+    params: &[&str],
+    timeout: Duration,
+) -> Option<String> {
+    let stream = std::os::unix::net::UnixStream::connect(sock).ok()?;
+    post_rpc(stream, &rpc_body(method, params), timeout)
+}
+
+/// One XML-RPC call over a unix socket (connect retried, see `connect_unix`); the raw reply.
+pub fn rpc_call(sock: &Path, method: &str, params: &[&str], timeout: Duration) -> String {
+    let stream = connect_unix(sock, timeout);
+    post_rpc(stream, &rpc_body(method, params), timeout)
+        .unwrap_or_else(|| panic!("{method}: no reply within {timeout:?}"))
+}
+
+/// Voluntary context switches of `pid` so far: each time its loop went to sleep.
+pub fn voluntary_switches(pid: i32) -> u64 {
+    ctxt_switches(pid, "voluntary_ctxt_switches:")
+}
+
+/// Voluntary + involuntary context switches of `pid` so far.
+pub fn all_switches(pid: i32) -> u64 {
+    ctxt_switches(pid, "voluntary_ctxt_switches:")
+        + ctxt_switches(pid, "nonvoluntary_ctxt_switches:")
+}
+
+fn ctxt_switches(pid: i32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
