@@ -65,14 +65,20 @@ def metrics(p):
         ("quick_rate", "program exiting at once (startsecs=0, autorestart): restarts/s", "/s", "{:.2f}",
          ("range", (0.5, 2.0), "~1/s"), None),
         ("quick_cpu_ms", "  daemon CPU meanwhile", "ms/s", "{:.2f}", None, None),
-        ("bytes_mbs", f"log {size} in large writes: throughput", "MB/s", "{:.0f}",
-         ("bound_ge", 0.9, ">= 90% of bound"), "bytes_bound_mbs"),
-        # The bound is a bare splice(2) loop's CPU for the same bytes: one kernel copy per byte,
+        # Each transfer is judged against the `cat > file` bound measured right before it and the
+        # bare splice loop measured right after it (scenarios.log_bytes): this VM's slow periods
+        # last tens of seconds, so only neighbours share them. The judged rows are the medians of
+        # those per-transfer ratios; the absolute rows show the best transfer per run.
+        ("bytes_mbs", f"log {size} in large writes: throughput", "MB/s", "{:.0f}", None, "bytes_bound_mbs"),
+        ("bytes_vs_bound", "  throughput / `cat > file` bound measured right before it", "", "{:.2f}",
+         ("abs_ge", 0.9, ">= 0.90"), None),
+        # The floor is a bare splice(2) loop's CPU for the same bytes: one kernel copy per byte,
         # which every pipe -> file capture pays. It is above 1/5 of the reference (see
         # docs/bench-notes.md, "splice capture"), so the row is met within 25% of that floor.
-        ("bytes_cpu_s", "  daemon CPU (bound: bare splice loop)", "s", "{:.3f}",
-         ("ratio_le_or_floor", (1 / 5, 1.25), "<= 1/5, or <= 1.25 x bound (1/5 is below it)"),
-         "bytes_cpu_floor_s"),
+        ("bytes_cpu_s", "  daemon CPU (bound: bare splice loop; 1/5 of the reference is below it)", "s",
+         "{:.3f}", None, "bytes_cpu_floor_s"),
+        ("bytes_cpu_vs_floor", "  daemon CPU / splice loop measured right after it", "", "{:.2f}",
+         ("abs_le", 1.25, "<= 1.25 (instead of 1/5)"), None),
         ("bytes_calls", "  daemon read+write syscalls (/proc/pid/io)", "", "{:,.0f}", None, None),
         ("bytes_intact", "  every byte present", "", "{}", ("true", True, "yes"), None),
         ("lines_s", f"log {lines} unbuffered 80-byte lines: wall", "s", "{:.2f}", None, "lines_bound_s"),
@@ -115,6 +121,10 @@ class Cell:
         self.errors = []
 
     def add(self, v):
+        if isinstance(v, list):  # several samples from one run (the 1 GiB pairs)
+            for x in v:
+                self.add(x)
+            return
         if isinstance(v, BenchError):
             self.errors.append(str(v))
         elif v is not None:
@@ -149,22 +159,14 @@ def judge(target, ours, ref, bound):
         if ref in (None, 0):
             return "-"
         return "yes" if ours / ref <= val else "NO"
+    if kind == "abs_ge":
+        return "yes" if ours >= val else "NO"
     if kind == "abs_le":
         return "yes" if ours <= val else "NO"
     if kind == "abs_lt":
         return "yes" if ours < val else "NO"
     if kind == "range":
         return "yes" if val[0] <= ours <= val[1] else "NO"
-    if kind == "ratio_le_or_floor":
-        if ref not in (None, 0) and ours / ref <= val[0]:
-            return "yes"
-        if bound is None:
-            return "-"
-        return "yes" if ours <= val[1] * bound else "NO"
-    if kind == "bound_ge":
-        if bound is None:
-            return "-"
-        return "yes" if ours >= val * bound else "NO"
     if kind == "true":
         return "yes" if ours is True else "NO"
     return "-"
@@ -211,7 +213,8 @@ HEADLINE = [("rss_1", "daemon RSS, 1 program"), ("rss_n", "daemon RSS, N program
             ("status_ms", "`supervisorctl status`, N programs"), ("gapi_ms", "getAllProcessInfo, N programs"),
             ("pid_ms", "`supervisorctl pid`"), ("stopall_s", "`stop all`, N programs"),
             ("shutdown_s", "shutdown, N programs"), ("restart_ms", "restart latency"),
-            ("bytes_mbs", "log throughput"), ("bytes_cpu_s", "daemon CPU logging 1 GiB"),
+            ("bytes_mbs", "log throughput"), ("bytes_vs_bound", "log throughput / `cat > file` bound"),
+            ("bytes_cpu_s", "daemon CPU logging 1 GiB"), ("bytes_cpu_vs_floor", "daemon CPU / splice loop"),
             ("lines_cpu_s", "daemon CPU logging 1 M lines"), ("size_mb", "stripped binary")]
 
 
@@ -330,6 +333,17 @@ def main():
                 break
             order = impls if run % 2 == 0 else impls[::-1]
             for sname, fn, *limit in chosen:
+                # A joint scenario measures all daemons in one block (log bytes: each transfer
+                # next to its own bound); its per-daemon results are handed out below.
+                joint = None
+                if getattr(fn, "joint", False):
+                    t0 = time.monotonic()
+                    try:
+                        joint = fn([i for i in order if not i.unavailable], ctx, run)
+                    except Exception as e:  # noqa: BLE001 - a broken scenario is an n/a row
+                        joint = {i.name: {k: BenchError(f"{type(e).__name__}: {e}") for k, *_ in metrics(p)}
+                                 for i in order}
+                    print(f"bench: run {run + 1} {sname:15s} block     {time.monotonic() - t0:6.1f}s", flush=True)
                 for impl in order:
                     t0 = time.monotonic()
                     if limit and impl.name == "reference" and run >= limit[0]:
@@ -340,7 +354,7 @@ def main():
                         res = given_up[(impl.name, sname)]
                     else:
                         try:
-                            res = fn(impl, ctx, run)
+                            res = joint[impl.name] if joint is not None else fn(impl, ctx, run)
                         except Exception as e:  # noqa: BLE001 - a broken scenario is an n/a row
                             res = {k: BenchError(f"{type(e).__name__}: {e}") for k, *_ in metrics(p)}
                         left = h.cleanup(args.tag)
