@@ -436,13 +436,30 @@ def wait_size(path, size, timeout, d=None):
 REPORTING_SETTLE = 2.5
 
 
+# How much memory the prewarm touches, in multiples of the transfer: with 1.25 x, half of ours'
+# transfers right after a bound or floor still hit host-dropped pages (docs/bench-notes.md,
+# "Prewarm size"); with 2.5 x, none of 14.
+PREWARM_FACTOR = float(os.environ.get("BENCH_PREWARM_FACTOR", "2.5"))
+
+# When the last large file was removed (time.monotonic()).
+_last_free = 0.0
+
+
+def freed_memory():
+    """Notes that a large output file was just removed (its page cache freed)."""
+    global _last_free
+    _last_free = time.monotonic()
+
+
 def prewarm_memory(size):
-    """Leaves ~1.25 x `size` of host-backed free memory for the transfer that follows at once (see
-    progs/prewarm.py: without it this VM's free page reporting makes runs bimodal). First waits
-    for reporting passes queued by earlier frees (the previous run's log file) to finish."""
+    """Leaves PREWARM_FACTOR x `size` of host-backed free memory for the transfer that follows at
+    once (see progs/prewarm.py: without it this VM's free page reporting makes runs bimodal).
+    First waits until REPORTING_SETTLE after the last large free (the previous transfer's file),
+    so every contender starts at the same phase of the reporting passes that free queued, whatever
+    it did in between (a daemon's start takes ~0.7 s)."""
     if size >= 64 << 20:
-        time.sleep(REPORTING_SETTLE)
-    subprocess.run([sys.executable, PREWARM, str(size + size // 4)], check=True)
+        time.sleep(max(0.0, _last_free + REPORTING_SETTLE - time.monotonic()))
+    subprocess.run([sys.executable, PREWARM, str(int(size * PREWARM_FACTOR))], check=True)
 
 
 def log_through_daemon(impl, ctx, tag, command, size, just_before=None):
@@ -500,6 +517,7 @@ def log_bound(ctx, producer, size, tag, tries=2):
         wall = time.monotonic() - t0
         ok = rc == 0 and os.path.getsize(out) == size
         os.unlink(out)
+        freed_memory()
         if not ok:
             raise BenchError(f"bound pipeline rc={rc}")
         best = wall if best is None else min(best, wall)
@@ -523,6 +541,7 @@ def splice_floor_cpu(ctx, blob, size):
         raise BenchError("splice floor: timed out")
     ok = p.returncode == 0 and os.path.getsize(out) == size
     os.unlink(out)
+    freed_memory()
     if not ok:
         raise BenchError(f"splice floor rc={p.returncode}")
     return float(text.decode().strip())
@@ -557,6 +576,7 @@ def log_bytes(impls, ctx, run):
                                                           just_before=measure_bound)
             intact = verify_blob_copy(path, size, ctx.chunk)
             os.unlink(path)
+            freed_memory()
             d.stop()
             d = None
             floor = splice_floor_cpu(ctx, blob, size)

@@ -5,7 +5,8 @@ guest hands memory it has kept free for ~2 s back to the host; the next write to
 faults into the hypervisor, which makes the first pass over fresh page cache several times slower
 (a 1 GiB capture swung between 0.54 s and 1.4 s of CPU with the same syscalls). Touching the
 memory just before a transfer and freeing it leaves host-backed pages on the guest's free lists,
-so every contender (bound, floor, reference, ours) writes into the same kind of memory."""
+so every contender (bound, floor, reference, ours) writes into the same kind of memory. The bench
+touches 2.5 x the transfer (scenarios.PREWARM_FACTOR)."""
 import mmap
 import sys
 
