@@ -626,6 +626,7 @@ def log_lines(impl, ctx, run):
         with open(out, "rb") as f:
             intact = f.read() == expected_lines(n)
         os.unlink(out)
+        freed_memory()
         return wall, cpu, calls, intact
     try:
         r.measure(["lines_s", "lines_cpu_s", "lines_calls", "lines_intact"], through_daemon)
