@@ -7,6 +7,7 @@ mod daemon;
 mod events;
 mod http;
 mod lifecycle;
+mod listeners;
 mod logs;
 mod perf;
 mod reconfig;
