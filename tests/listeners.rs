@@ -196,10 +196,10 @@ impl Side {
         // A daemon that crashed leaves its listeners behind (the reference does, see
         // docs/differences.md): end the ones this scenario started.
         for pid in self.dir.read("pids.txt").lines() {
-            if let Ok(pid) = pid.parse::<i32>() {
-                if util::pid_alive(pid) {
-                    util::unsafe_kill(pid, 9);
-                }
+            if let Ok(pid) = pid.parse::<i32>()
+                && util::pid_alive(pid)
+            {
+                util::unsafe_kill(pid, 9);
             }
         }
         assert!(

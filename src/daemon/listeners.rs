@@ -161,10 +161,8 @@ impl Supervisor {
                     }
                 }
             }
-            if attempted {
-                if let Some(msg) = self.pools[pool_index].left_behind_message() {
-                    log::debug!("{msg}");
-                }
+            if attempted && let Some(msg) = self.pools[pool_index].left_behind_message() {
+                log::debug!("{msg}");
             }
         }
     }

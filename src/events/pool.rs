@@ -134,6 +134,27 @@ mod tests {
     }
 
     #[test]
+    fn rebuffering_lines_name_the_head_and_the_others() {
+        let mut p = Pool::new("bad", vec![EventType::Event], 3);
+        assert_eq!(p.left_behind_message(), None);
+        p.accept(4, Event::SupervisorRunning);
+        p.accept(5, Event::SupervisorRunning);
+        assert_eq!(
+            p.left_behind_message().as_deref(),
+            Some("rebuffering event 4 for pool bad (buf size=1, max=3)")
+        );
+        let head = p.buffer.pop_front().unwrap();
+        let logs = p.rebuffer(head);
+        assert_eq!(
+            logs,
+            vec![(
+                LogLevel::Debug,
+                "rebuffering event 4 for pool bad (buf size=1, max=3)".to_string()
+            )]
+        );
+    }
+
+    #[test]
     fn envelope_counts_characters() {
         let p = Pool::new("lst", vec![EventType::Event], 10);
         let e = BufferedEvent {
