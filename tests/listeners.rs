@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(8);
 /// One listener process. It records every event as `<process> <pid> <serial> <poolserial>
 /// <payload>` in `events.txt` and acts on the REMOTE_COMMUNICATION type, the first time an event
 /// (by serial) is seen by any process of its pool: `die` exits without answering, `hang`
-/// never answers, `garbage` answers a line that is not a result, `fail` answers FAIL, `chatter`
+/// never answers, `answerdie` answers OK and exits, `garbage` answers a line that is not a result, `fail` answers FAIL, `chatter`
 /// answers OK and READY and then more output; `slow` answers OK after half a second; anything
 /// else OK at once; `<type>@<pool>` acts so in that pool only (OK elsewhere). Mode `badready` greets with a line that is not READY; mode `deaf` never
 /// reads stdin and answers each time more bytes wait in its stdin pipe (FIONREAD), so the pipe
@@ -70,6 +70,9 @@ while True:
     out.flush()
     tag = "%s-%s-%s" % (f["pool"], kind, f["serial"])
     if kind == "die" and first(tag):
+        os._exit(3)
+    if kind == "answerdie" and first(tag):
+        say("RESULT 2\nOK")
         os._exit(3)
     if kind == "hang" and first(tag):
         time.sleep(1000)
@@ -354,7 +357,8 @@ startsecs=0
 ";
 
 /// A listener that exits, is killed, or is stopped while BUSY: its event goes back to the head
-/// of the pool's buffer and the next instance gets it again, same serials.
+/// of the pool's buffer and the next instance gets it again, same serials. One that answers
+/// and then exits has its answer counted.
 fn busy_death(side: &Side) -> Result<Observed, String> {
     side.await_log("crash: ACKNOWLEDGED -> READY", 1)?;
     side.send("ok", "first");
@@ -376,6 +380,12 @@ fn busy_death(side: &Side) -> Result<Observed, String> {
     side.await_deliveries("stopped", 2)?;
     side.await_deliveries("while stopped", 1)?;
     side.await_log("crash: ACKNOWLEDGED -> READY", 9)?;
+    // An answer written just before the exit counts: no redelivery.
+    side.send("answerdie", "answered");
+    side.await_log("crash: ACKNOWLEDGED -> READY", 10)?;
+    side.send("ok", "last");
+    side.await_deliveries("last", 1)?;
+    side.await_log("crash: ACKNOWLEDGED -> READY", 11)?;
     Ok(vec![
         ("recording".into(), instances(&side.recording())),
         ("log".into(), protocol_log(&side.log(), "crash")),
