@@ -14,7 +14,8 @@ const WAIT: Duration = Duration::from_secs(8);
 /// One listener process. It records every event as `<process> <pid> <serial> <poolserial>
 /// <payload>` in `events.txt` and acts on the REMOTE_COMMUNICATION type, the first time an event
 /// (by serial) is seen by any process of its pool: `die` exits without answering, `hang`
-/// never answers, `answerdie` answers OK and exits, `garbage` answers a line that is not a result, `fail` answers FAIL, `chatter`
+/// never answers, `answerdie` answers OK and exits, `failwhengo` answers FAIL once the file
+/// `go` exists, `garbage` answers a line that is not a result, `fail` answers FAIL, `chatter`
 /// answers OK and READY and then more output; `slow` answers OK after half a second; anything
 /// else OK at once; `<type>@<pool>` acts so in that pool only (OK elsewhere). Mode `badready` greets with a line that is not READY; mode `deaf` never
 /// reads stdin and answers each time more bytes wait in its stdin pipe (FIONREAD), so the pipe
@@ -78,6 +79,11 @@ while True:
         time.sleep(1000)
     if kind == "garbage" and first(tag):
         say("this is no result\n")
+        continue
+    if kind == "failwhengo" and first(tag):
+        while not os.path.exists(os.path.join(d, "go")):
+            time.sleep(0.01)
+        say("RESULT 4\nFAILREADY\n")
         continue
     if kind == "fail" and first(tag):
         say("RESULT 4\nFAILREADY\n")
@@ -453,6 +459,40 @@ fn garbage(side: &Side) -> Result<Observed, String> {
 #[test]
 fn a_listener_answering_garbage_is_unknown_until_restarted() {
     if let Some((ours, theirs)) = side_by_side("listener garbage", GARBAGE, garbage) {
+        assert_same(ours, theirs);
+    }
+}
+
+const FULL: &str = "[eventlistener:full]
+command=PYTHON -u %(here)s/listener.py %(here)s
+events=REMOTE_COMMUNICATION
+buffer_size=2
+startsecs=0
+";
+
+/// An event rejected while the buffer is full goes back to the head all the same; the oldest
+/// queued event is discarded for it.
+fn rejected_into_full_buffer(side: &Side) -> Result<Observed, String> {
+    side.await_log("full: ACKNOWLEDGED -> READY", 1)?;
+    side.send("failwhengo", "f");
+    side.await_deliveries("f", 1)?;
+    for data in ["q1", "q2", "q3"] {
+        side.send("ok", data);
+    }
+    side.await_log("discarding event 1", 1)?;
+    side.dir.write("go", "");
+    side.await_deliveries("f", 2)?;
+    side.await_deliveries("q3", 1)?;
+    side.await_log("full: ACKNOWLEDGED -> READY", 4)?;
+    Ok(vec![
+        ("recording".into(), instances(&side.recording())),
+        ("log".into(), protocol_log(&side.log(), "full")),
+    ])
+}
+
+#[test]
+fn a_rejected_event_goes_back_into_a_full_buffer() {
+    if let Some((ours, theirs)) = side_by_side("listener full", FULL, rejected_into_full_buffer) {
         assert_same(ours, theirs);
     }
 }
