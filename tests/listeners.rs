@@ -497,6 +497,37 @@ fn a_rejected_event_goes_back_into_a_full_buffer() {
     }
 }
 
+const SLOW_START: &str = "[eventlistener:late]
+command=PYTHON -u %(here)s/listener.py %(here)s
+events=REMOTE_COMMUNICATION
+startsecs=1
+";
+
+/// A listener that says READY while still STARTING gets nothing until it is RUNNING.
+fn ready_before_running(side: &Side) -> Result<Observed, String> {
+    side.await_log("late: ACKNOWLEDGED -> READY", 1)?;
+    let state_when_ready = side.state_of("late");
+    side.send("ok", "early");
+    side.await_deliveries("early", 1)?;
+    side.await_log("late: ACKNOWLEDGED -> READY", 2)?;
+    let log: Vec<String> = side
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("success: late ") || protocol_log(&[l.clone()], "late").len() == 1)
+        .collect();
+    Ok(vec![
+        ("state when READY".into(), vec![state_when_ready]),
+        ("log".into(), log),
+    ])
+}
+
+#[test]
+fn a_listener_gets_events_only_once_running() {
+    if let Some((ours, theirs)) = side_by_side("listener late", SLOW_START, ready_before_running) {
+        assert_same(ours, theirs);
+    }
+}
+
 const TRIO: &str = "[eventlistener:trio]
 command=PYTHON -u %(here)s/listener.py %(here)s
 process_name=%(program_name)s_%(process_num)d
