@@ -513,7 +513,9 @@ fn ready_before_running(side: &Side) -> Result<Observed, String> {
     let log: Vec<String> = side
         .log()
         .into_iter()
-        .filter(|l| l.contains("success: late ") || protocol_log(&[l.clone()], "late").len() == 1)
+        .filter(|l| {
+            l.contains("success: late ") || protocol_log(std::slice::from_ref(l), "late").len() == 1
+        })
         .collect();
     Ok(vec![
         ("state when READY".into(), vec![state_when_ready]),
