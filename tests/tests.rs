@@ -8,6 +8,7 @@ mod daemon;
 mod events;
 mod http;
 mod lifecycle;
+mod listeners;
 mod logs;
 mod perf;
 mod reconfig;

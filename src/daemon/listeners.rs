@@ -106,6 +106,11 @@ impl Supervisor {
     }
 
     /// Sends buffered events to READY listeners of RUNNING processes, oldest first.
+    ///
+    /// A listener whose stdin pipe still holds part of an earlier envelope (it answered without
+    /// reading) is not sent more: the event waits in the bounded pool buffer instead of piling
+    /// up in our memory. A listener whose stdin refuses the envelope (EPIPE) keeps its state and
+    /// the event is offered to the next member, as in the reference.
     pub fn dispatch_events(&mut self) {
         let identifier = self.config.supervisord.identifier.clone();
         for pool_index in 0..self.pools.len() {
@@ -113,12 +118,17 @@ impl Supervisor {
             let Some(gi) = self.group_index(&pool_name) else {
                 continue;
             };
+            let mut refused = vec![false; self.groups[gi].slots.len()];
+            let mut attempted = false;
             while !self.pools[pool_index].buffer.is_empty() {
-                let ready = self.groups[gi].slots.iter().position(|s| {
-                    s.process.state == ProcessState::Running
+                let ready = self.groups[gi].slots.iter().enumerate().position(|(i, s)| {
+                    !refused[i]
+                        && s.process.state == ProcessState::Running
+                        && s.stdin_buffer.is_empty()
                         && s.listener.as_ref().is_some_and(|l| l.is_ready())
                 });
                 let Some(pi) = ready else { break };
+                attempted = true;
                 let Some(event) = self.pools[pool_index].buffer.pop_front() else {
                     break;
                 };
@@ -135,6 +145,7 @@ impl Supervisor {
                         }
                     }
                     Err(e) => {
+                        refused[pi] = true;
                         let name = self.groups[gi].slots[pi].process.name().to_string();
                         if let StdinError::Failed(msg) = &e {
                             log::error!("could not send event to listener {name}: {msg}");
@@ -144,12 +155,14 @@ impl Supervisor {
                                 event.serial
                             );
                         }
-                        for (level, msg) in self.pools[pool_index].rebuffer(event) {
-                            log_at(level, &msg);
-                        }
-                        break;
+                        // Back at the head, unlogged: the reference only logs a rebuffering
+                        // when no member took it.
+                        self.pools[pool_index].buffer.push_front(event);
                     }
                 }
+            }
+            if attempted && let Some(msg) = self.pools[pool_index].left_behind_message() {
+                log::debug!("{msg}");
             }
         }
     }

@@ -140,11 +140,9 @@ impl Listener {
             };
             let line: Vec<u8> = self.pending.drain(..=pos).collect();
             let line = &line[..line.len() - 1];
-            let len_text =
-                String::from_utf8_lossy(line.get(RESULT_PREFIX_LEN..).unwrap_or(b"")).into_owned();
-            match len_text.trim().parse::<usize>() {
-                Ok(n) => self.result_len = Some(n),
-                Err(_) => {
+            match result_length(line.get(RESULT_PREFIX_LEN..).unwrap_or(b"")) {
+                Some(n) => self.result_len = Some(n),
+                None => {
                     let shown = match std::str::from_utf8(line) {
                         Ok(s) => s.to_string(),
                         Err(_) => format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(line)),
@@ -203,6 +201,29 @@ impl Listener {
             ));
         }
     }
+}
+
+/// The length in a result line, read as Python's `int()` reads bytes: surrounding ASCII
+/// whitespace, an optional sign, digits with single underscores between them. A negative length
+/// is refused (the reference would wait for it forever, see docs/differences.md).
+fn result_length(text: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(text).ok()?;
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'+' => (false, &text[1..]),
+        b'-' => (true, &text[1..]),
+        _ => (false, text),
+    };
+    let well_formed = !digits.is_empty()
+        && !digits.starts_with('_')
+        && !digits.ends_with('_')
+        && !digits.contains("__")
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+    if !well_formed {
+        return None;
+    }
+    let value: usize = digits.replace('_', "").parse().ok()?;
+    (!negative || value == 0).then_some(value)
 }
 
 #[cfg(test)]
@@ -273,6 +294,35 @@ mod tests {
         assert!(logs(&a).contains(&"Warn lst: bad result line: 'RESULT x'".to_string()));
         assert_eq!(l.state, ListenerState::Unknown);
         assert!(l.feed(b"READY\n").is_empty(), "UNKNOWN is terminal");
+    }
+
+    #[test]
+    fn result_lengths_read_like_python_int() {
+        let cases: &[(&[u8], Option<usize>)] = &[
+            (b"2", Some(2)),
+            (b" 2 ", Some(2)),
+            (b"2\r", Some(2)),
+            (b"+2", Some(2)),
+            (b"0002", Some(2)),
+            (b"1_0", Some(10)),
+            (b"-0", Some(0)),
+            (b"-1", None),
+            (b"1__0", None),
+            (b"_1", None),
+            (b"1_", None),
+            (b"", None),
+            (b"+", None),
+            (b"2x", None),
+            (b"\xff", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                result_length(text),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]

@@ -56,17 +56,27 @@ impl Pool {
     pub fn rebuffer(&mut self, event: BufferedEvent) -> Vec<(LogLevel, String)> {
         let mut logs = vec![(
             LogLevel::Debug,
-            format!(
-                "rebuffering event {} for pool {} (buf size={}, max={})",
-                event.serial,
-                self.name,
-                self.buffer.len(),
-                self.capacity
-            ),
+            self.rebuffering_message(event.serial, self.buffer.len()),
         )];
         logs.extend(self.make_room());
         self.buffer.push_front(event);
         logs
+    }
+
+    /// The reference's debug line for an event put back at the head of a buffer that then
+    /// holds `others` events besides it.
+    pub fn rebuffering_message(&self, serial: u64, others: usize) -> String {
+        format!(
+            "rebuffering event {serial} for pool {} (buf size={others}, max={})",
+            self.name, self.capacity
+        )
+    }
+
+    /// The line the reference logs when a dispatch pass leaves events behind (every READY
+    /// member took one): it takes the next event out and puts it back.
+    pub fn left_behind_message(&self) -> Option<String> {
+        let head = self.buffer.front()?;
+        Some(self.rebuffering_message(head.serial, self.buffer.len() - 1))
     }
 
     fn make_room(&mut self) -> Vec<(LogLevel, String)> {
@@ -121,6 +131,27 @@ mod tests {
         let serials: Vec<u64> = p.buffer.iter().map(|e| e.serial).collect();
         assert_eq!(serials, vec![1, 2]);
         assert_eq!(p.buffer[1].pool_serial, 2);
+    }
+
+    #[test]
+    fn rebuffering_lines_name_the_head_and_the_others() {
+        let mut p = Pool::new("bad", vec![EventType::Event], 3);
+        assert_eq!(p.left_behind_message(), None);
+        p.accept(4, Event::SupervisorRunning);
+        p.accept(5, Event::SupervisorRunning);
+        assert_eq!(
+            p.left_behind_message().as_deref(),
+            Some("rebuffering event 4 for pool bad (buf size=1, max=3)")
+        );
+        let head = p.buffer.pop_front().unwrap();
+        let logs = p.rebuffer(head);
+        assert_eq!(
+            logs,
+            vec![(
+                LogLevel::Debug,
+                "rebuffering event 4 for pool bad (buf size=1, max=3)".to_string()
+            )]
+        );
     }
 
     #[test]
