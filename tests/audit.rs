@@ -230,7 +230,7 @@ fn assert_same(test: &str, ours: &str, theirs: &str) {
 }
 
 /// ctl and RPC answers for programs whose command cannot run, whose logs are NONE or redirected,
-/// whose stdin is closed, numprocs_start naming, a non-default stopsignal, `[include]` log lines,
+/// whose stdin is closed, numprocs_start naming, status/avail columns of long and non-ASCII names, a non-default stopsignal, `[include]` log lines,
 /// and the `-i`/`-q` command-line overrides (identifier in AUTO log names, cleanup of old AUTO
 /// logs of that identifier only).
 #[test]
@@ -264,7 +264,10 @@ fn program_edge_cases_match_the_reference() {
                  [program:redir]\ncommand=/bin/sh -c \"echo out; echo err >&2; exec sleep 1000\"\nredirect_stderr=true\nstartsecs=0\n\n\
                  [program:closer]\ncommand=/bin/sh -c \"exec 0<&-; exec sleep 1000\"\nstartsecs=0\n\n\
                  [program:np]\ncommand=/bin/sleep 1000\nnumprocs=2\nnumprocs_start=5\nprocess_name=np%(process_num)d\nstartsecs=0\nautostart=false\n\n\
-                 [program:intstop]\ncommand=/bin/sleep 1000\nstopsignal=INT\nstartsecs=0\n"
+                 [program:intstop]\ncommand=/bin/sleep 1000\nstopsignal=INT\nstartsecs=0\n\n\
+                 [program:pröcess_with_a_rather_long_name_of_42_chars]\ncommand=/bin/sleep 1000\nautostart=false\n\n\
+                 [program:x]\ncommand=/bin/sleep 1000\nautostart=false\n\n\
+                 [group:grp_with_a_long_name_that_exceeds]\nprograms=x\n"
             ),
         );
         side.start(&["-i", "myid", "-q", &d.join("cl").display().to_string()]);
@@ -286,6 +289,8 @@ fn program_edge_cases_match_the_reference() {
             "tail redir",
             "tail redir stderr",
             "avail",
+            "status",
+            "status grp_with_a_long_name_that_exceeds:*",
             "pid np:np5 np:np7",
             "start np:*",
             "status np:",
@@ -408,6 +413,95 @@ fn ctl_config_section_matches_the_reference() {
         t
     };
     let test = "ctl_config_section_matches_the_reference";
+    if let Some((ours, theirs)) = compare(test, scenario) {
+        assert_same(test, &ours, &theirs);
+    }
+}
+
+/// Kills a daemonized supervisord (found by its pidfile) if the test ends early.
+struct PidfileGuard(PathBuf);
+
+impl Drop for PidfileGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            util::unsafe_kill(pid, 15);
+            wait_for(Duration::from_secs(10), || !util::pid_alive(pid));
+        }
+    }
+}
+
+/// A daemonized supervisord: `directory` and `umask` take effect (only when daemonizing), the
+/// pidfile holds `<pid>\n` and goes away at shutdown, children see `SUPERVISOR_*` with the inet
+/// server's URL, program `umask`/`directory` override, and the log files' modes.
+#[test]
+fn daemonized_supervisord_matches_the_reference() {
+    let scenario = |side: &mut Side| {
+        let d = &side.dir;
+        let port = util::free_port();
+        std::fs::create_dir_all(d.join("wd")).unwrap();
+        d.write(
+            "s.conf",
+            &format!(
+                "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\
+                 directory=%(here)s/wd\numask=077\n\n\
+                 [inet_http_server]\nport=127.0.0.1:{port}\n\n\
+                 [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+                 [supervisorctl]\nserverurl=http://127.0.0.1:{port}\n\n\
+                 [program:env]\ncommand=/bin/sh -c \"env | grep ^SUPERVISOR_ | sort; umask; pwd; touch made; ls -l made | cut -c1-10; exec sleep 1000\"\nstartsecs=0\n\n\
+                 [program:env2]\ncommand=/bin/sh -c \"umask; pwd; echo done; exec sleep 1000\"\nstartsecs=0\numask=027\ndirectory=/tmp\n"
+            ),
+        );
+        let pidfile = d.join("sd.pid");
+        let _guard = PidfileGuard(pidfile.clone());
+        let launch = Command::new(&side.supervisord)
+            .arg("-c")
+            .arg(d.join("s.conf"))
+            .current_dir(&d.path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let launched = wait_output(launch, WAIT);
+        let mut t = format!("launch rc={:?}\n", launched.status.code());
+        assert!(wait_for(WAIT, || side.ctl("tail env").contains("-rw")
+            && side.ctl("tail env2").contains("done")));
+        let pid_text = d.read("sd.pid");
+        let pid: i32 = pid_text.trim().parse().unwrap();
+        t += &format!(
+            "pidfile is pid+newline: {}\n",
+            pid_text == format!("{pid}\n")
+        );
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+        t += &format!("daemon cwd: {}\n", side.mask(&cwd.display().to_string()));
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        t += &format!(
+            "daemon {}\n",
+            status
+                .lines()
+                .find(|l| l.starts_with("Umask"))
+                .unwrap_or("")
+        );
+        for cmd in ["tail env", "tail env2"] {
+            t += &side.ctl(cmd).replace(&port.to_string(), "PORT");
+        }
+        for file in ["main.log", "wd/made"] {
+            let mode = std::fs::metadata(d.join(file)).map(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                format!("{:o}", m.permissions().mode() & 0o777)
+            });
+            t += &format!("{file} mode {}\n", mode.unwrap_or_default());
+        }
+        t += &side.ctl("shutdown");
+        let gone = wait_for(WAIT, || !pidfile.exists());
+        t += &format!("pidfile removed: {gone}\n");
+        assert!(wait_for(WAIT, || !util::pid_alive(pid)));
+        t
+    };
+    let test = "daemonized_supervisord_matches_the_reference";
     if let Some((ours, theirs)) = compare(test, scenario) {
         assert_same(test, &ours, &theirs);
     }
