@@ -1,7 +1,8 @@
-//! Misbehaving event listeners, side by side with the reference: a listener that dies or is
-//! killed while BUSY, one that answers garbage, a pool of three with a rejected event, and one
-//! that never reads its stdin. Each scenario runs under both daemons; what the listeners record
-//! and what the main log says about the protocol are compared.
+//! Misbehaving event listeners, side by side with the reference: one that dies, is killed or
+//! is stopped while BUSY, one that answers garbage or talks out of turn, a rejection into a full
+//! buffer, READY before RUNNING, a pool of three, a member with a closed stdin, and (ours only)
+//! one that never reads its stdin. Each scenario runs under both daemons; what the listeners
+//! record and what the main log says about the protocol are compared.
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
