@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module tests one area against the real binary.
 
+mod audit;
 mod cli;
 mod config;
 mod ctl;

@@ -1,0 +1,414 @@
+//! Compatibility checks found uncovered by the audit (docs/audit-notes.md): each test runs the same
+//! config and commands on our supervisord/supervisorctl and on the reference's, and compares the
+//! normalised transcripts (output, exit codes, raw XML-RPC replies, selected main-log lines).
+
+use crate::util::{self, TempDir, wait_for};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
+
+/// One side of a comparison: a temp dir with a config, a supervisord and the matching ctl.
+struct Side {
+    dir: TempDir,
+    daemon: Option<Child>,
+    supervisord: PathBuf,
+    ctl: PathBuf,
+}
+
+impl Side {
+    /// Our binaries when `reference` is None, else the reference's.
+    fn new(reference: Option<&Path>, tag: &str) -> Side {
+        let dir = TempDir::new(tag);
+        let (supervisord, ctl) = match reference {
+            Some(bin) => (bin.join("supervisord"), bin.join("supervisorctl")),
+            None => (dir.applet("supervisord"), dir.applet("supervisorctl")),
+        };
+        Side {
+            dir,
+            daemon: None,
+            supervisord,
+            ctl,
+        }
+    }
+
+    /// Starts `supervisord -n -c s.conf <args>` in the dir and waits for its socket to answer.
+    fn start(&mut self, args: &[&str]) {
+        let out = std::fs::File::create(self.dir.join("daemon.out")).unwrap();
+        let err = std::fs::File::create(self.dir.join("daemon.err")).unwrap();
+        let child = Command::new(&self.supervisord)
+            .args(["-n", "-c"])
+            .arg(self.dir.join("s.conf"))
+            .args(args)
+            .current_dir(&self.dir.path)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        self.daemon = Some(child);
+        let sock = self.dir.join("s.sock");
+        assert!(
+            wait_for(WAIT, || util::try_rpc_call(
+                &sock,
+                "supervisor.getPID",
+                &[],
+                WAIT
+            )
+            .is_some_and(|r| r.contains("<int>"))),
+            "{} did not come up: {}",
+            self.supervisord.display(),
+            self.dir.read("daemon.err")
+        );
+    }
+
+    /// `supervisorctl <args>` (split on spaces) run in `cwd` (relative to the dir); the transcript.
+    fn ctl_in(&self, cwd: &str, args: &str, input: Option<&str>) -> String {
+        let mut child = Command::new(&self.ctl)
+            .args(args.split_whitespace())
+            .current_dir(self.dir.join(cwd))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            let _ = stdin.write_all(input.unwrap_or("").as_bytes());
+        }
+        let out = wait_output(child, WAIT);
+        format!(
+            "$ {args}\n{}{}[rc={}]\n",
+            self.mask(&String::from_utf8_lossy(&out.stdout)),
+            self.mask(&String::from_utf8_lossy(&out.stderr)),
+            out.status.code().unwrap_or(-1)
+        )
+    }
+
+    fn ctl(&self, args: &str) -> String {
+        self.ctl_in(".", &format!("-c s.conf {args}"), None)
+    }
+
+    /// The raw XML-RPC reply body of one call (string params), masked.
+    fn rpc(&self, method: &str, params: &[&str]) -> String {
+        let reply = util::rpc_call(&self.dir.join("s.sock"), method, params, WAIT);
+        let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        format!("{method}{params:?} -> {}\n", self.mask(body))
+    }
+
+    /// Waits until `supervisorctl status <name>` shows `state`.
+    fn wait_state(&self, name: &str, state: &str) {
+        assert!(
+            wait_for(WAIT, || self.ctl(&format!("status {name}")).contains(state)),
+            "{name} never became {state}: {}",
+            self.ctl("status")
+        );
+    }
+
+    /// SIGTERM, then waits (bounded) for the daemon to exit; its exit code.
+    fn stop(&mut self) -> Option<i32> {
+        let mut child = self.daemon.take()?;
+        util::unsafe_kill(child.id() as i32, 15);
+        let mut code = None;
+        wait_for(Duration::from_secs(20), || match child.try_wait() {
+            Ok(Some(status)) => {
+                code = status.code();
+                true
+            }
+            _ => false,
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        code
+    }
+
+    /// Main-log messages (timestamp cut) containing any of `needles`, masked, in file order.
+    fn log_lines(&self, needles: &[&str]) -> Vec<String> {
+        self.dir
+            .read("main.log")
+            .lines()
+            .filter(|l| needles.iter().any(|n| l.contains(n)))
+            .map(|l| self.mask(l.get(24..).unwrap_or(l)))
+            .collect()
+    }
+
+    /// Hides the temp dir, pids, uptimes, stop times and random AUTO log name parts.
+    fn mask(&self, text: &str) -> String {
+        let text = text.replace(&self.dir.path.display().to_string(), "<D>");
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            out.push_str(&mask_line(line));
+        }
+        out
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Masks the generic error's `file: ... line: N`, `pid N, uptime X`, `with pid N`, `---<id>-<random>.log` and the status stop time.
+fn mask_line(line: &str) -> String {
+    let mut l = line.to_string();
+    // The generic error line names the source of the failure: ours is not Python's.
+    if let Some(pos) = l.find(": file: ") {
+        let newline = if l.ends_with('\n') { "\n" } else { "" };
+        l.truncate(pos);
+        l.push_str(": file: F");
+        l.push_str(newline);
+    }
+    if let Some(pos) = l.find("pid ") {
+        let digits = l[pos + 4..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        if digits > 0 {
+            l.replace_range(pos + 4..pos + 4 + digits, "N");
+        }
+    }
+    if let Some(pos) = l.find("uptime ") {
+        let end = l[pos..].find('\n').map_or(l.len(), |e| pos + e);
+        l.replace_range(pos + 7..end, "U");
+    }
+    while let Some(pos) = l.find("---") {
+        // `<name>-stdout---<identifier>-<8 random chars>.log`: keep the identifier.
+        let rest = &l[pos + 3..];
+        let Some(dash) = rest.find('-') else { break };
+        let Some(dot) = rest[dash..].find(".log") else {
+            break;
+        };
+        let id = rest[..dash].to_string();
+        l.replace_range(pos..pos + 3 + dash + dot, &format!("==={id}-R"));
+    }
+    l
+}
+
+/// Waits for a child with piped output, killing it after `timeout`.
+fn wait_output(mut child: Child, timeout: Duration) -> std::process::Output {
+    let done = wait_for(timeout, || matches!(child.try_wait(), Ok(Some(_))));
+    if !done {
+        let _ = child.kill();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `scenario` on both sides (in parallel threads) and asserts equal transcripts.
+fn compare(test: &str, scenario: impl Fn(&mut Side) -> String + Sync) -> Option<(String, String)> {
+    let reference = util::require_reference(test)?;
+    let (ours, theirs) = std::thread::scope(|s| {
+        let ours = s.spawn(|| {
+            let mut side = Side::new(None, &format!("{test}-o"));
+            scenario(&mut side)
+        });
+        let theirs = s.spawn(|| {
+            let mut side = Side::new(Some(&reference), &format!("{test}-r"));
+            scenario(&mut side)
+        });
+        (ours.join().unwrap(), theirs.join().unwrap())
+    });
+    Some((ours, theirs))
+}
+
+fn assert_same(test: &str, ours: &str, theirs: &str) {
+    if ours != theirs {
+        let first = ours
+            .lines()
+            .zip(theirs.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(ours.lines().count().min(theirs.lines().count()));
+        panic!(
+            "{test}: transcripts differ at line {}\n--- ours:\n{ours}\n--- reference:\n{theirs}",
+            first + 1
+        );
+    }
+}
+
+/// ctl and RPC answers for programs whose command cannot run, whose logs are NONE or redirected,
+/// whose stdin is closed, numprocs_start naming, a non-default stopsignal, `[include]` log lines,
+/// and the `-i`/`-q` command-line overrides (identifier in AUTO log names, cleanup of old AUTO
+/// logs of that identifier only).
+#[test]
+fn program_edge_cases_match_the_reference() {
+    let scenario = |side: &mut Side| {
+        let d = &side.dir;
+        d.write("noexec.sh", "#!/bin/sh\necho hi\n");
+        std::fs::create_dir_all(d.join("adir")).unwrap();
+        std::fs::create_dir_all(d.join("cl")).unwrap();
+        for old in [
+            "old-stdout---myid-abcd1234.log",
+            "old-stdout---myid-abcd1234.log.1",
+            "old-stdout---supervisor-zzzz1234.log",
+            "keep.log",
+        ] {
+            d.write(&format!("cl/{old}"), "");
+        }
+        d.write(
+            "inc/a.ini",
+            "[program:incl]\ncommand=/bin/sleep 1000\nstartsecs=0\npriority=5\n",
+        );
+        d.write(
+            "s.conf",
+            &format!(
+                "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\n\
+                 [include]\nfiles=inc/*.ini nomatch/*.conf\n\n{RPC_SECTIONS}\
+                 [supervisorctl]\nserverurl=unix://%(here)s/s.sock\n\n\
+                 [program:noexec]\ncommand=%(here)s/noexec.sh\nautostart=false\n\n\
+                 [program:isdir]\ncommand=%(here)s/adir\nautostart=false\n\n\
+                 [program:nolog]\ncommand=/bin/sh -c \"echo out; echo err >&2; exec sleep 1000\"\nstdout_logfile=NONE\nstartsecs=0\n\n\
+                 [program:redir]\ncommand=/bin/sh -c \"echo out; echo err >&2; exec sleep 1000\"\nredirect_stderr=true\nstartsecs=0\n\n\
+                 [program:closer]\ncommand=/bin/sh -c \"exec 0<&-; exec sleep 1000\"\nstartsecs=0\n\n\
+                 [program:np]\ncommand=/bin/sleep 1000\nnumprocs=2\nnumprocs_start=5\nprocess_name=np%(process_num)d\nstartsecs=0\nautostart=false\n\n\
+                 [program:intstop]\ncommand=/bin/sleep 1000\nstopsignal=INT\nstartsecs=0\n"
+            ),
+        );
+        side.start(&["-i", "myid", "-q", &d.join("cl").display().to_string()]);
+        for name in ["nolog", "redir", "closer", "intstop", "incl"] {
+            side.wait_state(name, "RUNNING");
+        }
+        // The children's output must be in the logs before tail reads them.
+        assert!(wait_for(WAIT, || side.ctl("tail redir").contains("err")));
+        assert!(wait_for(WAIT, || side
+            .ctl("tail nolog stderr")
+            .contains("err")));
+        let mut t = String::new();
+        for cmd in [
+            "start noexec",
+            "start isdir",
+            "start noexec isdir",
+            "tail nolog",
+            "tail nolog stderr",
+            "tail redir",
+            "tail redir stderr",
+            "avail",
+            "pid np:np5 np:np7",
+            "start np:*",
+            "status np:",
+            "stop intstop",
+            "stop np:np6 np:np5",
+        ] {
+            t += &side.ctl(cmd);
+        }
+        t += &side.rpc("supervisor.getIdentification", &[]);
+        t += &side.rpc("supervisor.startProcess", &["noexec"]);
+        t += &side.rpc("supervisor.startProcess", &["isdir"]);
+        t += &side.rpc("supervisor.sendProcessStdin", &["closer", "x"]);
+        t += &side.rpc("supervisor.readProcessStderrLog", &["redir", "0", "0"]);
+        t += &side.rpc("supervisor.readProcessStdoutLog", &["nolog", "0", "0"]);
+        t += &side.rpc("supervisor.tailProcessStdoutLog", &["nolog", "0", "10"]);
+        let mut files: Vec<String> = std::fs::read_dir(side.dir.join("cl"))
+            .unwrap()
+            .map(|e| mask_line(&e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        files.sort();
+        t += &format!("childlogdir: {files:?}\n");
+        t += &format!("exit: {:?}\n", side.stop());
+        for l in side.log_lines(&["include", "Included", "stopped: intstop"]) {
+            t += &format!("log: {l}\n");
+        }
+        t
+    };
+    let test = "program_edge_cases_match_the_reference";
+    if let Some((ours, theirs)) = compare(test, scenario) {
+        assert_same(test, &ours, &theirs);
+    }
+}
+
+/// supervisorctl's `[supervisorctl]` section: a relative `unix://` serverurl (resolved against
+/// the CWD), credentials from the file and their command-line overrides, the prompt, and the
+/// defaults when the section is empty.
+#[test]
+fn ctl_config_section_matches_the_reference() {
+    let scenario = |side: &mut Side| {
+        let d = &side.dir;
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        // {SHA} of "secret".
+        d.write(
+            "s.conf",
+            "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\n\
+             [unix_http_server]\nfile=%(here)s/s.sock\nusername=alice\npassword={SHA}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4\n\n\
+             [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             [program:sleeper]\ncommand=/bin/sleep 1000\nstartsecs=0\n",
+        );
+        d.write(
+            "c1.conf",
+            "[supervisorctl]\nserverurl=unix://s.sock\nusername=alice\npassword=secret\nprompt=mine\n",
+        );
+        d.write(
+            "c2.conf",
+            "[supervisorctl]\nserverurl=unix://%(here)s/s.sock\nusername=alice\npassword=wrong\n",
+        );
+        d.write("c3.conf", "[supervisorctl]\n");
+        let sock = d.join("s.sock");
+        let supervisord = side.supervisord.clone();
+        let out = std::fs::File::create(d.join("daemon.out")).unwrap();
+        side.daemon = Some(
+            Command::new(&supervisord)
+                .args(["-n", "-c"])
+                .arg(d.join("s.conf"))
+                .current_dir(&d.path)
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // With auth on, an unauthenticated call is a 401: the server is up once that comes back.
+        assert!(wait_for(WAIT, || util::try_rpc_call(
+            &sock,
+            "supervisor.getPID",
+            &[],
+            WAIT
+        )
+        .is_some()));
+        assert!(wait_for(WAIT, || side
+            .ctl_in(".", "-c c1.conf status", None)
+            .contains("RUNNING")));
+        let mut t = String::new();
+        for (cwd, args, input) in [
+            (".", "-c c1.conf status", None),
+            ("sub", "-c ../c1.conf status", None),
+            (".", "-c c2.conf status", None),
+            (".", "-c c2.conf -p secret status", None),
+            (".", "-c c2.conf -u bob -p secret status", None),
+            (".", "-c c1.conf", Some("version\n")),
+            (".", "-c c3.conf status", None),
+            (
+                ".",
+                "-c c3.conf -s unix://s.sock -u alice -p secret pid sleeper",
+                None,
+            ),
+            (".", "-c c1.conf stop sleeper sleeper", None),
+            (".", "-c c1.conf start sleeper", None),
+        ] {
+            let out = side.ctl_in(cwd, args, input);
+            // `pid sleeper` prints a pid: keep only whether it is one.
+            let out = if args.ends_with("pid sleeper") {
+                out.lines()
+                    .map(|l| {
+                        if !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()) {
+                            "N"
+                        } else {
+                            l
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    + "\n"
+            } else {
+                out
+            };
+            t += &out;
+        }
+        t
+    };
+    let test = "ctl_config_section_matches_the_reference";
+    if let Some((ours, theirs)) = compare(test, scenario) {
+        assert_same(test, &ours, &theirs);
+    }
+}
