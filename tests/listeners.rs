@@ -1,7 +1,8 @@
-//! Misbehaving event listeners, side by side with the reference: a listener that dies or is
-//! killed while BUSY, one that answers garbage, a pool of three with a rejected event, and one
-//! that never reads its stdin. Each scenario runs under both daemons; what the listeners record
-//! and what the main log says about the protocol are compared.
+//! Misbehaving event listeners, side by side with the reference: one that dies, is killed or
+//! is stopped while BUSY, one that answers garbage or talks out of turn, a rejection into a full
+//! buffer, READY before RUNNING, a pool of three, a member with a closed stdin, and (ours only)
+//! one that never reads its stdin. Each scenario runs under both daemons; what the listeners
+//! record and what the main log says about the protocol are compared.
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -16,7 +17,7 @@ const WAIT: Duration = Duration::from_secs(8);
 /// (by serial) is seen by any process of its pool: `die` exits without answering, `hang`
 /// never answers, `answerdie` answers OK and exits, `failwhengo` answers FAIL once the file
 /// `go` exists, `garbage` answers a line that is not a result, `fail` answers FAIL, `chatter`
-/// answers OK and READY and then more output; `slow` answers OK after half a second; anything
+/// answers OK and READY and then more output; `hold` answers OK once the file `go` exists; anything
 /// else OK at once; `<type>@<pool>` acts so in that pool only (OK elsewhere). Mode `badready` greets with a line that is not READY; mode `deaf` never
 /// reads stdin and answers each time more bytes wait in its stdin pipe (FIONREAD), so the pipe
 /// fills up; mode `closed0` closes its stdin and says READY.
@@ -91,8 +92,9 @@ while True:
     if kind == "chatter" and first(tag):
         say("RESULT 2\nOKREADY\nchatter while ready\n")
         continue
-    if kind == "slow":
-        time.sleep(0.5)
+    if kind == "hold":
+        while not os.path.exists(os.path.join(d, "go")):
+            time.sleep(0.01)
     say("RESULT 2\nOKREADY\n")
 "#;
 
@@ -538,19 +540,20 @@ events=REMOTE_COMMUNICATION
 startsecs=0
 ";
 
-/// A pool of three: events go to whichever members are READY (three slow events at once keep
-/// all three busy); a rejected event, or the event of a member that died, comes back with its
+/// A pool of three: events go to whichever members are READY (three held events keep all three
+/// busy); a rejected event, or the event of a member that died, comes back with its
 /// serials and is delivered again.
 fn pool_of_three(side: &Side) -> Result<Observed, String> {
     for n in 0..3 {
         side.await_log(&format!("trio_{n}: ACKNOWLEDGED -> READY"), 1)?;
     }
     for data in ["s1", "s2", "s3"] {
-        side.send("slow", data);
+        side.send("hold", data);
     }
     for data in ["s1", "s2", "s3"] {
         side.await_deliveries(data, 1)?;
     }
+    side.dir.write("go", "");
     let mut members: Vec<String> = side.recording().into_iter().map(|r| r.process).collect();
     members.sort();
     side.send("fail", "f1");
@@ -580,7 +583,7 @@ fn pool_of_three(side: &Side) -> Result<Observed, String> {
         .map(|l| l.replace(|c: char| c.is_ascii_digit(), "N"))
         .collect();
     Ok(vec![
-        ("members that took the slow events".into(), members),
+        ("members that took the held events".into(), members),
         ("deliveries (sorted)".into(), deliveries),
         ("rejections".into(), rejected),
     ])
@@ -663,7 +666,7 @@ fn deaf(side: &Side) -> Result<DeafRun, String> {
         }
         // Until the pipe is full the listener answers each event; wait for it so that the
         // buffer only overflows once nothing is taken any more.
-        if !pipe_full && !wait_for(Duration::from_secs(1), || answers() > n) {
+        if !pipe_full && !wait_for(Duration::from_secs(2), || answers() > n) {
             pipe_full = true;
         }
     }
