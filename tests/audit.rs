@@ -506,3 +506,55 @@ fn daemonized_supervisord_matches_the_reference() {
         assert_same(test, &ours, &theirs);
     }
 }
+
+/// supervisord's command-line overrides of `[supervisord]` options: `-l` log file, `-j` pidfile,
+/// `-e` level, `-t` strip_ansi, `-y`/`-z` main log rotation.
+#[test]
+fn supervisord_option_overrides_match_the_reference() {
+    let scenario = |side: &mut Side| {
+        side.dir.write(
+            "s.conf",
+            &format!(
+                "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\n{RPC_SECTIONS}\
+                 [supervisorctl]\nserverurl=unix://%(here)s/s.sock\n\n\
+                 [program:color]\ncommand=/bin/sh -c \"printf '\\\\033[31mred\\\\033[0m plain\\\\n'; exec sleep 1000\"\nstartsecs=0\n"
+            ),
+        );
+        side.start(&[
+            "-l", "x.log", "-j", "x.pid", "-e", "warn", "-t", "-y", "300", "-z", "1",
+        ]);
+        assert!(wait_for(WAIT, || side.ctl("tail color").contains("plain")));
+        let mut t = side.ctl("tail color");
+        // Each stop logs one WARN line: enough to rotate a 300-byte log once.
+        for _ in 0..6 {
+            t += &side.ctl("stop color");
+            t += &side.ctl("start color");
+        }
+        t += &format!(
+            "pidfile: {:?}\n",
+            side.dir.read("x.pid").trim().parse::<u32>().is_ok()
+        );
+        t += &format!("exit: {:?}\n", side.stop());
+        let mut files: Vec<String> = std::fs::read_dir(&side.dir.path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| !f.starts_with("color-") && f != "bin")
+            .collect();
+        files.sort();
+        t += &format!("files: {files:?}\n");
+        for log in ["x.log", "x.log.1"] {
+            let text = side.dir.read(log);
+            t += &format!(
+                "{log}: lines {}, below warn {}\n",
+                text.lines().count(),
+                text.lines()
+                    .any(|l| l.contains(" INFO ") || l.contains(" DEBG "))
+            );
+        }
+        t
+    };
+    let test = "supervisord_option_overrides_match_the_reference";
+    if let Some((ours, theirs)) = compare(test, scenario) {
+        assert_same(test, &ours, &theirs);
+    }
+}
