@@ -558,3 +558,57 @@ fn supervisord_option_overrides_match_the_reference() {
         assert_same(test, &ours, &theirs);
     }
 }
+
+/// `GET <path>` over HTTP/1.0 on 127.0.0.1; the whole reply.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// The web UI's tail page: only NO_FILE reads as `No file for <name>`; an unknown name shows the
+/// fault, and an empty `processname` counts as none (texts as the reference writes them).
+#[test]
+fn tail_page_reports_unknown_names_and_empty_processname_like_the_reference() {
+    let mut side = Side::new(None, "uitail");
+    let port = util::free_port();
+    side.dir.write(
+        "s.conf",
+        &format!(
+            "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\n{RPC_SECTIONS}\
+             [inet_http_server]\nport=127.0.0.1:{port}\n\n\
+             [program:talk]\ncommand=/bin/sleep 1000\nstartsecs=0\nstdout_logfile=NONE\n"
+        ),
+    );
+    side.start(&[]);
+    let cases = [
+        ("processname=talk", "process talk<", "No file for talk"),
+        (
+            "processname=nope",
+            "process nope<",
+            "ERROR: unexpected rpc fault [10] BAD_NAME: nope",
+        ),
+        (
+            "processname=nope:*",
+            "process nope:*<",
+            "ERROR: unexpected rpc fault [10] BAD_NAME: nope:*",
+        ),
+        ("processname=", "process None<", "No process name found"),
+        (
+            "processname=&limit=5",
+            "process None<",
+            "No process name found",
+        ),
+    ];
+    for (query, title, body) in cases {
+        let page = http_get(port, &format!("/tail.html?{query}"));
+        assert!(page.starts_with("HTTP/1.0 200 OK\r\n"), "{query}: {page}");
+        assert!(page.contains(title), "{query}: no {title:?} in {page}");
+        assert!(page.contains(body), "{query}: no {body:?} in {page}");
+    }
+    assert_eq!(side.stop(), Some(0));
+}

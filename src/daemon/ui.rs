@@ -432,7 +432,8 @@ fn status_page(sup: &mut Supervisor, message: Option<&str>) -> Response {
 }
 
 fn tail_page(sup: &mut Supervisor, form: &[(String, String)]) -> Response {
-    let Some(ns) = get(form, "processname") else {
+    // An empty value counts as absent (Python's parse_qs drops blank values).
+    let Some(ns) = get(form, "processname").filter(|ns| !ns.is_empty()) else {
         return html(page(
             "Supervisor tail of process None",
             "  <div class=\"status_msg\">No process name found</div>",
@@ -448,7 +449,7 @@ fn tail_page(sup: &mut Supervisor, form: &[(String, String)]) -> Response {
         vec![Value::string(ns), Value::Int(-limit), Value::Int(0)],
     ) {
         Ok(Ok(v)) => v.as_str().unwrap_or_default().to_string(),
-        Ok(Err((10, _))) | Ok(Err((20, _))) => format!("No file for {ns}"),
+        Ok(Err((20, _))) => format!("No file for {ns}"),
         Ok(Err((code, text))) => format!("ERROR: unexpected rpc fault [{code}] {text}"),
         Err(_) => String::new(),
     };
