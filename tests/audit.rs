@@ -571,7 +571,8 @@ fn http_get(port: u16, path: &str) -> String {
 }
 
 /// The web UI's tail page: only NO_FILE reads as `No file for <name>`; an unknown name shows the
-/// fault, and an empty `processname` counts as none (texts as the reference writes them).
+/// fault, and an empty `processname` counts as none (texts as the reference writes them). Blank
+/// form values are dropped everywhere, as Python's parse_qs does (`action=` is no action).
 #[test]
 fn tail_page_reports_unknown_names_and_empty_processname_like_the_reference() {
     let mut side = Side::new(None, "uitail");
@@ -610,5 +611,13 @@ fn tail_page_reports_unknown_names_and_empty_processname_like_the_reference() {
         assert!(page.contains(title), "{query}: no {title:?} in {page}");
         assert!(page.contains(body), "{query}: no {body:?} in {page}");
     }
+    // Blank form values are dropped: no action, no message.
+    let page = http_get(port, "/index.html?processname=talk&action=");
+    assert!(page.starts_with("HTTP/1.0 200 OK\r\n"), "{page}");
+    let page = http_get(port, "/index.html?message=");
+    assert!(page.starts_with("HTTP/1.0 200 OK\r\n"), "{page}");
+    assert!(!page.contains("class=\"status_msg\""), "{page}");
+    let page = http_get(port, "/index.html?message=hi%20there");
+    assert!(page.contains("hi there"), "{page}");
     assert_eq!(side.stop(), Some(0));
 }

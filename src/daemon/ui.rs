@@ -63,7 +63,10 @@ fn form(request: &Request) -> Vec<(String, String)> {
     let mut values: Vec<(String, String)> = Vec::new();
     let mut add = |text: &str, overlay: bool| {
         for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // Like Python's parse_qs: a blank value (`action=`, or no `=`) is no value at all.
+            let Some((k, v)) = pair.split_once('=').filter(|(_, v)| !v.is_empty()) else {
+                continue;
+            };
             let (k, v) = (form_decode(k), form_decode(v));
             match values.iter_mut().find(|(ek, _)| *ek == k) {
                 Some(slot) if overlay => slot.1 = v,
