@@ -231,6 +231,33 @@ fn run_ctl(ctl: &Path, env: &Env, args: &[String], stdin: Option<&str>) -> Outco
     finish(child, Duration::from_secs(60), None)
 }
 
+/// Waits (at most `limit`) until process `pid` has been asleep (state S) for 300 ms in a row,
+/// i.e. it is back waiting for input rather than handling the output it just printed.
+fn wait_until_sleeping(pid: u32, limit: Duration) {
+    let asleep = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let after = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+                Some(after == 'S')
+            })
+            .unwrap_or(false)
+    };
+    let deadline = Instant::now() + limit;
+    let mut since: Option<Instant> = None;
+    while Instant::now() < deadline {
+        if asleep() {
+            let start = *since.get_or_insert_with(Instant::now);
+            if start.elapsed() >= Duration::from_millis(300) {
+                return;
+            }
+        } else {
+            since = None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Collects a child's output; after `interrupt_when` sees its text on stdout, sends SIGINT.
 fn finish(mut child: Child, timeout: Duration, interrupt_when: Option<&str>) -> Outcome {
     use std::io::Read;
@@ -264,8 +291,9 @@ fn finish(mut child: Child, timeout: Duration, interrupt_when: Option<&str>) -> 
         }
         if !interrupted && String::from_utf8_lossy(&seen).contains(interrupt_when.unwrap_or("")) {
             // Let the client return to waiting first: the reference reports a Ctrl-C that lands
-            // inside its read handler as a connection error.
-            std::thread::sleep(Duration::from_millis(300));
+            // inside its read handler as a connection error, and under load it may need longer
+            // than any fixed pause to get there.
+            wait_until_sleeping(child.id(), Duration::from_secs(3));
             util::unsafe_kill(child.id() as i32, 2);
             interrupted = true;
             deadline = deadline.min(Instant::now() + Duration::from_secs(5));
