@@ -196,14 +196,17 @@ fn with_conf(env: &Env, cmd: &str) -> Vec<String> {
 }
 
 /// A command in its own session: no controlling terminal, so password prompts read stdin
-/// (as in CI) instead of waiting on the developer's terminal.
+/// (as in CI) instead of waiting on the developer's terminal. SIGINT gets its default action
+/// back: a shell running the tests in the background (`cargo test &`) ignores it, and Python
+/// keeps an inherited "ignore", so the reference ctl would never see the test's Ctrl-C.
 fn detached(program: &Path) -> Command {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(program);
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    // SAFETY: setsid and signal are async-signal-safe and touch no memory of the parent.
     unsafe {
         cmd.pre_exec(|| {
             libc::setsid();
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
             Ok(())
         });
     }
