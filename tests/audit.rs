@@ -112,18 +112,7 @@ impl Side {
     /// SIGTERM, then waits (bounded) for the daemon to exit; its exit code.
     fn stop(&mut self) -> Option<i32> {
         let mut child = self.daemon.take()?;
-        util::unsafe_kill(child.id() as i32, 15);
-        let mut code = None;
-        wait_for(Duration::from_secs(20), || match child.try_wait() {
-            Ok(Some(status)) => {
-                code = status.code();
-                true
-            }
-            _ => false,
-        });
-        let _ = child.kill();
-        let _ = child.wait();
-        code
+        util::terminate(&mut child, Duration::from_secs(20)).and_then(|s| s.code())
     }
 
     /// Main-log messages (timestamp cut) containing any of `needles`, masked, in file order.
@@ -191,10 +180,7 @@ fn mask_line(line: &str) -> String {
 
 /// Waits for a child with piped output, killing it after `timeout`.
 fn wait_output(mut child: Child, timeout: Duration) -> std::process::Output {
-    let done = wait_for(timeout, || matches!(child.try_wait(), Ok(Some(_))));
-    if !done {
-        let _ = child.kill();
-    }
+    util::reap(&mut child, timeout);
     child.wait_with_output().unwrap()
 }
 

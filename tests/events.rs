@@ -225,12 +225,7 @@ fn run_scenario(supervisord: &Path, python: &Path, dir: &TempDir) -> Run {
     let conf = config(dir, python, Phase::Start);
     let mut daemon = util::spawn_foreground(supervisord, dir, &conf);
     let stalled = drive(dir, python, daemon.id() as i32).err();
-    util::unsafe_kill(daemon.id() as i32, 15);
-    let ended = wait_for(Duration::from_secs(15), || {
-        matches!(daemon.try_wait(), Ok(Some(_)))
-    });
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    let ended = util::terminate(&mut daemon, Duration::from_secs(15)).is_some();
     assert!(ended, "{}: supervisord did not exit", dir.path.display());
     Run {
         recording: dir.read("events.txt"),

@@ -4,7 +4,7 @@
 //! status` output and exit code, faults of failing operations) must match line by line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::util::{self, TempDir};
@@ -180,7 +180,7 @@ fn run_side(refbin: &Path, tag: &str, reference: bool) -> String {
     } else {
         None
     };
-    stop(&mut daemon);
+    util::terminate(&mut daemon, Duration::from_secs(15));
     let Some(out) = out else {
         panic!("{tag}: daemon did not come up:\n{}", dir.read("daemon.err"));
     };
@@ -192,18 +192,6 @@ fn run_side(refbin: &Path, tag: &str, reference: bool) -> String {
         dir.read("main.log")
     );
     text
-}
-
-/// SIGTERM and a bounded wait; SIGKILL if the daemon hangs.
-fn stop(child: &mut Child) {
-    util::unsafe_kill(child.id() as i32, 15);
-    let done = util::wait_for(Duration::from_secs(15), || {
-        matches!(child.try_wait(), Ok(Some(_)))
-    });
-    if !done {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
 }
 
 /// The transcripts side by side from the first differing line, with some context.

@@ -198,12 +198,7 @@ impl Side {
     /// Stops the daemon (SIGTERM, bounded); whether it was still running until then.
     fn stop(mut self) -> (TempDir, bool) {
         let alive = matches!(self.child.try_wait(), Ok(None));
-        util::unsafe_kill(self.child.id() as i32, 15);
-        let ended = wait_for(Duration::from_secs(15), || {
-            matches!(self.child.try_wait(), Ok(Some(_)))
-        });
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let ended = util::terminate(&mut self.child, Duration::from_secs(15)).is_some();
         // A daemon that crashed leaves its listeners behind (the reference does, see
         // docs/differences.md): end the ones this scenario started.
         for pid in self.dir.read("pids.txt").lines() {

@@ -191,16 +191,7 @@ impl Side {
     }
 
     fn stop(&mut self) {
-        util::unsafe_kill(self.daemon.id() as i32, 15);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.daemon.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        util::terminate(&mut self.daemon, Duration::from_secs(20));
     }
 }
 

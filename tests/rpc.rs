@@ -3,7 +3,7 @@
 //! normalised transcripts must match line by line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::util::{self, Daemon, TempDir};
@@ -101,17 +101,6 @@ fn probe(python: &Path, dir: &Path) -> String {
     text
 }
 
-/// Waits (bounded) for a daemon that the probe shut down; kills it if it hangs.
-fn reap(child: &mut Child) {
-    let done = util::wait_for(Duration::from_secs(20), || {
-        matches!(child.try_wait(), Ok(Some(_)))
-    });
-    if !done {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
 #[test]
 fn every_method_matches_the_reference() {
     let Some(refbin) = util::require_reference("rpc::every_method_matches_the_reference") else {
@@ -139,10 +128,11 @@ fn every_method_matches_the_reference() {
         .spawn()
         .unwrap();
     let expected = probe(&python, &theirs.path);
-    reap(&mut reference);
+    // The probe shut the daemons down; kill them only if they hang.
+    util::reap(&mut reference, Duration::from_secs(20));
 
     let got = ours_run.join().unwrap();
-    reap(&mut daemon.child);
+    util::reap(&mut daemon.child, Duration::from_secs(20));
 
     let expected: Vec<&str> = expected.lines().collect();
     let got: Vec<&str> = got.lines().collect();

@@ -112,8 +112,12 @@ impl Supervisor {
     /// up in our memory. A listener whose stdin refuses the envelope (EPIPE) keeps its state and
     /// the event is offered to the next member, as in the reference.
     pub fn dispatch_events(&mut self) {
-        let identifier = self.config.supervisord.identifier.clone();
         for pool_index in 0..self.pools.len() {
+            // Runs every loop pass: nothing to allocate for a pool with nothing buffered.
+            if self.pools[pool_index].buffer.is_empty() {
+                continue;
+            }
+            let identifier = self.config.supervisord.identifier.clone();
             let pool_name = self.pools[pool_index].name.clone();
             let Some(gi) = self.group_index(&pool_name) else {
                 continue;

@@ -156,6 +156,27 @@ impl Drop for Daemon {
     }
 }
 
+/// Waits up to `timeout` for `child` to exit by itself; kills it if it does not. Its exit
+/// status if it ended in time.
+pub fn reap(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let mut status = None;
+    wait_for(timeout, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
+}
+
+/// SIGTERM to `child`, then [`reap`]: its exit status if it ended within `timeout`.
+pub fn terminate(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    unsafe_kill(child.id() as i32, 15);
+    reap(child, timeout)
+}
+
 /// kill(2) via the `kill` command-free path: uses /bin/kill to avoid a libc dependency in tests.
 pub fn unsafe_kill(pid: i32, sig: i32) {
     let _ = Command::new("kill")
