@@ -130,28 +130,17 @@ impl Daemon {
         self.child.id() as i32
     }
 
-    /// Sends SIGTERM and waits (bounded) for the daemon to exit; returns its exit code.
+    /// Sends SIGTERM and waits (bounded) for the daemon to exit; returns its exit code (None
+    /// if it hung and was killed, or died of a signal).
     pub fn stop(&mut self, timeout: Duration) -> Option<i32> {
-        unsafe_kill(self.pid(), 15);
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        terminate(&mut self.child, timeout).and_then(|status| status.code())
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.stop(Duration::from_secs(15));
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.stop(Duration::from_secs(15));
         }
     }
 }
