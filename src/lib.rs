@@ -1,0 +1,18 @@
+//! supervisor as a library: every layer of the multicall binary, so `src/main.rs` stays a thin
+//! shell and fuzz targets and benchmarks can call the parsers directly.
+//!
+//! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `rpc` -> `http`,
+//! `process`, `events`, `logs` -> `config` -> leaves (`xmlrpc`, `signals`, `pyrepr`).
+
+pub mod cmd;
+pub mod config;
+pub mod ctl;
+pub mod daemon;
+pub mod events;
+pub mod http;
+pub mod logs;
+pub mod process;
+pub mod pyrepr;
+pub mod rpc;
+pub mod signals;
+pub mod xmlrpc;
