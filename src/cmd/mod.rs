@@ -2,7 +2,9 @@
 //! `supervisor`. Each applet's entry point takes its own arguments and returns an exit code.
 
 pub mod check_config;
+pub mod completions;
 pub mod getopt;
+pub mod pidproxy;
 pub mod sample;
 pub mod supervisorctl;
 pub mod supervisord;
@@ -16,7 +18,7 @@ pub const SUPERVISOR_VERSION: &str = "4.3.0";
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 const APPLETS: &str =
-    "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, version, help";
+    "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, pidproxy, completions, version, help";
 
 /// Runs the applet named by argv and returns the process exit code.
 pub fn dispatch(args: Vec<OsString>) -> i32 {
@@ -38,6 +40,7 @@ pub fn dispatch(args: Vec<OsString>) -> i32 {
         "supervisorctl" => supervisorctl::main(&argv0, &rest),
         "echo_supervisord_conf" => sample::main(&rest),
         "supervisor-check-config" => check_config::main(&argv0, &rest),
+        "pidproxy" => pidproxy::main(&argv0, &rest),
         _ => dispatch_subcommand(&argv0, &rest),
     }
 }
@@ -55,6 +58,8 @@ fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
         "supervisorctl" | "ctl" => supervisorctl::main(&name, args),
         "check-config" => check_config::main(&name, args),
         "sample-config" | "echo_supervisord_conf" => sample::main(args),
+        "pidproxy" => pidproxy::main(&name, args),
+        "completions" => completions::main(&name, args),
         "version" | "--version" | "-V" => {
             println!("supervisor {PACKAGE_VERSION} (supervisord {SUPERVISOR_VERSION} compatible)");
             0
@@ -79,6 +84,8 @@ fn help_text(argv0: &str) -> String {
          supervisorctl | ctl    control a running daemon (also: named supervisorctl)\n  \
          check-config [-c FILE] [--dump]   validate a config, print a summary or the resolved model\n  \
          sample-config          print a commented sample config (also: named echo_supervisord_conf)\n  \
+         pidproxy PIDFILE CMD   run a daemon that forks, standing for the pid in PIDFILE (also: named pidproxy)\n  \
+         completions SHELL      print the bash, zsh or fish completion script\n  \
          version                print the version\n  \
          help                   this text\n"
     )
