@@ -2,6 +2,7 @@
 
 mod audit;
 mod cli;
+mod completions;
 mod config;
 mod ctl;
 mod daemon;
@@ -11,6 +12,7 @@ mod lifecycle;
 mod listeners;
 mod logs;
 mod perf;
+mod pidproxy;
 mod reconfig;
 mod rpc;
 mod util;

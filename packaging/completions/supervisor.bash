@@ -54,10 +54,11 @@ __supervisor_names() {
     local what=$1
     shift
     local out
+    # A failed query (no daemon, bad credentials) prints its error on stdout: offer nothing.
     if command -v timeout >/dev/null 2>&1; then
-        out=$(timeout 3 "$@" avail </dev/null 2>/dev/null)
+        out=$(timeout 3 "$@" avail </dev/null 2>/dev/null) || return 0
     else
-        out=$("$@" avail </dev/null 2>/dev/null)
+        out=$("$@" avail </dev/null 2>/dev/null) || return 0
     fi
     local line name names=() groups=()
     while read -r name line; do

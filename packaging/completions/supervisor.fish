@@ -68,7 +68,9 @@ function __supervisor_names
     set -l sep (contains -i -- @@ $parts)
     set -l conn $parts[1..(math $sep - 1)]
     set -l names
-    for line in ($conn avail </dev/null 2>/dev/null)
+    # A failed query (no daemon, bad credentials) prints its error on stdout: offer nothing.
+    set -l lines ($conn avail </dev/null 2>/dev/null); or return 0
+    for line in $lines
         set -l name (string split -m1 ' ' -- $line)[1]
         test -n "$name"; and set -a names $name
     end

@@ -13,7 +13,10 @@ _supervisor_names() {
   local what=$1 line name
   shift
   local -a names groups
-  for line in ${(f)"$("$@" avail </dev/null 2>/dev/null)"}; do
+  local out
+  # A failed query (no daemon, bad credentials) prints its error on stdout: offer nothing.
+  out=$("$@" avail </dev/null 2>/dev/null) || return 0
+  for line in ${(f)out}; do
     name=${line%% *}
     [[ -z $name ]] && continue
     names+=($name)

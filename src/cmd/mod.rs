@@ -17,8 +17,7 @@ pub const SUPERVISOR_VERSION: &str = "4.3.0";
 /// Our own package version, shown by `supervisor version`.
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-const APPLETS: &str =
-    "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, pidproxy, completions, version, help";
+const APPLETS: &str = "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, pidproxy, completions, version, help";
 
 /// Runs the applet named by argv and returns the process exit code.
 pub fn dispatch(args: Vec<OsString>) -> i32 {

@@ -57,7 +57,11 @@ enum Phase {
     /// COMMAND is running in the foreground.
     Child { pid: i32 },
     /// COMMAND exited with `status`; waiting (until `deadline`) for PIDFILE to name a process.
-    Grace { child: i32, status: i32, deadline: Instant },
+    Grace {
+        child: i32,
+        status: i32,
+        deadline: Instant,
+    },
     /// Standing for `pid`; `pidfd` signals its exit when the kernel has pidfd_open.
     Watch { pid: i32, pidfd: Option<OwnedFd> },
 }
@@ -77,8 +81,9 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
 }
 
 fn run(pidfile: &str, cmd: &str, cmd_args: &[String]) -> Result<i32, String> {
-    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-        .map_err(|e| format!("unable to create a pipe: {e}"))?;
+    let (read_end, write_end) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+            .map_err(|e| format!("unable to create a pipe: {e}"))?;
     SIGNAL_PIPE.store(write_end.as_raw_fd(), Ordering::Relaxed);
     // Kept open for the life of the process: the handler writes to it.
     std::mem::forget(write_end);
@@ -120,7 +125,9 @@ fn run(pidfile: &str, cmd: &str, cmd_args: &[String]) -> Result<i32, String> {
             Phase::Watch { pidfd: None, .. } => Some(Duration::from_secs(1)),
         };
         let pidfd = match &phase {
-            Phase::Watch { pidfd: Some(fd), .. } => Some(fd.as_raw_fd()),
+            Phase::Watch {
+                pidfd: Some(fd), ..
+            } => Some(fd.as_raw_fd()),
             _ => None,
         };
         wait(read_end.as_raw_fd(), pidfd, timeout);
@@ -322,7 +329,9 @@ mod tests {
     fn usage_is_the_references_docstring() {
         let text = USAGE.replace("%s", "/usr/bin/pidproxy");
         assert!(text.starts_with("pidproxy -- run command and proxy signals"));
-        assert!(text.ends_with("Usage: /usr/bin/pidproxy <pidfile name> <command> [<cmdarg1> ...]\n"));
+        assert!(
+            text.ends_with("Usage: /usr/bin/pidproxy <pidfile name> <command> [<cmdarg1> ...]\n")
+        );
     }
 
     #[test]
