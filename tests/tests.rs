@@ -4,6 +4,7 @@ mod audit;
 mod cli;
 mod completions;
 mod config;
+mod config_checks;
 mod ctl;
 mod daemon;
 mod events;

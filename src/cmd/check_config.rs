@@ -89,9 +89,25 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
             }
         }
     };
-    let report = config::check(&path);
+    let report = config::check_all(&path);
     for w in &report.warnings {
         eprintln!("warning: {}", w.message);
+    }
+    // What would fail once supervisord runs the config (config/runtime.rs).
+    for w in &report.runtime.warnings {
+        eprintln!("warning: {w}");
+    }
+    if report.errors.is_empty() && !report.runtime.errors.is_empty() {
+        for e in &report.runtime.errors {
+            eprintln!("{e}");
+        }
+        let n = report.runtime.errors.len();
+        eprintln!(
+            "{}: {n} error{} at run time",
+            path.display(),
+            if n == 1 { "" } else { "s" }
+        );
+        return 1;
     }
     if !report.errors.is_empty() {
         for e in &report.errors {

@@ -14,11 +14,25 @@ pub enum ExpValue {
 
 pub type Expansions = BTreeMap<String, ExpValue>;
 
-/// Result of one expansion: the text, and `${NAME}` references left as written because unset.
+/// Result of one expansion: the text, `${NAME}` references left as written because unset, and
+/// the `${NAME:-default}` forms that were replaced (as written), for the shell-command warning.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Expanded {
     pub text: String,
     pub unset: Vec<String>,
+    pub defaulted: Vec<String>,
+}
+
+/// Where `${..}` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dollar {
+    /// Nowhere (first pass of doubly expanded options).
+    Off,
+    /// Everywhere (every option but `command`).
+    On,
+    /// As a POSIX shell would: outside quotes and inside double quotes, never inside single
+    /// quotes, so `sh -c '...${x:-y}...'` reaches the shell intact (`command`).
+    ShellQuoted,
 }
 
 enum Failure {
@@ -30,6 +44,16 @@ enum Failure {
 /// `dollar` enables `${..}`; it is off for the first pass of doubly expanded options so the
 /// substituted text is not expanded twice.
 pub fn expand(s: &str, exps: &Expansions, name: &str, dollar: bool) -> Result<Expanded, String> {
+    expand_mode(s, exps, name, if dollar { Dollar::On } else { Dollar::Off })
+}
+
+/// Expands a `command=` value: `%(..)` everywhere like the reference, `${..}` only where a
+/// POSIX shell would expand it (not between single quotes).
+pub fn expand_command(s: &str, exps: &Expansions, name: &str) -> Result<Expanded, String> {
+    expand_mode(s, exps, name, Dollar::ShellQuoted)
+}
+
+fn expand_mode(s: &str, exps: &Expansions, name: &str, dollar: Dollar) -> Result<Expanded, String> {
     let mut out = Expanded::default();
     match expand_into(s, exps, dollar, &mut out) {
         Ok(()) => Ok(out),
@@ -55,14 +79,40 @@ pub fn expand(s: &str, exps: &Expansions, name: &str, dollar: bool) -> Result<Ex
 fn expand_into(
     s: &str,
     exps: &Expansions,
-    dollar: bool,
+    dollar: Dollar,
     out: &mut Expanded,
 ) -> Result<(), Failure> {
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
+    // Shell quoting state of the text as written (ShellQuoted only).
+    let mut single = false;
+    let mut double = false;
     while i < chars.len() {
         let c = chars[i];
-        if c == '$' && dollar {
+        if dollar == Dollar::ShellQuoted {
+            match c {
+                '\\' if !single => {
+                    // The escaped character is literal: copy both, unless it starts a `%`
+                    // conversion, which the reference expands regardless of quoting.
+                    out.text.push(c);
+                    i += 1;
+                    if let Some(&next) = chars.get(i).filter(|n| **n != '%') {
+                        out.text.push(next);
+                        i += 1;
+                    }
+                    continue;
+                }
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                _ => {}
+            }
+        }
+        let dollar_here = match dollar {
+            Dollar::Off => false,
+            Dollar::On => true,
+            Dollar::ShellQuoted => !single,
+        };
+        if c == '$' && dollar_here {
             if chars.get(i + 1) == Some(&'$') && chars.get(i + 2) == Some(&'{') {
                 out.text.push_str("${");
                 i += 3;
@@ -74,8 +124,9 @@ fn expand_into(
                         out.text.push_str(v)
                     }
                     Some(ExpValue::Int(v)) => out.text.push_str(&v.to_string()),
-                    _ => match default {
-                        Some(d) => expand_into(&d, exps, dollar, out)?,
+                    _ => match &default {
+                        // Quotes inside the default do not leak out of it.
+                        Some(d) => expand_into(d, exps, dollar, out)?,
                         None => {
                             out.text.extend(&chars[i..i + consumed]);
                             if !out.unset.contains(&name) {
@@ -83,6 +134,12 @@ fn expand_into(
                             }
                         }
                     },
+                }
+                if default.is_some() {
+                    let written: String = chars[i..i + consumed].iter().collect();
+                    if !out.defaulted.contains(&written) {
+                        out.defaulted.push(written);
+                    }
                 }
                 i += consumed;
                 continue;
@@ -443,6 +500,50 @@ mod tests {
         assert_eq!(
             expand("${HOME}", &exps(), "x", false).unwrap().text,
             "${HOME}"
+        );
+    }
+
+    #[test]
+    fn command_dollar_forms_follow_shell_quoting() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            // The original note's form: outside quotes.
+            ("cat -f ${HOME}/cat.log", "cat -f /root/cat.log", &[]),
+            // Inside double quotes: expanded, like a shell.
+            ("echo \"${HOME}\"", "echo \"/root\"", &[]),
+            ("echo \"${NOPE:-d}\"", "echo \"d\"", &["${NOPE:-d}"]),
+            // Inside single quotes: left for the program (usually a shell) to expand.
+            (
+                "sh -c 'i=5; echo \"${i:-unset}\"'",
+                "sh -c 'i=5; echo \"${i:-unset}\"'",
+                &[],
+            ),
+            (
+                "sh -c 'echo ${HOME}' ${HOME}",
+                "sh -c 'echo ${HOME}' /root",
+                &[],
+            ),
+            // A double quote inside single quotes does not open a string, and vice versa.
+            (
+                "a '\"' ${HOME} \"'\" ${HOME}",
+                "a '\"' /root \"'\" /root",
+                &[],
+            ),
+            // An escaped quote or dollar is literal.
+            ("a \\' ${HOME}", "a \\' /root", &[]),
+            ("a \\${HOME}", "a \\${HOME}", &[]),
+            // %-formatting is the reference's and applies everywhere.
+            ("sh -c 'cd %(here)s'", "sh -c 'cd /etc/sv'", &[]),
+            ("a \\%(here)s", "a \\/etc/sv", &[]),
+        ];
+        for (input, want, defaulted) in cases {
+            let got = expand_command(input, &exps(), "x.command").unwrap();
+            assert_eq!(got.text, *want, "{input}");
+            assert_eq!(got.defaulted, *defaulted, "{input}");
+        }
+        // Other options keep expanding everywhere.
+        assert_eq!(
+            expand("'${HOME}'", &exps(), "x", true).unwrap().text,
+            "'/root'"
         );
     }
 }

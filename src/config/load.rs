@@ -3,7 +3,7 @@
 //! problem is collected, not only the first.
 
 use super::error::ConfigError;
-use super::expand::{ExpValue, Expansions, expand};
+use super::expand::{ExpValue, Expansions, expand, expand_command};
 use super::known;
 use super::model::*;
 use super::source::{self, Document, Entry};
@@ -18,6 +18,8 @@ pub struct Report {
     pub config: Option<Config>,
     pub errors: Vec<ConfigError>,
     pub warnings: Vec<Warning>,
+    /// What would fail once the daemon runs (check-config only; see `runtime.rs`).
+    pub runtime: super::runtime::Findings,
 }
 
 pub(super) struct Loader {
@@ -35,6 +37,9 @@ pub(super) struct Loader {
     /// Set while resolving a program section: errors get the reference's
     /// ` in section '..' (file: '..')` suffix.
     pub wrap_section: Option<String>,
+    /// Per program section, the `${NAME:-default}` forms expanded in its command (for the
+    /// shell-snippet warning of `runtime.rs`).
+    pub shell_defaults: Vec<(String, Vec<String>)>,
 }
 
 /// Python `os.path.abspath(os.path.expanduser(p))`.
@@ -137,6 +142,7 @@ impl Loader {
             warnings: Vec::new(),
             infos: Vec::new(),
             wrap_section: None,
+            shell_defaults: Vec::new(),
         }
     }
 
@@ -276,6 +282,41 @@ impl Loader {
         self.expand_value(section, option, &entry.value, &exps, &name, true)
             .map(Some)
             .ok_or(())
+    }
+
+    /// A program's `command`: like [`Loader::get`], but `${..}` follows shell quoting (see
+    /// `expand_command`), and the `${NAME:-default}` forms replaced are remembered.
+    pub fn command(&mut self, section: &str, extra: &Expansions) -> Result<Option<String>, ()> {
+        let Some(entry) = self.entry(section, "command") else {
+            return Ok(None);
+        };
+        if !entry.value.contains(['%', '$']) {
+            return Ok(Some(entry.value.clone()));
+        }
+        let mut exps = self.env.clone();
+        exps.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let name = format!("{section}.command");
+        match expand_command(&entry.value, &exps, &name) {
+            Ok(out) => {
+                for var in out.unset {
+                    let loc = self.location(section, "command");
+                    self.warn(format!(
+                        "{loc}[{section}] command: ${{{var}}} is not set in supervisord's environment; left as written"
+                    ));
+                }
+                if !out.defaulted.is_empty()
+                    && !self.shell_defaults.iter().any(|(s, _)| s == section)
+                {
+                    self.shell_defaults
+                        .push((section.to_string(), out.defaulted));
+                }
+                Ok(Some(out.text))
+            }
+            Err(problem) => {
+                self.error(section, Some("command"), problem, Some(&entry.value));
+                Err(())
+            }
+        }
     }
 
     /// A typed option: `default` when unset or invalid (invalid values are recorded).
@@ -557,6 +598,16 @@ impl Loader {
 
 /// Loads and resolves a config file; every error found is returned.
 pub fn check(path: &Path) -> Report {
+    check_inner(path, false)
+}
+
+/// [`check`] plus what would fail once the daemon runs (`Report::runtime`): check-config's
+/// view. The daemon does not pay for these file system probes on every (re)load.
+pub fn check_all(path: &Path) -> Report {
+    check_inner(path, true)
+}
+
+fn check_inner(path: &Path, runtime_checks: bool) -> Report {
     let mut l = Loader::new(path);
     let failed = l.read_sources().is_err();
     if failed || !l.errors.is_empty() {
@@ -596,7 +647,14 @@ pub fn check(path: &Path) -> Report {
         warnings: l.warnings.clone(),
         infos: l.infos.clone(),
     };
-    l.into_report(Some(config))
+    let runtime = if runtime_checks && l.errors.is_empty() {
+        super::runtime::check(&l, &config)
+    } else {
+        Default::default()
+    };
+    let mut report = l.into_report(Some(config));
+    report.runtime = runtime;
+    report
 }
 
 impl Loader {
@@ -606,6 +664,7 @@ impl Loader {
             config: if ok { config } else { None },
             errors: self.errors,
             warnings: self.warnings,
+            runtime: Default::default(),
         }
     }
 }

@@ -9,10 +9,11 @@ pub mod load;
 pub mod locate;
 pub mod model;
 pub mod programs;
+pub mod runtime;
 pub mod servers;
 pub mod source;
 pub mod users;
 pub mod values;
 
-pub use load::{check, load, load_ctl};
+pub use load::{check, check_all, load, load_ctl};
 pub use locate::{find_config_file, search_paths};

@@ -528,7 +528,7 @@ fn resolve_processes(
             // The reference never creates a stderr log when stderr is redirected.
             stderr.logfile = LogTarget::None;
         }
-        let command = match l.get(section, "command", &exps) {
+        let command = match l.command(section, &exps) {
             Ok(Some(c)) => c,
             Ok(None) => {
                 l.error(

@@ -251,6 +251,65 @@ pub fn list_of_strings(value: &str) -> Vec<String> {
     value.split(',').map(|s| s.trim().to_string()).collect()
 }
 
+/// Splits a `command=` like Python's `shlex.split` (POSIX mode, no comments), with its error
+/// texts (`No closing quotation`, `No escaped character`).
+pub fn shlex_split(s: &str) -> Result<Vec<String>, &'static str> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\\' => {
+                in_word = true;
+                word.push(chars.next().ok_or("No escaped character")?);
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(q) => word.push(q),
+                        None => return Err("No closing quotation"),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(e @ ('"' | '\\')) => word.push(e),
+                            Some(other) => {
+                                word.push('\\');
+                                word.push(other);
+                            }
+                            None => return Err("No escaped character"),
+                        },
+                        Some(q) => word.push(q),
+                        None => return Err("No closing quotation"),
+                    }
+                }
+            }
+            other => {
+                in_word = true;
+                word.push(other);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
 /// Tokens of Python's `shlex.shlex(s)` (non-POSIX mode) with `/.+-():` added to the word chars.
 fn shlex_tokens(s: &str) -> Result<Vec<String>, String> {
     let is_word = |c: char| c.is_ascii_alphanumeric() || "_/.+-():".contains(c);
