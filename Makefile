@@ -3,10 +3,18 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The binary `install-files` copies (`install` builds and passes the release build).
+BIN ?= target/release/supervisor
+# The names the multicall binary answers to, installed as symlinks to it.
+APPLETS = supervisord supervisorctl echo_supervisord_conf pidproxy
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref fmt lint clean install bench
+.PHONY: build release static run test ref fmt lint clean install install-files uninstall bench man man-check deb
 
 build:
 	$(CARGO) build
@@ -31,9 +39,21 @@ $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
 
-test: ref
+test: ref man-check
 	$(CARGO) build
 	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
+
+# Lints every manual page with mandoc: any message (style included) fails.
+man:
+	@command -v mandoc >/dev/null || { echo "make man: mandoc is not installed (apt-get install mandoc)"; exit 1; }
+	@out=$$(mandoc -T lint -W style man/*.[158] 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	echo "man pages: mandoc -T lint clean ($$(ls man/*.[158] | wc -l) pages)"
+
+# `make test` lints the pages when mandoc is there (CI installs it), and says so when not.
+man-check:
+	@if command -v mandoc >/dev/null; then $(MAKE) --no-print-directory man; \
+	else echo "SKIP make man: mandoc is not installed (apt-get install mandoc)"; fi
 
 fmt:
 	$(CARGO) fmt --all
@@ -48,14 +68,41 @@ bench: ref
 	$(MAKE) static || $(CARGO) build --release
 	bench/run.sh
 
+# The binary and its applet symlinks, every man page, the bash/zsh/fish completions (linked
+# under each command name, as the shells look them up) and the systemd unit.
 install: release
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
-	install -m 0755 target/release/supervisor $(DESTDIR)$(BINDIR)/supervisor
-	ln -sf supervisor $(DESTDIR)$(BINDIR)/supervisord
-	ln -sf supervisor $(DESTDIR)$(BINDIR)/supervisorctl
-	ln -sf supervisor $(DESTDIR)$(BINDIR)/echo_supervisord_conf
+	$(MAKE) --no-print-directory install-files BIN=target/release/supervisor
+
+install-files:
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/supervisor
+	for a in $(APPLETS); do ln -sf supervisor $(DESTDIR)$(BINDIR)/$$a; done
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 packaging/completions/supervisor.bash $(DESTDIR)$(BASHCOMPDIR)/supervisor
+	for a in $(APPLETS); do ln -sf supervisor $(DESTDIR)$(BASHCOMPDIR)/$$a; done
+	install -m 0644 packaging/completions/supervisor.zsh $(DESTDIR)$(ZSHCOMPDIR)/_supervisor
+	install -m 0644 packaging/completions/supervisor.fish $(DESTDIR)$(FISHCOMPDIR)/supervisor.fish
+	for a in $(APPLETS); do ln -sf supervisor.fish $(DESTDIR)$(FISHCOMPDIR)/$$a.fish; done
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/supervisor.service > $(DESTDIR)$(UNITDIR)/supervisor.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/supervisor.service
+
+# Removes exactly what install-files installed (same PREFIX/DESTDIR).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/supervisor
+	for a in $(APPLETS); do rm -f $(DESTDIR)$(BINDIR)/$$a $(DESTDIR)$(BASHCOMPDIR)/$$a \
+		$(DESTDIR)$(FISHCOMPDIR)/$$a.fish; done
+	for p in man/*.1 man/*.5 man/*.8; do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}; done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/supervisor $(DESTDIR)$(ZSHCOMPDIR)/_supervisor \
+		$(DESTDIR)$(FISHCOMPDIR)/supervisor.fish $(DESTDIR)$(UNITDIR)/supervisor.service
+
+# A Debian package of the static binary (dpkg-deb only): target/debian/supervisor-rs_*.deb.
+deb: static
+	packaging/debian/build.sh target/$(STATIC_TARGET)/release/supervisor target/debian
 
 clean:
 	$(CARGO) clean

@@ -12,6 +12,7 @@ mod http;
 mod lifecycle;
 mod listeners;
 mod logs;
+mod packaging;
 mod perf;
 mod pidproxy;
 mod reconfig;
