@@ -33,6 +33,9 @@ pub trait Hooks {
     fn reopen_main_log(&mut self);
     /// Once per loop pass, before polling (timers, held replies, streams).
     fn before_poll(&mut self, _sup: &mut Supervisor, _now: Instant) {}
+    /// Sees the events emitted this pass (`sup.events`) before they go to event listeners: the
+    /// web dashboards' live feed.
+    fn on_emitted(&mut self, _sup: &mut Supervisor) {}
     /// Whether a readiness token belongs to the hooks (HTTP listeners and connections).
     fn owns(&self, _token: Token) -> bool {
         false
@@ -96,6 +99,9 @@ pub fn run(
         let coalesced = sup.service_coalesced(now);
         let wall = SystemTime::now();
         sup.tick(wall);
+        if !sup.events.is_empty() {
+            hooks.on_emitted(sup);
+        }
         sup.deliver_events();
         sup.dispatch_events();
         // `|`: both queues are retried every pass. Targets still full are waited on for

@@ -187,6 +187,19 @@ impl event_loop::Hooks for LogHooks {
         self.log.pending_fds(out);
     }
 
+    fn on_emitted(&mut self, sup: &mut Supervisor) {
+        if let Some(web) = self.web.as_mut() {
+            let events = std::mem::take(&mut sup.events);
+            let log = self.log;
+            let mut clear = move || log.clear();
+            let mut backend = DaemonBackend::new(sup, &mut clear);
+            web.process_events(&mut backend, &events, std::time::SystemTime::now());
+            // Anything the feed's RPC reads emitted (nothing today) goes after these.
+            let later = std::mem::replace(&mut sup.events, events);
+            sup.events.extend(later);
+        }
+    }
+
     fn before_poll(&mut self, sup: &mut Supervisor, now: std::time::Instant) {
         if let Some(web) = self.web.as_mut() {
             let log = self.log;
