@@ -319,7 +319,7 @@ pub fn log(view: &LogView, wall: SystemTime) -> Response {
         Err(why) => format!("<div class=\"status_msg error\">{}</div>", escape(why)),
     };
     let content = format!(
-        "<header class=\"top\"><h1>{}</h1><span id=\"live\" class=\"live\" hidden>offline</span></header><nav class=\"tabs\">{tabs}</nav><div class=\"bar\"><button type=\"button\" id=\"pause\" hidden>Pause</button><a class=\"button\" href=\"\">Reload</a><span class=\"note\">last {} KiB</span></div>{body}",
+        "<header class=\"top\"><h1>{}</h1><span id=\"live\" class=\"live\" hidden>offline</span></header><nav class=\"tabs\">{tabs}</nav><div class=\"bar logbar\"><button type=\"button\" id=\"pause\" hidden>Pause</button><a class=\"button\" href=\"\">Reload</a><span class=\"note\">last {} KiB</span></div>{body}",
         escape(&title),
         view.keep / 1024
     );
