@@ -2,10 +2,10 @@
 //! through the RPC layer in-process (so faults, waiting and SHUTDOWN_STATE apply as for clients),
 //! answered with the reference's redirects and messages.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
+use super::process_table::ProcessTable;
 use super::rpc_backend::DaemonBackend;
-use super::supervisor::Supervisor;
 use crate::http::{Request, Response, ctime};
 use crate::rpc::{self, PendingCall, RpcOutcome};
 use crate::xmlrpc::{self, DecodeOptions, Value};
@@ -161,7 +161,8 @@ fn redirect(location: &str, message: &str) -> Response {
 
 /// One in-process RPC call.
 fn call(
-    sup: &mut Supervisor,
+    sup: &mut ProcessTable,
+    now: Instant,
     method: &str,
     params: Vec<Value>,
 ) -> Result<Result<Value, (i64, String)>, PendingCall> {
@@ -174,7 +175,7 @@ fn call(
         Some(h) => h.clear(),
         None => Ok(()),
     };
-    let mut backend = DaemonBackend::new(sup, &mut clear);
+    let mut backend = DaemonBackend::new(sup, &mut clear, now);
     match rpc::handle_request(body.as_bytes(), &mut backend, SystemTime::now()) {
         RpcOutcome::Reply(bytes) => Ok(decode(&bytes)),
         RpcOutcome::BadRequest => Ok(Err((1, "bad request".into()))),
@@ -234,16 +235,16 @@ fn multicall(calls: &[(&str, &str)]) -> Vec<Value> {
     vec![Value::Array(list)]
 }
 
-fn process_exists(sup: &Supervisor, ns: &str) -> bool {
+fn process_exists(sup: &ProcessTable, ns: &str) -> bool {
     let (group, name) = ns.split_once(':').unwrap_or((ns, ns));
     sup.find(group, name).is_some()
 }
 
 /// Handles `/`, `/index.html` and `/tail.html`.
-pub fn handle(sup: &mut Supervisor, request: &Request, page: &str) -> UiOutcome {
+pub fn handle(sup: &mut ProcessTable, now: Instant, request: &Request, page: &str) -> UiOutcome {
     let form = form(request);
     if page == "tail.html" {
-        return UiOutcome::Respond(tail_page(sup, &form));
+        return UiOutcome::Respond(tail_page(sup, now, &form));
     }
     let host = request
         .header("host")
@@ -251,7 +252,7 @@ pub fn handle(sup: &mut Supervisor, request: &Request, page: &str) -> UiOutcome 
         .unwrap_or_else(|| "localhost".to_string());
     let location = format!("http://{host}");
     let Some(action) = get(&form, "action") else {
-        return UiOutcome::Respond(status_page(sup, get(&form, "message")));
+        return UiOutcome::Respond(status_page(sup, now, get(&form, "message")));
     };
     let ns = get(&form, "processname").unwrap_or_default().to_string();
     let (method, params, done) = match action {
@@ -303,7 +304,7 @@ pub fn handle(sup: &mut Supervisor, request: &Request, page: &str) -> UiOutcome 
             return UiOutcome::Respond(Response::error(500));
         }
     };
-    match call(sup, method, params) {
+    match call(sup, now, method, params) {
         Ok(result) => UiOutcome::Respond(redirect(&location, &message(&done, result))),
         Err(call) => UiOutcome::Wait(PendingUi {
             call,
@@ -314,13 +315,13 @@ pub fn handle(sup: &mut Supervisor, request: &Request, page: &str) -> UiOutcome 
 }
 
 /// Polls a waiting action; Some(response) once its RPC call completed.
-pub fn poll(pending: &mut PendingUi, sup: &mut Supervisor) -> Option<Response> {
+pub fn poll(pending: &mut PendingUi, sup: &mut ProcessTable, now: Instant) -> Option<Response> {
     let handle = crate::logs::MainLogHandle::get();
     let mut clear = move || match handle {
         Some(h) => h.clear(),
         None => Ok(()),
     };
-    let mut backend = DaemonBackend::new(sup, &mut clear);
+    let mut backend = DaemonBackend::new(sup, &mut clear, now);
     let bytes = rpc::poll(&mut pending.call, &mut backend, SystemTime::now())?;
     let msg = message(&pending.done, decode(&bytes));
     Some(redirect(&pending.location, &msg))
@@ -354,7 +355,7 @@ fn link(href: &str, label: &str, blank: bool) -> String {
 
 const HIDDEN: &str = "<li><a class=\"hidden\" href=\"#\" name=\"#\">Action</a></li>";
 
-fn status_page(sup: &mut Supervisor, message: Option<&str>) -> Response {
+fn status_page(sup: &mut ProcessTable, now: Instant, message: Option<&str>) -> Response {
     let mut content = String::from("  <h1>Supervisor Status</h1>\n");
     if let Some(m) = message {
         content.push_str(&format!(
@@ -375,7 +376,7 @@ fn status_page(sup: &mut Supervisor, message: Option<&str>) -> Response {
         ));
     }
     content.push_str("  </ul>\n");
-    let infos = match call(sup, "supervisor.getAllProcessInfo", vec![]) {
+    let infos = match call(sup, now, "supervisor.getAllProcessInfo", vec![]) {
         Ok(Ok(Value::Array(list))) => list,
         Ok(Err((code, text))) => {
             content.push_str(&format!(
@@ -434,7 +435,7 @@ fn status_page(sup: &mut Supervisor, message: Option<&str>) -> Response {
     html(page("Supervisor Status", &content))
 }
 
-fn tail_page(sup: &mut Supervisor, form: &[(String, String)]) -> Response {
+fn tail_page(sup: &mut ProcessTable, now: Instant, form: &[(String, String)]) -> Response {
     // An empty value counts as absent (Python's parse_qs drops blank values).
     let Some(ns) = get(form, "processname").filter(|ns| !ns.is_empty()) else {
         return html(page(
@@ -448,6 +449,7 @@ fn tail_page(sup: &mut Supervisor, form: &[(String, String)]) -> Response {
         .max(1024);
     let text = match call(
         sup,
+        now,
         "supervisor.readProcessStdoutLog",
         vec![Value::string(ns), Value::Int(-limit), Value::Int(0)],
     ) {

@@ -7,19 +7,15 @@ use std::time::{Instant, SystemTime};
 use mio::event::Event as MioEvent;
 use mio::{Registry, Token};
 
+use super::process_table::ProcessTable;
 use super::rpc_backend::DaemonBackend;
-use super::supervisor::{LAST_PIPE_TOKEN, Supervisor};
 use crate::config::model::Config;
 use crate::http::{self, Channel, Request, RequestId, Response, Route};
 use crate::logs::{Changes, FileFollower, LogWatch, MainLogHandle};
 use crate::rpc::{self, PendingCall, RpcOutcome};
 
-/// HTTP tokens start here (child pipes use the range below).
-pub const HTTP_TOKEN_BASE: usize = LAST_PIPE_TOKEN;
 /// Most bytes one tail poll sends (the rest follows on the next poll).
 const TAIL_CHUNK: usize = 64 * 1024;
-/// The inotify descriptor that wakes log tails (below the first child pipe token).
-const TAIL_WATCH_TOKEN: Token = Token(1);
 
 struct Tail {
     id: RequestId,
@@ -35,6 +31,8 @@ pub struct Web {
     main_log: Option<MainLogHandle>,
     /// Watches the files tails follow; None when inotify is unavailable (tails then poll).
     watch: Option<LogWatch>,
+    /// The watch's token (the daemon's token map assigns it at `start`).
+    watch_token: Token,
     /// An XML-RPC reply of at least `LARGE_REPLY` bytes was made since the last heap trim.
     large_reply: bool,
 }
@@ -62,12 +60,21 @@ impl Web {
             tails: Vec::new(),
             main_log,
             watch: None,
+            watch_token: Token(usize::MAX),
             large_reply: false,
         })
     }
 
-    /// Logs what the reference logs per server, and registers the listeners.
-    pub fn start(&mut self, registry: &Registry, config: &Config) -> std::io::Result<()> {
+    /// Logs what the reference logs per server, and registers the listeners. The tokens come
+    /// from the daemon's token map: `watch_token` for the log-tail watch, `http_base` and up for
+    /// the servers.
+    pub fn start(
+        &mut self,
+        registry: &Registry,
+        config: &Config,
+        watch_token: Token,
+        http_base: usize,
+    ) -> std::io::Result<()> {
         let servers = config.unix_http_servers.len() + config.inet_http_servers.len();
         for _ in 0..servers {
             for interface in &config.rpcinterfaces {
@@ -84,18 +91,19 @@ impl Web {
             .and_then(|watch| {
                 registry.register(
                     &mut mio::unix::SourceFd(&watch.fd()),
-                    TAIL_WATCH_TOKEN,
+                    watch_token,
                     mio::Interest::READABLE,
                 )?;
                 Ok(watch)
             })
             .map_err(|e| log::debug!("log tails will poll their files: no inotify ({e})"))
             .ok();
-        self.server.register(registry, HTTP_TOKEN_BASE)
+        self.watch_token = watch_token;
+        self.server.register(registry, http_base)
     }
 
     pub fn owns(&self, token: Token) -> bool {
-        token == TAIL_WATCH_TOKEN || self.server.owns(token)
+        token == self.watch_token || self.server.owns(token)
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -106,12 +114,12 @@ impl Web {
     /// Readiness on one of the server's tokens.
     pub fn on_event(
         &mut self,
-        sup: &mut Supervisor,
+        sup: &mut ProcessTable,
         registry: &Registry,
         event: &MioEvent,
         now: Instant,
     ) {
-        if event.token() == TAIL_WATCH_TOKEN {
+        if event.token() == self.watch_token {
             self.wake_tails(now);
             return;
         }
@@ -120,9 +128,9 @@ impl Web {
     }
 
     /// Once per loop pass: timers, held RPC replies, log tails.
-    pub fn after_pass(&mut self, sup: &mut Supervisor, now: Instant) {
+    pub fn after_pass(&mut self, sup: &mut ProcessTable, now: Instant) {
         self.server.handle_timeout(now);
-        self.poll_pending(sup);
+        self.poll_pending(sup, now);
         self.poll_tails(now);
     }
 
@@ -137,7 +145,7 @@ impl Web {
         self.server.shutdown(registry);
     }
 
-    fn handle_requests(&mut self, sup: &mut Supervisor, requests: Vec<Request>, now: Instant) {
+    fn handle_requests(&mut self, sup: &mut ProcessTable, requests: Vec<Request>, now: Instant) {
         let mut queue = requests;
         while let Some(request) = queue.pop() {
             let more = self.handle_request(sup, request, now);
@@ -162,7 +170,7 @@ impl Web {
     /// Answers one request; returns requests that were pipelined behind it.
     fn handle_request(
         &mut self,
-        sup: &mut Supervisor,
+        sup: &mut ProcessTable,
         request: Request,
         now: Instant,
     ) -> Vec<Request> {
@@ -173,15 +181,17 @@ impl Web {
             Route::Rpc => {
                 let mut clear = self.clear_main_log();
                 let outcome = {
-                    let mut backend = DaemonBackend::new(sup, &mut clear);
+                    let mut backend = DaemonBackend::new(sup, &mut clear, now);
                     rpc::handle_request(&request.body, &mut backend, SystemTime::now())
                 };
                 match outcome {
                     RpcOutcome::Reply(body) => {
                         self.large_reply |= body.len() >= LARGE_REPLY;
-                        self.server.respond(request.id, Response::xml(body))
+                        self.server.respond(request.id, Response::xml(body), now)
                     }
-                    RpcOutcome::BadRequest => self.server.respond(request.id, Response::error(400)),
+                    RpcOutcome::BadRequest => {
+                        self.server.respond(request.id, Response::error(400), now)
+                    }
                     RpcOutcome::Pending(call) => {
                         self.pending.push((request.id, call));
                         Vec::new()
@@ -196,19 +206,22 @@ impl Web {
                 let path = Some(sup.config.supervisord.logfile.clone());
                 self.start_tail(request.id, path, false, now)
             }
-            Route::Ui { page } => match super::ui::handle(sup, &request, page) {
+            Route::Ui { page } => match super::ui::handle(sup, now, &request, page) {
                 super::ui::UiOutcome::Respond(response) => {
-                    self.server.respond(request.id, response)
+                    self.server.respond(request.id, response, now)
                 }
                 super::ui::UiOutcome::Wait(pending) => {
                     self.pending_ui.push((request.id, pending));
                     Vec::new()
                 }
             },
-            Route::Ok => self
+            Route::Ok => {
+                self.server
+                    .respond(request.id, Response::ok("text/plain", b"OK".to_vec()), now)
+            }
+            Route::Error(status) => self
                 .server
-                .respond(request.id, Response::ok("text/plain", b"OK".to_vec())),
-            Route::Error(status) => self.server.respond(request.id, Response::error(*status)),
+                .respond(request.id, Response::error(*status), now),
         }
     }
 
@@ -221,7 +234,7 @@ impl Web {
     ) -> Vec<Request> {
         let follower = match path.as_deref().map(|p| FileFollower::open(p, now)) {
             Some(Ok(f)) => f,
-            _ => return self.server.respond(id, Response::error(404)),
+            _ => return self.server.respond(id, Response::error(404), now),
         };
         let mut headers = Vec::new();
         if let Some(modified) = follower.modified() {
@@ -234,7 +247,7 @@ impl Web {
         if accel {
             headers.push(("X-Accel-Buffering".to_string(), "no".to_string()));
         }
-        if self.server.start_stream(id, &headers) {
+        if self.server.start_stream(id, &headers, now) {
             let mut follower = follower;
             // Watched before the first poll, so no change after it is missed.
             if let Some(watch) = self.watch.as_mut()
@@ -258,7 +271,7 @@ impl Web {
                 return true;
             }
             let data = tail.follower.poll(now, TAIL_CHUNK);
-            data.is_empty() || server.push_chunk(tail.id, &data)
+            data.is_empty() || server.push_chunk(tail.id, &data, now)
         });
         if self.tails.is_empty()
             && let Some(watch) = self.watch.as_mut()
@@ -288,7 +301,7 @@ impl Web {
         self.poll_tails(now);
     }
 
-    fn poll_pending(&mut self, sup: &mut Supervisor) {
+    fn poll_pending(&mut self, sup: &mut ProcessTable, now: Instant) {
         let mut done = Vec::new();
         let mut clear = self.clear_main_log();
         let mut index = 0;
@@ -299,7 +312,7 @@ impl Web {
                 continue;
             }
             let reply = {
-                let mut backend = DaemonBackend::new(sup, &mut clear);
+                let mut backend = DaemonBackend::new(sup, &mut clear, now);
                 rpc::poll(&mut self.pending[index].1, &mut backend, SystemTime::now())
             };
             match reply {
@@ -320,7 +333,7 @@ impl Web {
                 self.pending_ui.swap_remove(index);
                 continue;
             }
-            match super::ui::poll(&mut self.pending_ui[index].1, sup) {
+            match super::ui::poll(&mut self.pending_ui[index].1, sup, now) {
                 Some(response) => {
                     let (id, _) = self.pending_ui.swap_remove(index);
                     responses.push((id, response));
@@ -329,8 +342,8 @@ impl Web {
             }
         }
         for (id, response) in responses {
-            let more = self.server.respond(id, response);
-            self.handle_requests(sup, more, Instant::now());
+            let more = self.server.respond(id, response, now);
+            self.handle_requests(sup, more, now);
         }
     }
 }
@@ -347,7 +360,7 @@ fn reads_child_logs(request: &Request) -> bool {
 }
 
 /// The log file a `/logtail/<namespec>[/<channel>]` request names, if it exists.
-fn tail_path(sup: &Supervisor, namespec: &str, channel: Channel) -> Option<PathBuf> {
+fn tail_path(sup: &ProcessTable, namespec: &str, channel: Channel) -> Option<PathBuf> {
     let (group, name) = match namespec.split_once(':') {
         Some((g, n)) => (g, n),
         None => (namespec, namespec),
