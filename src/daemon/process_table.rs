@@ -91,6 +91,9 @@ struct ShutdownProgress {
     /// (stop-list length when the current batch came up, when its listeners stop waiting for
     /// their pools to drain).
     drain: Option<(usize, Instant)>,
+    /// The current batch is held back for its listeners (only then is `drain`'s end a deadline:
+    /// a past end would make the loop spin until the shutdown is over).
+    holding: bool,
 }
 
 pub fn log_at(level: LogLevel, msg: &str) {
@@ -545,7 +548,11 @@ impl ProcessTable {
             (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
             _ => None,
         };
-        let drain = self.shutdown.drain.map(|(_, until)| until);
+        let drain = self
+            .shutdown
+            .drain
+            .filter(|_| self.shutdown.holding)
+            .map(|(_, until)| until);
         procs.chain(report).chain(drain).min()
     }
 
@@ -594,7 +601,8 @@ impl ProcessTable {
                 .rev()
                 .cloned()
                 .collect();
-            if self.delay_for_event_drain(&batch, now) {
+            self.shutdown.holding = self.delay_for_event_drain(&batch, now);
+            if self.shutdown.holding {
                 break;
             }
             let mut all_stopped = true;
@@ -680,5 +688,57 @@ impl ProcessTable {
             slot.stdout_log.reopen();
             slot.stderr_log.reopen();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::Overrides;
+
+    /// Regression: once a shutdown batch's listeners had nothing left to take, the end of its
+    /// drain wait (set to that moment) stayed a deadline, so the loop spun without sleeping
+    /// until every process had died (seconds, up to stopwaitsecs).
+    #[test]
+    fn waiting_for_a_process_to_die_at_shutdown_sets_no_past_deadline() {
+        let dir = std::env::temp_dir().join(format!("process-table-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        let conf = dir.join("supervisord.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n\
+                 [program:p]\ncommand=sleep 30\nstdout_logfile=NONE\nstderr_logfile=NONE\n"
+            ),
+        )
+        .unwrap();
+        let overrides = Overrides {
+            configuration: Some(conf),
+            ..Overrides::default()
+        };
+        let config = crate::daemon::load_config(&overrides).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let registry = poll.registry().try_clone().unwrap();
+        let mut table = ProcessTable::new(config, registry, overrides, 0);
+        let now = Instant::now();
+        table.autostart_all(now);
+        let pid = table.groups[0].slots[0].process.pid;
+        assert!(pid > 0, "sleep did not start");
+        table.request_stop(SupervisorState::Shutdown);
+        let done = table.shutdown_step(now);
+        let deadline = table.next_deadline();
+        // The child is never reaped by the table here: collect it ourselves (only this pid).
+        // SAFETY: kill and waitpid on the child this test spawned.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!done, "the process cannot be stopped before it is reaped");
+        assert!(
+            deadline.is_some_and(|d| d > now),
+            "next deadline {deadline:?} is not after {now:?}"
+        );
     }
 }
