@@ -11,12 +11,13 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll};
 
 use super::process_table::ProcessTable;
+use super::rpc_backend::DaemonBackend;
 use super::signal_pipe::SignalPipe;
 use super::tokens;
-use super::web::Web;
 use super::write_waits::WriteWaits;
 use crate::logs::MainLogHandle;
 use crate::process::SupervisorState;
+use crate::web::Web;
 
 /// Time per loop pass for start-up work (spawning autostart processes, creating AUTO log files),
 /// so the control socket answers meanwhile.
@@ -82,7 +83,7 @@ impl<'a> Daemon<'a> {
     pub fn run(&mut self) -> Exit {
         self.table.queue_autostart();
         loop {
-            let now = Instant::now();
+            let (now, wall) = (Instant::now(), SystemTime::now());
             let sup = &mut self.table;
             let more_to_start = (sup.autostart_step(now, STARTUP_BUDGET)
                 | sup.create_auto_logs_step(STARTUP_BUDGET))
@@ -95,11 +96,13 @@ impl<'a> Daemon<'a> {
                     Exit::Shutdown
                 };
             }
-            self.web.after_pass(sup, now);
+            let log = self.main_log;
+            let mut clear = move || log.clear();
+            self.web
+                .after_pass(&mut DaemonBackend::new(sup, &mut clear, now), now, wall);
             report_main_log_health(&self.main_log);
             let backlog = sup.service_backlog(now).then_some(now);
             let coalesced = sup.service_coalesced(now);
-            let wall = SystemTime::now();
             sup.bus.tick(wall);
             sup.bus.deliver();
             sup.dispatch_events();
@@ -131,7 +134,7 @@ impl<'a> Daemon<'a> {
                 }
                 continue;
             }
-            let now = Instant::now();
+            let (now, wall) = (Instant::now(), SystemTime::now());
             for event in self.events.iter() {
                 let token = event.token();
                 if token == tokens::SIGNALS {
@@ -141,8 +144,11 @@ impl<'a> Daemon<'a> {
                 } else if self.table.pipes.owns(token) {
                     self.table.on_pipe_event(token, now);
                 } else if self.web.owns(token) {
-                    self.web
-                        .on_event(&mut self.table, self.poll.registry(), event, now);
+                    let log = self.main_log;
+                    let mut clear = move || log.clear();
+                    let mut backend = DaemonBackend::new(&mut self.table, &mut clear, now);
+                    let registry = self.poll.registry();
+                    self.web.on_event(&mut backend, registry, event, now, wall);
                 }
             }
         }

@@ -19,8 +19,6 @@ pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
 pub mod tokens;
-pub mod ui;
-pub mod web;
 pub mod write_waits;
 
 use std::path::PathBuf;
@@ -29,6 +27,7 @@ use mio::Poll;
 
 use crate::config::model::{Config, LogLevel, User};
 use crate::logs::{MainLogConfig, MainLogHandle};
+use crate::web;
 use event_loop::{Daemon, Exit};
 use process_table::ProcessTable;
 use signal_pipe::SignalPipe;
@@ -170,7 +169,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
         let sd = config.supervisord.clone();
         // Bound before privileges are dropped, so privileged ports and root-owned socket
         // directories keep working with `user=`.
-        let mut web = match web::Web::bind(&config, Some(log)) {
+        let mut web = match web::Web::bind(&config) {
             Ok(web) => web,
             Err(msg) => return usage(&msg),
         };
