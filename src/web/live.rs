@@ -4,6 +4,7 @@
 //! idle daemon with dashboards open sleeps until a process changes state.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use crate::events::Event;
 use crate::http::{self, RequestId, Response};
@@ -71,7 +72,7 @@ impl Live {
 
 
     /// Answers `GET /events` with a stream whose first event is `first` (the whole table).
-    pub fn open(&mut self, server: &mut http::Server, id: RequestId, first: &str) {
+    pub fn open(&mut self, server: &mut http::Server, id: RequestId, first: &str, now: Instant) {
         self.clients.retain(|c| server.is_open(*c));
         if self.clients.len() >= MAX_CLIENTS {
             let oldest = self.clients.remove(0);
@@ -83,21 +84,21 @@ impl Live {
             ("X-Accel-Buffering", "no"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()));
-        if !server.start_stream(id, &headers) {
+        if !server.start_stream(id, &headers, now) {
             return;
         }
         let mut hello = format!("retry: {RETRY_MS}\n\n").into_bytes();
         hello.extend_from_slice(&frame("table", first));
-        if server.push_chunk(id, &hello) {
+        if server.push_chunk(id, &hello, now) {
             self.clients.push(id);
         }
     }
 
     /// Sends one event to every open stream; a client that fell too far behind (its unsent
     /// bytes past the server's stream limit) is dropped by the server and forgotten here.
-    pub fn send(&mut self, server: &mut http::Server, event: &str, data: &str) {
+    pub fn send(&mut self, server: &mut http::Server, event: &str, data: &str, now: Instant) {
         let bytes = frame(event, data);
-        self.clients.retain(|c| server.push_chunk(*c, &bytes));
+        self.clients.retain(|c| server.push_chunk(*c, &bytes, now));
     }
 
     pub fn shutdown(&mut self) {

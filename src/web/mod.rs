@@ -134,18 +134,24 @@ impl Web {
     /// The daemon's state transitions since the last call (the events it emitted, before they go
     /// to event listeners): the open dashboards get the rows that changed, or the whole table
     /// when groups came or went. Without open dashboards this only counts starts.
-    pub fn process_events(&mut self, backend: &mut dyn Backend, events: &[Event], wall: SystemTime) {
+    pub fn process_events(
+        &mut self,
+        backend: &mut dyn Backend,
+        events: &[Event],
+        now: Instant,
+        wall: SystemTime,
+    ) {
         let changes = self.live.note(events);
         if changes.table {
             let table = self.table(backend, wall);
-            self.live.send(&mut self.server, "table", &table);
+            self.live.send(&mut self.server, "table", &table, now);
             return;
         }
         for ns in changes.processes {
             // A process of a group being removed is gone already: the table event follows.
             if let Some(info) = status::info(backend, &ns, wall) {
                 let row = page::row(&info, self.live.restarts(&ns), false);
-                self.live.send(&mut self.server, "row", &row);
+                self.live.send(&mut self.server, "row", &row, now);
             }
         }
     }
@@ -198,9 +204,11 @@ impl Web {
             Route::Rpc => match rpc::handle_request(&request.body, backend, wall) {
                 RpcOutcome::Reply(body) => {
                     self.large_reply |= body.len() >= LARGE_REPLY;
-                    self.server.respond(request.id, Response::xml(body))
+                    self.server.respond(request.id, Response::xml(body), now)
                 }
-                RpcOutcome::BadRequest => self.server.respond(request.id, Response::error(400)),
+                RpcOutcome::BadRequest => {
+                    self.server.respond(request.id, Response::error(400), now)
+                }
                 RpcOutcome::Pending(call) => {
                     self.pending.push((request.id, call));
                     Vec::new()
@@ -220,15 +228,15 @@ impl Web {
             }
             Route::Ui { page } if page == "events" => {
                 if request.method != "GET" {
-                    return self.server.respond(request.id, live::refuse());
+                    return self.server.respond(request.id, live::refuse(), now);
                 }
                 let table = self.table(backend, wall);
-                self.live.open(&mut self.server, request.id, &table);
+                self.live.open(&mut self.server, request.id, &table, now);
                 Vec::new()
             }
             Route::Ui { page } if page.starts_with("assets/") => {
                 let response = page::asset(page).unwrap_or_else(|| Response::error(404));
-                self.server.respond(request.id, response)
+                self.server.respond(request.id, response, now)
             }
             Route::Ui { page } => {
                 let live = &self.live;
@@ -237,7 +245,7 @@ impl Web {
                 };
                 match status::handle(backend, &request, page, &context, wall) {
                     status::Outcome::Respond(response) => {
-                        self.server.respond(request.id, response)
+                        self.server.respond(request.id, response, now)
                     }
                     status::Outcome::Wait(pending) => {
                         self.pending_actions.push((request.id, pending));
@@ -245,10 +253,13 @@ impl Web {
                     }
                 }
             }
-            Route::Ok => self
+            Route::Ok => {
+                self.server
+                    .respond(request.id, Response::ok("text/plain", b"OK".to_vec()), now)
+            }
+            Route::Error(status) => self
                 .server
-                .respond(request.id, Response::ok("text/plain", b"OK".to_vec())),
-            Route::Error(status) => self.server.respond(request.id, Response::error(*status)),
+                .respond(request.id, Response::error(*status), now),
         }
     }
 
@@ -285,7 +296,7 @@ impl Web {
             }
         }
         for (id, response) in responses {
-            let more = self.server.respond(id, response);
+            let more = self.server.respond(id, response, now);
             self.handle_requests(backend, more, now, wall);
         }
     }
