@@ -38,7 +38,10 @@ fn exchange(port: u16, request: &str) -> String {
 }
 
 pub fn get(port: u16, target: &str) -> String {
-    exchange(port, &format!("GET {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"))
+    exchange(
+        port,
+        &format!("GET {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+    )
 }
 
 pub fn post(port: u16, target: &str, form: &str) -> String {
@@ -73,7 +76,9 @@ fn dashboard_actions_need_post_and_destructive_ones_a_confirmation() {
         port,
         "[program:web]\ncommand=sleep 1000\nstartsecs=0\n",
     );
-    assert!(wait_for(WAIT, || dir.read("s.log").contains("success: web")));
+    assert!(wait_for(WAIT, || dir
+        .read("s.log")
+        .contains("success: web")));
     // The reference acted on a GET; a link, prefetch or crawler must not stop processes now.
     let page = get(port, "/index.html?processname=web&action=stop");
     assert!(page.starts_with("HTTP/1.0 200 OK\r\n"), "{page}");
@@ -94,18 +99,33 @@ fn dashboard_actions_need_post_and_destructive_ones_a_confirmation() {
     assert_eq!(body(&start), "Process web started");
     let again = post(port, "/index.html", "action=start&processname=web&js=1");
     assert_eq!(body(&again), "ERROR: Process web: already started");
-    let signal = post(port, "/index.html", "action=signal&processname=web&signal=USR2&js=1");
+    let signal = post(
+        port,
+        "/index.html",
+        "action=signal&processname=web&signal=USR2&js=1",
+    );
     assert_eq!(body(&signal), "Process web signalled with USR2");
-    let bad = post(port, "/index.html", "action=signal&processname=web&signal=NOPE&js=1");
+    let bad = post(
+        port,
+        "/index.html",
+        "action=signal&processname=web&signal=NOPE&js=1",
+    );
     assert_eq!(
         body(&bad),
         "ERROR: Process web: unexpected rpc fault [11] BAD_SIGNAL: NOPE"
     );
-    let group = post(port, "/index.html", "action=stopgroup&processname=nope&js=1");
+    let group = post(
+        port,
+        "/index.html",
+        "action=stopgroup&processname=nope&js=1",
+    );
     assert_eq!(body(&group), "No such group named nope");
     // The assets are ours, compiled in.
     let js = get(port, "/assets/app.js");
-    assert!(js.contains("Content-Type: text/javascript;charset=utf-8\r\n"), "{js}");
+    assert!(
+        js.contains("Content-Type: text/javascript;charset=utf-8\r\n"),
+        "{js}"
+    );
     assert!(get(port, "/assets/app.css").contains("prefers-color-scheme: dark"));
     assert!(get(port, "/assets/x.js").starts_with("HTTP/1.0 404 "));
     assert_eq!(d.stop(WAIT), Some(0));
@@ -136,22 +156,40 @@ fn events_stream_pushes_state_changes_and_is_silent_when_idle() {
         port,
         "[program:web]\ncommand=sleep 1000\nstartsecs=0\n",
     );
-    assert!(wait_for(WAIT, || dir.read("s.log").contains("success: web")));
+    assert!(wait_for(WAIT, || dir
+        .read("s.log")
+        .contains("success: web")));
     let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(sse, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut seen = String::new();
     let deadline = Instant::now() + WAIT;
-    assert!(read_until(&mut sse, &mut seen, "event: table\n", deadline), "{seen}");
-    assert!(read_until(&mut sse, &mut seen, "\n\n\r\n", deadline), "{seen}");
-    assert!(seen.contains("Content-Type: text/event-stream\r\n"), "{seen}");
-    assert!(seen.contains("data-ns=\"web\" data-state=\"RUNNING\""), "{seen}");
+    assert!(
+        read_until(&mut sse, &mut seen, "event: table\n", deadline),
+        "{seen}"
+    );
+    assert!(
+        read_until(&mut sse, &mut seen, "\n\n\r\n", deadline),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("Content-Type: text/event-stream\r\n"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("data-ns=\"web\" data-state=\"RUNNING\""),
+        "{seen}"
+    );
     // Idle: nothing is sent and the daemon does not wake for the open stream.
     let switches = crate::util::voluntary_switches(d.pid());
-    sse.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    sse.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
     let mut buf = [0u8; 256];
     assert!(sse.read(&mut buf).is_err(), "an idle stream sent something");
     let woke = crate::util::voluntary_switches(d.pid()) - switches;
-    assert!(woke <= 2, "the daemon woke {woke} times in 1.5 s with an idle stream");
+    assert!(
+        woke <= 2,
+        "the daemon woke {woke} times in 1.5 s with an idle stream"
+    );
     // A stop by another client shows up as rows: STOPPING, then STOPPED.
     let stop = post(port, "/index.html", "action=stop&processname=web&js=1");
     assert_eq!(body(&stop), "Process web stopped");
@@ -161,7 +199,10 @@ fn events_stream_pushes_state_changes_and_is_silent_when_idle() {
         read_until(&mut sse, &mut seen, "data-state=\"STOPPED\"", deadline),
         "{seen}"
     );
-    assert!(seen.contains("event: row\ndata: <tr id=\"p-web\""), "{seen}");
+    assert!(
+        seen.contains("event: row\ndata: <tr id=\"p-web\""),
+        "{seen}"
+    );
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
@@ -179,19 +220,30 @@ fn log_view_shows_the_end_and_streams_from_its_offset() {
     assert!(wait_for(WAIT, || std::fs::read(&out).is_ok_and(|b| b.len() == 5)));
     let page = get(port, "/log.html?processname=talk");
     assert!(page.contains("one\u{fffd}\n</pre>"), "{page}");
-    assert!(page.contains("data-src=\"logtail/talk?offset=5\""), "{page}");
+    assert!(
+        page.contains("data-src=\"logtail/talk?offset=5\""),
+        "{page}"
+    );
     // From the offset the stream holds only what came after (nothing yet), then new lines.
     let mut tail = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(tail, "GET /logtail/talk?offset=5 HTTP/1.0\r\n\r\n").unwrap();
     let mut seen = String::new();
-    assert!(read_until(&mut tail, &mut seen, "\r\n\r\n", Instant::now() + WAIT));
+    assert!(read_until(
+        &mut tail,
+        &mut seen,
+        "\r\n\r\n",
+        Instant::now() + WAIT
+    ));
     std::fs::OpenOptions::new()
         .append(true)
         .open(Path::new(&dir.path).join("talk.out"))
         .unwrap()
         .write_all(b"two\n")
         .unwrap();
-    assert!(read_until(&mut tail, &mut seen, "two\n", Instant::now() + WAIT), "{seen}");
+    assert!(
+        read_until(&mut tail, &mut seen, "two\n", Instant::now() + WAIT),
+        "{seen}"
+    );
     assert!(!seen.contains("one"), "{seen}");
     let main = get(port, "/log.html");
     assert!(main.contains("supervisord started with pid"), "{main}");
@@ -215,7 +267,10 @@ fn dashboard_in_a_real_browser() {
         Some("node is not installed".to_string())
     } else if !Path::new(&chromium).exists() {
         Some(format!("no Chromium at {chromium}"))
-    } else if !root.join("tests/browser/node_modules/playwright-core").exists() {
+    } else if !root
+        .join("tests/browser/node_modules/playwright-core")
+        .exists()
+    {
         Some("playwright-core is not installed (cd tests/browser && npm ci)".to_string())
     } else {
         None
@@ -233,5 +288,8 @@ fn dashboard_in_a_real_browser() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}{stderr}");
-    assert!(out.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{stdout}\n{stderr}"
+    );
 }

@@ -70,7 +70,6 @@ impl Live {
         self.starts.get(ns).map_or(0, |n| n.saturating_sub(1))
     }
 
-
     /// Answers `GET /events` with a stream whose first event is `first` (the whole table).
     pub fn open(&mut self, server: &mut http::Server, id: RequestId, first: &str, now: Instant) {
         self.clients.retain(|c| server.is_open(*c));
@@ -144,7 +143,10 @@ mod tests {
 
     #[test]
     fn frames_cannot_be_broken_by_newlines() {
-        assert_eq!(frame("row", "a\nb\r\nc"), b"event: row\ndata: a\ndata: b\ndata: c\n\n");
+        assert_eq!(
+            frame("row", "a\nb\r\nc"),
+            b"event: row\ndata: a\ndata: b\ndata: c\n\n"
+        );
         assert_eq!(frame("table", ""), b"event: table\ndata: \n\n");
     }
 

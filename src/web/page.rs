@@ -37,10 +37,18 @@ pub fn status(
     let (class, text) = match (message, fault) {
         (_, Some(f)) => (
             " class=\"status_msg error\"",
-            format!("ERROR: unexpected rpc fault [{}] {}", f.code.code(), f.text()),
+            format!(
+                "ERROR: unexpected rpc fault [{}] {}",
+                f.code.code(),
+                f.text()
+            ),
         ),
         (Some(m), None) => (
-            if is_error(m) { " class=\"status_msg error\"" } else { " class=\"status_msg\"" },
+            if is_error(m) {
+                " class=\"status_msg error\""
+            } else {
+                " class=\"status_msg\""
+            },
             m.to_string(),
         ),
         (None, None) => ("", String::new()),
@@ -51,7 +59,11 @@ pub fn status(
     ));
     c.push_str("<div class=\"bar\"><form class=\"all\" method=\"post\" action=\"index.html\">");
     c.push_str("<a class=\"button\" href=\"index.html\">Refresh</a>");
-    c.push_str(&button("restartall", "Restart all", Some("Restart every process?")));
+    c.push_str(&button(
+        "restartall",
+        "Restart all",
+        Some("Restart every process?"),
+    ));
     c.push_str(&button("stopall", "Stop all", Some("Stop every process?")));
     c.push_str("<a class=\"button\" href=\"log.html\">Main log</a></form>");
     c.push_str(&format!(
@@ -115,7 +127,10 @@ fn sort(rows: &mut [&Value], key: Option<&str>) {
     match key {
         Some("name") => rows.sort_by_key(|i| namespec(i)),
         Some("state") => rows.sort_by_key(|i| {
-            (state_rank(i.member_str("statename").unwrap_or_default()), namespec(i))
+            (
+                state_rank(i.member_str("statename").unwrap_or_default()),
+                namespec(i),
+            )
         }),
         // Longest running first; stopped ones (start 0 or not running) last.
         Some("uptime") => rows.sort_by_key(|i| {
@@ -174,7 +189,11 @@ fn section(group: Option<&str>, rows: &[&Value], view: &TableView) -> String {
         ));
     }
     let sort = |key: &str, label: &str| {
-        let current = if view.sort == Some(key) { " aria-sort=\"ascending\"" } else { "" };
+        let current = if view.sort == Some(key) {
+            " aria-sort=\"ascending\""
+        } else {
+            ""
+        };
         format!(
             "<th{current}><a href=\"index.html?sort={key}\" data-sort=\"{key}\">{label}</a></th>"
         )
@@ -249,7 +268,11 @@ pub fn row(info: &Value, restarts: u32, hidden: bool) -> String {
         start_b = act("start", "Start", is(state, &[Stopped, Exited, Fatal])),
         restart_b = act("restart", "Restart", !is(state, &[Stopping])),
         stop_b = act("stop", "Stop", is(state, &[Starting, Running, Backoff])),
-        signal_b = act("signal", "Signal", is(state, &[Starting, Running, Stopping])),
+        signal_b = act(
+            "signal",
+            "Signal",
+            is(state, &[Starting, Running, Stopping])
+        ),
     )
 }
 
@@ -295,17 +318,32 @@ pub fn log(view: &LogView, wall: SystemTime) -> Response {
                 format!("logtail/{q}{channel}?offset={}", view.end),
             )
         }
-        None => ("main log".to_string(), format!("mainlogtail?offset={}", view.end)),
+        None => (
+            "main log".to_string(),
+            format!("mainlogtail?offset={}", view.end),
+        ),
     };
     let tab = |href: String, label: &str, current: bool| {
-        let aria = if current { " aria-current=\"page\"" } else { "" };
+        let aria = if current {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
         format!("<a href=\"{}\"{aria}>{label}</a>", escape(&href))
     };
     let mut tabs = String::new();
     if let Some(ns) = view.ns {
         let q = url_quote(ns);
-        tabs.push_str(&tab(format!("log.html?processname={q}"), "stdout", !view.stderr));
-        tabs.push_str(&tab(format!("log.html?processname={q}&channel=stderr"), "stderr", view.stderr));
+        tabs.push_str(&tab(
+            format!("log.html?processname={q}"),
+            "stdout",
+            !view.stderr,
+        ));
+        tabs.push_str(&tab(
+            format!("log.html?processname={q}&channel=stderr"),
+            "stderr",
+            view.stderr,
+        ));
     }
     tabs.push_str(&tab("log.html".to_string(), "main log", view.ns.is_none()));
     tabs.push_str(&tab("index.html".to_string(), "status", false));
@@ -428,11 +466,17 @@ fn html(body: String) -> Response {
 /// into the binary (no external assets; the CSP allows only same-origin files).
 pub fn asset(name: &str) -> Option<Response> {
     let (content_type, body) = match name {
-        "assets/app.js" => ("text/javascript;charset=utf-8", include_str!("assets/app.js")),
+        "assets/app.js" => (
+            "text/javascript;charset=utf-8",
+            include_str!("assets/app.js"),
+        ),
         "assets/app.css" => ("text/css;charset=utf-8", include_str!("assets/app.css")),
         _ => return None,
     };
-    Some(no_cache(Response::ok(content_type, body.as_bytes().to_vec())))
+    Some(no_cache(Response::ok(
+        content_type,
+        body.as_bytes().to_vec(),
+    )))
 }
 
 #[cfg(test)]
@@ -496,7 +540,13 @@ mod tests {
             info("pool", "w1", ProcessState::Fatal),
             info("pool", "w2", ProcessState::Starting),
         ];
-        let page = body(&status(None, &infos, None, &view(None, None), SystemTime::UNIX_EPOCH));
+        let page = body(&status(
+            None,
+            &infos,
+            None,
+            &view(None, None),
+            SystemTime::UNIX_EPOCH,
+        ));
         assert!(page.contains("<span class=\"badge s-running\">RUNNING</span>"));
         assert!(page.contains("<span class=\"badge s-fatal\">FATAL</span>"));
         assert!(page.contains("<span class=\"badge s-starting\">STARTING</span>"));
@@ -505,12 +555,16 @@ mod tests {
         assert!(page.contains("<form method=\"post\" action=\"index.html\"><input type=\"hidden\" name=\"processname\" value=\"pool:w1\">"));
         assert!(page.contains("value=\"start\">Start</button>"));
         assert!(page.contains("value=\"stop\" disabled>Stop</button>"));
-        assert!(page.contains("<td class=\"desc\" data-label=\"Description\">pid 1, &lt;up&gt;</td>"));
+        assert!(
+            page.contains("<td class=\"desc\" data-label=\"Description\">pid 1, &lt;up&gt;</td>")
+        );
         assert!(page.contains("<td class=\"restarts\" data-label=\"Restarts\">2</td>"));
         assert!(page.contains("<details class=\"group\" id=\"g-pool\" open>"));
         assert!(page.contains("0 of 2 running"));
         assert!(page.contains("value=\"stopall\" data-confirm=\"Stop every process?\""));
-        assert!(!page.contains("<script>") && !page.contains("<style>") && !page.contains(" style="));
+        assert!(
+            !page.contains("<script>") && !page.contains("<style>") && !page.contains(" style=")
+        );
     }
 
     #[test]
@@ -519,7 +573,13 @@ mod tests {
             info("b", "b", ProcessState::Running),
             info("a", "a", ProcessState::Fatal),
         ];
-        let page = body(&status(None, &infos, None, &view(Some("fat"), Some("name")), SystemTime::UNIX_EPOCH));
+        let page = body(&status(
+            None,
+            &infos,
+            None,
+            &view(Some("fat"), Some("name")),
+            SystemTime::UNIX_EPOCH,
+        ));
         let a = page.find("id=\"p-a\"").unwrap();
         let b = page.find("id=\"p-b\"").unwrap();
         assert!(a < b);
@@ -530,11 +590,25 @@ mod tests {
     #[test]
     fn a_fault_shows_above_an_empty_table() {
         let fault = Fault::new(FaultCode::ShutdownState);
-        let page = body(&status(Some("a<b"), &[], Some(&fault), &view(None, None), SystemTime::UNIX_EPOCH));
+        let page = body(&status(
+            Some("a<b"),
+            &[],
+            Some(&fault),
+            &view(None, None),
+            SystemTime::UNIX_EPOCH,
+        ));
         assert!(page.contains("ERROR: unexpected rpc fault [6] SHUTDOWN_STATE</div>"));
         assert!(page.contains("<p class=\"empty\">No programs to manage</p>"));
-        let page = body(&status(Some("a<b"), &[], None, &view(None, None), SystemTime::UNIX_EPOCH));
-        assert!(page.contains("<div id=\"msg\" class=\"status_msg\" role=\"status\" aria-live=\"polite\">a&lt;b</div>"));
+        let page = body(&status(
+            Some("a<b"),
+            &[],
+            None,
+            &view(None, None),
+            SystemTime::UNIX_EPOCH,
+        ));
+        assert!(page.contains(
+            "<div id=\"msg\" class=\"status_msg\" role=\"status\" aria-live=\"polite\">a&lt;b</div>"
+        ));
     }
 
     #[test]
@@ -557,8 +631,14 @@ mod tests {
 
     #[test]
     fn assets_are_served_with_their_types() {
-        assert_eq!(asset("assets/app.js").unwrap().header("Content-Type"), Some("text/javascript;charset=utf-8"));
-        assert_eq!(asset("assets/app.css").unwrap().header("Content-Type"), Some("text/css;charset=utf-8"));
+        assert_eq!(
+            asset("assets/app.js").unwrap().header("Content-Type"),
+            Some("text/javascript;charset=utf-8")
+        );
+        assert_eq!(
+            asset("assets/app.css").unwrap().header("Content-Type"),
+            Some("text/css;charset=utf-8")
+        );
         assert!(asset("assets/nope").is_none());
     }
 }

@@ -336,7 +336,12 @@ pub fn all_infos(backend: &mut dyn Backend, wall: SystemTime) -> (Vec<Value>, Op
 
 /// One process's getProcessInfo value; None when it is gone.
 pub fn info(backend: &mut dyn Backend, ns: &str, wall: SystemTime) -> Option<Value> {
-    match rpc::call("supervisor.getProcessInfo", &[Value::string(ns)], backend, wall) {
+    match rpc::call(
+        "supervisor.getProcessInfo",
+        &[Value::string(ns)],
+        backend,
+        wall,
+    ) {
         Called::Done(Ok(value)) => Some(value),
         _ => None,
     }
