@@ -14,7 +14,7 @@ APPLETS = supervisord supervisorctl echo_supervisord_conf pidproxy
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref fmt lint clean install install-files uninstall bench man man-check deb
+.PHONY: build release static run test ref browser fmt lint clean install install-files uninstall bench man man-check deb
 
 build:
 	$(CARGO) build
@@ -39,7 +39,12 @@ $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
 
-test: ref man-check
+# playwright-core for the real-browser dashboard test (tests/browser; skipped without node).
+browser:
+	@if command -v npm >/dev/null && [ ! -d tests/browser/node_modules/playwright-core ]; then \
+		cd tests/browser && npm ci --no-audit --no-fund; fi
+
+test: ref browser man-check
 	$(CARGO) build
 	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
 

@@ -7,6 +7,7 @@ mod config;
 mod config_checks;
 mod ctl;
 mod daemon;
+mod dashboard;
 mod events;
 mod http;
 mod lifecycle;
