@@ -194,8 +194,10 @@ fn step(phase: &mut Phase, pidfile: &str) -> Option<i32> {
 /// pid until it is gone. Some(exit code) when there is nothing left to wait for.
 fn forward(sig: i32, pidfile: &str, phase: &mut Phase) -> Option<i32> {
     let Some(pid) = read_pid(pidfile) else {
-        // The reference's message, on stdout, and the signal is dropped.
-        println!("Can't read child pidfile {pidfile}!");
+        // The reference's message, on stdout, and the signal is dropped. A closed stdout is
+        // no reason to stop standing for the daemon.
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "Can't read child pidfile {pidfile}!");
         return None;
     };
     // SAFETY: kill(2) with plain integers.
