@@ -418,7 +418,7 @@ impl Supervisor {
         let stderr = stream == Stream::Stderr;
         let text = |data: &[u8]| match std::str::from_utf8(data) {
             Ok(t) => t.to_string(),
-            Err(_) => format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(data)),
+            Err(_) => format!("Undecodable: {}", crate::python::py_bytes_repr(data)),
         };
         for output in outputs {
             match output {

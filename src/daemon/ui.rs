@@ -298,7 +298,7 @@ pub fn handle(sup: &mut Supervisor, request: &Request, page: &str) -> UiOutcome 
         other => {
             log::error!(
                 "Web interface error: unknown action {}",
-                crate::pyrepr::py_repr(other)
+                crate::python::py_repr(other)
             );
             return UiOutcome::Respond(Response::error(500));
         }
