@@ -15,4 +15,5 @@ pub mod process;
 pub mod python;
 pub mod rpc;
 pub mod signals;
+pub mod sys;
 pub mod xmlrpc;
