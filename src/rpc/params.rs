@@ -30,6 +30,14 @@ fn incorrect() -> Fault {
     Fault::new(FaultCode::IncorrectParameters)
 }
 
+/// The fault for a call missing an argument: the reference's `traverse` turns Python's
+/// TypeError into INCORRECT_PARAMETERS. The method table checks counts before dispatch; methods
+/// still take their arguments with slice patterns that answer this instead of indexing, so a
+/// table entry that disagrees with its method can never panic (and abort) the daemon.
+pub fn missing() -> Fault {
+    incorrect()
+}
+
 /// A parameter that must be a string (process and group names, signal names, ...).
 /// The reference crashes (HTTP 500) on most non-strings; we answer INCORRECT_PARAMETERS.
 pub fn string(value: &Value) -> Result<&str, Fault> {
