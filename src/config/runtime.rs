@@ -7,7 +7,7 @@
 use super::load::Loader;
 use super::model::{Config, LogTarget};
 use super::values;
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 use std::path::Path;
 
 /// Findings of [`check`]: errors (certain to fail at run time) and warnings.
