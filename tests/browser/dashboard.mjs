@@ -142,6 +142,7 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   // Resource failures are checked by URL below (the browser's own /favicon.ico probe is a 404).
+  // A CSP violation is a console error too: the page must work under its strict policy.
   page.on("console", (m) => { if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
   page.on("response", (r) => { if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`); });
   const base = `http://127.0.0.1:${port}`;
@@ -269,7 +270,8 @@ try {
     evil.waitForResponse((r) => r.url().startsWith(`${base}/index.html`)),
     evil.evaluate(() => document.getElementById("f").submit()),
   ]);
-  const guarded = (await fetch(`${base}/`, { headers: { Authorization: AUTH } })).headers.get("content-security-policy");
+  // The HTTP layer's request policy (cross-site checks) comes with its nosniff header.
+  const guarded = (await fetch(`${base}/ok.html`, { headers: { Authorization: AUTH } })).headers.get("x-content-type-options");
   await sleep(500);
   const still = await rpc(port, "supervisor.getProcessInfo", ["running"]);
   if (guarded) {
