@@ -188,7 +188,7 @@ try {
 
   step("a crash and its restart appear live");
   if ((await row("crasher").locator("td.restarts").textContent()) !== "0") fail("crasher restarted already");
-  fs.writeFileSync(path.join(dir, "crash-now"), "");
+  fs.writeFileSync(path.join(dir, "crash-now"), ""); // its content does not matter
   await waitFor("crasher restart", async () =>
     (await row("crasher").locator("td.restarts").textContent()) === "1" && (await stateOf("crasher")) === "RUNNING", 15000);
 
@@ -228,7 +228,11 @@ try {
   step("the log view follows new output, keeps bad bytes safe, pauses");
   await page.goto(`${base}/log.html?processname=printer`);
   await page.waitForSelector("#live.on", { timeout: 10000 });
-  const say = (text) => fs.writeFileSync(path.join(dir, "say"), text);
+  // Written aside and renamed: the printer must never see (and remove) a half-written file.
+  const say = (text) => {
+    fs.writeFileSync(path.join(dir, "say.tmp"), text);
+    fs.renameSync(path.join(dir, "say.tmp"), path.join(dir, "say"));
+  };
   say(Buffer.concat([Buffer.from("hello from the printer \xff "), Buffer.from([0xff, 0xfe]), Buffer.from(" end\n")]));
   await page.waitForFunction(() => document.querySelector("#log").textContent.includes("hello from the printer"), null, { timeout: 10000 });
   const logText = await page.locator("#log").textContent();
