@@ -2,13 +2,13 @@
 //! environment, privileges, shutdown, output capture and reaping.
 
 use std::collections::BTreeSet;
+use crate::util::WAIT;
 use std::time::Duration;
 
 use crate::util::{
     Daemon, TempDir, free_port, pid_alive, require_root, run, stderr, unsafe_kill, wait_for,
 };
 
-const WAIT: Duration = Duration::from_secs(15);
 
 /// Writes a config with the main log in the temp dir and the given program sections.
 fn config(dir: &TempDir, programs: &str) -> std::path::PathBuf {
@@ -956,7 +956,7 @@ fn lifecycle_log_lines_match_the_reference() {
             .spawn()
             .unwrap();
         let log = || dir.read("s.log");
-        let settled = wait_for(Duration::from_secs(40), || {
+        let settled = wait_for(WAIT.saturating_mul(2), || {
             log().contains("gave up: quick")
                 && log().contains("exited: fine")
                 && log().contains("success: trapper")
@@ -1154,7 +1154,7 @@ fn logtail_stream_follows_rotations() {
     assert!(wait_for(WAIT, || dir.join("rotor.log").exists()));
     let mut tail = LogTail::open(&dir.join("s.sock"), "rotor");
     assert!(
-        tail.wait_for(b"done-writing", Duration::from_secs(20)),
+        tail.wait_for(b"done-writing", WAIT),
         "{}",
         tail.text()
     );

@@ -2,11 +2,10 @@
 //! a recording event listener in each, and the two recordings compared (headers and payloads).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use crate::util::WAIT;
 
 use crate::util::{self, TempDir, wait_for};
 
-const WAIT: Duration = Duration::from_secs(10);
 
 /// Records every event verbatim (header line and payload, escaped onto one line) and answers OK;
 /// the first delivery of a REMOTE_COMMUNICATION of type `failme` is answered FAIL.
@@ -225,7 +224,7 @@ fn run_scenario(supervisord: &Path, python: &Path, dir: &TempDir) -> Run {
     let conf = config(dir, python, Phase::Start);
     let mut daemon = util::spawn_foreground(supervisord, dir, &conf);
     let stalled = drive(dir, python, daemon.id() as i32).err();
-    let ended = util::terminate(&mut daemon, Duration::from_secs(15)).is_some();
+    let ended = util::terminate(&mut daemon, WAIT).is_some();
     assert!(ended, "{}: supervisord did not exit", dir.path.display());
     Run {
         recording: dir.read("events.txt"),

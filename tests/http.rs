@@ -2,6 +2,7 @@
 //! with the reference's answers, unix socket modes, stale and live socket handling.
 
 use std::io::{Read, Write};
+use crate::util::WAIT;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -65,7 +66,7 @@ fn normalize(text: &str) -> String {
 }
 
 fn wait_for_port(port: u16) -> bool {
-    util::wait_for(Duration::from_secs(15), || {
+    util::wait_for(WAIT, || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     })
 }
@@ -280,7 +281,7 @@ fn unix_socket_mode_auth_and_removal() {
     let sock: PathBuf = dir.join("s.sock");
     let mut daemon = Daemon::start(&dir, &conf);
     assert!(
-        util::wait_for(Duration::from_secs(10), || sock.exists()),
+        util::wait_for(WAIT, || sock.exists()),
         "socket never appeared"
     );
     // bind() creates the file with the umask's (narrower) mode; chmod follows a moment later.
@@ -290,7 +291,7 @@ fn unix_socket_mode_auth_and_removal() {
             .unwrap_or(0)
     };
     assert!(
-        util::wait_for(Duration::from_secs(10), || mode() == 0o770),
+        util::wait_for(WAIT, || mode() == 0o770),
         "socket mode {:o}",
         mode()
     );
@@ -307,7 +308,7 @@ fn unix_socket_mode_auth_and_removal() {
     let log_has_access_line = util::wait_for(Duration::from_secs(5), || {
         dir.read("sd.log").contains("localhost:0 - - [")
     });
-    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+    assert_eq!(daemon.stop(WAIT), Some(0));
     assert!(!sock.exists(), "socket file removed at shutdown");
     // Access lines are TRAC; at loglevel=debug they must not appear.
     assert!(
@@ -326,7 +327,7 @@ fn stale_socket_is_unlinked_and_live_one_refused() {
     let _first = Daemon::start(&dir, &conf);
     assert!(wait_for_port(port), "first daemon did not start");
     assert!(
-        util::wait_for(Duration::from_secs(5), || dir
+        util::wait_for(WAIT, || dir
             .read("daemon.err")
             .contains("Unlinking stale socket")),
         "stderr: {:?}",

@@ -4,8 +4,8 @@
 //! status` output and exit code, faults of failing operations) must match line by line.
 
 use std::path::{Path, PathBuf};
+use crate::util::WAIT;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::util::{self, TempDir};
 
@@ -167,7 +167,7 @@ fn run_side(refbin: &Path, tag: &str, reference: bool) -> String {
     };
     let mut daemon = util::spawn_foreground(&exe, &dir, &conf);
     let sock = dir.join("sock");
-    let up = util::wait_for(Duration::from_secs(10), || sock.exists());
+    let up = util::wait_for(WAIT, || sock.exists());
     let out = if up {
         Command::new(refbin.join("python"))
             .arg(probe_script())
@@ -180,7 +180,7 @@ fn run_side(refbin: &Path, tag: &str, reference: bool) -> String {
     } else {
         None
     };
-    util::terminate(&mut daemon, Duration::from_secs(15));
+    util::terminate(&mut daemon, WAIT);
     let Some(out) = out else {
         panic!("{tag}: daemon did not come up:\n{}", dir.read("daemon.err"));
     };

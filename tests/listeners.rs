@@ -5,12 +5,12 @@
 //! record and what the main log says about the protocol are compared.
 
 use std::path::{Path, PathBuf};
+use crate::util::WAIT;
 use std::process::Child;
 use std::time::Duration;
 
 use crate::util::{self, TempDir, wait_for};
 
-const WAIT: Duration = Duration::from_secs(8);
 
 /// One listener process. It records every event as `<process> <pid> <serial> <poolserial>
 /// <payload>` in `events.txt` and acts on the REMOTE_COMMUNICATION type, the first time an event
@@ -198,7 +198,7 @@ impl Side {
     /// Stops the daemon (SIGTERM, bounded); whether it was still running until then.
     fn stop(mut self) -> (TempDir, bool) {
         let alive = matches!(self.child.try_wait(), Ok(None));
-        let ended = util::terminate(&mut self.child, Duration::from_secs(15)).is_some();
+        let ended = util::terminate(&mut self.child, WAIT).is_some();
         // A daemon that crashed leaves its listeners behind (the reference does, see
         // docs/differences.md): end the ones this scenario started.
         for pid in self.dir.read("pids.txt").lines() {

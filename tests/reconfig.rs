@@ -5,13 +5,13 @@
 //! `reread`/`update`/`add`/`remove` output and exit codes must match line for line.
 
 use std::collections::BTreeMap;
+use crate::util::WAIT;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{self, TempDir};
 
-const WAIT: Duration = Duration::from_secs(15);
 
 /// One supervisord (reference or ours) with the matching supervisorctl.
 struct Side {
@@ -116,7 +116,7 @@ impl Side {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + WAIT;
         let rc = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break status.code();
@@ -191,7 +191,7 @@ impl Side {
     }
 
     fn stop(&mut self) {
-        util::terminate(&mut self.daemon, Duration::from_secs(20));
+        util::terminate(&mut self.daemon, WAIT);
     }
 }
 

@@ -3,6 +3,7 @@
 //! normalised transcripts must match line by line.
 
 use std::path::{Path, PathBuf};
+use crate::util::WAIT;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ fn probe_script() -> PathBuf {
 fn probe(python: &Path, dir: &Path) -> String {
     let sock = dir.join("sock");
     assert!(
-        util::wait_for(Duration::from_secs(10), || sock.exists()),
+        util::wait_for(WAIT, || sock.exists()),
         "no socket at {}",
         sock.display()
     );
@@ -129,10 +130,10 @@ fn every_method_matches_the_reference() {
         .unwrap();
     let expected = probe(&python, &theirs.path);
     // The probe shut the daemons down; kill them only if they hang.
-    util::reap(&mut reference, Duration::from_secs(20));
+    util::reap(&mut reference, WAIT);
 
     let got = ours_run.join().unwrap();
-    util::reap(&mut daemon.child, Duration::from_secs(20));
+    util::reap(&mut daemon.child, WAIT);
 
     let expected: Vec<&str> = expected.lines().collect();
     let got: Vec<&str> = got.lines().collect();
@@ -152,8 +153,8 @@ fn every_method_matches_the_reference() {
 
 /// POSTs one XML-RPC body over the daemon's unix socket (HTTP/1.0: the reply ends at EOF).
 fn post(sock: &Path, body: &str) -> String {
-    let stream = util::connect_unix(sock, Duration::from_secs(10));
-    util::post_rpc(stream, body, Duration::from_secs(30)).expect("a reply within 30 s")
+    let stream = util::connect_unix(sock, WAIT);
+    util::post_rpc(stream, body, WAIT.saturating_mul(2)).expect("a reply in time")
 }
 
 fn call_struct(method: &str, params: &str) -> String {
@@ -179,7 +180,7 @@ fn start_rpc_daemon(tag: &str, programs: &str) -> (TempDir, Daemon, PathBuf) {
     );
     let daemon = Daemon::start(&dir, &conf);
     let sock = dir.join("sock");
-    assert!(util::wait_for(Duration::from_secs(10), || sock.exists()));
+    assert!(util::wait_for(WAIT, || sock.exists()));
     (dir, daemon, sock)
 }
 
@@ -219,7 +220,7 @@ fn stop_right_after_start_does_not_signal_supervisord() {
         "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName></methodCall>",
     );
     assert!(state.contains("<string>RUNNING</string>"), "{state}");
-    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+    assert_eq!(daemon.stop(WAIT), Some(0));
 }
 
 /// The reference answers HTTP 500 here (3 GB does not fit an XML-RPC int); we clamp.
@@ -239,5 +240,5 @@ fn config_info_with_huge_values_is_clamped_not_an_error() {
             .contains("<name>stdout_logfile_maxbytes</name>\n<value><int>2147483647</int></value>"),
         "{reply}"
     );
-    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+    assert_eq!(daemon.stop(WAIT), Some(0));
 }

@@ -1,6 +1,7 @@
 //! The one integration-test binary: each module tests one area against the real binary.
 
-mod audit;
+mod capture_under_load;
+mod compat_edge_cases;
 mod cli;
 mod config;
 mod ctl;
@@ -10,7 +11,6 @@ mod http;
 mod lifecycle;
 mod listeners;
 mod logs;
-mod perf;
 mod reconfig;
 mod rpc;
 mod util;

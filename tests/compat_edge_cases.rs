@@ -3,11 +3,11 @@
 //! normalised transcripts (output, exit codes, raw XML-RPC replies, selected main-log lines).
 
 use crate::util::{self, TempDir, wait_for};
+use crate::util::WAIT;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(15);
 
 const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
 
@@ -112,7 +112,7 @@ impl Side {
     /// SIGTERM, then waits (bounded) for the daemon to exit; its exit code.
     fn stop(&mut self) -> Option<i32> {
         let mut child = self.daemon.take()?;
-        util::terminate(&mut child, Duration::from_secs(20)).and_then(|s| s.code())
+        util::terminate(&mut child, WAIT).and_then(|s| s.code())
     }
 
     /// Main-log messages (timestamp cut) containing any of `needles`, masked, in file order.
@@ -414,7 +414,7 @@ impl Drop for PidfileGuard {
             .and_then(|p| p.trim().parse::<i32>().ok())
         {
             util::unsafe_kill(pid, 15);
-            wait_for(Duration::from_secs(10), || !util::pid_alive(pid));
+            wait_for(WAIT, || !util::pid_alive(pid));
         }
     }
 }

@@ -4,13 +4,12 @@
 //! still see the bytes.
 
 use std::io::{BufRead, BufReader};
+use crate::util::WAIT;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::util::{Daemon, TempDir, wait_for};
 
-const WAIT: Duration = Duration::from_secs(20);
 
 fn start(dir: &TempDir, command: &str) -> Daemon {
     let conf = dir.write(
@@ -120,7 +119,7 @@ fn large_writes_rotate_exactly_at_maxbytes_with_every_byte_in_order() {
     let files = rotated_set(&dir.join("out.log"), 40);
     let total = || files.iter().map(|f| size(f)).sum::<u64>();
     assert!(
-        wait_for(Duration::from_secs(60), || total() >= data.len() as u64),
+        wait_for(WAIT.saturating_mul(3), || total() >= data.len() as u64),
         "logs hold {} of {} bytes",
         total(),
         data.len()
