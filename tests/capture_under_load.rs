@@ -4,12 +4,10 @@
 //! still see the bytes.
 
 use std::io::{BufRead, BufReader};
-use crate::util::WAIT;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::util::{Daemon, TempDir, wait_for};
-
+use crate::util::{Daemon, RPC_INTERFACE, TempDir, WAIT, wait_for};
 
 fn start(dir: &TempDir, command: &str) -> Daemon {
     let conf = dir.write(
@@ -65,7 +63,7 @@ fn start_with(dir: &TempDir, global: &str, program: &str) -> (Daemon, std::path:
         "s.conf",
         &format!(
             "[unix_http_server]\nfile=%(here)s/s.sock\n\n\
-             [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             {RPC_INTERFACE}\
              [supervisorctl]\nserverurl=unix://%(here)s/s.sock\n\n\
              [supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\n{global}\n\n\
              [program:talker]\nstartsecs=0\nautorestart=false\n{program}\n"

@@ -4,12 +4,11 @@
 //! both sides see the same state when their command runs.
 
 use std::io::Write;
-use crate::util::WAIT;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, TempDir, free_port};
+use crate::util::{self, RPC_INTERFACE, TempDir, WAIT, free_port};
 
 /// Which supervisord a side talks to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -44,7 +43,7 @@ fn config(env_dir: &Path, port: u16, version: u8) -> String {
         "[unix_http_server]\nfile={d}/s.sock\n\n\
          [inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=123\n\n\
          [supervisord]\nlogfile={d}/main.log\npidfile={d}/sd.pid\nchildlogdir={d}\nloglevel=info\n\n\
-         [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+         {RPC_INTERFACE}\
          [supervisorctl]\nserverurl=unix://{d}/s.sock\n\n\
          [program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n\n\
          [program:printer]\ncommand=/bin/sh -c \"echo out-line; echo err-line 1>&2; exec sleep 1000\"\nstartsecs=0\n\
@@ -1001,9 +1000,7 @@ fn ctl_without_rpcinterface_matches_reference() {
     );
     let our_env = Env::launch(&refbin, DaemonKind::Ours, "ctlno", no_rpcinterface_config);
     for env in [&reference_env, &our_env] {
-        let up = util::wait_for(WAIT, || {
-            env.refctl("version").rc == Some(3)
-        });
+        let up = util::wait_for(WAIT, || env.refctl("version").rc == Some(3));
         assert!(
             up,
             "{:?} daemon not answering: {:?}",

@@ -2,10 +2,8 @@
 //! a recording event listener in each, and the two recordings compared (headers and payloads).
 
 use std::path::{Path, PathBuf};
-use crate::util::WAIT;
 
-use crate::util::{self, TempDir, wait_for};
-
+use crate::util::{self, RPC_INTERFACE, TempDir, WAIT, wait_for};
 
 /// Records every event verbatim (header line and payload, escaped onto one line) and answers OK;
 /// the first delivery of a REMOTE_COMMUNICATION of type `failme` is answered FAIL.
@@ -113,10 +111,7 @@ childlogdir=%(here)s
 loglevel=debug
 strip_ansi=true
 
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[eventlistener:rec]
+{RPC_INTERFACE}[eventlistener:rec]
 command={python} -u %(here)s/listener.py %(here)s/events.txt
 events=PROCESS_STATE,PROCESS_LOG,PROCESS_COMMUNICATION,REMOTE_COMMUNICATION,PROCESS_GROUP,SUPERVISOR_STATE_CHANGE
 buffer_size=1000
@@ -654,18 +649,12 @@ fn compare_other_pools(ours: &Run, theirs: &Run) -> Vec<String> {
 
 #[test]
 fn events_match_the_reference() {
-    let Some(refbin) = util::require_reference("events_match_the_reference") else {
+    let Some((ours, theirs)) = util::side_by_side("events_match_the_reference", |imp| {
+        let dir = TempDir::new(&imp.tag("ev"));
+        run_scenario(&imp.supervisord(&dir), &imp.python(), &dir)
+    }) else {
         return;
     };
-    let python = refbin.join("python");
-    let ours_dir = TempDir::new("evours");
-    let py = python.clone();
-    let reference = std::thread::spawn(move || {
-        let dir = TempDir::new("evref");
-        run_scenario(&refbin.join("supervisord"), &py, &dir)
-    });
-    let ours = run_scenario(&ours_dir.applet("supervisord"), &python, &ours_dir);
-    let theirs = reference.join().unwrap();
     assert!(
         theirs.stalled.is_none(),
         "the reference stalled: {:?}\n{}",

@@ -2,7 +2,6 @@
 //! with the reference's answers, unix socket modes, stale and live socket handling.
 
 use std::io::{Read, Write};
-use crate::util::WAIT;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -10,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, Daemon, TempDir, free_port};
+use crate::util::{self, Daemon, RPC_INTERFACE, TempDir, WAIT, free_port};
 
 fn config(dir: &Path, port: u16, sock_mode: &str) -> String {
     format!(
@@ -18,8 +17,7 @@ fn config(dir: &Path, port: u16, sock_mode: &str) -> String {
          [unix_http_server]\nfile={d}/s.sock\nchmod={sock_mode}\nusername=user\n\
          password={{SHA}}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4\n\n\
          [inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=secret\n\n\
-         [rpcinterface:supervisor]\n\
-         supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+         {RPC_INTERFACE}",
         d = dir.display()
     )
 }
@@ -66,9 +64,7 @@ fn normalize(text: &str) -> String {
 }
 
 fn wait_for_port(port: u16) -> bool {
-    util::wait_for(WAIT, || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    })
+    util::wait_for(WAIT, || TcpStream::connect(("127.0.0.1", port)).is_ok())
 }
 
 const AUTH: &str = "Authorization: Basic dXNlcjpzZWNyZXQ=\r\n";

@@ -3,11 +3,10 @@
 //! normalised transcripts must match line by line.
 
 use std::path::{Path, PathBuf};
-use crate::util::WAIT;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{self, Daemon, TempDir};
+use crate::util::{self, Daemon, RPC_INTERFACE, TempDir, WAIT};
 
 fn config(dir: &Path) -> String {
     let d = dir.display();
@@ -21,10 +20,7 @@ pidfile={d}/sd.pid
 childlogdir={d}
 nodaemon=true
 
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[program:sleeper]
+{RPC_INTERFACE}[program:sleeper]
 command=/bin/sleep 1000
 startsecs=0
 
@@ -104,36 +100,21 @@ fn probe(python: &Path, dir: &Path) -> String {
 
 #[test]
 fn every_method_matches_the_reference() {
-    let Some(refbin) = util::require_reference("rpc::every_method_matches_the_reference") else {
+    let Some((got, expected)) =
+        util::side_by_side("rpc::every_method_matches_the_reference", |imp| {
+            let dir = TempDir::new(&imp.tag("rpc"));
+            let conf = dir.write("supervisord.conf", &config(&dir.path));
+            let mut daemon = Daemon {
+                child: util::spawn_foreground(&imp.supervisord(&dir), &dir, &conf),
+            };
+            let transcript = probe(&imp.python(), &dir.path);
+            // The probe shut the daemon down; kill it only if it hangs.
+            util::reap(&mut daemon.child, WAIT);
+            transcript
+        })
+    else {
         return;
     };
-    let python = refbin.join("python");
-
-    let ours = TempDir::new("rpc-ours");
-    let conf = ours.write("supervisord.conf", &config(&ours.path));
-    let mut daemon = Daemon::start(&ours, &conf);
-    let ours_path = ours.path.clone();
-    let py = python.clone();
-    let ours_run = std::thread::spawn(move || probe(&py, &ours_path));
-
-    let theirs = TempDir::new("rpc-ref");
-    let ref_conf = theirs.write("supervisord.conf", &config(&theirs.path));
-    let mut reference = Command::new(refbin.join("supervisord"))
-        .arg("-n")
-        .arg("-c")
-        .arg(&ref_conf)
-        .current_dir(&theirs.path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let expected = probe(&python, &theirs.path);
-    // The probe shut the daemons down; kill them only if they hang.
-    util::reap(&mut reference, WAIT);
-
-    let got = ours_run.join().unwrap();
-    util::reap(&mut daemon.child, WAIT);
 
     let expected: Vec<&str> = expected.lines().collect();
     let got: Vec<&str> = got.lines().collect();
@@ -173,8 +154,7 @@ fn start_rpc_daemon(tag: &str, programs: &str) -> (TempDir, Daemon, PathBuf) {
         "supervisord.conf",
         &format!(
             "[unix_http_server]\nfile={d}/sock\n\n[supervisord]\nlogfile={d}/main.log\n\
-             pidfile={d}/sd.pid\nchildlogdir={d}\n\n[rpcinterface:supervisor]\n\
-             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             pidfile={d}/sd.pid\nchildlogdir={d}\n\n{RPC_INTERFACE}\
              {programs}"
         ),
     );

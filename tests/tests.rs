@@ -1,8 +1,8 @@
 //! The one integration-test binary: each module tests one area against the real binary.
 
 mod capture_under_load;
-mod compat_edge_cases;
 mod cli;
+mod compat_edge_cases;
 mod config;
 mod ctl;
 mod daemon;

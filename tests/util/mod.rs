@@ -207,12 +207,20 @@ pub fn reference_bin() -> Option<PathBuf> {
 
 /// One implementation in a side-by-side run: ours (the applet symlinks in a test's dir) or the
 /// reference's (its venv). Both sides use the reference's python for helper scripts.
-pub struct Implementation<'a> {
-    ref_bin: &'a Path,
+pub struct Implementation {
+    ref_bin: PathBuf,
     reference: bool,
 }
 
-impl Implementation<'_> {
+impl Implementation {
+    /// Our binaries alone, for a test that checks ours against recorded reference output.
+    pub fn ours() -> Implementation {
+        Implementation {
+            ref_bin: reference_bin().unwrap_or_default(),
+            reference: false,
+        }
+    }
+
     /// Whether this side runs the reference supervisor.
     pub fn is_reference(&self) -> bool {
         self.reference
@@ -248,7 +256,7 @@ impl Implementation<'_> {
 
     /// The reference venv's bin dir (for its supervisorctl driving either daemon).
     pub fn ref_bin(&self) -> &Path {
-        self.ref_bin
+        &self.ref_bin
     }
 }
 
@@ -256,14 +264,17 @@ impl Implementation<'_> {
 /// implementations at once (the reference in a second thread, so a slow side costs no extra
 /// time) and returns `(ours, reference)`. None, with the skip printed, when the reference is not
 /// installed and REQUIRE_REF is unset. A panic on either side fails the test with its message.
-pub fn side_by_side<T: Send>(test: &str, scenario: impl Fn(&Implementation) -> T + Sync) -> Option<(T, T)> {
+pub fn side_by_side<T: Send>(
+    test: &str,
+    scenario: impl Fn(&Implementation) -> T + Sync,
+) -> Option<(T, T)> {
     let ref_bin = require_reference(test)?;
     let ours = Implementation {
-        ref_bin: &ref_bin,
+        ref_bin: ref_bin.clone(),
         reference: false,
     };
     let theirs = Implementation {
-        ref_bin: &ref_bin,
+        ref_bin,
         reference: true,
     };
     std::thread::scope(|s| {
