@@ -16,3 +16,6 @@ pub mod pyrepr;
 pub mod rpc;
 pub mod signals;
 pub mod xmlrpc;
+
+#[cfg(test)]
+mod testutil;
