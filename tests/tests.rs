@@ -6,6 +6,7 @@ mod compat_edge_cases;
 mod config;
 mod ctl;
 mod daemon;
+mod dashboard;
 mod events;
 mod http;
 mod lifecycle;
