@@ -1,7 +1,8 @@
 //! The one integration-test binary: each module tests one area against the real binary.
 
-mod audit;
+mod capture_under_load;
 mod cli;
+mod compat_edge_cases;
 mod completions;
 mod config;
 mod config_checks;
@@ -14,7 +15,6 @@ mod lifecycle;
 mod listeners;
 mod logs;
 mod packaging;
-mod perf;
 mod pidproxy;
 mod reconfig;
 mod rpc;

@@ -82,8 +82,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
 
 fn run(pidfile: &str, cmd: &str, cmd_args: &[String]) -> Result<i32, String> {
     let (read_end, write_end) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-            .map_err(|e| format!("unable to create a pipe: {e}"))?;
+        crate::sys::pipe_nonblocking().map_err(|e| format!("unable to create a pipe: {e}"))?;
     SIGNAL_PIPE.store(write_end.as_raw_fd(), Ordering::Relaxed);
     // Kept open for the life of the process: the handler writes to it.
     std::mem::forget(write_end);
