@@ -9,6 +9,7 @@ pub mod config;
 pub mod ctl;
 pub mod daemon;
 pub mod events;
+pub mod fuzz_bodies;
 pub mod http;
 pub mod logs;
 pub mod process;

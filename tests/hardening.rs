@@ -93,7 +93,11 @@ fn blank_line_floods_do_not_fill_the_connection_limit() {
         Duration::from_secs(10),
     );
     assert!(status.starts_with("HTTP/1.0 200 OK"), "{status}");
-    let ctl = util::run(&dir, "supervisorctl", &["-c", conf.to_str().unwrap(), "pid"]);
+    let ctl = util::run(
+        &dir,
+        "supervisorctl",
+        &["-c", conf.to_str().unwrap(), "pid"],
+    );
     assert_eq!(
         util::stdout(&ctl).trim(),
         daemon.pid().to_string(),

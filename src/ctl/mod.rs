@@ -9,7 +9,7 @@ pub(crate) mod options;
 mod pyfmt;
 mod shell;
 mod tail;
-mod transport;
+pub(crate) mod transport;
 
 use std::sync::atomic::Ordering;
 

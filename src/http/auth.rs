@@ -156,8 +156,16 @@ mod tests {
             ),
             // Python's decoder: unpadded is "Incorrect padding"; junk, leading or inner `=`
             // before a quantum's second character and anything after the padding are skipped.
-            (&plain, Some(b"Basic dXNlcjpzZWNyZXQ"), AuthOutcome::Malformed),
-            (&plain, Some(b"Basic dXNl cjpzZWNyZXQ="), AuthOutcome::Allowed),
+            (
+                &plain,
+                Some(b"Basic dXNlcjpzZWNyZXQ"),
+                AuthOutcome::Malformed,
+            ),
+            (
+                &plain,
+                Some(b"Basic dXNl cjpzZWNyZXQ="),
+                AuthOutcome::Allowed,
+            ),
             (
                 &plain,
                 Some(b"Basic dXNlcjpzZWNyZXQ====="),

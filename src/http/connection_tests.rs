@@ -133,18 +133,14 @@ fn local_error_statuses() {
             false,
         ),
         (
-            "POST /RPC2 HTTP/1.1\r\nAuthorization: Basic !!!!\r\nContent-Length: 3\r\n\r\nabc".into(),
+            "POST /RPC2 HTTP/1.1\r\nAuthorization: Basic !!!!\r\nContent-Length: 3\r\n\r\nabc"
+                .into(),
             Some(creds()),
             "HTTP/1.1 400 Bad Request",
             false,
         ),
         // Blank lines before a request count toward the head limit (512 here).
-        (
-            "\r\n".repeat(257),
-            None,
-            "HTTP/1.1 431 ",
-            false,
-        ),
+        ("\r\n".repeat(257), None, "HTTP/1.1 431 ", false),
         (
             "\r\n".repeat(200) + "GET / HTTP/1.1\r\nX: " + &"y".repeat(200),
             None,
@@ -528,8 +524,17 @@ fn a_connection_never_stops_reading_while_waiting_for_input() {
         b"\r\n".repeat(300),
         [b"GET / HTTP/1.1\r\n\r\n".to_vec(), b"\r\n".repeat(300)].concat(),
         b"\n".repeat(600),
-        [b"\r\n".repeat(100), b"GET / HTTP/1.1\r\nA: b\r\n".to_vec(), b"x".repeat(400)].concat(),
-        [b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n".to_vec(), b"z".repeat(600)].concat(),
+        [
+            b"\r\n".repeat(100),
+            b"GET / HTTP/1.1\r\nA: b\r\n".to_vec(),
+            b"x".repeat(400),
+        ]
+        .concat(),
+        [
+            b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n".to_vec(),
+            b"z".repeat(600),
+        ]
+        .concat(),
     ];
     for input in inputs {
         let mut conn = Conn::new(t0);

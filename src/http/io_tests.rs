@@ -719,7 +719,11 @@ fn blank_line_floods_past_the_head_limit_free_their_slot() {
     let max = test_limits().max_head_bytes;
     let floods = [
         b"\r\n".repeat(max / 2 + 1),
-        [b"GET /ok.html HTTP/1.1\r\n\r\n".to_vec(), b"\r\n".repeat(max)].concat(),
+        [
+            b"GET /ok.html HTTP/1.1\r\n\r\n".to_vec(),
+            b"\r\n".repeat(max),
+        ]
+        .concat(),
         b"\n".repeat(max * 3),
     ];
     for flood in &floods {
@@ -758,7 +762,11 @@ fn every_way_a_connection_ends_frees_its_slot() {
         ),
         (
             "head too large",
-            format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "v".repeat(l.max_head_bytes)).into_bytes(),
+            format!(
+                "GET / HTTP/1.1\r\nX: {}\r\n\r\n",
+                "v".repeat(l.max_head_bytes)
+            )
+            .into_bytes(),
         ),
         (
             "uri too long",
@@ -766,12 +774,19 @@ fn every_way_a_connection_ends_frees_its_slot() {
         ),
         (
             "too many headers",
-            format!("GET / HTTP/1.1\r\n{}\r\n", "A: b\r\n".repeat(l.max_headers + 1)).into_bytes(),
+            format!(
+                "GET / HTTP/1.1\r\n{}\r\n",
+                "A: b\r\n".repeat(l.max_headers + 1)
+            )
+            .into_bytes(),
         ),
         (
             "body too large",
-            format!("POST /RPC2 HTTP/1.1\r\nContent-Length: {}\r\n\r\nxx", l.max_body_bytes + 1)
-                .into_bytes(),
+            format!(
+                "POST /RPC2 HTTP/1.1\r\nContent-Length: {}\r\n\r\nxx",
+                l.max_body_bytes + 1
+            )
+            .into_bytes(),
         ),
         ("bad request line", b"HELLO\r\n\r\n".to_vec()),
         (
@@ -791,7 +806,10 @@ fn every_way_a_connection_ends_frees_its_slot() {
             .concat(),
         ),
         ("stream", b"GET /logtail/foo HTTP/1.1\r\n\r\n".to_vec()),
-        ("flood stream", b"GET /mainlogtail HTTP/1.1\r\n\r\n".to_vec()),
+        (
+            "flood stream",
+            b"GET /mainlogtail HTTP/1.1\r\n\r\n".to_vec(),
+        ),
     ];
     for (name, input) in &cases {
         for rst in [false, true] {
