@@ -281,7 +281,7 @@ pub fn handle(
         Plan::Unknown => {
             log::error!(
                 "Web interface error: unknown action {}",
-                crate::pyrepr::py_repr(action)
+                crate::python::py_repr(action)
             );
             // The reference answers 500; an unknown action is the client's error (issue 13).
             return Outcome::Respond(Response::error(400));
