@@ -19,3 +19,6 @@ pub mod signals;
 pub mod sys;
 pub mod web;
 pub mod xmlrpc;
+
+#[cfg(test)]
+mod testutil;
