@@ -2,7 +2,8 @@
 //! shell and fuzz targets and benchmarks can call the parsers directly.
 //!
 //! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `rpc` -> `http`,
-//! `process`, `events`, `logs` -> `config` -> leaves (`xmlrpc`, `signals`, `pyrepr`).
+//! `process`, `events`, `logs` -> `config` -> leaves (`wire`, `getopt`, `xmlrpc`, `signals`,
+//! `pyrepr`).
 
 pub mod cmd;
 pub mod config;
@@ -15,4 +16,5 @@ pub mod process;
 pub mod pyrepr;
 pub mod rpc;
 pub mod signals;
+pub mod wire;
 pub mod xmlrpc;

@@ -98,7 +98,7 @@ pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, Str
                 return Ok(None);
             }
             "-v" | "--version" => {
-                println!("{}", crate::cmd::SUPERVISOR_VERSION);
+                println!("{}", crate::wire::SUPERVISOR_VERSION);
                 return Ok(None);
             }
             "-u" | "--user" => "u",

@@ -1,9 +1,10 @@
 //! The process commands (status, start, stop, restart, signal, pid, clear), the command table,
 //! and the namespec and result-struct helpers they share.
 
-use super::controller::{CmdResult, Controller, Failure, Flow, exit, fault};
+use super::controller::{CmdResult, Controller, Failure, Flow, exit};
 use super::help;
 use super::transport::CallError;
+use crate::wire::{FaultCode, ProcessState};
 use crate::xmlrpc::Value;
 
 pub type Command = fn(&mut Controller, &str) -> Result<Flow, Failure>;
@@ -122,36 +123,36 @@ impl Outcome {
     }
 
     fn start_line(&self) -> Result<String, Failure> {
-        let why = match self.status {
-            fault::SUCCESS => return Ok(format!("{}: started", self.namespec())),
-            fault::BAD_NAME => "no such process",
-            fault::NO_FILE => "no such file",
-            fault::NOT_EXECUTABLE => "file is not executable",
-            fault::ALREADY_STARTED => "already started",
-            fault::SPAWN_ERROR => "spawn error",
-            fault::ABNORMAL_TERMINATION => "abnormal termination",
+        let why = match FaultCode::from_code(self.status) {
+            Some(FaultCode::Success) => return Ok(format!("{}: started", self.namespec())),
+            Some(FaultCode::BadName) => "no such process",
+            Some(FaultCode::NoFile) => "no such file",
+            Some(FaultCode::NotExecutable) => "file is not executable",
+            Some(FaultCode::AlreadyStarted) => "already started",
+            Some(FaultCode::SpawnError) => "spawn error",
+            Some(FaultCode::AbnormalTermination) => "abnormal termination",
             _ => return Err(self.unknown()),
         };
         Ok(format!("{}: ERROR ({why})", self.namespec()))
     }
 
     fn signal_line(&self, success: &str) -> Result<String, Failure> {
-        let why = match self.status {
-            fault::SUCCESS => return Ok(format!("{}: {success}", self.namespec())),
-            fault::FAILED => return Ok(self.description.clone()),
-            fault::BAD_NAME => "no such process",
-            fault::BAD_SIGNAL => "bad signal name",
-            fault::NOT_RUNNING => "not running",
+        let why = match FaultCode::from_code(self.status) {
+            Some(FaultCode::Success) => return Ok(format!("{}: {success}", self.namespec())),
+            Some(FaultCode::Failed) => return Ok(self.description.clone()),
+            Some(FaultCode::BadName) => "no such process",
+            Some(FaultCode::BadSignal) => "bad signal name",
+            Some(FaultCode::NotRunning) => "not running",
             _ => return Err(self.unknown()),
         };
         Ok(format!("{}: ERROR ({why})", self.namespec()))
     }
 
     fn clear_line(&self) -> Result<String, Failure> {
-        match self.status {
-            fault::SUCCESS => Ok(format!("{}: cleared", self.namespec())),
-            fault::BAD_NAME => Ok(format!("{}: ERROR (no such process)", self.namespec())),
-            fault::FAILED => Ok(format!("{}: ERROR (failed)", self.namespec())),
+        match FaultCode::from_code(self.status) {
+            Some(FaultCode::Success) => Ok(format!("{}: cleared", self.namespec())),
+            Some(FaultCode::BadName) => Ok(format!("{}: ERROR (no such process)", self.namespec())),
+            Some(FaultCode::Failed) => Ok(format!("{}: ERROR (failed)", self.namespec())),
             _ => Err(self.unknown()),
         }
     }
@@ -168,8 +169,6 @@ pub fn items(v: Value) -> Result<Vec<Value>, Failure> {
         )),
     }
 }
-
-const STOPPED_STATES: [i64; 4] = [0, 100, 200, 1000];
 
 fn show_statuses(c: &Controller, infos: &[Value]) {
     // (group, name) pairs: the namespec is written in place rather than built per line.
@@ -271,7 +270,8 @@ pub fn do_status(c: &mut Controller, arg: &str) -> CmdResult {
     show_statuses(c, &matching);
     if matching.iter().any(|i| {
         i.member_int("state")
-            .is_some_and(|s| STOPPED_STATES.contains(&s))
+            .and_then(ProcessState::from_code)
+            .is_some_and(ProcessState::is_stopped)
     }) {
         c.exitstatus = exit::STATUS_NOT_RUNNING;
     }
@@ -294,7 +294,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
         help::show(c, "start");
         return Ok(());
     }
-    let ignored = Some(fault::ALREADY_STARTED);
+    let ignored = Some(FaultCode::AlreadyStarted.code());
     if names.contains(&"all") {
         for r in items(c.call("supervisor.startAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
@@ -314,10 +314,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
                         c.set_exitstatus_from_fault(o.status, ignored);
                     }
                 }
-                Err(CallError::Fault {
-                    code: fault::BAD_NAME,
-                    ..
-                }) => {
+                Err(e) if e.is_fault(FaultCode::BadName) => {
                     c.output(&format!("{group}: ERROR (no such group)"));
                     c.exitstatus = exit::INVALID_ARGS;
                 }
@@ -355,7 +352,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
         help::show(c, "stop");
         return Ok(());
     }
-    let ignored = Some(fault::NOT_RUNNING);
+    let ignored = Some(FaultCode::NotRunning.code());
     if names.contains(&"all") {
         for r in items(c.call("supervisor.stopAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
@@ -377,7 +374,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
                 }
                 Err(CallError::Fault { code, string }) => {
                     c.exitstatus = exit::GENERIC;
-                    if code != fault::BAD_NAME {
+                    if code != FaultCode::BadName.code() {
                         return Err(CallError::Fault { code, string }.into());
                     }
                     c.output(&format!("{group}: ERROR (no such group)"));
@@ -451,10 +448,7 @@ pub fn do_signal(c: &mut Controller, arg: &str) -> CmdResult {
                         c.set_exitstatus_from_fault(o.status, None);
                     }
                 }
-                Err(CallError::Fault {
-                    code: fault::BAD_NAME,
-                    ..
-                }) => {
+                Err(e) if e.is_fault(FaultCode::BadName) => {
                     c.output(&format!("{group}: ERROR (no such group)"));
                     c.exitstatus = exit::GENERIC;
                 }
@@ -505,7 +499,7 @@ pub fn do_pid(c: &mut Controller, arg: &str) -> CmdResult {
                 }
                 Err(CallError::Fault { code, string }) => {
                     c.exitstatus = exit::GENERIC;
-                    if code != fault::BAD_NAME {
+                    if code != FaultCode::BadName.code() {
                         return Err(CallError::Fault { code, string }.into());
                     }
                     c.output(&format!("No such process {name}"));

@@ -8,6 +8,7 @@ use super::options::CtlOptions;
 use super::pyfmt::{os_error_class, os_error_text};
 use super::transport::{CallError, RpcClient};
 use crate::pyrepr::py_repr;
+use crate::wire::{API_VERSION, FaultCode};
 use crate::xmlrpc::Value;
 
 /// LSB init-script exit statuses the reference uses.
@@ -24,28 +25,6 @@ pub mod exit {
     /// `status`: unknown name or no server.
     pub const STATUS_UNKNOWN: i32 = 4;
 }
-
-/// Fault codes the client reacts to (rpc.md §2).
-pub mod fault {
-    pub const UNKNOWN_METHOD: i64 = 1;
-    pub const SHUTDOWN_STATE: i64 = 6;
-    pub const BAD_NAME: i64 = 10;
-    pub const BAD_SIGNAL: i64 = 11;
-    pub const NO_FILE: i64 = 20;
-    pub const NOT_EXECUTABLE: i64 = 21;
-    pub const FAILED: i64 = 30;
-    pub const ABNORMAL_TERMINATION: i64 = 40;
-    pub const SPAWN_ERROR: i64 = 50;
-    pub const ALREADY_STARTED: i64 = 60;
-    pub const NOT_RUNNING: i64 = 70;
-    pub const SUCCESS: i64 = 80;
-    pub const ALREADY_ADDED: i64 = 90;
-    pub const STILL_RUNNING: i64 = 91;
-    pub const CANT_REREAD: i64 = 92;
-}
-
-/// The API version this client speaks.
-pub const API_VERSION: &str = "3.0";
 
 /// An error that aborts a command and becomes the generic `error:` line.
 #[derive(Debug)]
@@ -133,13 +112,13 @@ impl Controller {
 
     /// The reference's per-result exit status rule (ctl.md §4).
     pub fn set_exitstatus_from_fault(&mut self, code: i64, ignored: Option<i64>) {
-        if Some(code) == ignored || code == fault::SUCCESS {
+        if Some(code) == ignored || code == FaultCode::Success.code() {
             return;
         }
-        self.exitstatus = match code {
-            fault::SPAWN_ERROR | fault::ABNORMAL_TERMINATION | fault::NOT_RUNNING => {
-                exit::NOT_RUNNING
-            }
+        self.exitstatus = match FaultCode::from_code(code) {
+            Some(
+                FaultCode::SpawnError | FaultCode::AbnormalTermination | FaultCode::NotRunning,
+            ) => exit::NOT_RUNNING,
             _ => exit::GENERIC,
         };
     }
@@ -158,7 +137,7 @@ impl Controller {
                 }
                 Ok(true)
             }
-            Err(CallError::Fault { code, .. }) if code == fault::UNKNOWN_METHOD => {
+            Err(e) if e.is_fault(FaultCode::UnknownMethod) => {
                 self.output(
                     "Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).",
                 );

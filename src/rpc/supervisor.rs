@@ -15,8 +15,7 @@ use super::methods::Call;
 use super::params::{self, int, python_int, python_str, truthy};
 use super::wire::Value;
 use crate::logs::{self, ReadError};
-
-const API_VERSION: &str = "3.0";
+use crate::wire::{API_VERSION, SUPERVISOR_VERSION};
 
 type Outcome = Result<Value, Fault>;
 
@@ -55,7 +54,7 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
     }
     match name {
         "getAPIVersion" | "getVersion" => Ok(Value::string(API_VERSION)).into(),
-        "getSupervisorVersion" => Ok(Value::string(crate::cmd::SUPERVISOR_VERSION)).into(),
+        "getSupervisorVersion" => Ok(Value::string(SUPERVISOR_VERSION)).into(),
         "getIdentification" => Ok(Value::string(b.identification())).into(),
         "getState" => {
             let state = b.supervisor_state();
