@@ -2,7 +2,6 @@
 //! `supervisor`. Each applet's entry point takes its own arguments and returns an exit code.
 
 pub mod check_config;
-pub mod getopt;
 pub mod sample;
 pub mod supervisorctl;
 pub mod supervisord;

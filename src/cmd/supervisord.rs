@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::getopt::{Spec, getopt};
+use crate::getopt::{Spec, getopt, usage_error};
 use crate::config::values;
 use crate::daemon::Overrides;
 
@@ -64,12 +64,6 @@ Options:
 --minprocs NUM  -- the minimum number of processes available for start success
 --profile_options OPTIONS -- accepted for compatibility; profiling is not supported
 ";
-
-/// Prints a usage error as the reference and returns its exit code.
-pub fn usage_error(argv0: &str, msg: &str) -> i32 {
-    eprintln!("Error: {msg}\nFor help, use {argv0} -h");
-    2
-}
 
 fn py_list(items: &[String]) -> String {
     let inner: Vec<String> = items.iter().map(|s| crate::pyrepr::py_repr(s)).collect();

@@ -24,11 +24,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
             print!("{}", usage(argv0));
             return 0;
         }
-        Parsed::Usage(message) => {
-            eprintln!("Error: {message}");
-            eprintln!("For help, use {argv0} -h");
-            return 2;
-        }
+        Parsed::Usage(message) => return crate::getopt::usage_error(argv0, &message),
     };
     shell::install_sigint_handler();
     let mut controller = Controller::new(options);
