@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::getopt::{Spec, getopt, usage_error};
 use crate::config::values;
 use crate::daemon::Overrides;
+use crate::getopt::{Spec, getopt, usage_error};
 
 const OPTIONS: Spec = Spec {
     short_with_arg: "cumlydzejiqa",
