@@ -60,6 +60,8 @@ def expand_groups(text):
     """`a::{b, c::{d}}` -> `a::b`, `a::c::d` for every path in `text`."""
     out = []
     for m in re.finditer(r"\b(crate|super|self)((?:::\w+)*)(::\{)?", text):
+        if not m.group(2) and not m.group(3):
+            continue  # a bare word (`&self`, "supervisor"), not a path
         head = m.group(1) + m.group(2)
         if m.group(3):
             # Find the matching brace.

@@ -1,7 +1,7 @@
 //! The daemon-wide commands: avail, reread, update, add, remove, reload, shutdown, version, open.
 
-use super::commands::{do_status, items, make_namespec, py_str};
-use super::controller::{CmdResult, Controller, Failure, exit};
+use super::commands::{do_status, items, make_namespec};
+use super::controller::{CmdResult, Controller, Failure, exit, py_str};
 use super::help;
 use super::transport::CallError;
 use crate::wire::FaultCode;

@@ -1,44 +1,11 @@
-//! The process commands (status, start, stop, restart, signal, pid, clear), the command table,
-//! and the namespec and result-struct helpers they share.
+//! The process commands (status, start, stop, restart, signal, pid, clear) and the namespec and
+//! result-struct helpers they share with the other command files.
 
-use super::controller::{CmdResult, Controller, Failure, Flow, exit};
+use super::controller::{CmdResult, Controller, Failure, exit, py_str};
 use super::help;
 use super::transport::CallError;
 use crate::wire::{FaultCode, ProcessState};
 use crate::xmlrpc::Value;
-
-pub type Command = fn(&mut Controller, &str) -> Result<Flow, Failure>;
-
-/// The command table; `None` = unknown syntax.
-pub fn lookup(cmd: &str) -> Option<Command> {
-    Some(match cmd {
-        "help" => |c, a| help::do_help(c, a).map(|_| Flow::Continue),
-        "EOF" | "quit" | "exit" => |c, _| {
-            c.output("");
-            Ok(Flow::Quit)
-        },
-        "status" => |c, a| do_status(c, a).map(|_| Flow::Continue),
-        "start" => |c, a| do_start(c, a).map(|_| Flow::Continue),
-        "stop" => |c, a| do_stop(c, a).map(|_| Flow::Continue),
-        "restart" => |c, a| do_restart(c, a).map(|_| Flow::Continue),
-        "signal" => |c, a| do_signal(c, a).map(|_| Flow::Continue),
-        "pid" => |c, a| do_pid(c, a).map(|_| Flow::Continue),
-        "clear" => |c, a| do_clear(c, a).map(|_| Flow::Continue),
-        "avail" => |c, a| super::admin::do_avail(c, a).map(|_| Flow::Continue),
-        "reread" => |c, a| super::admin::do_reread(c, a).map(|_| Flow::Continue),
-        "update" => |c, a| super::admin::do_update(c, a).map(|_| Flow::Continue),
-        "add" => |c, a| super::admin::do_add(c, a).map(|_| Flow::Continue),
-        "remove" => |c, a| super::admin::do_remove(c, a).map(|_| Flow::Continue),
-        "reload" => |c, a| super::admin::do_reload(c, a).map(|_| Flow::Continue),
-        "shutdown" => |c, a| super::admin::do_shutdown(c, a).map(|_| Flow::Continue),
-        "version" => |c, a| super::admin::do_version(c, a).map(|_| Flow::Continue),
-        "open" => |c, a| super::admin::do_open(c, a).map(|_| Flow::Continue),
-        "tail" => |c, a| super::tail::do_tail(c, a).map(|_| Flow::Continue),
-        "maintail" => |c, a| super::tail::do_maintail(c, a).map(|_| Flow::Continue),
-        "fg" => |c, a| super::tail::do_fg(c, a).map(|_| Flow::Continue),
-        _ => return None,
-    })
-}
 
 /// `group:name`, or just `name` when both are equal.
 pub fn make_namespec(group: &str, name: &str) -> String {
@@ -55,26 +22,6 @@ pub fn split_namespec(spec: &str) -> (String, Option<String>) {
         Some((g, p)) if p.is_empty() || p == "*" => (g.to_string(), None),
         Some((g, p)) => (g.to_string(), Some(p.to_string())),
         None => (spec.to_string(), Some(spec.to_string())),
-    }
-}
-
-/// Python's `str()` of a value, for messages that interpolate one.
-pub fn py_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
-        Value::Double(d) => crate::xmlrpc::encode_response(&Value::Double(*d))
-            .ok()
-            .and_then(|x| {
-                x.split("<double>")
-                    .nth(1)
-                    .and_then(|r| r.split('<').next())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default(),
-        Value::Nil => "None".to_string(),
-        other => format!("{other:?}"),
     }
 }
 

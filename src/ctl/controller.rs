@@ -53,7 +53,7 @@ pub struct Controller {
     pub options: CtlOptions,
     pub client: RpcClient,
     pub exitstatus: i32,
-    pub input: super::shell::Input,
+    pub input: super::terminal::Input,
 }
 
 impl Controller {
@@ -67,7 +67,7 @@ impl Controller {
             options,
             client,
             exitstatus: exit::SUCCESS,
-            input: super::shell::Input::default(),
+            input: super::terminal::Input::default(),
         }
     }
 
@@ -130,7 +130,7 @@ impl Controller {
                 if v.as_str() != Some(API_VERSION) {
                     self.output(&format!(
                         "Sorry, this version of supervisorctl expects to talk to a server with API version {API_VERSION}, but the remote version is {}.",
-                        super::commands::py_str(&v)
+                        py_str(&v)
                     ));
                     self.exitstatus = exit::NOT_INSTALLED;
                     return Ok(false);
@@ -162,47 +162,6 @@ impl Controller {
         }
     }
 
-    /// Runs one command line; `Flow::Quit` for quit/exit/EOF.
-    pub fn onecmd(&mut self, line: &str) -> Flow {
-        let Some((cmd, arg, line)) = parseline(line) else {
-            return Flow::Continue;
-        };
-        let Some(command) = super::commands::lookup(&cmd) else {
-            self.default(&line);
-            return Flow::Continue;
-        };
-        match command(self, &arg) {
-            Ok(flow) => flow,
-            Err(Failure::Call(CallError::Protocol { status: 401, .. })) => {
-                self.output("Server requires authentication");
-                if self.options.interactive {
-                    if self.prompt_credentials().is_err() {
-                        return Flow::Quit;
-                    }
-                    return self.onecmd(&line);
-                }
-                self.exitstatus = exit::GENERIC;
-                // The reference runs the command a second time here; its error is what shows.
-                match command(self, &arg) {
-                    Ok(flow) => flow,
-                    Err(f) => {
-                        self.report(f);
-                        Flow::Continue
-                    }
-                }
-            }
-            Err(f) => {
-                self.report(f);
-                Flow::Continue
-            }
-        }
-    }
-
-    fn default(&mut self, line: &str) {
-        self.output(&format!("*** Unknown syntax: {line}"));
-        self.exitstatus = exit::GENERIC;
-    }
-
     /// The generic failure line for an error no command handles.
     pub fn report(&mut self, failure: Failure) {
         let (class, message) = describe(&failure);
@@ -215,9 +174,9 @@ impl Controller {
         self.client.reset();
     }
 
-    fn prompt_credentials(&mut self) -> io::Result<()> {
+    pub(super) fn prompt_credentials(&mut self) -> io::Result<()> {
         let username = self.read_line("Username:")?.unwrap_or_default();
-        let password = super::shell::read_password("Password:", &mut self.input)?;
+        let password = super::terminal::read_password("Password:", &mut self.input)?;
         self.output("");
         self.options.username = Some(username.clone());
         self.options.password = Some(password.clone());
@@ -225,6 +184,26 @@ impl Controller {
         self.client.password = Some(password);
         self.client.reset();
         Ok(())
+    }
+}
+
+/// Python's `str()` of a value, for messages that interpolate one.
+pub fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        Value::Double(d) => crate::xmlrpc::encode_response(&Value::Double(*d))
+            .ok()
+            .and_then(|x| {
+                x.split("<double>")
+                    .nth(1)
+                    .and_then(|r| r.split('<').next())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default(),
+        Value::Nil => "None".to_string(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -247,47 +226,5 @@ fn describe(failure: &Failure) -> (String, String) {
             ("xml.parsers.expat.ExpatError".into(), m.clone())
         }
         Failure::Call(CallError::Encode(m)) => ("OverflowError".into(), m.clone()),
-    }
-}
-
-/// `cmd.Cmd.parseline`: (command word, stripped argument, stripped line); None for a blank line.
-/// `?x` means `help x`; the command word is the leading run of letters, digits and `_`.
-pub fn parseline(line: &str) -> Option<(String, String, String)> {
-    let mut line = line.trim().to_string();
-    if line.is_empty() {
-        return None;
-    }
-    if let Some(rest) = line.strip_prefix('?') {
-        line = format!("help {rest}");
-    }
-    let end = line
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
-        .map(|(i, _)| i)
-        .unwrap_or(line.len());
-    let cmd = line[..end].to_string();
-    let arg = line[end..].trim().to_string();
-    Some((cmd, arg, line))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parseline_like_cmd_module() {
-        let cases = [
-            ("", None),
-            ("   ", None),
-            ("status", Some(("status", "", "status"))),
-            ("  stop  a b  ", Some(("stop", "a b", "stop  a b"))),
-            ("?start", Some(("help", "start", "help start"))),
-            ("start-all", Some(("start", "-all", "start-all"))),
-            ("!ls", Some(("", "!ls", "!ls"))),
-        ];
-        for (input, want) in cases {
-            let want = want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
-            assert_eq!(parseline(input), want, "{input:?}");
-        }
     }
 }

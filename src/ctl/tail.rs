@@ -4,10 +4,10 @@
 use std::io::{self, BufReader, Read, Write};
 use std::sync::atomic::Ordering;
 
-use super::controller::{CmdResult, Controller, exit};
+use super::controller::{CmdResult, Controller, exit, py_str};
 use super::help;
+use super::interrupt::INTERRUPTED;
 use super::pyfmt::{os_error_class, os_error_text};
-use super::shell::INTERRUPTED;
 use super::transport::{self, CallError, Endpoint, Stream};
 use crate::wire::{FaultCode, ProcessState};
 use crate::xmlrpc::Value;
@@ -82,7 +82,7 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
 fn show_log_read(c: &mut Controller, method: &str, params: &[Value], who: &str) -> CmdResult {
     let names_a_process = method != "supervisor.readLog";
     match c.call(method, params) {
-        Ok(v) => c.output(&super::commands::py_str(&v)),
+        Ok(v) => c.output(&py_str(&v)),
         Err(CallError::Fault { code, string }) => {
             c.exitstatus = exit::GENERIC;
             let why = match FaultCode::from_code(code) {
@@ -327,7 +327,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
                 closers.push(closer);
             }
             threads.push(std::thread::spawn(move || {
-                super::shell::block_sigint_in_this_thread();
+                super::interrupt::block_sigint_in_this_thread();
                 stream.pump();
             }));
         }

@@ -86,7 +86,7 @@ impl Read for Stream {
             };
             match result {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if super::shell::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                    if super::interrupt::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                         return Err(io::Error::other("interrupted"));
                     }
                 }
