@@ -8,6 +8,7 @@
 
 pub mod backend;
 mod deferred;
+mod dispatch;
 pub mod fault;
 mod info;
 mod methods;
@@ -22,9 +23,8 @@ mod tests;
 use std::time::SystemTime;
 
 pub use backend::Backend;
-use deferred::Job;
+use deferred::{Call, Job};
 use fault::Fault;
-use methods::Call;
 use wire::{DecodeError, DecodeOptions, Value};
 
 /// What the HTTP layer should answer.
@@ -74,7 +74,7 @@ pub fn handle_request(body: &[u8], backend: &mut dyn Backend, now: SystemTime) -
         }
     };
     log::trace!("XML-RPC method called: {}()", call.method);
-    match methods::call(&call.method, &call.params, backend, now) {
+    match dispatch::call(&call.method, &call.params, backend, now) {
         Call::Done(outcome) => RpcOutcome::Reply(reply(&call.method, outcome)),
         Call::Wait(job) => RpcOutcome::Pending(PendingCall {
             method: call.method,

@@ -8,10 +8,9 @@ use super::backend::{
     AddGroupError, Backend, ClearLogError, CommandProblem, GroupSnapshot, ProcessId,
     ProcessSnapshot, ProcessState, RemoveGroupError, StdinError,
 };
-use super::deferred::{Each, Job};
+use super::deferred::{Call, Each, Job};
 use super::fault::{Fault, FaultCode};
 use super::info::{all_config_info, process_info, result_struct};
-use super::methods::Call;
 use super::params::{self, int, python_int, python_str, truthy};
 use super::wire::Value;
 use crate::logs::{self, ReadError};

@@ -1,16 +1,14 @@
-//! The `system.*` methods: introspection (listMethods, methodHelp, methodSignature) and
-//! multicall. They work in every supervisord state.
-
-use std::time::SystemTime;
+//! The `system.*` introspection methods (listMethods, methodHelp, methodSignature); multicall
+//! runs in `dispatch.rs`. They work in every supervisord state.
 
 use super::backend::Backend;
-use super::deferred::Multicall;
+use super::deferred::Call;
 use super::fault::{Fault, FaultCode};
-use super::methods::{self, Call};
+use super::methods;
 use super::wire::Value;
 
 /// Runs a `system.*` method whose parameter count was already checked.
-pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
+pub fn call(name: &str, p: &[Value], b: &mut dyn Backend) -> Call {
     match name {
         "listMethods" => Call::Done(Ok(Value::Array(
             methods::list_methods(b)
@@ -24,10 +22,6 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
                 Value::Array(spec.signature.iter().map(|t| Value::string(*t)).collect())
             }))
         }
-        "multicall" => match &p[0] {
-            Value::Array(calls) => Multicall::begin(calls.clone(), b, now),
-            _ => Call::Done(Err(Fault::new(FaultCode::IncorrectParameters))),
-        },
         _ => Call::Done(Err(Fault::new(FaultCode::UnknownMethod))),
     }
 }
