@@ -438,7 +438,7 @@ REPORTING_SETTLE = 2.5
 
 # How much memory the prewarm touches, in multiples of the transfer: with 1.25 x, half of ours'
 # transfers right after a bound or floor still hit host-dropped pages (docs/bench-notes.md,
-# "Prewarm size"); with 2.5 x, none of 14.
+# "VM memory"); with 2.5 x, none of 14.
 PREWARM_FACTOR = float(os.environ.get("BENCH_PREWARM_FACTOR", "2.5"))
 
 # When the last large file was removed (time.monotonic()).

@@ -1,7 +1,7 @@
 //! supervisor as a library: every layer of the multicall binary, so `src/main.rs` stays a thin
 //! shell and fuzz targets and benchmarks can call the parsers directly.
 //!
-//! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `rpc` -> `http`,
+//! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `web` -> `rpc` -> `http`,
 //! `process`, `events`, `logs` -> `config` -> leaves (`wire`, `getopt`, `xmlrpc`, `signals`,
 //! `pyrepr`).
 
@@ -17,5 +17,6 @@ pub mod process;
 pub mod pyrepr;
 pub mod rpc;
 pub mod signals;
+pub mod web;
 pub mod wire;
 pub mod xmlrpc;

@@ -1,4 +1,4 @@
-//! Compatibility checks found uncovered by the audit (docs/audit-notes.md): each test runs the same
+//! Compatibility checks found uncovered by the audit (docs/compat-coverage.md): each test runs the same
 //! config and commands on our supervisord/supervisorctl and on the reference's, and compares the
 //! normalised transcripts (output, exit codes, raw XML-RPC replies, selected main-log lines).
 

@@ -9,8 +9,8 @@ pub mod supervisord;
 use std::ffi::OsString;
 use std::path::Path;
 
-// Re-exported only until the web page (daemon/ui.rs) reads it from `crate::wire` itself.
-pub use crate::wire::SUPERVISOR_VERSION;
+use crate::wire::SUPERVISOR_VERSION;
+
 /// Our own package version, shown by `supervisor version`.
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -14,8 +14,6 @@ pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
 pub mod supervisor;
-pub mod ui;
-pub mod web;
 pub mod write_waits;
 
 use std::path::PathBuf;
@@ -24,9 +22,16 @@ use mio::Poll;
 
 use crate::config::model::{Config, LogLevel, User};
 use crate::logs::{MainLogConfig, MainLogHandle};
+use crate::web;
 use event_loop::Exit;
+use rpc_backend::DaemonBackend;
 use signal_pipe::SignalPipe;
-use supervisor::Supervisor;
+use supervisor::{LAST_PIPE_TOKEN, Supervisor};
+
+/// The inotify descriptor that wakes the web's log tails (below the first child pipe token).
+const TAIL_WATCH_TOKEN: mio::Token = mio::Token(1);
+/// HTTP listeners and connections start here (child pipes use the range below).
+const HTTP_TOKEN_BASE: usize = LAST_PIPE_TOKEN;
 
 /// Command-line values that override `[supervisord]` (re-applied after every config load).
 #[derive(Debug, Default, Clone)]
@@ -148,7 +153,16 @@ impl event_loop::Hooks for LogHooks {
         now: std::time::Instant,
     ) {
         if let Some(web) = self.web.as_mut() {
-            web.on_event(sup, registry, event, now);
+            let log = self.log;
+            let mut clear = move || log.clear();
+            let mut backend = DaemonBackend::new(sup, &mut clear);
+            web.on_event(
+                &mut backend,
+                registry,
+                event,
+                now,
+                std::time::SystemTime::now(),
+            );
         }
     }
 
@@ -175,7 +189,10 @@ impl event_loop::Hooks for LogHooks {
 
     fn before_poll(&mut self, sup: &mut Supervisor, now: std::time::Instant) {
         if let Some(web) = self.web.as_mut() {
-            web.after_pass(sup, now);
+            let log = self.log;
+            let mut clear = move || log.clear();
+            let mut backend = DaemonBackend::new(sup, &mut clear);
+            web.after_pass(&mut backend, now, std::time::SystemTime::now());
         }
         report_main_log_health(&self.log);
     }
@@ -234,7 +251,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
         let sd = config.supervisord.clone();
         // Bound before privileges are dropped, so privileged ports and root-owned socket
         // directories keep working with `user=`.
-        let mut web = match web::Web::bind(&config, Some(log)) {
+        let mut web = match web::Web::bind(&config) {
             Ok(web) => web,
             Err(msg) => return usage(&msg),
         };
@@ -297,7 +314,12 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
         }
         let mut sup = Supervisor::new(config, registry, overrides.clone(), event_serial);
         sup.child_nofile = child_nofile;
-        if let Err(e) = web.start(poll.registry(), &sup.config) {
+        if let Err(e) = web.start(
+            poll.registry(),
+            &sup.config,
+            TAIL_WATCH_TOKEN,
+            HTTP_TOKEN_BASE,
+        ) {
             log::error!(target: "crit", "cannot watch the HTTP servers: {e}");
             return 1;
         }

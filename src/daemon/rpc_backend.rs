@@ -202,6 +202,10 @@ impl Backend for DaemonBackend<'_> {
         Some(snapshot(&id.group, self.sup.slot(gi, pi)))
     }
 
+    fn create_auto_logs(&mut self) {
+        self.sup.create_all_auto_logs();
+    }
+
     fn check_command(&self, id: &ProcessId) -> Result<(), CommandProblem> {
         let Some((gi, pi)) = self.locate(id) else {
             return Ok(());

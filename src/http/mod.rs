@@ -1,14 +1,16 @@
-//! The HTTP/1.1 servers of the daemon ([unix_http_server], [inet_http_server]): sans-IO request
-//! parsing with limits, Basic auth, routing, responses and streams, driven by the daemon's loop.
+//! The HTTP/1.1 servers of the daemon ([unix_http_server], [inet_http_server]): binding the
+//! sockets, sans-IO request parsing with limits, Basic auth, routing, responses and streams, all
+//! driven by the daemon's loop. What a request means (RPC, log tails, the web pages) is the
+//! daemon's; this module only says which route it took.
 //!
 //! How the daemon drives it (all calls from the one loop thread; nothing here blocks):
-//! * `Server::bind(&config.unix_http_servers, &config.inet_http_servers, Limits::default())`
-//!   before dropping privileges; a `BindError` prints as `Error: {err}` (usage error, exit 2).
-//! * `server.register(poll.registry(), base)?`; tokens `base .. base + server.token_span()` are
-//!   the server's (`server.owns(token)`). Then `server.log_startup(&["supervisor".into()], now)`.
-//! * On readiness of an owned token: `server.handle_event(registry, event, now)` returns
-//!   complete, authorised requests. `/ok.html`, errors (400/401/404/411/413/...) are answered
-//!   inside; the daemon sees `Route::Rpc`, `Route::LogTail`, `Route::MainLogTail`, `Route::Ui`.
+//! * `Server::bind(..)` with the configured servers and `Limits::default()`, before dropping
+//!   privileges; a `BindError` prints as `Error: {err}` (usage error, exit 2).
+//! * `server.register(registry, base)`; tokens `base .. base + server.token_span()` are the
+//!   server's (`server.owns(token)`). The start-up log lines are the daemon's.
+//! * On readiness of an owned token: `server.handle_event(..)` returns complete, authorised
+//!   requests. `/ok.html` and errors (400/401/404/411/413/...) are answered inside; the daemon
+//!   sees `Route::Rpc`, `Route::LogTail`, `Route::MainLogTail`, `Route::Ui`.
 //! * Answer each with `server.respond(id, response)`, which returns requests that were
 //!   pipelined behind it (handle them the same way), or stream with `start_stream(id, headers)`
 //!   then `push_chunk(id, bytes)` until it returns false (client gone or too slow).
@@ -24,7 +26,7 @@ mod router;
 mod server;
 mod sha1;
 
-// Re-exports are the daemon's API; it is wired in separately.
+// Re-exports: the API the daemon's web layer uses.
 pub use request::Limits;
 pub use response::{Response, ctime, http_date};
 pub use router::{Channel, Route};

@@ -180,6 +180,10 @@ pub trait Backend {
             .find(|p| p.id.name == id.name)
     }
 
+    /// Creates every AUTO child log file start-up has not created yet; called before a request
+    /// reads, tails or clears child logs, which must find those files.
+    fn create_auto_logs(&mut self) {}
+
     // --- process requests ---
     /// The pre-spawn command checks (parse, lookup, stat, permissions).
     fn check_command(&self, id: &ProcessId) -> Result<(), CommandProblem>;

@@ -24,8 +24,9 @@ use std::time::SystemTime;
 
 pub use backend::Backend;
 use deferred::{Call, Job};
-use fault::Fault;
-use wire::{DecodeError, DecodeOptions, Value};
+pub use fault::{Fault, FaultCode};
+pub use wire::Value;
+use wire::{DecodeError, DecodeOptions};
 
 /// What the HTTP layer should answer.
 #[derive(Debug)]
@@ -81,6 +82,37 @@ pub fn handle_request(body: &[u8], backend: &mut dyn Backend, now: SystemTime) -
             job,
         }),
     }
+}
+
+/// What an in-process call (`call`) produced.
+#[derive(Debug)]
+pub enum Called {
+    /// The method's value or fault.
+    Done(Result<Value, Fault>),
+    /// The call waits for process state changes; `poll_value` it until it yields the result.
+    Pending(PendingCall),
+}
+
+/// Runs one method in-process with values, as the reference's web page calls its RPC interface
+/// directly: the same table, parameter checks, SHUTDOWN_STATE gate and faults as an XML-RPC
+/// request, without XML on either side (and without the request's trace lines).
+pub fn call(method: &str, params: &[Value], backend: &mut dyn Backend, now: SystemTime) -> Called {
+    match dispatch::call(method, params, backend, now) {
+        Call::Done(outcome) => Called::Done(outcome),
+        Call::Wait(job) => Called::Pending(PendingCall {
+            method: method.to_string(),
+            job,
+        }),
+    }
+}
+
+/// Re-evaluates a pending in-process call; `Some` once it has its value or fault.
+pub fn poll_value(
+    pending: &mut PendingCall,
+    backend: &mut dyn Backend,
+    now: SystemTime,
+) -> Option<Result<Value, Fault>> {
+    pending.job.poll(backend, now)
 }
 
 /// Re-evaluates a pending call; `Some(body)` once it is complete (send it as HTTP 200).

@@ -1,0 +1,153 @@
+//! The `/logtail/<namespec>[/stderr]` and `/mainlogtail` streams: each follows its file and
+//! pushes what was appended, woken by inotify (or polling its file when inotify is unavailable).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use mio::{Registry, Token};
+
+use crate::http::{self, Channel, Request, RequestId, Response};
+use crate::logs::{Changes, FileFollower, LogWatch};
+use crate::rpc::Backend;
+use crate::rpc::backend::ProcessId;
+
+/// Most bytes one tail poll sends (the rest follows on the next poll).
+const TAIL_CHUNK: usize = 64 * 1024;
+
+struct Tail {
+    id: RequestId,
+    follower: FileFollower,
+}
+
+/// The open streams and the watch that wakes them.
+#[derive(Default)]
+pub struct Tails {
+    list: Vec<Tail>,
+    /// Watches the files tails follow; None when inotify is unavailable (tails then poll).
+    watch: Option<LogWatch>,
+}
+
+impl Tails {
+    /// Registers the inotify descriptor under `token` (without it, tails poll their files).
+    pub fn start(&mut self, registry: &Registry, token: Token) {
+        self.watch = LogWatch::new()
+            .and_then(|watch| {
+                registry.register(
+                    &mut mio::unix::SourceFd(&watch.fd()),
+                    token,
+                    mio::Interest::READABLE,
+                )?;
+                Ok(watch)
+            })
+            .map_err(|e| log::debug!("log tails will poll their files: no inotify ({e})"))
+            .ok();
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.list
+            .iter()
+            .filter_map(|t| t.follower.next_deadline())
+            .min()
+    }
+
+    /// Answers request `id` with a stream of `path` (404 when there is none); returns requests
+    /// that were pipelined behind a 404.
+    pub fn open(
+        &mut self,
+        server: &mut http::Server,
+        id: RequestId,
+        path: Option<PathBuf>,
+        accel: bool,
+        now: Instant,
+    ) -> Vec<Request> {
+        let follower = match path.as_deref().map(|p| FileFollower::open(p, now)) {
+            Some(Ok(f)) => f,
+            _ => return server.respond(id, Response::error(404)),
+        };
+        let mut headers = Vec::new();
+        if let Some(modified) = follower.modified() {
+            headers.push(("Last-Modified".to_string(), http::http_date(modified)));
+        }
+        headers.push((
+            "Content-Type".to_string(),
+            "text/plain;charset=utf-8".to_string(),
+        ));
+        if accel {
+            headers.push(("X-Accel-Buffering".to_string(), "no".to_string()));
+        }
+        if server.start_stream(id, &headers) {
+            let mut follower = follower;
+            // Watched before the first poll, so no change after it is missed.
+            if let Some(watch) = self.watch.as_mut()
+                && watch.add(follower.path()).is_ok()
+            {
+                follower.set_watched();
+            }
+            self.list.push(Tail { id, follower });
+            self.poll(server, now);
+        }
+        Vec::new()
+    }
+
+    /// Sends what the due tails' files gained; drops tails whose client went away.
+    pub fn poll(&mut self, server: &mut http::Server, now: Instant) {
+        self.list.retain_mut(|tail| {
+            if !server.is_open(tail.id) {
+                return false;
+            }
+            if tail.follower.next_deadline().is_none_or(|due| due > now) {
+                return true;
+            }
+            let data = tail.follower.poll(now, TAIL_CHUNK);
+            data.is_empty() || server.push_chunk(tail.id, &data)
+        });
+        if self.list.is_empty()
+            && let Some(watch) = self.watch.as_mut()
+            && watch.watch_count() > 0
+        {
+            watch.clear();
+        }
+    }
+
+    /// A watched file or directory changed: every tail looks at its file now (after a rename or
+    /// a new file, each path is watched again, so a rotated-in file is followed).
+    pub fn wake(&mut self, server: &mut http::Server, now: Instant) {
+        let Some(watch) = self.watch.as_mut() else {
+            return;
+        };
+        let changes = watch.drain();
+        if changes == Changes::None {
+            return;
+        }
+        for tail in &mut self.list {
+            // Only after a rename or a new file: the path may name a new inode to watch.
+            if changes == Changes::Files {
+                let _ = watch.add(tail.follower.path());
+            }
+            tail.follower.wake(now);
+        }
+        self.poll(server, now);
+    }
+
+    /// Ends every stream and stops watching.
+    pub fn shutdown(&mut self, registry: &Registry) {
+        self.list.clear();
+        if let Some(watch) = self.watch.take() {
+            let _ = registry.deregister(&mut mio::unix::SourceFd(&watch.fd()));
+        }
+    }
+}
+
+/// The log file a `/logtail/<namespec>[/<channel>]` request names, if it exists.
+pub fn log_path(backend: &dyn Backend, namespec: &str, channel: Channel) -> Option<PathBuf> {
+    let (group, name) = match namespec.split_once(':') {
+        Some((g, n)) => (g, n),
+        None => (namespec, namespec),
+    };
+    let process = backend.process(&ProcessId::new(group, name))?;
+    let path = match channel {
+        Channel::Stdout => process.stdout_logfile,
+        Channel::Stderr => process.stderr_logfile,
+    }?;
+    path.exists().then_some(path)
+}
