@@ -16,12 +16,14 @@ import sys
 
 # Layer order, top down; a module may import only from modules on a lower line.
 LAYERS = [
-    {"main", "lib", "cmd"},
+    {"main", "lib"},
+    {"cmd"},
     {"daemon", "ctl"},
-    {"web", "rpc"},
+    {"web"},
+    {"rpc"},
     {"http", "process", "events", "logs"},
     {"config"},
-    {"wire", "signals", "pyrepr", "python", "os", "getopt", "xmlrpc"},
+    {"wire", "signals", "pyrepr", "python", "sys", "getopt", "xmlrpc"},
 ]
 
 
