@@ -696,23 +696,14 @@ mod tests {
     use super::*;
     use crate::daemon::Overrides;
 
-    /// Regression: once a shutdown batch's listeners had nothing left to take, the end of its
-    /// drain wait (set to that moment) stayed a deadline, so the loop spun without sleeping
-    /// until every process had died (seconds, up to stopwaitsecs).
-    #[test]
-    fn waiting_for_a_process_to_die_at_shutdown_sets_no_past_deadline() {
-        let dir = std::env::temp_dir().join(format!("process-table-{}", std::process::id()));
+    /// A table over a fresh config file in a temp dir (`extra`: the program sections).
+    fn table(tag: &str, extra: &str) -> (ProcessTable, mio::Poll, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("process-table-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.display();
         let conf = dir.join("supervisord.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n\
-                 [program:p]\ncommand=sleep 30\nstdout_logfile=NONE\nstderr_logfile=NONE\n"
-            ),
-        )
-        .unwrap();
+        let text = format!("[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n{extra}");
+        std::fs::write(&conf, text).unwrap();
         let overrides = Overrides {
             configuration: Some(conf),
             ..Overrides::default()
@@ -720,7 +711,36 @@ mod tests {
         let config = crate::daemon::load_config(&overrides).unwrap();
         let poll = mio::Poll::new().unwrap();
         let registry = poll.registry().try_clone().unwrap();
-        let mut table = ProcessTable::new(config, registry, overrides, 0);
+        (ProcessTable::new(config, registry, overrides, 0), poll, dir)
+    }
+
+    /// Batches whose processes are all stopped already (never started) finish in the same
+    /// pass: the whole shutdown, listeners included, takes one step.
+    #[test]
+    fn already_stopped_batches_all_finish_in_one_shutdown_step() {
+        let (mut table, _poll, dir) = table(
+            "stopped",
+            "[program:a]\ncommand=cat\nautostart=false\npriority=1\n\n\
+             [program:b]\ncommand=cat\nautostart=false\npriority=5\n\n\
+             [eventlistener:l]\ncommand=cat\nevents=TICK_5\nautostart=false\n",
+        );
+        table.request_stop(SupervisorState::Shutdown);
+        let now = Instant::now();
+        assert!(table.shutdown_step(now), "stopped groups held the shutdown");
+        assert_eq!(table.shutdown.stop_list, Some(Vec::new()));
+        assert!(!table.shutdown.holding);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression: once a shutdown batch's listeners had nothing left to take, the end of its
+    /// drain wait (set to that moment) stayed a deadline, so the loop spun without sleeping
+    /// until every process had died (seconds, up to stopwaitsecs).
+    #[test]
+    fn waiting_for_a_process_to_die_at_shutdown_sets_no_past_deadline() {
+        let (mut table, _poll, dir) = table(
+            "spin",
+            "[program:p]\ncommand=sleep 30\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+        );
         let now = Instant::now();
         table.autostart_all(now);
         let pid = table.groups[0].slots[0].process.pid;
