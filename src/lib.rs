@@ -3,7 +3,7 @@
 //!
 //! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `web` -> `rpc` -> `http`,
 //! `process`, `events`, `logs` -> `config` -> leaves (`wire`, `getopt`, `xmlrpc`, `signals`,
-//! `pyrepr`).
+//! `python`, `sys`).
 
 pub mod cmd;
 pub mod config;
@@ -14,9 +14,10 @@ pub mod getopt;
 pub mod http;
 pub mod logs;
 pub mod process;
-pub mod pyrepr;
+pub mod python;
 pub mod rpc;
 pub mod signals;
+pub mod sys;
 pub mod web;
 pub mod wire;
 pub mod xmlrpc;

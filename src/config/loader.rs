@@ -8,7 +8,7 @@ use super::expand::{ExpValue, Expansions, expand};
 use super::model::*;
 use super::source::{Document, Entry};
 use super::values;
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 use std::path::{Path, PathBuf};
 
 /// One config file being resolved.

@@ -8,7 +8,6 @@ mod dispatch;
 mod help;
 mod interrupt;
 pub(crate) mod options;
-mod pyfmt;
 mod shell;
 mod tail;
 mod terminal;

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use super::controller::{CmdResult, Controller, exit, py_str};
 use super::help;
 use super::interrupt::INTERRUPTED;
-use super::pyfmt::{os_error_class, os_error_text};
 use super::transport::{self, CallError, Endpoint, Stream};
+use crate::python::{os_error_class, os_error_text};
 use crate::wire::{FaultCode, ProcessState};
 use crate::xmlrpc::Value;
 
@@ -44,7 +44,7 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
             if channel != "stdout" && channel != "stderr" {
                 c.output(&format!(
                     "Error: bad channel {}",
-                    crate::pyrepr::py_repr(&channel)
+                    crate::python::py_repr(&channel)
                 ));
                 c.exitstatus = exit::GENERIC;
                 return Ok(());
@@ -264,7 +264,7 @@ fn emit(data: &[u8]) {
         }
         Err(_) => {
             let _ = out.write_all(
-                format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(data)).as_bytes(),
+                format!("Undecodable: {}", crate::python::py_bytes_repr(data)).as_bytes(),
             );
         }
     }
@@ -299,7 +299,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
             } else {
                 c.output(&format!(
                     "ERROR: <Fault {code}: {}>",
-                    crate::pyrepr::py_repr(&string)
+                    crate::python::py_repr(&string)
                 ));
             }
             return Ok(());
@@ -364,7 +364,7 @@ fn fg_input_loop(c: &mut Controller, name: &str) -> CmdResult {
                 } else {
                     c.output(&format!(
                         "ERROR: <Fault {code}: {}>",
-                        crate::pyrepr::py_repr(&string)
+                        crate::python::py_repr(&string)
                     ));
                 }
                 c.output("Exiting foreground");

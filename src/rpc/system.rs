@@ -1,10 +1,14 @@
 //! The `system.*` introspection methods (listMethods, methodHelp, methodSignature); multicall
 //! runs in `dispatch.rs`. They work in every supervisord state.
+//!
+//! Arguments are taken with patterns, never by index: see `params::missing`.
+#![deny(clippy::indexing_slicing)]
 
 use super::backend::Backend;
 use super::deferred::Call;
 use super::fault::{Fault, FaultCode};
 use super::methods;
+use super::params::missing;
 use super::wire::Value;
 
 /// Runs a `system.*` method whose parameter count was already checked.
@@ -16,14 +20,23 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend) -> Call {
                 .map(Value::String)
                 .collect(),
         ))),
-        "methodHelp" => Call::Done(spec_of(&p[0], b).map(|spec| Value::string(spec.help))),
+        "methodHelp" => Call::Done(
+            first(p)
+                .and_then(|name| spec_of(name, b))
+                .map(|spec| Value::string(spec.help)),
+        ),
         "methodSignature" => {
-            Call::Done(spec_of(&p[0], b).map(|spec| {
+            Call::Done(first(p).and_then(|name| spec_of(name, b)).map(|spec| {
                 Value::Array(spec.signature.iter().map(|t| Value::string(*t)).collect())
             }))
         }
         _ => Call::Done(Err(Fault::new(FaultCode::UnknownMethod))),
     }
+}
+
+/// The one argument every `system.*` method with parameters takes.
+fn first(p: &[Value]) -> Result<&Value, Fault> {
+    p.first().ok_or_else(missing)
 }
 
 /// The method a `methodHelp`/`methodSignature` argument names; anything else (including a
