@@ -21,3 +21,6 @@ pub mod sys;
 pub mod web;
 pub mod wire;
 pub mod xmlrpc;
+
+#[cfg(test)]
+mod testutil;
