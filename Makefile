@@ -14,7 +14,7 @@ APPLETS = supervisord supervisorctl echo_supervisord_conf pidproxy
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref browser fmt lint clean install install-files uninstall bench man man-check deb
+.PHONY: build release static run test ref browser fmt lint clean install install-files uninstall bench fuzz man man-check deb
 
 build:
 	$(CARGO) build
@@ -72,6 +72,12 @@ lint:
 bench: ref
 	$(MAKE) static || $(CARGO) build --release
 	bench/run.sh
+
+# Each fuzz target for FUZZ_SECONDS (default 600), one after the other at nice 19; the corpora
+# grow (minimized) in fuzz/corpus and fuzz/README.md gets a dated line per run. `make test`
+# replays the corpora on stable (src/fuzz_bodies.rs).
+fuzz:
+	fuzz/run.sh
 
 # The binary and its applet symlinks, every man page, the bash/zsh/fish completions (linked
 # under each command name, as the shells look them up) and the systemd unit.

@@ -3,7 +3,6 @@
 
 pub mod check_config;
 pub mod completions;
-pub mod getopt;
 pub mod pidproxy;
 pub mod sample;
 pub mod supervisorctl;
@@ -13,8 +12,8 @@ pub mod version;
 use std::ffi::OsString;
 use std::path::Path;
 
-/// The supervisor version we report (the reference's, for client compatibility).
-pub const SUPERVISOR_VERSION: &str = "4.3.0";
+use crate::wire::SUPERVISOR_VERSION;
+
 /// Our own package version, shown by `supervisor version`.
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -317,7 +317,7 @@ fn exit_code(status: i32) -> i32 {
 
 /// Python's `os.path.abspath` without touching the filesystem.
 fn absolute(cmd: &str) -> String {
-    crate::config::load::normalize_path(cmd)
+    crate::config::normalize_path(cmd)
         .to_string_lossy()
         .into_owned()
 }

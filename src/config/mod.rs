@@ -6,6 +6,7 @@ pub mod error;
 pub mod expand;
 pub mod known;
 pub mod load;
+mod loader;
 pub mod locate;
 pub mod model;
 pub mod programs;
@@ -16,4 +17,5 @@ pub mod users;
 pub mod values;
 
 pub use load::{check, check_all, load, load_ctl};
+pub use loader::normalize_path;
 pub use locate::{find_config_file, search_paths};

@@ -4,7 +4,7 @@
 //! check-config reports these; the daemon keeps the reference's behaviour (it starts, and the
 //! program goes to FATAL or the server fails), so none of this is a load error.
 
-use super::load::Loader;
+use super::loader::Loader;
 use super::model::{Config, LogTarget};
 use super::values;
 use crate::python::py_repr;

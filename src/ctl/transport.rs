@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use base64::Engine;
 
+use crate::wire::FaultCode;
 use crate::xmlrpc::{self, DecodeOptions, Response, Value};
 
 /// Where a server URL points.
@@ -85,7 +86,7 @@ impl Read for Stream {
             };
             match result {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if super::shell::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                    if super::interrupt::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                         return Err(io::Error::other("interrupted"));
                     }
                 }
@@ -139,6 +140,13 @@ pub enum CallError {
     BadResponse(String),
     /// The request could not be encoded (a caller bug, kept as an error rather than a panic).
     Encode(String),
+}
+
+impl CallError {
+    /// True for a fault with this code from the server.
+    pub fn is_fault(&self, fault: FaultCode) -> bool {
+        matches!(self, CallError::Fault { code, .. } if *code == fault.code())
+    }
 }
 
 impl From<io::Error> for CallError {
@@ -222,8 +230,7 @@ impl RpcClient {
         request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         request.push_str(body);
         conn.get_mut().write_all(request.as_bytes())?;
-        let head = read_head(conn)?;
-        let body = read_body(conn, &head)?;
+        let (head, body) = read_response(conn)?;
         if head.close {
             self.conn = None;
         }
@@ -317,6 +324,13 @@ pub fn read_head<R: BufRead>(r: &mut R) -> io::Result<Head> {
     Ok(head)
 }
 
+/// Reads one whole response (head and body) as `RpcClient` does.
+pub fn read_response<R: BufRead>(r: &mut R) -> io::Result<(Head, Vec<u8>)> {
+    let head = read_head(r)?;
+    let body = read_body(r, &head)?;
+    Ok((head, body))
+}
+
 /// Reads a whole body: chunked, by Content-Length, or until the server closes.
 fn read_body<R: BufRead>(r: &mut R, head: &Head) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
@@ -361,8 +375,16 @@ pub fn read_chunk<R: BufRead>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
             }
         }
     }
-    let mut data = vec![0; size];
-    r.read_exact(&mut data)?;
+    // The size is the server's word: read what arrives instead of allocating it up front (a
+    // bogus `666666666333333` chunk once asked for 400 PiB and aborted the client).
+    let mut data = Vec::with_capacity(size.min(MAX_RESERVE));
+    r.take(size as u64).read_to_end(&mut data)?;
+    if data.len() < size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "chunked body ended early",
+        ));
+    }
     line.clear();
     r.read_line(&mut line)?;
     Ok(Some(data))
@@ -371,6 +393,17 @@ pub fn read_chunk<R: BufRead>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz, ctl_response): a huge chunk size was allocated before reading.
+    #[test]
+    fn huge_chunk_size_is_not_allocated_up_front() {
+        let mut r = std::io::Cursor::new(&b"666666666333333\r\nshort"[..]);
+        let err = read_chunk(&mut r).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let mut r = std::io::Cursor::new(&b"3\r\nabc\r\n0\r\n\r\n"[..]);
+        assert_eq!(read_chunk(&mut r).unwrap(), Some(b"abc".to_vec()));
+        assert_eq!(read_chunk(&mut r).unwrap(), None);
+    }
 
     #[test]
     fn endpoints() {
