@@ -409,6 +409,7 @@ impl ProcessTable {
         let ctx = SpawnContext {
             base_environment: &self.base_environment,
             global_environment: &sd.environment,
+            global_env_files: &sd.extensions.env_file,
             serverurl: self.serverurl.as_deref(),
             minfds: sd.minfds,
             nofile: self.child_nofile,

@@ -216,7 +216,13 @@ impl Backend for DaemonBackend<'_> {
             return Ok(());
         };
         let config = &self.sup.slot(gi, pi).process.config;
-        let path_var = super::plan::search_path(config, &self.sup.base_environment);
+        // A PATH from the env files counts; an unreadable file is the spawn's error to report.
+        let files: Vec<_> = (self.sup.config.supervisord.extensions.env_file.iter())
+            .chain(&config.extensions.env_file)
+            .cloned()
+            .collect();
+        let file_vars = crate::config::dotenv::read_files(&files).unwrap_or_default();
+        let path_var = super::plan::search_path(config, &file_vars, &self.sup.base_environment);
         match command::resolve(&config.command, path_var.as_deref()) {
             Ok(_) => Ok(()),
             // Only a failed lookup is NO_FILE; every other refusal is NOT_EXECUTABLE.

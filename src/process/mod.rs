@@ -45,5 +45,6 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         directory: None,
         umask: None,
         serverurl: None,
+        extensions: Default::default(),
     }
 }

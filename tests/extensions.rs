@@ -1,0 +1,289 @@
+//! Our config keys beyond the reference (docs/extensions.md) through the real binary with real
+//! children: `env_file` (values vs python-dotenv and a table, precedence, re-read at each spawn,
+//! errors), `essential` / `exit_when_idle` (the daemon's exit status), `log_prefix` /
+//! `log_timestamps` (line-prefixed output of chatty programs); the reference still starts on
+//! the same configs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use crate::util::{Daemon, TempDir, reap, require_reference, stdout, unsafe_kill, wait_for};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// `[supervisord]` writing everything into the test dir, plus `extra`.
+fn conf(dir: &TempDir, supervisord_extra: &str, programs: &str) -> PathBuf {
+    dir.write(
+        "s.conf",
+        &format!(
+            "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\n\
+             {supervisord_extra}\n[unix_http_server]\nfile=%(here)s/s.sock\n\n\
+             [rpcinterface:supervisor]\n\
+             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             {programs}"
+        ),
+    )
+}
+
+fn check_config(dir: &TempDir, conf: &Path) -> Output {
+    Command::new(crate::util::binary())
+        .arg("check-config")
+        .arg("-c")
+        .arg(conf)
+        .current_dir(&dir.path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs python code with the reference venv's interpreter (python-dotenv is installed there by
+/// `make ref`); None (skip) without the reference.
+fn ref_python(test: &str, code: &str, args: &[&str]) -> Option<String> {
+    let bin = require_reference(test)?;
+    let out = Command::new(bin.join("python3"))
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(stdout(&out))
+}
+
+/// The reference supervisord starts on `conf` (it ignores our keys) and runs `program`.
+fn reference_starts(test: &str, dir: &TempDir, conf: &Path, program: &str) {
+    let Some(bin) = require_reference(test) else {
+        return;
+    };
+    let mut child = crate::util::spawn_foreground(&bin.join("supervisord"), dir, conf);
+    let log = || dir.read("s.log");
+    let started = wait_for(WAIT, || log().contains(&format!("spawned: '{program}'")));
+    unsafe_kill(child.id() as i32, 15);
+    reap(&mut child, WAIT);
+    assert!(started, "the reference did not start {program}:\n{}", log());
+}
+
+/// A child that dumps its environment as JSON into `out` (sorted keys), then exits.
+const ENV_DUMP: &str = "import os, json, sys\n\
+     tmp = sys.argv[1] + '.tmp'\n\
+     json.dump(dict(os.environ), open(tmp, 'w'), sort_keys=True)\n\
+     os.rename(tmp, sys.argv[1])\n";
+
+/// Quoting cases: (dotenv line, the value a child must see).
+const QUOTING: &[(&str, &str, &str)] = &[
+    ("PLAIN", "PLAIN=hello", "hello"),
+    ("EXPORTED", "export EXPORTED=yes", "yes"),
+    ("SPACED", "SPACED =  padded  ", "padded"),
+    ("COMMENTED", "COMMENTED=value # comment", "value"),
+    ("HASH", "HASH=a#b", "a#b"),
+    ("SINGLE", "SINGLE='$HOME \\n literal'", "$HOME \\n literal"),
+    ("SINGLE_ESC", "SINGLE_ESC='it\\'s'", "it's"),
+    ("DOUBLE", "DOUBLE=\"line1\\nline2\"", "line1\nline2"),
+    ("DOUBLE_Q", "DOUBLE_Q=\"say \\\"hi\\\"\"", "say \"hi\""),
+    ("DOUBLE_BS", "DOUBLE_BS=\"a\\\\b\"", "a\\b"),
+    ("DOUBLE_TAB", "DOUBLE_TAB=\"x\\ty\"", "x\ty"),
+    ("MULTI", "MULTI=\"first\nsecond\"", "first\nsecond"),
+    ("NOEXPAND", "NOEXPAND=${PLAIN}", "${PLAIN}"),
+    ("EMPTY", "EMPTY=", ""),
+    ("QUOTED_KEY", "'QUOTED_KEY'=k", "k"),
+    ("UNICODE", "UNICODE=é ü", "é ü"),
+];
+
+fn quoting_file() -> String {
+    let mut text = String::from("# a comment line\n\n");
+    for (_, line, _) in QUOTING {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str("NOVALUE\n");
+    text
+}
+
+/// Every quoting case reaches a real child as the table says and as python-dotenv parses it.
+#[test]
+fn env_file_values_match_the_table_and_python_dotenv() {
+    let dir = TempDir::new("envq");
+    let env = dir.write("app.env", &quoting_file());
+    dir.write("dump.py", ENV_DUMP);
+    let c = conf(
+        &dir,
+        "",
+        "[program:dump]\ncommand=python3 %(here)s/dump.py %(here)s/env.json\n\
+         env_file=app.env\nautorestart=false\nstartsecs=0\n",
+    );
+    let dump = Command::new(crate::util::binary())
+        .args(["check-config", "--dump", "-c"])
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&dump).contains(&format!(
+            "\"env_file\": [\n            \"{}\"",
+            env.display()
+        )),
+        "{}",
+        stdout(&dump)
+    );
+    let mut d = Daemon::start(&dir, &c);
+    let out = dir.join("env.json");
+    assert!(
+        wait_for(WAIT, || out.exists()),
+        "no dump:\n{}",
+        dir.read("s.log")
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+    // The table, checked inside python (no JSON parser here).
+    let table: Vec<String> = QUOTING
+        .iter()
+        .map(|(k, _, v)| format!("({k:?}, {})", py_str(v)))
+        .collect();
+    let code = format!(
+        "import json, sys\nenv = json.load(open(sys.argv[1]))\n\
+         table = [{}]\n\
+         bad = [(k, env.get(k), v) for k, v in table if env.get(k) != v]\n\
+         print('NOVALUE' in env, bad)\n\
+         from dotenv import dotenv_values\n\
+         want = {{k: v for k, v in dotenv_values(sys.argv[2], interpolate=False).items() if v is not None}}\n\
+         print(len(want), [(k, env.get(k), v) for k, v in want.items() if env.get(k) != v])\n",
+        table.join(", ")
+    );
+    let Some(result) = ref_python(
+        "env_file_values_match_the_table_and_python_dotenv",
+        &code,
+        &[out.to_str().unwrap(), env.to_str().unwrap()],
+    ) else {
+        return;
+    };
+    assert_eq!(result, format!("False []\n{} []\n", QUOTING.len()));
+    reference_starts("env_file reference", &dir, &c, "dump");
+}
+
+/// A Python string literal for `s`.
+fn py_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// supervisord's environment < [supervisord] env_file < [program] env_file (later wins) <
+/// environment=; a restart reads the files again; a file that vanishes is a spawn error.
+#[test]
+fn env_file_precedence_reread_and_vanishing_file() {
+    let dir = TempDir::new("envp");
+    dir.write(
+        "dump.py",
+        &format!("{ENV_DUMP}import time\ntime.sleep(0.3)\n"),
+    );
+    dir.write(
+        "global.env",
+        "A=global\nB=global\nC=global\nD=global\nE=global\n",
+    );
+    dir.write("one.env", "A=one\nB=one\nD=one\nV=1\n");
+    dir.write("two.env", "A=two\n");
+    let c = conf(
+        &dir,
+        "env_file=global.env\nenvironment=D=\"supervisord\"",
+        "[program:dump]\ncommand=python3 %(here)s/dump.py %(here)s/env.json\n\
+         env_file=one.env, %(here)s/two.env\nenvironment=A=\"program\"\n\
+         autorestart=true\nstartsecs=0\nstartretries=1\n",
+    );
+    let mut d = Daemon {
+        child: Command::new(dir.applet("supervisord"))
+            .args(["-n", "-c"])
+            .arg(&c)
+            .current_dir(&dir.path)
+            .env("E", "daemon")
+            .env("F", "daemon")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    let out = dir.join("env.json");
+    let check = |want: &str| -> Option<String> {
+        let code = "import json, sys\nenv = json.load(open(sys.argv[1]))\n\
+                    print(' '.join(k + '=' + env.get(k, '-') for k in 'ABCDEFV'))";
+        let got = ref_python("env_file_precedence", code, &[out.to_str().unwrap()])?;
+        assert_eq!(got.trim(), want);
+        Some(got)
+    };
+    assert!(wait_for(WAIT, || out.exists()), "{}", dir.read("s.log"));
+    if check("A=program B=one C=global D=supervisord E=global F=daemon V=1").is_none() {
+        return;
+    }
+    // The next spawn (autorestart) reads the edited file.
+    dir.write("one.env", "A=one\nB=one\nD=one\nV=2\n");
+    std::fs::remove_file(&out).unwrap();
+    assert!(wait_for(WAIT, || out.exists()), "{}", dir.read("s.log"));
+    check("A=program B=one C=global D=supervisord E=global F=daemon V=2");
+    // A file that vanished: the spawn fails, naming it.
+    std::fs::remove_file(dir.join("two.env")).unwrap();
+    let missing = format!(
+        "spawnerr: {}: cannot read env file",
+        dir.join("two.env").display()
+    );
+    assert!(
+        wait_for(WAIT, || dir.read("s.log").contains(&missing)),
+        "{}",
+        dir.read("s.log")
+    );
+    assert!(
+        wait_for(WAIT, || dir.read("s.log").contains("gave up: dump")),
+        "{}",
+        dir.read("s.log")
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+/// A missing or malformed env file is a config error naming the env file and its line:
+/// check-config lists it and supervisord refuses to start.
+#[test]
+fn env_file_errors_are_config_errors() {
+    let dir = TempDir::new("enve");
+    dir.write("bad.env", "A=1\n\nB=\"unterminated\nC=3\n");
+    let c = conf(
+        &dir,
+        "env_file=missing.env",
+        "[program:p]\ncommand=sleep 5\nenv_file=bad.env\n\n\
+         [program:q]\ncommand=sleep 5\nenv_file=,\n",
+    );
+    let out = check_config(&dir, &c);
+    let text = stdout(&out) + &crate::util::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let cpath = c.display();
+    for want in [
+        format!(
+            "{cpath}:5: [supervisord] env_file: {}: cannot read env file",
+            dir.join("missing.env").display()
+        ),
+        format!(
+            "[program:p] env_file: {}:3: could not parse statement",
+            dir.join("bad.env").display()
+        ),
+        "[program:q] env_file: empty path in the list".to_string(),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+    let run = crate::util::run(&dir, "supervisord", &["-n", "-c", c.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        crate::util::stderr(&run).contains("cannot read env file"),
+        "{}",
+        crate::util::stderr(&run)
+    );
+}
