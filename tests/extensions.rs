@@ -250,17 +250,19 @@ fn env_file_precedence_reread_and_vanishing_file() {
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
-/// A missing or malformed env file is a config error naming the env file and its line:
-/// check-config lists it and supervisord refuses to start.
+/// Bad values of our keys are config errors naming file, line, section and option (a missing
+/// or malformed env file names the env file and its line): check-config lists them all and
+/// supervisord refuses to start.
 #[test]
-fn env_file_errors_are_config_errors() {
+fn bad_extension_values_are_config_errors() {
     let dir = TempDir::new("enve");
     dir.write("bad.env", "A=1\n\nB=\"unterminated\nC=3\n");
     let c = conf(
         &dir,
-        "env_file=missing.env",
+        "env_file=missing.env\nexit_when_idle=perhaps",
         "[program:p]\ncommand=sleep 5\nenv_file=bad.env\n\n\
-         [program:q]\ncommand=sleep 5\nenv_file=,\n",
+         [program:q]\ncommand=sleep 5\nenv_file=,\nessential=maybe\nlog_timestamps=sometimes\n\
+         log_prefix=%(nosuch)s\n",
     );
     let out = check_config(&dir, &c);
     let text = stdout(&out) + &crate::util::stderr(&out);
@@ -271,19 +273,137 @@ fn env_file_errors_are_config_errors() {
             "{cpath}:5: [supervisord] env_file: {}: cannot read env file",
             dir.join("missing.env").display()
         ),
+        format!("{cpath}:6: [supervisord] exit_when_idle: not a valid boolean value: 'perhaps'"),
         format!(
             "[program:p] env_file: {}:3: could not parse statement",
             dir.join("bad.env").display()
         ),
         "[program:q] env_file: empty path in the list".to_string(),
+        format!("{cpath}:20: [program:q] essential: not a valid boolean value: 'maybe'"),
+        format!("{cpath}:21: [program:q] log_timestamps: not a valid boolean value: 'sometimes'"),
+        format!("{cpath}:22: [program:q] log_prefix: "),
     ] {
         assert!(text.contains(&want), "missing {want:?} in:\n{text}");
     }
     let run = crate::util::run(&dir, "supervisord", &["-n", "-c", c.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(2));
     assert!(
-        crate::util::stderr(&run).contains("cannot read env file"),
+        crate::util::stderr(&run).starts_with("Error: "),
         "{}",
         crate::util::stderr(&run)
     );
+}
+
+/// Runs supervisord on `conf` until it exits by itself (bounded); its exit code and main log.
+fn run_to_exit(dir: &TempDir, conf: &Path) -> (Option<i32>, String) {
+    let mut child = crate::util::spawn_foreground(&dir.applet("supervisord"), dir, conf);
+    let status = reap(&mut child, WAIT);
+    (status.and_then(|s| s.code()), dir.read("s.log"))
+}
+
+/// The first essential program to end decides supervisord's exit status: its exit code,
+/// 128+N after signal N, 1 for FATAL; the others are stopped first, with one line saying why.
+#[test]
+fn essential_program_exit_status_becomes_supervisords() {
+    let cases = [
+        (
+            "sh -c 'sleep 0.5; exit 7'",
+            7,
+            "essential program first exited (exit status 7): stopping all processes, exit status 7",
+        ),
+        (
+            "sh -c 'sleep 0.5; kill -USR1 $$'",
+            138,
+            "essential program first exited (terminated by SIGUSR1): stopping all processes, exit status 138",
+        ),
+        (
+            "/nonexistent/program",
+            1,
+            "essential program first entered FATAL state: stopping all processes, exit status 1",
+        ),
+    ];
+    for (i, (command, code, line)) in cases.into_iter().enumerate() {
+        let dir = TempDir::new(&format!("ess{i}"));
+        let c = conf(
+            &dir,
+            "",
+            &format!(
+                "[program:first]\ncommand={command}\nessential=true\nautorestart=false\n\
+                 startsecs=0\nstartretries=0\n\n\
+                 [program:second]\ncommand=sh -c 'sleep 3; exit 5'\nessential=true\n\
+                 autorestart=false\nstartsecs=0\n\n\
+                 [program:bystander]\ncommand=sleep 100\n"
+            ),
+        );
+        let (status, log) = run_to_exit(&dir, &c);
+        assert_eq!(status, Some(code), "{command}:\n{log}");
+        assert_eq!(log.matches("essential program").count(), 1, "{log}");
+        assert!(log.contains(line), "{log}");
+        assert!(log.contains("stopped: bystander"), "{log}");
+        if i < 2 {
+            assert!(log.contains("stopped: second"), "{log}");
+        } else {
+            // FATAL at once: the shutdown began before `second` was due to start.
+            assert!(!log.contains("spawned: 'second'"), "{log}");
+        }
+        if i == 0 {
+            reference_starts("essential reference", &dir, &c, "first");
+        }
+    }
+}
+
+/// An operator's stop of an essential program is no failure; exits caused by a shutdown
+/// (SIGTERM) leave the exit status at 0.
+#[test]
+fn essential_program_stopped_by_operator_or_shutdown_exits_0() {
+    let dir = TempDir::new("essop");
+    let c = conf(
+        &dir,
+        "",
+        "[program:web]\ncommand=sh -c 'trap \"exit 3\" TERM; sleep 100 & wait'\n\
+         essential=true\nautorestart=false\nstartsecs=0\n\n\
+         [program:db]\ncommand=sleep 100\nessential=true\nstartsecs=0\n",
+    );
+    let mut d = Daemon::start(&dir, &c);
+    let log = || dir.read("s.log");
+    assert!(wait_for(WAIT, || log().contains("spawned: 'web'")
+        && log().contains("spawned: 'db'")));
+    let sock = dir.join("s.sock");
+    assert!(wait_for(WAIT, || sock.exists()));
+    let reply = crate::util::rpc_call(&sock, "supervisor.stopProcess", &["web"], WAIT);
+    assert!(reply.contains("<boolean>1</boolean>"), "{reply}");
+    assert!(
+        wait_for(WAIT, || log().contains("stopped: web")),
+        "{}",
+        log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        matches!(d.child.try_wait(), Ok(None)),
+        "supervisord exited after an operator's stop:\n{}",
+        log()
+    );
+    assert_eq!(d.stop(WAIT), Some(0), "{}", log());
+    assert!(!log().contains("essential program"), "{}", log());
+}
+
+/// `exit_when_idle`: once every program has finished and none will start again, exit 0.
+#[test]
+fn exit_when_idle_exits_0_after_the_last_one_shot() {
+    let dir = TempDir::new("idle");
+    let c = conf(
+        &dir,
+        "exit_when_idle=true",
+        "[program:quick]\ncommand=sh -c 'sleep 0.3'\nautorestart=false\nstartsecs=0\n\n\
+         [program:slower]\ncommand=sh -c 'sleep 1; exit 4'\nautorestart=false\nstartsecs=0\n\n\
+         [program:manual]\ncommand=sleep 100\nautostart=false\n",
+    );
+    let (status, log) = run_to_exit(&dir, &c);
+    assert_eq!(status, Some(0), "{log}");
+    let idle = log
+        .find("exit_when_idle: no program is running or will start")
+        .expect(&log);
+    let last_exit = log.find("exited: slower").expect(&log);
+    assert!(last_exit < idle, "{log}");
+    reference_starts("exit_when_idle reference", &dir, &c, "quick");
 }

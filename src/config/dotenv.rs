@@ -270,9 +270,14 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, DotenvError> {
 
 /// Reads and parses one env file.
 pub fn read_file(path: &Path) -> Result<Vec<(String, String)>, DotenvError> {
-    let bytes = std::fs::read(path).map_err(|e| DotenvError {
-        line: None,
-        problem: format!("cannot read env file: {e}"),
+    let bytes = std::fs::read(path).map_err(|e| {
+        // `No such file or directory`, without std's ` (os error 2)`.
+        let text = e.to_string();
+        let text = text.rfind(" (os error ").map_or(&*text, |at| &text[..at]);
+        DotenvError {
+            line: None,
+            problem: format!("cannot read env file: {text}"),
+        }
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]

@@ -29,7 +29,8 @@ const PENDING_LOG_RETRY: Duration = Duration::from_millis(50);
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    Shutdown,
+    /// With supervisord's exit status (0 unless an essential program decided otherwise).
+    Shutdown(i32),
     Restart,
 }
 
@@ -93,7 +94,7 @@ impl<'a> Daemon<'a> {
                 return if sup.state == SupervisorState::Restarting {
                     Exit::Restart
                 } else {
-                    Exit::Shutdown
+                    Exit::Shutdown(sup.exit_status.unwrap_or(0))
                 };
             }
             let log = self.main_log;

@@ -15,6 +15,7 @@ use super::command;
 use super::process_table::{ProcessTable, RequestError, Slot};
 use crate::config::model::Config;
 use crate::events::Event;
+use crate::process::outcome;
 use crate::process::{Input, ProcessState, SupervisorState};
 use crate::rpc::backend::{
     AddGroupError, Backend, ClearLogError, CommandProblem, ConfigDiff, GroupSnapshot, ProcessId,
@@ -79,6 +80,10 @@ fn snapshot(group: &str, slot: &Slot) -> ProcessSnapshot {
             .as_deref()
             .map(std::path::Path::to_path_buf),
         killing: p.killing,
+        exit_code: p
+            .wait_status
+            .map(|status| outcome::exit_code(&outcome::Ending::Exited(status))),
+        settled: outcome::ending(p, outcome::Outlook::default()).is_some(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod machine;
 pub mod order;
+pub mod outcome;
 pub mod state;
 pub mod wait_status;
 
