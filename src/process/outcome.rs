@@ -4,7 +4,7 @@
 //! the machine's data and the daemon's facts passed in.
 
 use crate::process::machine::Process;
-use crate::process::state::ProcessState;
+use crate::process::ProcessState;
 
 /// How a process ended for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
