@@ -3,8 +3,8 @@
 //! (as a shell reports it), and whether it still counts as work in progress. Pure: decided from
 //! the machine's data and the daemon's facts passed in.
 
-use crate::process::machine::Process;
 use crate::process::ProcessState;
+use crate::process::machine::Process;
 
 /// How a process ended for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
