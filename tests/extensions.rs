@@ -407,3 +407,137 @@ fn exit_when_idle_exits_0_after_the_last_one_shot() {
     assert!(last_exit < idle, "{log}");
     reference_starts("exit_when_idle reference", &dir, &c, "quick");
 }
+
+/// A chatty child: argv[1] lines, each written in two halves to stdout and to stderr, then a
+/// last line without a newline.
+const CHATTY: &str = "import sys\n\
+     name, n = sys.argv[1], int(sys.argv[2])\n\
+     streams = (sys.stdout.buffer, sys.stderr.buffer)\n\
+     for i in range(n):\n\
+     \x20   line = ('%s line %d %s\\n' % (name, i, 'x' * (i % 97))).encode()\n\
+     \x20   for s in streams:\n\
+     \x20       s.write(line[:len(line) // 2]); s.flush(); s.write(line[len(line) // 2:]); s.flush()\n\
+     for s in streams:\n\
+     \x20   s.write(('%s tail' % name).encode()); s.flush()\n";
+
+/// `2026-12-04T21:07:03.123Z `: an RFC 3339 UTC time with three fractional digits and a space.
+fn stamped(line: &str) -> Option<&str> {
+    let b = line.as_bytes();
+    let shape = b.len() > 25
+        && [4, 7].iter().all(|&i| b[i] == b'-')
+        && b[10] == b'T'
+        && [13, 16].iter().all(|&i| b[i] == b':')
+        && b[19] == b'.'
+        && b[23] == b'Z'
+        && b[24] == b' '
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
+    shape.then(|| &line[25..])
+}
+
+/// Every program line of `text` is whole, stamped and prefixed `[name] `, in order per
+/// program, ending with the completed last line; other lines (main log copies) hold no
+/// program output. Returns the number of program lines.
+fn check_prefixed_lines(text: &str, names: &[&str], n: usize) -> Result<usize, String> {
+    let mut next = vec![0usize; names.len()];
+    let mut count = 0;
+    for line in text.lines() {
+        let Some(rest) = stamped(line) else {
+            if line.contains(" line ") || line.contains(" tail") {
+                return Err(format!("unstamped program output: {line:?}"));
+            }
+            continue;
+        };
+        count += 1;
+        let Some(k) = names
+            .iter()
+            .position(|name| rest.starts_with(&format!("[{name}] {name} ")))
+        else {
+            return Err(format!("bad line: {line:?}"));
+        };
+        let body = &rest[names[k].len() * 2 + 4..];
+        let want = match next[k] {
+            i if i < n => format!("line {i} {}", "x".repeat(i % 97)),
+            i if i == n => "tail".to_string(),
+            _ => return Err(format!("line after the tail: {line:?}")),
+        };
+        if body != want {
+            return Err(format!("expected {want:?}, got {line:?}"));
+        }
+        next[k] += 1;
+    }
+    if next.iter().any(|&c| c != n + 1) {
+        return Err(format!("lines per program: {next:?} (want {})", n + 1));
+    }
+    Ok(count)
+}
+
+/// Three chatty programs writing half lines to the same stdout (a pipe, as under a container
+/// runtime) and the same file: every line arrives whole, stamped and prefixed; the last line
+/// without a newline gets one; a program without the keys keeps its bytes untouched. The
+/// reference starts on the same config.
+#[test]
+fn log_prefix_and_timestamps_keep_lines_whole_on_a_shared_stream() {
+    let dir = TempDir::new("prefix");
+    dir.write("chatty.py", CHATTY);
+    let n = 3000;
+    let mut programs = String::new();
+    for name in ["alpha", "beta", "gamma"] {
+        programs.push_str(&format!(
+            "[program:{name}]\ncommand=python3 %(here)s/chatty.py {name} {n}\n\
+             log_prefix=\"[%(program_name)s] \"\nlog_timestamps=true\n\
+             stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n\
+             stderr_logfile=%(here)s/shared.log\nstderr_logfile_maxbytes=0\n\
+             autorestart=false\nstartsecs=0\n\n"
+        ));
+    }
+    programs.push_str(
+        "[program:expand]\ncommand=echo hello\n\
+         log_prefix=%(group_name)s:%(process_num)d:%(host_node_name)s|\n\
+         stdout_logfile=%(here)s/expand.log\nautorestart=false\nstartsecs=0\n\n\
+         [program:plain]\ncommand=python3 %(here)s/chatty.py plain 50\n\
+         stdout_logfile=%(here)s/plain.log\nstderr_logfile=NONE\nautorestart=false\nstartsecs=0\n",
+    );
+    let c = conf(&dir, "exit_when_idle=true", &programs);
+    let mut child = Command::new(dir.applet("supervisord"))
+        .args(["-n", "-c"])
+        .arg(&c)
+        .current_dir(&dir.path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut pipe, &mut out);
+        out
+    });
+    let status = reap(&mut child, Duration::from_secs(60));
+    let out = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "{}",
+        dir.read("s.log")
+    );
+    let names = ["alpha", "beta", "gamma"];
+    assert_eq!(check_prefixed_lines(&out, &names, n), Ok(3 * (n + 1)));
+    let shared = dir.read("shared.log");
+    assert_eq!(check_prefixed_lines(&shared, &names, n), Ok(3 * (n + 1)));
+    assert!(shared.lines().all(|l| stamped(l).is_some()));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        dir.read("expand.log"),
+        format!("expand:0:{}|hello\n", host.trim())
+    );
+    let mut plain = String::new();
+    for i in 0..50 {
+        plain.push_str(&format!("plain line {i} {}\n", "x".repeat(i % 97)));
+    }
+    plain.push_str("plain tail");
+    assert_eq!(dir.read("plain.log"), plain);
+    reference_starts("log_prefix reference", &dir, &c, "alpha");
+}

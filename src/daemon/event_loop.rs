@@ -85,6 +85,7 @@ impl<'a> Daemon<'a> {
         self.table.queue_autostart();
         loop {
             let (now, wall) = (Instant::now(), SystemTime::now());
+            self.table.wall = wall;
             let sup = &mut self.table;
             let more_to_start = (sup.autostart_step(now, STARTUP_BUDGET)
                 | sup.create_auto_logs_step(STARTUP_BUDGET))
@@ -144,6 +145,7 @@ impl<'a> Daemon<'a> {
                 continue;
             }
             let (now, wall) = (Instant::now(), SystemTime::now());
+            self.table.wall = wall;
             for event in self.events.iter() {
                 let token = event.token();
                 if token == tokens::SIGNALS {

@@ -85,6 +85,8 @@ pub struct ProcessTable {
     pub exit_status: Option<i32>,
     /// The idle check after start-up ran (`exit_when_idle`).
     startup_idle_checked: bool,
+    /// Wall-clock time of the current loop pass (set by the loop): stamps prefixed output.
+    pub wall: SystemTime,
 }
 
 /// Where a shutdown (or restart) stands.
@@ -152,6 +154,7 @@ impl ProcessTable {
             child_nofile: None,
             exit_status: None,
             startup_idle_checked: false,
+            wall: SystemTime::now(),
         };
         let groups = sup.config.groups.clone();
         for g in groups {
