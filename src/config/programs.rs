@@ -453,6 +453,8 @@ fn resolve_processes(
         users::lookup_user(v).map(|u| u.user)
     });
     let umask = l.typed_opt(section, "umask", &common, values::octal);
+    let depends_on = super::dependencies::read_depends_on(l, section, &common);
+    let restart = super::dependencies::read_restart(l, section, &common);
     let process_name_raw = l
         .entry(section, "process_name")
         .map(|e| e.value)
@@ -575,6 +577,8 @@ fn resolve_processes(
             directory,
             umask,
             serverurl: serverurl.clone(),
+            depends_on: depends_on.clone(),
+            restart,
         });
     }
     let _ = kind;

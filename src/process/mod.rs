@@ -2,8 +2,10 @@
 //! state names and codes are wire vocabulary, in `crate::wire`). Nothing here makes a syscall or
 //! reads a clock (the daemon passes `now` in).
 
+pub mod deps;
 pub mod machine;
 pub mod order;
+pub mod restart;
 pub mod wait_status;
 
 pub use crate::wire::{ProcessState, SupervisorState};
@@ -45,5 +47,7 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         directory: None,
         umask: None,
         serverurl: None,
+        depends_on: Vec::new(),
+        restart: Default::default(),
     }
 }
