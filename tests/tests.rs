@@ -9,6 +9,7 @@ mod daemon;
 mod dashboard;
 mod dependencies;
 mod events;
+mod extensions;
 mod hardening;
 mod http;
 mod lifecycle;

@@ -2,6 +2,7 @@
 //! them into the typed model of `model.rs`.
 
 pub mod dependencies;
+pub mod dotenv;
 pub mod dump;
 pub mod error;
 pub mod expand;

@@ -5,6 +5,7 @@
 pub mod deps;
 pub mod machine;
 pub mod order;
+pub mod outcome;
 pub mod restart;
 pub mod wait_status;
 
@@ -47,6 +48,7 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         directory: None,
         umask: None,
         serverurl: None,
+        extensions: Default::default(),
         depends_on: Vec::new(),
         restart: Default::default(),
     }
