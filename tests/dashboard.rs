@@ -291,3 +291,28 @@ fn dashboard_in_a_real_browser() {
         "browser test failed:\n{stdout}\n{stderr}"
     );
 }
+
+#[test]
+fn events_stream_sends_a_table_larger_than_the_stream_buffer() {
+    let port = free_port();
+    // 1000 never-started programs: a first event of about 1.3 MB, past the 1 MiB a stream may
+    // hold unsent (it goes to the server in pieces the socket takes as they come).
+    let programs: String = (0..1000)
+        .map(|i| format!("[program:p{i:04}]\ncommand=sleep 1000\nautostart=false\n\n"))
+        .collect();
+    let (dir, mut d) = start("dashbig", port, &programs);
+    assert!(wait_for(WAIT, || dir
+        .read("s.log")
+        .contains("supervisord started")));
+    let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(sse, "GET /events HTTP/1.0\r\n\r\n").unwrap();
+    let mut seen = String::new();
+    let deadline = Instant::now() + WAIT;
+    assert!(
+        read_until(&mut sse, &mut seen, "data-ns=\"p0999\"", deadline),
+        "got {} bytes",
+        seen.len()
+    );
+    assert!(seen.len() > 1024 * 1024, "{} bytes", seen.len());
+    assert_eq!(d.stop(WAIT), Some(0));
+}
