@@ -9,6 +9,7 @@ mod config_checks;
 mod ctl;
 mod daemon;
 mod dashboard;
+mod dependencies;
 mod events;
 mod extensions;
 mod hardening;
