@@ -21,7 +21,13 @@ pub const SUPERVISORD: &[&str] = &[
     "profile_options",
 ];
 pub const UNIX_HTTP_SERVER: &[&str] = &["file", "chmod", "chown", "username", "password"];
-pub const INET_HTTP_SERVER: &[&str] = &["port", "username", "password"];
+pub const INET_HTTP_SERVER: &[&str] = &[
+    "port",
+    "username",
+    "password",
+    "allowed_hosts",
+    "protected_mode",
+];
 pub const SUPERVISORCTL: &[&str] = &[
     "serverurl",
     "username",

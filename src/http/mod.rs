@@ -20,6 +20,8 @@
 mod auth;
 mod connection;
 mod listener;
+mod policy;
+mod ratelimit;
 mod request;
 mod response;
 mod router;
