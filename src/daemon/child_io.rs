@@ -1,19 +1,76 @@
-//! Child pipe I/O for the process table: registering pipes with the poller, reading output until
-//! WouldBlock into the child logs (or splicing it into their files), and buffered non-blocking
-//! writes to a child's stdin.
+//! Child pipes: `ChildPipes` owns the parent's side of every child's stdin/stdout/stderr (their
+//! poller tokens, the read buffer, the staging pipe for splices, the per-event read backlog and
+//! the coalescing windows) and drains an output pipe into its child log; the process table
+//! (`impl ProcessTable` below) routes what a drain produced (events, listener replies, closes)
+//! and writes queued bytes to a child's stdin.
 
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
-use mio::{Interest, Token};
+use mio::{Interest, Registry, Token};
 
-use super::supervisor::{FIRST_PIPE_TOKEN, LAST_PIPE_TOKEN, PipeOwner, Stream, Supervisor};
+use super::process_table::{ProcessTable, Slot};
+use super::tokens;
+use crate::config::model::ProcessConfig;
 use crate::events::Event;
+use crate::events::listener::ListenerAction;
 use crate::logs::{ChannelOutput, Spliced, StagingPipe, WriteReport};
 
 use super::child_log::ChildLog;
+
+/// Which of a child's standard streams a pipe carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    Stdin,
+}
+
+impl Stream {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+            Stream::Stdin => "stdin",
+        }
+    }
+}
+
+/// The parent's ends of a running child's pipes.
+#[derive(Default)]
+pub struct Pipes {
+    pub stdin: Option<(OwnedFd, Token)>,
+    pub stdout: Option<(OwnedFd, Token)>,
+    pub stderr: Option<(OwnedFd, Token)>,
+}
+
+impl Pipes {
+    fn get(&self, stream: Stream) -> Option<&(OwnedFd, Token)> {
+        match stream {
+            Stream::Stdout => self.stdout.as_ref(),
+            Stream::Stderr => self.stderr.as_ref(),
+            Stream::Stdin => self.stdin.as_ref(),
+        }
+    }
+}
+
+/// Which process and stream a pipe token belongs to.
+#[derive(Debug, Clone)]
+pub struct PipeOwner {
+    /// The group's and the process's names, shared with the process (no copies per pipe).
+    pub group: Rc<str>,
+    pub process: Rc<ProcessConfig>,
+    pub stream: Stream,
+    /// The pipe's descriptor (owned by the process's `Pipes`; valid while the token is owned).
+    fd: RawFd,
+}
+
+/// Largest single read from a child pipe (the reference's 128 KiB).
+const READ_CHUNK: usize = 128 * 1024;
 
 /// Why bytes could not be queued for a child's stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +93,7 @@ pub(super) const GROWN_PIPE_SIZE: i32 = 1 << 20;
 const SMALL_DRAIN: usize = 16 * 1024;
 /// How long readiness of a pipe that just had a small drain waits, letting output accumulate
 /// (well under what `tail -f` users notice; at 1 M lines/s it fills well under a grown pipe).
-pub(super) const COALESCE_WINDOW: Duration = Duration::from_millis(5);
+const COALESCE_WINDOW: Duration = Duration::from_millis(5);
 
 /// Bytes asked of one splice (pipe -> log file). More than a grown pipe holds, so one call
 /// usually empties the pipe (fewer moved means it was empty), yet one call stays short.
@@ -126,14 +183,56 @@ fn write_fd(fd: RawFd, data: &[u8]) -> io::Result<usize> {
     }
 }
 
-impl Supervisor {
+/// What one drain of an output pipe did; the process table routes the rest.
+pub(super) struct Drained {
+    /// The read limit stopped it: more may be waiting.
+    pub limited: bool,
+    pub bytes: usize,
+    /// The child closed the pipe.
+    pub eof: bool,
+    pub outputs: Vec<ChannelOutput>,
+    /// An event listener's protocol reactions to what it wrote on stdout.
+    pub listener_actions: Vec<ListenerAction>,
+}
+
+/// The parent's side of every child pipe.
+pub struct ChildPipes {
+    registry: Registry,
+    owners: HashMap<Token, PipeOwner>,
+    next_token: usize,
+    buf: Vec<u8>,
+    /// Between child pipes and log files for spliced output (see `logs::StagingPipe`); None
+    /// when it could not be created (output is then spliced straight from the child's pipe).
+    staging: Option<StagingPipe>,
+    /// Output pipes that still had data when their read limit was reached.
+    backlog: Vec<Token>,
+    /// Output pipes drained by a small read: their next readiness is acted on at the deadline
+    /// (true once an event arrived meanwhile), so a child writing many small pieces costs one
+    /// read per window instead of one per write.
+    coalescing: HashMap<Token, (Instant, bool)>,
+    /// Output pipes already grown to `GROWN_PIPE_SIZE`.
+    grown: HashSet<Token>,
+}
+
+impl ChildPipes {
+    pub fn new(registry: Registry) -> ChildPipes {
+        ChildPipes {
+            registry,
+            owners: HashMap::new(),
+            next_token: tokens::FIRST_PIPE,
+            buf: vec![0; READ_CHUNK],
+            staging: StagingPipe::new(GROWN_PIPE_SIZE as usize).ok(),
+            backlog: Vec::new(),
+            coalescing: HashMap::new(),
+            grown: HashSet::new(),
+        }
+    }
+
+    /// Watches a new pipe of `process` (of `group`); None if the poller refused it.
     pub(super) fn register(
         &mut self,
         fd: OwnedFd,
-        (group, process): &(
-            std::rc::Rc<str>,
-            std::rc::Rc<crate::config::model::ProcessConfig>,
-        ),
+        (group, process): &(Rc<str>, Rc<ProcessConfig>),
         stream: Stream,
     ) -> Option<(OwnedFd, Token)> {
         let token = self.allocate_token();
@@ -142,17 +241,16 @@ impl Supervisor {
         } else {
             Interest::READABLE
         };
-        match self
-            .registry
-            .register(&mut SourceFd(&fd.as_raw_fd()), token, interest)
-        {
+        let raw = fd.as_raw_fd();
+        match self.registry.register(&mut SourceFd(&raw), token, interest) {
             Ok(()) => {
                 let owner = PipeOwner {
                     group: group.clone(),
                     process: process.clone(),
                     stream,
+                    fd: raw,
                 };
-                self.pipe_owners.insert(token, owner);
+                self.owners.insert(token, owner);
                 Some((fd, token))
             }
             Err(e) => {
@@ -162,86 +260,59 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn allocate_token(&mut self) -> Token {
+    fn allocate_token(&mut self) -> Token {
         loop {
             let t = self.next_token;
-            self.next_token = if t + 1 >= LAST_PIPE_TOKEN {
-                FIRST_PIPE_TOKEN
+            self.next_token = if t + 1 >= tokens::LAST_PIPE {
+                tokens::FIRST_PIPE
             } else {
                 t + 1
             };
-            if !self.pipe_owners.contains_key(&Token(t)) {
+            if !self.owners.contains_key(&Token(t)) {
                 return Token(t);
             }
         }
     }
 
-    pub fn owns_token(&self, token: Token) -> bool {
-        self.pipe_owners.contains_key(&token)
+    pub fn owns(&self, token: Token) -> bool {
+        self.owners.contains_key(&token)
     }
 
-    /// A child pipe is ready: read output until WouldBlock, or flush queued stdin. An output
-    /// pipe inside its coalescing window is only marked; `service_coalesced` reads it later.
-    pub fn on_pipe_event(&mut self, token: Token) {
-        if let Some((until, pending)) = self.coalescing.get_mut(&token) {
-            if Instant::now() < *until {
-                if !*pending {
-                    *pending = true;
-                    // Unwatched until the window ends: the edge-triggered poller would
-                    // otherwise wake us for every further write of the child.
-                    if let Some(fd) = self.output_fd(token) {
-                        let _ = self.registry.deregister(&mut SourceFd(&fd));
-                    }
+    pub fn owner(&self, token: Token) -> Option<&PipeOwner> {
+        self.owners.get(&token)
+    }
+
+    /// Readiness of a pipe: whether to act on it now. An output pipe inside its coalescing
+    /// window is only marked (and unwatched until the window ends: the edge-triggered poller
+    /// would otherwise wake us for every further write of the child).
+    fn ready_now(&mut self, token: Token, now: Instant) -> bool {
+        let Some((until, pending)) = self.coalescing.get_mut(&token) else {
+            return true;
+        };
+        if now < *until {
+            if !*pending {
+                *pending = true;
+                if let Some(owner) = self.owners.get(&token) {
+                    let _ = self.registry.deregister(&mut SourceFd(&owner.fd));
                 }
-                return;
             }
-            self.coalescing.remove(&token);
+            return false;
         }
-        self.read_pipe_now(token);
+        self.coalescing.remove(&token);
+        true
     }
 
-    fn output_fd(&self, token: Token) -> Option<RawFd> {
-        let owner = self.pipe_owners.get(&token)?;
-        let (gi, pi) = self.find(&owner.group, &owner.process.name)?;
-        let pipes = &self.groups[gi].slots[pi].pipes;
-        let entry = match owner.stream {
-            Stream::Stdout => &pipes.stdout,
-            Stream::Stderr => &pipes.stderr,
-            Stream::Stdin => &None,
-        };
-        entry.as_ref().map(|(fd, _)| fd.as_raw_fd())
+    /// Opens a coalescing window for a pipe a small drain just emptied.
+    fn coalesce(&mut self, token: Token, now: Instant) {
+        self.coalescing
+            .insert(token, (now + COALESCE_WINDOW, false));
     }
 
-    fn read_pipe_now(&mut self, token: Token) {
-        let Some(owner) = self.pipe_owners.get(&token).cloned() else {
-            return;
-        };
-        let Some((gi, pi)) = self.find(&owner.group, &owner.process.name) else {
-            return;
-        };
-        if owner.stream == Stream::Stdin {
-            self.flush_stdin(gi, pi);
-            return;
-        }
-        let (limited, bytes) = self.drain_pipe_counted(gi, pi, owner.stream, READS_PER_EVENT);
-        if limited && !self.backlog.contains(&token) {
-            self.backlog.push(token);
-        }
-        // An event listener's replies steer the protocol: never delay them.
-        let is_listener = self.groups[gi].slots[pi].listener.is_some();
-        let still_open = self.pipe_owners.contains_key(&token);
-        if !limited && still_open && !is_listener && bytes > 0 && bytes < SMALL_DRAIN {
-            self.coalescing
-                .insert(token, (Instant::now() + COALESCE_WINDOW, false));
-        }
-    }
-
-    /// Reads the coalesced pipes whose window is over and that became readable meanwhile;
-    /// forgets windows that passed quietly. Returns the earliest pending window end (the loop's
-    /// deadline; none while no child is writing, so an idle daemon never wakes).
-    pub fn service_coalesced(&mut self, now: Instant) -> Option<Instant> {
+    /// The coalesced pipes whose window is over and that became readable meanwhile (watched
+    /// again, to be read now); windows that passed quietly are forgotten.
+    fn take_due(&mut self, now: Instant) -> Vec<Token> {
         if self.coalescing.is_empty() {
-            return None;
+            return Vec::new();
         }
         let due: Vec<Token> = self
             .coalescing
@@ -250,16 +321,21 @@ impl Supervisor {
             .map(|(token, _)| *token)
             .collect();
         self.coalescing.retain(|_, (until, _)| *until > now);
-        for token in due {
-            let watched = self.output_fd(token).map(|fd| {
+        for &token in &due {
+            let watched = self.owners.get(&token).map(|owner| {
                 self.registry
-                    .register(&mut SourceFd(&fd), token, Interest::READABLE)
+                    .register(&mut SourceFd(&owner.fd), token, Interest::READABLE)
             });
             if let Some(Err(e)) = watched {
                 log::error!("could not watch a child pipe again: {e}");
             }
-            self.read_pipe_now(token);
         }
+        due
+    }
+
+    /// The earliest end of a window a pipe waits for (none while no child is writing, so an
+    /// idle daemon never wakes).
+    fn coalesce_deadline(&self) -> Option<Instant> {
         self.coalescing
             .values()
             .filter(|(_, pending)| *pending)
@@ -267,55 +343,27 @@ impl Supervisor {
             .min()
     }
 
-    /// Pipes left readable by the per-event read limit get another turn (the poller is
-    /// edge-triggered, so nothing else would wake us for them). Returns whether any remain.
-    pub fn service_backlog(&mut self) -> bool {
-        for token in std::mem::take(&mut self.backlog) {
-            self.on_pipe_event(token);
-        }
-        !self.backlog.is_empty()
-    }
-
-    /// Reads a pipe until it is empty (a short read) or WouldBlock (at most `max_reads` chunks,
-    /// so one chatty child cannot starve the loop), handing each chunk to the channel, or
-    /// splicing it straight into the log file when the channel needs nothing else; closes it on
-    /// EOF. Returns true when
-    /// the limit stopped it (more may be waiting).
-    pub(super) fn drain_pipe(
-        &mut self,
-        gi: usize,
-        pi: usize,
-        stream: Stream,
-        max_reads: usize,
-    ) -> bool {
-        self.drain_pipe_counted(gi, pi, stream, max_reads).0
-    }
-
-    /// `drain_pipe`, also returning how many bytes it read.
-    fn drain_pipe_counted(
-        &mut self,
-        gi: usize,
-        pi: usize,
-        stream: Stream,
-        max_reads: usize,
-    ) -> (bool, usize) {
-        let mut buf = std::mem::take(&mut self.buf);
-        let slot = &mut self.groups[gi].slots[pi];
-        let entry = match stream {
-            Stream::Stdout => &slot.pipes.stdout,
-            Stream::Stderr => &slot.pipes.stderr,
-            Stream::Stdin => &None,
+    /// Reads a pipe of `slot` until it is empty (a short read) or WouldBlock (at most
+    /// `max_reads` chunks, so one chatty child cannot starve the loop), handing each chunk to the
+    /// channel, or splicing it straight into the log file when the channel needs nothing else.
+    fn drain(&mut self, slot: &mut Slot, stream: Stream, max_reads: usize) -> Drained {
+        let mut drained = Drained {
+            limited: false,
+            bytes: 0,
+            eof: false,
+            outputs: Vec::new(),
+            listener_actions: Vec::new(),
         };
-        let Some((fd, token)) = entry else {
-            self.buf = buf;
-            return (false, 0);
+        let Some((fd, token)) = slot.pipes.get(stream).filter(|_| stream != Stream::Stdin) else {
+            return drained;
         };
         let (fd, token) = (fd.as_raw_fd(), *token);
+        let buf = &mut self.buf;
         let mut total = 0;
         let mut eof = false;
         let mut limited = true;
-        let mut outputs = Vec::new();
-        let mut listener_actions = Vec::new();
+        let outputs = &mut drained.outputs;
+        let listener_actions = &mut drained.listener_actions;
         let byte_budget = max_reads.saturating_mul(buf.len());
         for _ in 0..max_reads {
             let log = match stream {
@@ -330,7 +378,7 @@ impl Supervisor {
                     break;
                 }
                 let (spliced, report) = match self.staging.as_ref() {
-                    Some(staging) => splice_staged(staging, fd, want, log, &mut buf, &mut outputs),
+                    Some(staging) => splice_staged(staging, fd, want, log, buf, outputs),
                     None => log.splice_from(fd, want),
                 };
                 outputs.extend(report);
@@ -357,7 +405,7 @@ impl Supervisor {
                     Spliced::Unsupported | Spliced::Failed => {}
                 }
             }
-            match read_fd(fd, &mut buf) {
+            match read_fd(fd, buf) {
                 Ok(0) => {
                     eof = true;
                     limited = false;
@@ -386,21 +434,110 @@ impl Supervisor {
                 }
             }
         }
-        self.buf = buf;
         // A drain that (nearly) filled the default 64 KiB pipe (small writes leave page tails
         // unused): this child is chatty, give it room.
-        if total >= 32 * 1024 && !eof && self.grown_pipes.insert(token) {
+        if total >= 32 * 1024 && !eof && self.grown.insert(token) {
             grow_pipe(fd);
         }
-        self.handle_channel_outputs(gi, pi, stream, outputs);
-        let group = self.groups[gi].config.name.clone();
-        self.apply_listener_actions(&group, listener_actions);
-        if eof {
-            self.close_pipe(gi, pi, stream);
-        }
-        (limited, total)
+        drained.limited = limited;
+        drained.bytes = total;
+        drained.eof = eof;
+        drained
     }
 
+    /// Stops watching a pipe that is being closed and forgets its token.
+    fn forget(&mut self, fd: RawFd, token: Token) {
+        let _ = self.registry.deregister(&mut SourceFd(&fd));
+        self.owners.remove(&token);
+        self.coalescing.remove(&token);
+        self.grown.remove(&token);
+    }
+}
+
+impl ProcessTable {
+    /// A child pipe is ready: read output until WouldBlock, or flush queued stdin. An output
+    /// pipe inside its coalescing window is only marked; `service_coalesced` reads it later.
+    pub fn on_pipe_event(&mut self, token: Token, now: Instant) {
+        if self.pipes.ready_now(token, now) {
+            self.read_pipe_now(token, now);
+        }
+    }
+
+    fn read_pipe_now(&mut self, token: Token, now: Instant) {
+        let Some(owner) = self.pipes.owner(token).cloned() else {
+            return;
+        };
+        let Some((gi, pi)) = self.find(&owner.group, &owner.process.name) else {
+            return;
+        };
+        if owner.stream == Stream::Stdin {
+            self.flush_stdin(gi, pi);
+            return;
+        }
+        let (limited, bytes) = self.drain_pipe_counted(gi, pi, owner.stream, READS_PER_EVENT);
+        if limited && !self.pipes.backlog.contains(&token) {
+            self.pipes.backlog.push(token);
+        }
+        // An event listener's replies steer the protocol: never delay them.
+        let is_listener = self.groups[gi].slots[pi].listener.is_some();
+        let still_open = self.pipes.owns(token);
+        if !limited && still_open && !is_listener && bytes > 0 && bytes < SMALL_DRAIN {
+            self.pipes.coalesce(token, now);
+        }
+    }
+
+    /// Reads the coalesced pipes whose window is over and that became readable meanwhile;
+    /// forgets windows that passed quietly. Returns the earliest pending window end (the loop's
+    /// deadline; none while no child is writing, so an idle daemon never wakes).
+    pub fn service_coalesced(&mut self, now: Instant) -> Option<Instant> {
+        for token in self.pipes.take_due(now) {
+            self.read_pipe_now(token, now);
+        }
+        self.pipes.coalesce_deadline()
+    }
+
+    /// Pipes left readable by the per-event read limit get another turn (the poller is
+    /// edge-triggered, so nothing else would wake us for them). Returns whether any remain.
+    pub fn service_backlog(&mut self, now: Instant) -> bool {
+        for token in std::mem::take(&mut self.pipes.backlog) {
+            self.on_pipe_event(token, now);
+        }
+        !self.pipes.backlog.is_empty()
+    }
+
+    /// Drains an output pipe (see `ChildPipes::drain`) and routes the result; closes it on
+    /// EOF. Returns true when the limit stopped it (more may be waiting).
+    pub(super) fn drain_pipe(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        stream: Stream,
+        max_reads: usize,
+    ) -> bool {
+        self.drain_pipe_counted(gi, pi, stream, max_reads).0
+    }
+
+    /// `drain_pipe`, also returning how many bytes it read.
+    fn drain_pipe_counted(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        stream: Stream,
+        max_reads: usize,
+    ) -> (bool, usize) {
+        let slot = &mut self.groups[gi].slots[pi];
+        if slot.pipes.get(stream).is_none() || stream == Stream::Stdin {
+            return (false, 0);
+        }
+        let drained = self.pipes.drain(slot, stream, max_reads);
+        self.handle_channel_outputs(gi, pi, stream, drained.outputs);
+        let group = self.groups[gi].config.name.clone();
+        self.apply_listener_actions(&group, drained.listener_actions);
+        if drained.eof {
+            self.close_pipe(gi, pi, stream);
+        }
+        (drained.limited, drained.bytes)
+    }
     /// Carries out what an output channel asked for: events, main-log copies, write problems.
     pub(super) fn handle_channel_outputs(
         &mut self,
@@ -427,14 +564,14 @@ impl Supervisor {
                     log::warn!("{report}")
                 }
                 ChannelOutput::WriteProblem(report) => log::info!("{report}"),
-                ChannelOutput::LogEvent(data) => self.events.push(Event::ProcessLog {
+                ChannelOutput::LogEvent(data) => self.bus.emit(Event::ProcessLog {
                     stderr,
                     process: name.clone(),
                     group: group.clone(),
                     pid,
                     data: text(&data),
                 }),
-                ChannelOutput::CommEvent(data) => self.events.push(Event::ProcessCommunication {
+                ChannelOutput::CommEvent(data) => self.bus.emit(Event::ProcessCommunication {
                     stderr,
                     process: name.clone(),
                     group: group.clone(),
@@ -458,10 +595,7 @@ impl Supervisor {
         let Some((fd, token)) = entry else {
             return;
         };
-        let _ = self.registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
-        self.pipe_owners.remove(&token);
-        self.coalescing.remove(&token);
-        self.grown_pipes.remove(&token);
+        self.pipes.forget(fd.as_raw_fd(), token);
         let outputs = match stream {
             Stream::Stdout => slot.stdout_log.finish(),
             Stream::Stderr => slot.stderr_log.finish(),

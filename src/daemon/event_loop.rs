@@ -1,19 +1,24 @@
-//! The one mio loop: poll timeout = earliest deadline (none = block forever), self-pipe signals,
-//! child pipes, reaping, shutdown bookkeeping.
+//! The one mio loop and its owner: `Daemon` holds everything the loop drives (the poller, the
+//! signal self-pipe, the process table with its child pipes and event bus, the HTTP side, the
+//! main log and the writability waits) and `run` is the loop. Each pass reads the monotonic
+//! clock once and hands that `now` down; the poll timeout is the earliest deadline of anything
+//! timed (none = block forever).
 
 use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
-use mio::event::Event;
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Registry, Token};
+use mio::{Events, Interest, Poll};
 
+use super::process_table::ProcessTable;
+use super::rpc_backend::DaemonBackend;
 use super::signal_pipe::SignalPipe;
-use super::supervisor::Supervisor;
+use super::tokens;
 use super::write_waits::WriteWaits;
+use crate::logs::MainLogHandle;
 use crate::process::SupervisorState;
+use crate::web::Web;
 
-pub const SIGNAL_TOKEN: Token = Token(0);
 /// Time per loop pass for start-up work (spawning autostart processes, creating AUTO log files),
 /// so the control socket answers meanwhile.
 const STARTUP_BUDGET: Duration = Duration::from_millis(3);
@@ -28,38 +33,11 @@ pub enum Exit {
     Restart,
 }
 
-/// What the loop drives besides the process table: the main log and the HTTP servers.
-pub trait Hooks {
-    fn reopen_main_log(&mut self);
-    /// Once per loop pass, before polling (timers, held replies, streams).
-    fn before_poll(&mut self, _sup: &mut Supervisor, _now: Instant) {}
-    /// Whether a readiness token belongs to the hooks (HTTP listeners and connections).
-    fn owns(&self, _token: Token) -> bool {
-        false
-    }
-    fn on_event(
-        &mut self,
-        _sup: &mut Supervisor,
-        _registry: &Registry,
-        _event: &Event,
-        _now: Instant,
-    ) {
-    }
-    fn next_deadline(&self) -> Option<Instant> {
-        None
-    }
-    /// Retries main-log output queued for a stalled stdout; returns whether some still waits.
-    fn flush_main_log(&mut self) -> bool {
-        false
-    }
-    /// The descriptors main-log output waits on (after `flush_main_log` returned true).
-    fn main_log_pending_fds(&self, _out: &mut Vec<std::os::fd::RawFd>) {}
-}
-
+/// Watches the signal self-pipe (before anything else is registered).
 pub fn register_signals(poll: &Poll, signals: &SignalPipe) -> io::Result<()> {
     poll.registry().register(
         &mut SourceFd(&signals.fd()),
-        SIGNAL_TOKEN,
+        tokens::SIGNALS,
         Interest::READABLE,
     )
 }
@@ -68,81 +46,155 @@ fn signal_name(sig: i32) -> String {
     crate::signals::name(sig).unwrap_or_else(|| format!("signal {sig}"))
 }
 
-/// Runs until every process is stopped after a shutdown or restart request.
-pub fn run(
-    sup: &mut Supervisor,
-    poll: &mut Poll,
-    signals: &SignalPipe,
-    hooks: &mut dyn Hooks,
-) -> Exit {
-    let mut events = Events::with_capacity(256);
-    let mut write_waits = WriteWaits::default();
-    sup.queue_autostart();
-    loop {
-        let now = Instant::now();
-        let more_to_start = (sup.autostart_step(now, STARTUP_BUDGET)
-            | sup.create_auto_logs_step(STARTUP_BUDGET))
-        .then_some(now);
-        sup.handle_timeouts(now);
-        if sup.state != SupervisorState::Running && sup.shutdown_step(now) {
-            return if sup.state == SupervisorState::Restarting {
-                Exit::Restart
-            } else {
-                Exit::Shutdown
-            };
+/// Everything one configuration's loop drives.
+pub struct Daemon<'a> {
+    poll: Poll,
+    events: Events,
+    /// Installed once for the whole run (it outlives restarts).
+    signals: &'a SignalPipe,
+    table: ProcessTable,
+    /// The HTTP servers: XML-RPC, log tails, the web pages.
+    web: Web,
+    main_log: MainLogHandle,
+    /// Log targets with queued bytes, watched for writability.
+    write_waits: WriteWaits,
+}
+
+impl<'a> Daemon<'a> {
+    pub fn new(
+        poll: Poll,
+        signals: &'a SignalPipe,
+        table: ProcessTable,
+        web: Web,
+        main_log: MainLogHandle,
+    ) -> Daemon<'a> {
+        Daemon {
+            poll,
+            events: Events::with_capacity(256),
+            signals,
+            table,
+            web,
+            main_log,
+            write_waits: WriteWaits::default(),
         }
-        hooks.before_poll(sup, now);
-        let backlog = sup.service_backlog().then_some(now);
-        let coalesced = sup.service_coalesced(now);
-        let wall = SystemTime::now();
-        sup.tick(wall);
-        sup.deliver_events();
-        sup.dispatch_events();
-        // `|`: both queues are retried every pass. Targets still full are waited on for
-        // writability; the timer is only a fallback for one that cannot be polled.
-        let mut full_targets = Vec::new();
-        if sup.flush_pending_logs() | hooks.flush_main_log() {
-            sup.pending_log_fds(&mut full_targets);
-            hooks.main_log_pending_fds(&mut full_targets);
-        }
-        let log_retry =
-            (!write_waits.update(poll.registry(), &full_targets)).then(|| now + PENDING_LOG_RETRY);
-        let deadline = [
-            sup.next_deadline(),
-            sup.next_tick_deadline(now, wall),
-            log_retry,
-            backlog,
-            coalesced,
-            more_to_start,
-            hooks.next_deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let timeout = deadline.map(|d| d.saturating_duration_since(now));
-        if let Err(e) = poll.poll(&mut events, timeout) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                log::error!("poll failed: {e}");
+    }
+
+    /// Runs until every process is stopped after a shutdown or restart request.
+    pub fn run(&mut self) -> Exit {
+        self.table.queue_autostart();
+        loop {
+            let (now, wall) = (Instant::now(), SystemTime::now());
+            let sup = &mut self.table;
+            let more_to_start = (sup.autostart_step(now, STARTUP_BUDGET)
+                | sup.create_auto_logs_step(STARTUP_BUDGET))
+            .then_some(now);
+            sup.handle_timeouts(now);
+            if sup.state != SupervisorState::Running && sup.shutdown_step(now) {
+                return if sup.state == SupervisorState::Restarting {
+                    Exit::Restart
+                } else {
+                    Exit::Shutdown
+                };
             }
-            continue;
-        }
-        let now = Instant::now();
-        for event in events.iter() {
-            let token = event.token();
-            if token == SIGNAL_TOKEN {
-                for sig in signals.drain() {
-                    on_signal(sup, sig, now, hooks);
+            let log = self.main_log;
+            let mut clear = move || log.clear();
+            self.web
+                .after_pass(&mut DaemonBackend::new(sup, &mut clear, now), now, wall);
+            report_main_log_health(&self.main_log);
+            let backlog = sup.service_backlog(now).then_some(now);
+            let coalesced = sup.service_coalesced(now);
+            sup.bus.tick(wall);
+            sup.bus.deliver();
+            sup.dispatch_events();
+            // `|`: both queues are retried every pass. Targets still full are waited on for
+            // writability; the timer is only a fallback for one that cannot be polled.
+            let mut full_targets = Vec::new();
+            if sup.flush_pending_logs() | flush_main_log(&self.main_log) {
+                self.table.pending_log_fds(&mut full_targets);
+                self.main_log.pending_fds(&mut full_targets);
+            }
+            let log_retry = (!self.write_waits.update(self.poll.registry(), &full_targets))
+                .then(|| now + PENDING_LOG_RETRY);
+            let deadline = [
+                self.table.next_deadline(),
+                self.table.bus.next_tick_deadline(now, wall),
+                log_retry,
+                backlog,
+                coalesced,
+                more_to_start,
+                self.web.next_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let timeout = deadline.map(|d| d.saturating_duration_since(now));
+            if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!("poll failed: {e}");
                 }
-            } else if sup.owns_token(token) {
-                sup.on_pipe_event(token);
-            } else if hooks.owns(token) {
-                hooks.on_event(sup, poll.registry(), event, now);
+                continue;
+            }
+            let (now, wall) = (Instant::now(), SystemTime::now());
+            for event in self.events.iter() {
+                let token = event.token();
+                if token == tokens::SIGNALS {
+                    for sig in self.signals.drain() {
+                        on_signal(&mut self.table, &self.main_log, sig, now);
+                    }
+                } else if self.table.pipes.owns(token) {
+                    self.table.on_pipe_event(token, now);
+                } else if self.web.owns(token) {
+                    let log = self.main_log;
+                    let mut clear = move || log.clear();
+                    let mut backend = DaemonBackend::new(&mut self.table, &mut clear, now);
+                    let registry = self.poll.registry();
+                    self.web.on_event(&mut backend, registry, event, now, wall);
+                }
             }
         }
     }
+
+    /// After the loop: closes every HTTP connection and listener (removing our socket files).
+    pub fn close_web(&mut self) {
+        self.web.shutdown(self.poll.registry());
+    }
+
+    /// Last: closes the FastCGI sockets and the process table; returns the event serial the
+    /// next configuration continues from.
+    pub fn finish(mut self) -> u64 {
+        self.table.close_sockets();
+        self.table.bus.serial()
+    }
 }
 
-fn on_signal(sup: &mut Supervisor, sig: i32, now: Instant, hooks: &mut dyn Hooks) {
+/// Retries main-log output queued for a stalled stdout; returns whether some still waits.
+fn flush_main_log(log: &MainLogHandle) -> bool {
+    {
+        let pending = log.flush_stdout();
+        // Logged right away: with the queue drained the loop may sleep for long.
+        let stdout_report = log.take_stdout_report();
+        if let Some(report) = &stdout_report {
+            log::warn!("{report}");
+        }
+        if report_main_log_health(log) || stdout_report.is_some() {
+            return log.flush_stdout();
+        }
+        pending
+    }
+}
+
+/// A failing (or recovered) main log file is reported once, on stderr as well (never waiting
+/// for a stderr nobody reads). Returns whether there was something to report.
+fn report_main_log_health(log: &MainLogHandle) -> bool {
+    let Some(report) = log.take_report() else {
+        return false;
+    };
+    crate::logs::stdout_copy::write_stderr(&format!("supervisord: {report}\n"));
+    log::warn!("{report}");
+    true
+}
+
+fn on_signal(sup: &mut ProcessTable, main_log: &MainLogHandle, sig: i32, now: Instant) {
     match sig {
         libc::SIGCHLD => {
             log::debug!("received SIGCHLD indicating a child quit");
@@ -162,7 +214,10 @@ fn on_signal(sup: &mut Supervisor, sig: i32, now: Instant, hooks: &mut dyn Hooks
         }
         libc::SIGUSR2 => {
             log::info!("received SIGUSR2 indicating log reopen request");
-            hooks.reopen_main_log();
+            log::info!("supervisord logreopen");
+            if let Err(e) = main_log.reopen() {
+                log::error!("could not reopen the main log: {e}");
+            }
             sup.reopen_logs();
         }
         other => {

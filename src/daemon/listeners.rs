@@ -1,110 +1,13 @@
-//! Event delivery for the process table: emitted events go into subscribed pools (global serial),
-//! READY listeners get envelopes on stdin, results and deaths rebuffer; TICK events at wall-clock
-//! boundaries, only while some pool subscribes to them.
-
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+//! Event listeners in the process table: READY listener processes get the envelopes their pool
+//! buffered (on stdin), their results and deaths put events back into the pool; shutdown asks
+//! whether a listener still has events to take. The pools themselves are the event bus's.
 
 use super::child_io::StdinError;
-use super::supervisor::{Supervisor, log_at};
-use crate::config::model::EventListenerOptions;
+use super::process_table::{ProcessTable, log_at};
 use crate::events::listener::{ListenerAction, ListenerState};
-use crate::events::pool::Pool;
-use crate::events::{Event, EventType};
 use crate::process::ProcessState;
 
-const TICKS: [(EventType, u64); 3] = [
-    (EventType::Tick5, 5),
-    (EventType::Tick60, 60),
-    (EventType::Tick3600, 3600),
-];
-
-fn epoch_secs(wall: SystemTime) -> u64 {
-    wall.duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
-/// The current boundary of each TICK period (no event is due for it).
-pub fn tick_boundaries(wall: SystemTime) -> [u64; 3] {
-    let now = epoch_secs(wall);
-    TICKS.map(|(_, period)| now - now % period)
-}
-
-impl Supervisor {
-    pub(super) fn add_pool(&mut self, name: &str, opts: &EventListenerOptions) {
-        // A pool subscribes when it is created: events emitted before (e.g. the ADDED events of
-        // groups created earlier at start-up) go only to the pools that existed then.
-        self.deliver_events();
-        let subscriptions = opts
-            .events
-            .iter()
-            .filter_map(|e| EventType::from_name(e))
-            .collect();
-        self.pools.retain(|p| p.name != name);
-        self.pools
-            .push(Pool::new(name, subscriptions, opts.buffer_size));
-    }
-
-    fn subscribed_ticks(&self) -> impl Iterator<Item = (usize, EventType, u64)> + '_ {
-        TICKS
-            .iter()
-            .enumerate()
-            .filter(|(_, (kind, _))| self.pools.iter().any(|p| p.subscribes_to(*kind)))
-            .map(|(i, (kind, period))| (i, *kind, *period))
-    }
-
-    /// Emits TICK_* events for boundaries crossed since the last pass.
-    pub fn tick(&mut self, wall: SystemTime) {
-        let current = tick_boundaries(wall);
-        let mut due = Vec::new();
-        for (i, kind, _) in self.subscribed_ticks() {
-            if current[i] != self.ticks[i] {
-                due.push((i, kind));
-            }
-        }
-        for (i, kind) in due {
-            self.ticks[i] = current[i];
-            self.events.push(Event::Tick {
-                kind,
-                when: current[i],
-            });
-        }
-        // Unsubscribed periods just follow the clock so a later subscription starts fresh.
-        for (i, b) in current.iter().enumerate() {
-            if !self.pools.iter().any(|p| p.subscribes_to(TICKS[i].0)) {
-                self.ticks[i] = *b;
-            }
-        }
-    }
-
-    /// When the next subscribed TICK boundary is due (None if nobody listens to ticks).
-    pub fn next_tick_deadline(&self, now: Instant, wall: SystemTime) -> Option<Instant> {
-        let since_epoch = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
-        self.subscribed_ticks()
-            .map(|(i, _, period)| {
-                let next = Duration::from_secs(self.ticks[i] + period);
-                now + next.saturating_sub(since_epoch)
-            })
-            .min()
-    }
-
-    /// Moves emitted events into the pools that subscribe to them.
-    pub fn deliver_events(&mut self) {
-        for event in std::mem::take(&mut self.events) {
-            let kind = event.event_type();
-            if !self.pools.iter().any(|p| p.subscribes_to(kind)) {
-                continue;
-            }
-            let serial = self.event_serial;
-            self.event_serial = self.event_serial.wrapping_add(1);
-            for pool in self.pools.iter_mut().filter(|p| p.subscribes_to(kind)) {
-                for (level, msg) in pool.accept(serial, event.clone()) {
-                    log_at(level, &msg);
-                }
-            }
-        }
-    }
-
+impl ProcessTable {
     /// Sends buffered events to READY listeners of RUNNING processes, oldest first.
     ///
     /// A listener whose stdin pipe still holds part of an earlier envelope (it answered without
@@ -112,19 +15,19 @@ impl Supervisor {
     /// up in our memory. A listener whose stdin refuses the envelope (EPIPE) keeps its state and
     /// the event is offered to the next member, as in the reference.
     pub fn dispatch_events(&mut self) {
-        for pool_index in 0..self.pools.len() {
+        for pool_index in 0..self.bus.pools().len() {
             // Runs every loop pass: nothing to allocate for a pool with nothing buffered.
-            if self.pools[pool_index].buffer.is_empty() {
+            if self.bus.pool_mut(pool_index).buffer.is_empty() {
                 continue;
             }
             let identifier = self.config.supervisord.identifier.clone();
-            let pool_name = self.pools[pool_index].name.clone();
+            let pool_name = self.bus.pool_mut(pool_index).name.clone();
             let Some(gi) = self.group_index(&pool_name) else {
                 continue;
             };
             let mut refused = vec![false; self.groups[gi].slots.len()];
             let mut attempted = false;
-            while !self.pools[pool_index].buffer.is_empty() {
+            while !self.bus.pool_mut(pool_index).buffer.is_empty() {
                 let ready = self.groups[gi].slots.iter().enumerate().position(|(i, s)| {
                     !refused[i]
                         && s.process.state == ProcessState::Running
@@ -133,10 +36,10 @@ impl Supervisor {
                 });
                 let Some(pi) = ready else { break };
                 attempted = true;
-                let Some(event) = self.pools[pool_index].buffer.pop_front() else {
+                let Some(event) = self.bus.pool_mut(pool_index).buffer.pop_front() else {
                     break;
                 };
-                let envelope = self.pools[pool_index].envelope(&event, &identifier);
+                let envelope = self.bus.pool_mut(pool_index).envelope(&event, &identifier);
                 match self.write_stdin(gi, pi, envelope.as_bytes()) {
                     Ok(()) => {
                         let slot = &mut self.groups[gi].slots[pi];
@@ -161,11 +64,11 @@ impl Supervisor {
                         }
                         // Back at the head, unlogged: the reference only logs a rebuffering
                         // when no member took it.
-                        self.pools[pool_index].buffer.push_front(event);
+                        self.bus.pool_mut(pool_index).buffer.push_front(event);
                     }
                 }
             }
-            if attempted && let Some(msg) = self.pools[pool_index].left_behind_message() {
+            if attempted && let Some(msg) = self.bus.pool_mut(pool_index).left_behind_message() {
                 log::debug!("{msg}");
             }
         }
@@ -175,13 +78,7 @@ impl Supervisor {
         for action in actions {
             match action {
                 ListenerAction::Log(level, msg) => log_at(level, &msg),
-                ListenerAction::Rebuffer(event) => {
-                    if let Some(pool) = self.pools.iter_mut().find(|p| p.name == pool_name) {
-                        for (level, msg) in pool.rebuffer(event) {
-                            log_at(level, &msg);
-                        }
-                    }
-                }
+                ListenerAction::Rebuffer(event) => self.bus.rebuffer(pool_name, event),
             }
         }
     }
@@ -208,11 +105,7 @@ impl Supervisor {
                     .as_ref()
                     .is_some_and(|l| l.state == ListenerState::Busy);
             }
-            let pool = self.pools.iter().find(|p| &p.name == name);
-            let queued = pool.is_some_and(|p| {
-                !p.buffer.is_empty() || self.events.iter().any(|e| p.subscribes_to(e.event_type()))
-            });
-            any_alive && (busy || queued)
+            any_alive && (busy || self.bus.has_queued(name))
         })
     }
 
@@ -255,10 +148,10 @@ mod tests {
         let config = crate::daemon::load_config(&overrides).unwrap();
         let poll = mio::Poll::new().unwrap();
         let registry = poll.registry().try_clone().unwrap();
-        let mut sup = Supervisor::new(config, registry, overrides, 0);
-        sup.deliver_events();
+        let mut sup = ProcessTable::new(config, registry, overrides, 0);
+        sup.bus.deliver();
         let buffered = |pool: &str| -> Vec<(u64, u64, String)> {
-            let pool = sup.pools.iter().find(|p| p.name == pool).unwrap();
+            let pool = sup.bus.pools().iter().find(|p| p.name == pool).unwrap();
             pool.buffer
                 .iter()
                 .map(|e| (e.serial, e.pool_serial, e.event.payload()))

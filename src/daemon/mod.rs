@@ -1,19 +1,24 @@
-//! supervisord: the only code that touches the OS for the daemon. `run` loads the config, sets up
-//! the process (rlimits, privileges, logs, daemonizing, pidfile) and runs the loop until a
-//! shutdown; a restart request (SIGHUP) re-reads the config and goes round again.
+//! supervisord, the OS shell around the pure core (process/, events/): the loop and its owner
+//! (event_loop.rs), the token map (tokens.rs), the process table (process_table.rs) with its child
+//! pipes (child_io.rs) and event bus (event_bus.rs), spawning (the only fork), signals, setup.
+//! `run` loads the config, sets up the process (rlimits, privileges, logs, daemonizing, pidfile)
+//! and runs the loop until a shutdown; a restart request (SIGHUP) re-reads the config and goes
+//! round again.
 
 pub mod child_io;
 pub mod child_log;
 pub mod command;
+pub mod event_bus;
 pub mod event_loop;
 pub mod fcgi;
 pub mod listeners;
 pub mod plan;
+pub mod process_table;
 pub mod rpc_backend;
 pub mod setup;
 pub mod signal_pipe;
 pub mod spawn;
-pub mod supervisor;
+pub mod tokens;
 pub mod write_waits;
 
 use std::path::PathBuf;
@@ -23,15 +28,9 @@ use mio::Poll;
 use crate::config::model::{Config, LogLevel, User};
 use crate::logs::{MainLogConfig, MainLogHandle};
 use crate::web;
-use event_loop::Exit;
-use rpc_backend::DaemonBackend;
+use event_loop::{Daemon, Exit};
+use process_table::ProcessTable;
 use signal_pipe::SignalPipe;
-use supervisor::{LAST_PIPE_TOKEN, Supervisor};
-
-/// The inotify descriptor that wakes the web's log tails (below the first child pipe token).
-const TAIL_WATCH_TOKEN: mio::Token = mio::Token(1);
-/// HTTP listeners and connections start here (child pipes use the range below).
-const HTTP_TOKEN_BASE: usize = LAST_PIPE_TOKEN;
 
 /// Command-line values that override `[supervisord]` (re-applied after every config load).
 #[derive(Debug, Default, Clone)]
@@ -128,87 +127,6 @@ pub(crate) fn load_config(overrides: &Overrides) -> Result<Config, String> {
     Ok(config)
 }
 
-struct LogHooks {
-    log: MainLogHandle,
-    web: Option<web::Web>,
-}
-
-impl event_loop::Hooks for LogHooks {
-    fn reopen_main_log(&mut self) {
-        log::info!("supervisord logreopen");
-        if let Err(e) = self.log.reopen() {
-            log::error!("could not reopen the main log: {e}");
-        }
-    }
-
-    fn owns(&self, token: mio::Token) -> bool {
-        self.web.as_ref().is_some_and(|w| w.owns(token))
-    }
-
-    fn on_event(
-        &mut self,
-        sup: &mut Supervisor,
-        registry: &mio::Registry,
-        event: &mio::event::Event,
-        now: std::time::Instant,
-    ) {
-        if let Some(web) = self.web.as_mut() {
-            let log = self.log;
-            let mut clear = move || log.clear();
-            let mut backend = DaemonBackend::new(sup, &mut clear);
-            web.on_event(
-                &mut backend,
-                registry,
-                event,
-                now,
-                std::time::SystemTime::now(),
-            );
-        }
-    }
-
-    fn next_deadline(&self) -> Option<std::time::Instant> {
-        self.web.as_ref().and_then(web::Web::next_deadline)
-    }
-
-    fn flush_main_log(&mut self) -> bool {
-        let pending = self.log.flush_stdout();
-        // Logged right away: with the queue drained the loop may sleep for long.
-        let stdout_report = self.log.take_stdout_report();
-        if let Some(report) = &stdout_report {
-            log::warn!("{report}");
-        }
-        if report_main_log_health(&self.log) || stdout_report.is_some() {
-            return self.log.flush_stdout();
-        }
-        pending
-    }
-
-    fn main_log_pending_fds(&self, out: &mut Vec<std::os::fd::RawFd>) {
-        self.log.pending_fds(out);
-    }
-
-    fn before_poll(&mut self, sup: &mut Supervisor, now: std::time::Instant) {
-        if let Some(web) = self.web.as_mut() {
-            let log = self.log;
-            let mut clear = move || log.clear();
-            let mut backend = DaemonBackend::new(sup, &mut clear);
-            web.after_pass(&mut backend, now, std::time::SystemTime::now());
-        }
-        report_main_log_health(&self.log);
-    }
-}
-
-/// A failing (or recovered) main log file is reported once, on stderr as well (never waiting
-/// for a stderr nobody reads). Returns whether there was something to report.
-fn report_main_log_health(log: &MainLogHandle) -> bool {
-    let Some(report) = log.take_report() else {
-        return false;
-    };
-    crate::logs::stdout_copy::write_stderr(&format!("supervisord: {report}\n"));
-    log::warn!("{report}");
-    true
-}
-
 /// How long a slow stdout reader gets at exit to take the queued main-log copy.
 const EXIT_STDOUT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -294,7 +212,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
                 log::warn!("{warning}");
             }
         }
-        let mut poll = match Poll::new() {
+        let poll = match Poll::new() {
             Ok(p) => p,
             Err(e) => {
                 log::error!(target: "crit", "cannot create poller: {e}");
@@ -312,13 +230,13 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             log::error!(target: "crit", "cannot watch signals: {e}");
             return 1;
         }
-        let mut sup = Supervisor::new(config, registry, overrides.clone(), event_serial);
-        sup.child_nofile = child_nofile;
+        let mut table = ProcessTable::new(config, registry, overrides.clone(), event_serial);
+        table.child_nofile = child_nofile;
         if let Err(e) = web.start(
             poll.registry(),
-            &sup.config,
-            TAIL_WATCH_TOKEN,
-            HTTP_TOKEN_BASE,
+            &table.config,
+            tokens::TAIL_WATCH,
+            tokens::HTTP_BASE,
         ) {
             log::error!(target: "crit", "cannot watch the HTTP servers: {e}");
             return 1;
@@ -327,20 +245,13 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             setup::daemonize(sd.umask, sd.directory.as_deref());
         }
         let pidfile_written = setup::write_pidfile(&sd.pidfile);
-        let mut hooks = LogHooks {
-            log,
-            web: Some(web),
-        };
-        let exit = event_loop::run(&mut sup, &mut poll, &signals, &mut hooks);
-        if let Some(mut web) = hooks.web.take() {
-            web.shutdown(poll.registry());
-        }
+        let mut daemon = Daemon::new(poll, &signals, table, web, log);
+        let exit = daemon.run();
+        daemon.close_web();
         if pidfile_written {
             let _ = std::fs::remove_file(&sd.pidfile);
         }
-        sup.close_sockets();
-        event_serial = sup.event_serial;
-        drop(sup);
+        event_serial = daemon.finish();
         if exit == Exit::Shutdown {
             log.flush_stdout_before_exit(EXIT_STDOUT_GRACE);
             return 0;

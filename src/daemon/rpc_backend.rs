@@ -1,17 +1,18 @@
-//! `rpc::Backend` over the daemon's process table: snapshots of `Supervisor` for the RPC layer
+//! `rpc::Backend` over the daemon's process table: snapshots of `ProcessTable` for the RPC layer
 //! and its requests carried out with the reference's side effects (spawn + immediate reap,
 //! stop + reap, config re-read and diff, autostart of added groups).
 //!
-//! Built per request (or per poll of a pending call) around `&mut Supervisor`:
-//! `rpc::handle_request(body, &mut DaemonBackend::new(&mut sup, &mut clear), SystemTime::now())`
-//! where `clear` is the main log's clear (`logs::MainLogHandle::clear`: remove, notice, reopen).
+//! Built per request (or per poll of a pending call) around `&mut ProcessTable` and the loop
+//! pass's `now`: `rpc::handle_request(body, &mut DaemonBackend::new(&mut table, &mut clear, now),
+//! SystemTime::now())` where `clear` is the main log's clear (`logs::MainLogHandle::clear`:
+//! remove, notice, reopen).
 
 use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::child_io;
 use super::command;
-use super::supervisor::{RequestError, Slot, Supervisor};
+use super::process_table::{ProcessTable, RequestError, Slot};
 use crate::config::model::Config;
 use crate::events::Event;
 use crate::process::{Input, ProcessState, SupervisorState};
@@ -26,19 +27,23 @@ const MAIN_FACTORY: &str = "supervisor.rpcinterface:make_main_rpcinterface";
 const STOP_REPORT_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct DaemonBackend<'a> {
-    sup: &'a mut Supervisor,
+    sup: &'a mut ProcessTable,
     /// Clears the main log: removes the file, logs the notice, reopens (`clearLog`).
     clear_main_log: &'a mut dyn FnMut() -> io::Result<()>,
+    /// The loop pass's monotonic time (requests never read the clock themselves).
+    now: Instant,
 }
 
 impl<'a> DaemonBackend<'a> {
     pub fn new(
-        sup: &'a mut Supervisor,
+        sup: &'a mut ProcessTable,
         clear_main_log: &'a mut dyn FnMut() -> io::Result<()>,
+        now: Instant,
     ) -> DaemonBackend<'a> {
         DaemonBackend {
             sup,
             clear_main_log,
+            now,
         }
     }
 
@@ -79,7 +84,7 @@ fn snapshot(group: &str, slot: &Slot) -> ProcessSnapshot {
 
 /// The reference's `diff_to_active`: added and changed in the new config's order, removed in the
 /// active groups' order. Configs compare equal when nothing but runtime state differs.
-fn diff(new: &Config, sup: &Supervisor) -> ConfigDiff {
+fn diff(new: &Config, sup: &ProcessTable) -> ConfigDiff {
     let active = |name: &str| sup.groups.iter().find(|g| g.config.name == name);
     let mut out = ConfigDiff::default();
     for g in &new.groups {
@@ -161,7 +166,7 @@ impl Backend for DaemonBackend<'_> {
         }
         // The reference's next loop pass autostarts a new group's processes; do it now.
         if let Some(gi) = self.sup.group_index(name) {
-            let now = Instant::now();
+            let now = self.now;
             for pi in 0..self.sup.groups[gi].slots.len() {
                 self.sup.feed(gi, pi, Input::AutoStart, now);
             }
@@ -224,21 +229,21 @@ impl Backend for DaemonBackend<'_> {
         let Some((gi, pi)) = self.locate(id) else {
             return;
         };
-        let now = Instant::now();
+        let now = self.now;
         if self.sup.start_process(gi, pi, now).is_err() {
             return;
         }
         // As the reference: reap at once (a child that died immediately shows its spawn
         // error now) and run one transition (startsecs=0 is RUNNING at once).
         self.sup.reap(now);
-        self.sup.handle_timeouts(Instant::now());
+        self.sup.handle_timeouts(now);
     }
 
     fn stop_process(&mut self, id: &ProcessId) -> Result<(), String> {
         let Some((gi, pi)) = self.locate(id) else {
             return Ok(());
         };
-        let now = Instant::now();
+        let now = self.now;
         let pid = self.sup.slot(gi, pi).process.pid;
         match self.sup.stop_process(gi, pi, now) {
             Ok(()) => {}
@@ -256,7 +261,7 @@ impl Backend for DaemonBackend<'_> {
         let Some((gi, pi)) = self.locate(id) else {
             return;
         };
-        let now = Instant::now();
+        let now = self.now;
         let slot = &mut self.sup.groups[gi].slots[pi];
         if slot.process.state != ProcessState::Stopping {
             return;
@@ -275,7 +280,7 @@ impl Backend for DaemonBackend<'_> {
             return Ok(());
         };
         let pid = self.sup.slot(gi, pi).process.pid;
-        match self.sup.signal_process(gi, pi, signal, Instant::now()) {
+        match self.sup.signal_process(gi, pi, signal, self.now) {
             Ok(()) => {}
             Err(RequestError::Failed(msg)) => return Err(msg),
             Err(_) => return Ok(()),
@@ -307,7 +312,7 @@ impl Backend for DaemonBackend<'_> {
     }
 
     fn remote_comm_event(&mut self, kind: &str, data: &str) {
-        self.sup.events.push(Event::RemoteCommunication {
+        self.sup.bus.emit(Event::RemoteCommunication {
             kind: kind.to_string(),
             data: data.to_string(),
         });
@@ -324,7 +329,7 @@ mod tests {
     use super::DaemonBackend;
     use crate::config::model::RpcInterfaceConfig;
     use crate::daemon::Overrides;
-    use crate::daemon::supervisor::Supervisor;
+    use crate::daemon::process_table::ProcessTable;
     use crate::rpc::{self, RpcOutcome};
     use crate::xmlrpc::{DecodeOptions, Response, Value, decode_response, encode_call};
 
@@ -349,7 +354,7 @@ mod tests {
     }
 
     /// A process table without programs (nothing is spawned, so nothing is reaped).
-    fn empty_supervisor(tag: &str) -> (Supervisor, Poll, PathBuf) {
+    fn empty_supervisor(tag: &str) -> (ProcessTable, Poll, PathBuf) {
         let dir = std::env::temp_dir().join(format!("rpc-backend-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.display();
@@ -366,7 +371,7 @@ mod tests {
         let config = crate::daemon::load_config(&overrides).unwrap();
         let poll = Poll::new().unwrap();
         let registry = poll.registry().try_clone().unwrap();
-        (Supervisor::new(config, registry, overrides, 0), poll, dir)
+        (ProcessTable::new(config, registry, overrides, 0), poll, dir)
     }
 
     #[test]
@@ -374,7 +379,7 @@ mod tests {
         let (mut sup, _poll, dir) = empty_supervisor("requests");
         let mut clear = || Ok(());
         let now = SystemTime::now();
-        let mut backend = DaemonBackend::new(&mut sup, &mut clear);
+        let mut backend = DaemonBackend::new(&mut sup, &mut clear, Instant::now());
         assert!(matches!(
             rpc::handle_request(b"not xml", &mut backend, now),
             RpcOutcome::BadRequest
@@ -395,7 +400,7 @@ mod tests {
     }
 
     struct Harness {
-        sup: Supervisor,
+        sup: ProcessTable,
         poll: Poll,
         events: Events,
         cleared: usize,
@@ -416,7 +421,7 @@ mod tests {
             }
             let poll = Poll::new().unwrap();
             let registry = poll.registry().try_clone().unwrap();
-            let mut sup = Supervisor::new(config, registry, overrides, 0);
+            let mut sup = ProcessTable::new(config, registry, overrides, 0);
             sup.autostart_all(Instant::now());
             Harness {
                 sup,
@@ -432,12 +437,12 @@ mod tests {
                 .poll
                 .poll(&mut self.events, Some(Duration::from_millis(10)));
             let tokens: Vec<_> = self.events.iter().map(|e| e.token()).collect();
+            let now = Instant::now();
             for t in tokens {
-                if self.sup.owns_token(t) {
-                    self.sup.on_pipe_event(t);
+                if self.sup.pipes.owns(t) {
+                    self.sup.on_pipe_event(t, now);
                 }
             }
-            let now = Instant::now();
             self.sup.reap(now);
             self.sup.handle_timeouts(now);
         }
@@ -452,7 +457,7 @@ mod tests {
             };
             let outcome = rpc::handle_request(
                 body.as_bytes(),
-                &mut DaemonBackend::new(&mut self.sup, &mut clear),
+                &mut DaemonBackend::new(&mut self.sup, &mut clear, Instant::now()),
                 SystemTime::now(),
             );
             self.cleared += count;
@@ -465,7 +470,7 @@ mod tests {
                         assert!(Instant::now() < deadline, "{method} never completed");
                         self.pump();
                         let mut clear = || Ok(());
-                        let mut b = DaemonBackend::new(&mut self.sup, &mut clear);
+                        let mut b = DaemonBackend::new(&mut self.sup, &mut clear, Instant::now());
                         if let Some(bytes) = rpc::poll(&mut pending, &mut b, SystemTime::now()) {
                             break bytes;
                         }

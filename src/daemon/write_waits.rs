@@ -10,11 +10,10 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::{Interest, Registry};
 
-/// The token of every registration here: a wake-up only means "retry the queues", which the loop
-/// does on every pass anyway.
-pub const LOG_WRITABLE_TOKEN: Token = Token(2);
+/// The token of every registration here (see tokens.rs).
+use super::tokens::LOG_WRITABLE as LOG_WRITABLE_TOKEN;
 
 struct Wait {
     /// The owner's descriptor and what it was (device, inode) when we started waiting on it.

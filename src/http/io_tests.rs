@@ -112,35 +112,39 @@ impl Running {
                 }
                 while let Some(request) = queue.pop() {
                     match &request.route {
-                        Route::Rpc => queue.extend(
-                            server.respond(request.id, Response::xml(request.body.clone())),
-                        ),
+                        Route::Rpc => queue.extend(server.respond(
+                            request.id,
+                            Response::xml(request.body.clone()),
+                            now,
+                        )),
                         Route::LogTail { namespec, .. } => {
                             let headers = vec![(
                                 "Content-Type".to_string(),
                                 "text/plain;charset=utf-8".to_string(),
                             )];
-                            if server.start_stream(request.id, &headers)
+                            if server.start_stream(request.id, &headers, now)
                                 && server.push_chunk(
                                     request.id,
                                     format!("start {namespec}\n").as_bytes(),
+                                    now,
                                 )
                             {
                                 ticks.push(request.id);
                             }
                         }
                         Route::MainLogTail => {
-                            if server.start_stream(request.id, &[]) {
+                            if server.start_stream(request.id, &[], now) {
                                 floods.push(request.id);
                             }
                         }
-                        _ => queue.extend(server.respond(request.id, Response::error(404))),
+                        _ => queue.extend(server.respond(request.id, Response::error(404), now)),
                     }
                 }
-                server.handle_timeout(Instant::now());
-                ticks.retain(|id| server.push_chunk(*id, b"tick\n"));
+                let now = Instant::now();
+                server.handle_timeout(now);
+                ticks.retain(|id| server.push_chunk(*id, b"tick\n", now));
                 let block = vec![b'x'; 32 * 1024];
-                floods.retain(|id| server.push_chunk(*id, &block));
+                floods.retain(|id| server.push_chunk(*id, &block, now));
                 open2.store(ticks.len() + floods.len(), Ordering::SeqCst);
             }
             server.shutdown(poll.registry());

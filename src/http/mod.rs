@@ -11,9 +11,10 @@
 //! * On readiness of an owned token: `server.handle_event(..)` returns complete, authorised
 //!   requests. `/ok.html` and errors (400/401/404/411/413/...) are answered inside; the daemon
 //!   sees `Route::Rpc`, `Route::LogTail`, `Route::MainLogTail`, `Route::Ui`.
-//! * Answer each with `server.respond(id, response)`, which returns requests that were
-//!   pipelined behind it (handle them the same way), or stream with `start_stream(id, headers)`
-//!   then `push_chunk(id, bytes)` until it returns false (client gone or too slow).
+//! * Answer each with `server.respond(id, response, now)`, which returns requests that were
+//!   pipelined behind it (handle them the same way), or stream with
+//!   `start_stream(id, headers, now)` then `push_chunk(id, bytes, now)` until it returns false
+//!   (client gone or too slow). `now` is the loop pass's time: the server reads no clock.
 //! * Poll timeout includes `server.next_deadline()`; call `server.handle_timeout(now)` each
 //!   pass. `server.shutdown(registry)` closes everything and removes the unix socket files.
 

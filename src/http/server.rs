@@ -295,8 +295,7 @@ impl Server {
     /// Answers a request. Returns requests that were pipelined behind it and are now complete;
     /// the daemon must handle them like those from `handle_event`.
     #[must_use]
-    pub fn respond(&mut self, id: RequestId, response: Response) -> Vec<Request> {
-        let now = Instant::now();
+    pub fn respond(&mut self, id: RequestId, response: Response, now: Instant) -> Vec<Request> {
         let mut out = Vec::new();
         if let Some(client) = self.client_mut(id) {
             client.conn.respond(&response, now, SystemTime::now());
@@ -307,8 +306,12 @@ impl Server {
 
     /// Starts a streaming 200 response (for /logtail, /mainlogtail) with the given headers
     /// (Transfer-Encoding is added for HTTP/1.1). Returns false if the client is gone.
-    pub fn start_stream(&mut self, id: RequestId, headers: &[(String, String)]) -> bool {
-        let now = Instant::now();
+    pub fn start_stream(
+        &mut self,
+        id: RequestId,
+        headers: &[(String, String)],
+        now: Instant,
+    ) -> bool {
         let Some(client) = self.client_mut(id) else {
             return false;
         };
@@ -322,8 +325,7 @@ impl Server {
 
     /// Sends stream bytes (chunked for HTTP/1.1, raw for 1.0). Returns false if the client is
     /// gone or was dropped for not reading; the daemon then forgets the stream.
-    pub fn push_chunk(&mut self, id: RequestId, data: &[u8]) -> bool {
-        let now = Instant::now();
+    pub fn push_chunk(&mut self, id: RequestId, data: &[u8], now: Instant) -> bool {
         let limits = self.limits.clone();
         let Some(client) = self.client_mut(id) else {
             return false;

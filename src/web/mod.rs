@@ -165,9 +165,11 @@ impl Web {
             Route::Rpc => match rpc::handle_request(&request.body, backend, wall) {
                 RpcOutcome::Reply(body) => {
                     self.large_reply |= body.len() >= LARGE_REPLY;
-                    self.server.respond(request.id, Response::xml(body))
+                    self.server.respond(request.id, Response::xml(body), now)
                 }
-                RpcOutcome::BadRequest => self.server.respond(request.id, Response::error(400)),
+                RpcOutcome::BadRequest => {
+                    self.server.respond(request.id, Response::error(400), now)
+                }
                 RpcOutcome::Pending(call) => {
                     self.pending.push((request.id, call));
                     Vec::new()
@@ -184,16 +186,21 @@ impl Web {
                     .open(&mut self.server, request.id, path, false, now)
             }
             Route::Ui { page } => match status::handle(backend, &request, page, wall) {
-                status::Outcome::Respond(response) => self.server.respond(request.id, response),
+                status::Outcome::Respond(response) => {
+                    self.server.respond(request.id, response, now)
+                }
                 status::Outcome::Wait(pending) => {
                     self.pending_actions.push((request.id, pending));
                     Vec::new()
                 }
             },
-            Route::Ok => self
+            Route::Ok => {
+                self.server
+                    .respond(request.id, Response::ok("text/plain", b"OK".to_vec()), now)
+            }
+            Route::Error(status) => self
                 .server
-                .respond(request.id, Response::ok("text/plain", b"OK".to_vec())),
-            Route::Error(status) => self.server.respond(request.id, Response::error(*status)),
+                .respond(request.id, Response::error(*status), now),
         }
     }
 
@@ -230,7 +237,7 @@ impl Web {
             }
         }
         for (id, response) in responses {
-            let more = self.server.respond(id, response);
+            let more = self.server.respond(id, response, now);
             self.handle_requests(backend, more, now, wall);
         }
     }

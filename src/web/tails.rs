@@ -62,7 +62,7 @@ impl Tails {
     ) -> Vec<Request> {
         let follower = match path.as_deref().map(|p| FileFollower::open(p, now)) {
             Some(Ok(f)) => f,
-            _ => return server.respond(id, Response::error(404)),
+            _ => return server.respond(id, Response::error(404), now),
         };
         let mut headers = Vec::new();
         if let Some(modified) = follower.modified() {
@@ -75,7 +75,7 @@ impl Tails {
         if accel {
             headers.push(("X-Accel-Buffering".to_string(), "no".to_string()));
         }
-        if server.start_stream(id, &headers) {
+        if server.start_stream(id, &headers, now) {
             let mut follower = follower;
             // Watched before the first poll, so no change after it is missed.
             if let Some(watch) = self.watch.as_mut()
@@ -99,7 +99,7 @@ impl Tails {
                 return true;
             }
             let data = tail.follower.poll(now, TAIL_CHUNK);
-            data.is_empty() || server.push_chunk(tail.id, &data)
+            data.is_empty() || server.push_chunk(tail.id, &data, now)
         });
         if self.list.is_empty()
             && let Some(watch) = self.watch.as_mut()

@@ -1,59 +1,31 @@
 //! The process table: groups and processes by name, feeding inputs to the pure state machine and
-//! carrying out its actions (spawn, kill, log, emit). The RPC backend and the loop call in here.
+//! carrying out its actions (spawn, kill, log, emit), reaping, autostart and the shutdown plan.
+//! It owns the child pipes (child_io.rs) and the event bus (event_bus.rs) its processes feed;
+//! the RPC backend and the loop call in here.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
-use mio::{Registry, Token};
+use mio::Registry;
 
+use super::child_io::{ChildPipes, Pipes, Stream};
 use super::child_log::ChildLog;
+use super::event_bus::EventBus;
 use super::plan::{self, SpawnContext};
 use super::spawn;
 use crate::config::model::{Config, GroupConfig, LogLevel};
 use crate::events::Event;
 use crate::logs::Channel;
+use crate::process::order::{StopEntry, next_stop_batch};
 use crate::process::{Action, Input, Process, ProcessState, SupervisorState, wait_status};
 
-/// Child pipe tokens start here; lower tokens belong to the loop itself.
-pub const FIRST_PIPE_TOKEN: usize = 16;
-/// Child pipe tokens stay below this; the HTTP server gets the range above.
-pub const LAST_PIPE_TOKEN: usize = 1 << 30;
-/// Largest single read from a child pipe (the reference's 128 KiB).
-const READ_CHUNK: usize = 128 * 1024;
 /// How often shutdown logs `waiting for ... to die`.
 const SHUTDOWN_REPORT_INTERVAL: Duration = Duration::from_secs(3);
 /// Shutdown: longest wait for an event listener to take its pool's pending events before it is
 /// stopped (the reference's one loop pass per group gives a listener about a second).
 const SHUTDOWN_EVENT_DRAIN: Duration = Duration::from_secs(1);
-
-/// stdout or stderr of a child.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-    Stdin,
-}
-
-impl Stream {
-    pub fn name(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-            Stream::Stdin => "stdin",
-        }
-    }
-}
-
-/// The parent's ends of a running child's pipes.
-#[derive(Default)]
-pub struct Pipes {
-    pub stdin: Option<(OwnedFd, Token)>,
-    pub stdout: Option<(OwnedFd, Token)>,
-    pub stderr: Option<(OwnedFd, Token)>,
-}
 
 /// One process with its pipes and output destinations.
 pub struct Slot {
@@ -86,59 +58,42 @@ pub enum RequestError {
     Failed(String),
 }
 
-pub struct Supervisor {
+pub struct ProcessTable {
     pub config: Config,
-    pub groups: Vec<Group>,
+    /// How to re-read the configuration (config file and command-line overrides).
+    pub overrides: super::Overrides,
     pub state: SupervisorState,
-    /// Events emitted since the loop last took them (listeners are fed from here).
-    pub events: Vec<Event>,
-    pub(super) registry: Registry,
-    pub(super) pipe_owners: HashMap<Token, PipeOwner>,
+    /// Groups in ascending (priority, name) order.
+    pub groups: Vec<Group>,
+    /// The parent's side of every child's pipes.
+    pub pipes: ChildPipes,
+    /// Emitted events and the event-listener pools they go to.
+    pub bus: EventBus,
     /// Some AUTO log file is named but not created yet (see `create_auto_logs_step`).
-    pub(super) auto_logs_pending: bool,
-    pub(super) next_token: usize,
-    /// Shutdown: group names still to stop, ascending priority (the last is stopped first).
-    stop_list: Option<Vec<String>>,
-    last_shutdown_report: Option<Instant>,
-    /// Shutdown: (stop-list length when the current batch came up, when its listeners stop
-    /// waiting for their pools to drain).
-    shutdown_drain: Option<(usize, Instant)>,
+    auto_logs_pending: bool,
+    /// Processes still to be autostarted, in start order.
+    autostart_queue: VecDeque<(String, String)>,
+    shutdown: ShutdownProgress,
     serverurl: Option<String>,
-    pub(super) buf: Vec<u8>,
-    /// Between child pipes and log files for spliced output (see `logs::StagingPipe`); None
-    /// when it could not be created (output is then spliced straight from the child's pipe).
-    pub(super) staging: Option<crate::logs::StagingPipe>,
     /// supervisord's environment, the base of every child's.
     pub(super) base_environment: plan::BaseEnvironment,
     /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
     pub child_nofile: Option<(u64, u64)>,
-    /// Processes still to be autostarted, in start order.
-    pub(super) autostart_queue: VecDeque<(String, String)>,
-    /// Output pipes that still had data when their read limit was reached.
-    pub(super) backlog: Vec<Token>,
-    /// Output pipes drained by a small read: their next readiness is acted on at the deadline
-    /// (true once an event arrived meanwhile), so a child writing many small pieces costs one
-    /// read per window instead of one per write.
-    pub(super) coalescing: HashMap<Token, (Instant, bool)>,
-    /// Output pipes already grown to `child_io::GROWN_PIPE_SIZE`.
-    pub(super) grown_pipes: std::collections::HashSet<Token>,
-    /// How to re-read the configuration (config file and command-line overrides).
-    pub overrides: super::Overrides,
-    /// Event-listener pools, one per `[eventlistener:x]` group.
-    pub pools: Vec<crate::events::pool::Pool>,
-    /// The global event serial (continues across restarts).
-    pub event_serial: u64,
-    /// Last TICK boundary seen for 5, 60 and 3600 seconds.
-    pub(super) ticks: [u64; 3],
 }
 
-/// Which process and stream a pipe token belongs to.
-#[derive(Debug, Clone)]
-pub struct PipeOwner {
-    /// The group's and the process's names, shared with the process (no copies per pipe).
-    pub group: Rc<str>,
-    pub process: Rc<crate::config::model::ProcessConfig>,
-    pub stream: Stream,
+/// Where a shutdown (or restart) stands.
+#[derive(Default)]
+struct ShutdownProgress {
+    /// Group names still to stop, ascending priority (the last is stopped first); None until the
+    /// shutdown begins.
+    stop_list: Option<Vec<String>>,
+    last_report: Option<Instant>,
+    /// (stop-list length when the current batch came up, when its listeners stop waiting for
+    /// their pools to drain).
+    drain: Option<(usize, Instant)>,
+    /// The current batch is held back for its listeners (only then is `drain`'s end a deadline:
+    /// a past end would make the loop spin until the shutdown is over).
+    holding: bool,
 }
 
 pub fn log_at(level: LogLevel, msg: &str) {
@@ -168,39 +123,27 @@ pub fn server_url(config: &Config) -> Option<String> {
     })
 }
 
-impl Supervisor {
+impl ProcessTable {
     pub fn new(
         config: Config,
         registry: Registry,
         overrides: super::Overrides,
         event_serial: u64,
-    ) -> Supervisor {
+    ) -> ProcessTable {
         let serverurl = server_url(&config);
-        let mut sup = Supervisor {
+        let mut sup = ProcessTable {
             config,
-            groups: Vec::new(),
-            state: SupervisorState::Running,
-            events: Vec::new(),
-            registry,
-            pipe_owners: HashMap::new(),
-            next_token: FIRST_PIPE_TOKEN,
-            stop_list: None,
-            last_shutdown_report: None,
-            shutdown_drain: None,
-            serverurl,
-            buf: vec![0; READ_CHUNK],
-            staging: crate::logs::StagingPipe::new(super::child_io::GROWN_PIPE_SIZE as usize).ok(),
-            base_environment: plan::BaseEnvironment::current(),
-            backlog: Vec::new(),
-            coalescing: HashMap::new(),
-            grown_pipes: std::collections::HashSet::new(),
-            autostart_queue: VecDeque::new(),
-            auto_logs_pending: false,
-            child_nofile: None,
             overrides,
-            pools: Vec::new(),
-            event_serial,
-            ticks: super::listeners::tick_boundaries(SystemTime::now()),
+            state: SupervisorState::Running,
+            groups: Vec::new(),
+            pipes: ChildPipes::new(registry),
+            bus: EventBus::new(event_serial, SystemTime::now()),
+            auto_logs_pending: false,
+            autostart_queue: VecDeque::new(),
+            shutdown: ShutdownProgress::default(),
+            serverurl,
+            base_environment: plan::BaseEnvironment::current(),
+            child_nofile: None,
         };
         let groups = sup.config.groups.clone();
         for g in groups {
@@ -239,7 +182,7 @@ impl Supervisor {
             .position(|g| g.config.priority > config.priority)
             .unwrap_or(self.groups.len());
         if let crate::config::model::GroupKind::EventListener(opts) = &config.kind {
-            self.add_pool(&config.name, opts);
+            self.bus.add_pool(&config.name, opts);
         }
         let fcgi_socket = match &config.kind {
             crate::config::model::GroupKind::FcgiProgram(opts) => {
@@ -252,7 +195,7 @@ impl Supervisor {
             }
             _ => None,
         };
-        self.events.push(Event::GroupAdded(config.name.clone()));
+        self.bus.emit(Event::GroupAdded(config.name.clone()));
         self.groups.insert(
             pos,
             Group {
@@ -280,8 +223,8 @@ impl Supervisor {
         if let Some(socket) = group.fcgi_socket {
             log::info!("Closing socket {}", socket.description);
         }
-        self.pools.retain(|p| p.name != name);
-        self.events.push(Event::GroupRemoved(name.to_string()));
+        self.bus.remove_pool(name);
+        self.bus.emit(Event::GroupRemoved(name.to_string()));
         Ok(())
     }
 
@@ -313,7 +256,7 @@ impl Supervisor {
     /// Queues every process for autostart (the loop spawns them in batches so the control
     /// socket answers while hundreds of programs start).
     pub fn queue_autostart(&mut self) {
-        self.events.push(Event::SupervisorRunning);
+        self.bus.emit(Event::SupervisorRunning);
         self.autostart_queue = self
             .groups
             .iter()
@@ -423,7 +366,8 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Writes to a running child's stdin (non-blocking; data that does not fit is an error).
+    /// Feeds one input to a process's state machine and carries out its actions (which may
+    /// feed it more inputs: a spawn's outcome, a failed kill).
     pub fn feed(&mut self, gi: usize, pi: usize, input: Input, now: Instant) {
         let mut queue = VecDeque::from([input]);
         while let Some(input) = queue.pop_front() {
@@ -437,7 +381,7 @@ impl Supervisor {
                         }
                     }
                     Action::Log(level, msg) => log_at(level, &msg),
-                    Action::Emit(event) => self.events.push(event),
+                    Action::Emit(event) => self.bus.emit(event),
                 }
             }
         }
@@ -488,7 +432,7 @@ impl Supervisor {
             }
         }
         let slot = &mut self.groups[gi].slots[pi];
-        let is_listener = self.pools.iter().any(|p| p.name == group_name);
+        let is_listener = self.bus.is_pool(&group_name);
         let name = slot.process.config.name.as_str();
         slot.stdout_log.ensure_auto_file(name, &sd.identifier);
         slot.stderr_log.ensure_auto_file(name, &sd.identifier);
@@ -524,11 +468,11 @@ impl Supervisor {
         let owner = (process.group.clone(), process.config.clone());
         let stdin = child
             .stdin
-            .and_then(|fd| self.register(fd, &owner, Stream::Stdin));
-        let stdout = self.register(child.stdout, &owner, Stream::Stdout);
+            .and_then(|fd| self.pipes.register(fd, &owner, Stream::Stdin));
+        let stdout = self.pipes.register(child.stdout, &owner, Stream::Stdout);
         let stderr = child
             .stderr
-            .and_then(|fd| self.register(fd, &owner, Stream::Stderr));
+            .and_then(|fd| self.pipes.register(fd, &owner, Stream::Stderr));
         self.groups[gi].slots[pi].pipes = Pipes {
             stdin,
             stdout,
@@ -600,11 +544,15 @@ impl Supervisor {
             .iter()
             .flat_map(|g| g.slots.iter())
             .filter_map(|s| s.process.next_deadline());
-        let report = match (&self.stop_list, self.last_shutdown_report) {
+        let report = match (&self.shutdown.stop_list, self.shutdown.last_report) {
             (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
             _ => None,
         };
-        let drain = self.shutdown_drain.map(|(_, until)| until);
+        let drain = self
+            .shutdown
+            .drain
+            .filter(|_| self.shutdown.holding)
+            .map(|(_, until)| until);
         procs.chain(report).chain(drain).min()
     }
 
@@ -618,18 +566,17 @@ impl Supervisor {
 
     /// One shutdown pass; returns true once every process is stopped.
     pub fn shutdown_step(&mut self, now: Instant) -> bool {
-        if self.stop_list.is_none() {
+        if self.shutdown.stop_list.is_none() {
             self.autostart_queue.clear();
-            self.events.push(Event::SupervisorStopping);
+            self.bus.emit(Event::SupervisorStopping);
             for gi in 0..self.groups.len() {
                 for pi in 0..self.groups[gi].slots.len() {
                     self.feed(gi, pi, Input::Hold, now);
                 }
             }
-            self.stop_list = Some(self.groups.iter().map(|g| g.config.name.clone()).collect());
+            self.shutdown.stop_list =
+                Some(self.groups.iter().map(|g| g.config.name.clone()).collect());
         }
-        // Highest priority number first; groups of equal priority are stopped together (each
-        // group's processes in reverse priority order), the next priority once all are stopped.
         loop {
             let index: HashMap<String, usize> = self
                 .groups
@@ -637,27 +584,25 @@ impl Supervisor {
                 .enumerate()
                 .map(|(gi, g)| (g.config.name.clone(), gi))
                 .collect();
-            let priority_of =
-                |name: &String| index.get(name).map(|&gi| self.groups[gi].config.priority);
-            let batch: Vec<String> = match self.stop_list.as_ref().and_then(|l| l.last()) {
-                None => break,
-                // An event listener group goes alone (as every group does in the reference), so
-                // the listeners stopped after it still get its STOPPING/STOPPED events.
-                Some(last) if self.pools.iter().any(|p| &p.name == last) => vec![last.clone()],
-                Some(last) => {
-                    let priority = priority_of(last);
-                    self.stop_list
-                        .iter()
-                        .flatten()
-                        .rev()
-                        .take_while(|n| {
-                            priority_of(n) == priority && !self.pools.iter().any(|p| &p.name == *n)
-                        })
-                        .cloned()
-                        .collect()
-                }
-            };
-            if self.delay_for_event_drain(&batch, now) {
+            let remaining = self.shutdown.stop_list.as_deref().unwrap_or_default();
+            let entries: Vec<StopEntry> = remaining
+                .iter()
+                .map(|name| StopEntry {
+                    priority: index.get(name).map(|&gi| self.groups[gi].config.priority),
+                    listener: self.bus.is_pool(name),
+                })
+                .collect();
+            let size = next_stop_batch(&entries);
+            if size == 0 {
+                break;
+            }
+            let batch: Vec<String> = remaining[remaining.len() - size..]
+                .iter()
+                .rev()
+                .cloned()
+                .collect();
+            self.shutdown.holding = self.delay_for_event_drain(&batch, now);
+            if self.shutdown.holding {
                 break;
             }
             let mut all_stopped = true;
@@ -679,7 +624,7 @@ impl Supervisor {
             if !all_stopped {
                 break;
             }
-            if let Some(list) = self.stop_list.as_mut() {
+            if let Some(list) = self.shutdown.stop_list.as_mut() {
                 list.truncate(list.len().saturating_sub(batch.len()));
             }
         }
@@ -694,11 +639,12 @@ impl Supervisor {
             return true;
         }
         if self
-            .last_shutdown_report
+            .shutdown
+            .last_report
             .is_none_or(|t| now >= t + SHUTDOWN_REPORT_INTERVAL)
         {
             log::info!("waiting for {} to die", unstopped.join(", "));
-            self.last_shutdown_report = Some(now);
+            self.shutdown.last_report = Some(now);
         }
         false
     }
@@ -707,12 +653,12 @@ impl Supervisor {
     /// has events to take (bounded by SHUTDOWN_EVENT_DRAIN from when the batch came up), so a
     /// listener sees the STOPPING/STOPPED events of the groups stopped before it.
     fn delay_for_event_drain(&mut self, batch: &[String], now: Instant) -> bool {
-        let key = self.stop_list.as_ref().map_or(0, |l| l.len());
-        let until = match self.shutdown_drain {
+        let key = self.shutdown.stop_list.as_ref().map_or(0, |l| l.len());
+        let until = match self.shutdown.drain {
             Some((k, until)) if k == key => until,
             _ => {
                 let until = now + SHUTDOWN_EVENT_DRAIN;
-                self.shutdown_drain = Some((key, until));
+                self.shutdown.drain = Some((key, until));
                 until
             }
         };
@@ -723,7 +669,7 @@ impl Supervisor {
             return true;
         }
         // Drained: once the batch is stopping, its own events must not hold it again.
-        self.shutdown_drain = Some((key, now));
+        self.shutdown.drain = Some((key, now));
         false
     }
 
@@ -742,5 +688,77 @@ impl Supervisor {
             slot.stdout_log.reopen();
             slot.stderr_log.reopen();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::Overrides;
+
+    /// A table over a fresh config file in a temp dir (`extra`: the program sections).
+    fn table(tag: &str, extra: &str) -> (ProcessTable, mio::Poll, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("process-table-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        let conf = dir.join("supervisord.conf");
+        let text = format!("[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n{extra}");
+        std::fs::write(&conf, text).unwrap();
+        let overrides = Overrides {
+            configuration: Some(conf),
+            ..Overrides::default()
+        };
+        let config = crate::daemon::load_config(&overrides).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let registry = poll.registry().try_clone().unwrap();
+        (ProcessTable::new(config, registry, overrides, 0), poll, dir)
+    }
+
+    /// Batches whose processes are all stopped already (never started) finish in the same
+    /// pass: the whole shutdown, listeners included, takes one step.
+    #[test]
+    fn already_stopped_batches_all_finish_in_one_shutdown_step() {
+        let (mut table, _poll, dir) = table(
+            "stopped",
+            "[program:a]\ncommand=cat\nautostart=false\npriority=1\n\n\
+             [program:b]\ncommand=cat\nautostart=false\npriority=5\n\n\
+             [eventlistener:l]\ncommand=cat\nevents=TICK_5\nautostart=false\n",
+        );
+        table.request_stop(SupervisorState::Shutdown);
+        let now = Instant::now();
+        assert!(table.shutdown_step(now), "stopped groups held the shutdown");
+        assert_eq!(table.shutdown.stop_list, Some(Vec::new()));
+        assert!(!table.shutdown.holding);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Regression: once a shutdown batch's listeners had nothing left to take, the end of its
+    /// drain wait (set to that moment) stayed a deadline, so the loop spun without sleeping
+    /// until every process had died (seconds, up to stopwaitsecs).
+    #[test]
+    fn waiting_for_a_process_to_die_at_shutdown_sets_no_past_deadline() {
+        let (mut table, _poll, dir) = table(
+            "spin",
+            "[program:p]\ncommand=sleep 30\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+        );
+        let now = Instant::now();
+        table.autostart_all(now);
+        let pid = table.groups[0].slots[0].process.pid;
+        assert!(pid > 0, "sleep did not start");
+        table.request_stop(SupervisorState::Shutdown);
+        let done = table.shutdown_step(now);
+        let deadline = table.next_deadline();
+        // The child is never reaped by the table here: collect it ourselves (only this pid).
+        // SAFETY: kill and waitpid on the child this test spawned.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!done, "the process cannot be stopped before it is reaped");
+        assert!(
+            deadline.is_some_and(|d| d > now),
+            "next deadline {deadline:?} is not after {now:?}"
+        );
     }
 }
