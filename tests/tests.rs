@@ -6,6 +6,7 @@ mod config;
 mod ctl;
 mod daemon;
 mod events;
+mod faults;
 mod guard;
 mod http;
 mod lifecycle;
