@@ -6,7 +6,7 @@ MANDIR ?= $(PREFIX)/share/man
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref fmt lint clean install bench
+.PHONY: build release static run test ref browser fmt lint clean install bench
 
 build:
 	$(CARGO) build
@@ -31,7 +31,12 @@ $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
 
-test: ref
+# playwright-core for the real-browser dashboard test (tests/browser; skipped without node).
+browser:
+	@if command -v npm >/dev/null && [ ! -d tests/browser/node_modules/playwright-core ]; then \
+		cd tests/browser && npm ci --no-audit --no-fund; fi
+
+test: ref browser
 	$(CARGO) build
 	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
 

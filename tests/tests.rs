@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod ctl;
 mod daemon;
+mod dashboard;
 mod events;
 mod faults;
 mod guard;

@@ -52,6 +52,18 @@ impl EventBus {
         self.emitted.push(event);
     }
 
+    /// The events emitted since the last delivery, lent out (the web dashboards' live feed reads
+    /// them before delivery); give them back with `restore`.
+    pub fn take_emitted(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.emitted)
+    }
+
+    /// Puts lent events back ahead of any emitted meanwhile, keeping their order.
+    pub fn restore(&mut self, mut events: Vec<Event>) {
+        events.append(&mut self.emitted);
+        self.emitted = events;
+    }
+
     /// The next event serial (carried into the next configuration after a restart).
     pub fn serial(&self) -> u64 {
         self.serial

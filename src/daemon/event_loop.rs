@@ -104,6 +104,14 @@ impl<'a> Daemon<'a> {
             let backlog = sup.service_backlog(now).then_some(now);
             let coalesced = sup.service_coalesced(now);
             sup.bus.tick(wall);
+            // The transitions that become PROCESS_STATE events also feed the open dashboards,
+            // in the pass they happened (the loop may sleep right after).
+            let emitted = sup.bus.take_emitted();
+            if !emitted.is_empty() {
+                let mut backend = DaemonBackend::new(sup, &mut clear, now);
+                self.web.process_events(&mut backend, &emitted, now, wall);
+            }
+            sup.bus.restore(emitted);
             sup.bus.deliver();
             sup.dispatch_events();
             // `|`: both queues are retried every pass. Targets still full are waited on for

@@ -21,8 +21,9 @@ pub enum Route {
     MainLogTail,
     /// `/ok.html` (GET or POST): the health check, `200 text/plain OK`.
     Ok,
-    /// The status pages `/`, `/index.html`, `/tail.html` (GET or POST); `page` is the name
-    /// without leading slashes (empty for `/`). Answered 404 until the web UI exists.
+    /// The web pages `/`, `/index.html`, `/tail.html`, `/log.html`, the dashboard's live feed
+    /// `/events` and its files `/assets/app.js`, `/assets/app.css` (GET or POST); `page` is the
+    /// name without leading slashes (empty for `/`).
     Ui { page: String },
     /// Answer with this status and the standard error page.
     Error(u16),
@@ -56,7 +57,8 @@ pub fn route(method: &str, target: &str) -> Route {
     if method == "GET" || method == "POST" {
         match page {
             "ok.html" => return Route::Ok,
-            "" | "index.html" | "tail.html" => {
+            "" | "index.html" | "tail.html" | "log.html" | "events" | "assets/app.js"
+            | "assets/app.css" => {
                 return Route::Ui {
                     page: page.to_string(),
                 };
@@ -155,6 +157,21 @@ mod tests {
                     page: "tail.html".into(),
                 },
             ),
+            (
+                "GET",
+                "/events",
+                Route::Ui {
+                    page: "events".into(),
+                },
+            ),
+            (
+                "GET",
+                "/assets/app.css",
+                Route::Ui {
+                    page: "assets/app.css".into(),
+                },
+            ),
+            ("GET", "/assets/other.js", Route::Error(404)),
             ("HEAD", "/", Route::Error(404)),
             ("GET", "/nope", Route::Error(404)),
             ("PUT", "/nope", Route::Error(400)),

@@ -25,6 +25,13 @@ pub struct RequestId {
     generation: u64,
 }
 
+#[cfg(test)]
+impl RequestId {
+    pub fn for_tests(slot: usize, generation: u64) -> RequestId {
+        RequestId { slot, generation }
+    }
+}
+
 /// A complete, authorised request for the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -338,6 +345,13 @@ impl Server {
         let mut out = Vec::new();
         self.service(id.slot, now, &mut out);
         self.client_mut(id).is_some()
+    }
+
+    /// Ends a stream (closes its connection), e.g. to make room for a newer one.
+    pub fn close_stream(&mut self, id: RequestId) {
+        if self.is_open(id) {
+            self.close(id.slot);
+        }
     }
 
     /// Whether the client of a request (e.g. a stream) is still connected.

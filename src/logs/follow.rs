@@ -46,6 +46,15 @@ impl FileFollower {
         })
     }
 
+    /// Opens `path` to follow from byte `offset` (where a page that showed the file's end left
+    /// off); an offset past the end (the file was truncated or rotated since) starts at 0.
+    pub fn open_from(path: &Path, now: Instant, offset: u64) -> io::Result<FileFollower> {
+        let mut follower = FileFollower::open(path, now)?;
+        let len = follower.file.metadata()?.len();
+        follower.sent = if offset <= len { offset } else { 0 };
+        Ok(follower)
+    }
+
     /// When the daemon should call `poll` next (immediately after open, and while data remains).
     pub fn next_deadline(&self) -> Option<Instant> {
         self.next_poll

@@ -1,9 +1,11 @@
 //! The web layer: the daemon's HTTP servers inside the one loop. Binds them, routes each request
-//! (XML-RPC with held replies, the `/logtail` and `/mainlogtail` streams, the status pages) and
-//! runs the servers' timers. It knows the daemon only as an `rpc::Backend`, which the loop
-//! passes into every call with the pass's clock readings.
+//! (XML-RPC with held replies, the `/logtail` and `/mainlogtail` streams, the dashboard and its
+//! live feed `/events`) and runs the servers' timers. It knows the daemon only as an
+//! `rpc::Backend`, which the loop passes into every call with the pass's clock readings, and
+//! learns of state changes from the events the daemon hands to `process_events`.
 
 mod form;
+mod live;
 mod page;
 mod status;
 mod tails;
@@ -14,8 +16,10 @@ use mio::event::Event as MioEvent;
 use mio::{Registry, Token};
 
 use crate::config::model::Config;
+use crate::events::Event;
 use crate::http::{self, Request, RequestId, Response, Route};
 use crate::rpc::{self, Backend, PendingCall, RpcOutcome};
+use live::Live;
 use tails::Tails;
 
 /// Replies this large (getAllProcessInfo of a few hundred processes) leave a heap worth trimming.
@@ -29,6 +33,8 @@ pub struct Web {
     /// Status-page actions waiting the same way.
     pending_actions: Vec<(RequestId, status::PendingAction)>,
     tails: Tails,
+    /// The dashboards' live feeds.
+    live: Live,
     /// The token the tails' inotify descriptor wakes (set by `start`).
     tail_token: Option<Token>,
     /// An XML-RPC reply of at least `LARGE_REPLY` bytes was made since the last heap trim.
@@ -49,6 +55,7 @@ impl Web {
             pending: Vec::new(),
             pending_actions: Vec::new(),
             tails: Tails::default(),
+            live: Live::default(),
             tail_token: None,
             large_reply: false,
         })
@@ -126,8 +133,47 @@ impl Web {
     pub fn shutdown(&mut self, registry: &Registry) {
         self.pending.clear();
         self.pending_actions.clear();
+        self.live.shutdown();
         self.tails.shutdown(registry);
         self.server.shutdown(registry);
+    }
+
+    /// The daemon's state transitions since the last call (the events it emitted, before they go
+    /// to event listeners): the open dashboards get the rows that changed, or the whole table
+    /// when groups came or went. Without open dashboards this only counts starts.
+    pub fn process_events(
+        &mut self,
+        backend: &mut dyn Backend,
+        events: &[Event],
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        let changes = self.live.note(events);
+        if changes.table {
+            let table = self.table(backend, wall);
+            self.live.send(&mut self.server, "table", &table, now);
+            return;
+        }
+        for ns in changes.processes {
+            // A process of a group being removed is gone already: the table event follows.
+            if let Some(info) = status::info(backend, &ns, wall) {
+                let row = page::row(&info, self.live.restarts(&ns), false);
+                self.live.send(&mut self.server, "row", &row, now);
+            }
+        }
+    }
+
+    /// The dashboard's sections as the live feed sends them (the page applies its filter and
+    /// sort itself).
+    fn table(&self, backend: &mut dyn Backend, wall: SystemTime) -> String {
+        let (infos, _) = status::all_infos(backend, wall);
+        let live = &self.live;
+        let view = page::TableView {
+            restarts: &|ns| live.restarts(ns),
+            filter: None,
+            sort: None,
+        };
+        page::groups(&infos, &view)
     }
 
     fn handle_requests(
@@ -177,23 +223,43 @@ impl Web {
             },
             Route::LogTail { namespec, channel } => {
                 let path = tails::log_path(backend, namespec, *channel);
+                let offset = tails::offset(request.query.as_deref());
                 self.tails
-                    .open(&mut self.server, request.id, path, true, now)
+                    .open(&mut self.server, request.id, path, true, offset, now)
             }
             Route::MainLogTail => {
                 let path = backend.main_log_path();
+                let offset = tails::offset(request.query.as_deref());
                 self.tails
-                    .open(&mut self.server, request.id, path, false, now)
+                    .open(&mut self.server, request.id, path, false, offset, now)
             }
-            Route::Ui { page } => match status::handle(backend, &request, page, wall) {
-                status::Outcome::Respond(response) => {
-                    self.server.respond(request.id, response, now)
+            Route::Ui { page } if page == "events" => {
+                if request.method != "GET" {
+                    return self.server.respond(request.id, live::refuse(), now);
                 }
-                status::Outcome::Wait(pending) => {
-                    self.pending_actions.push((request.id, pending));
-                    Vec::new()
+                let table = self.table(backend, wall);
+                self.live.open(&mut self.server, request.id, &table, now);
+                Vec::new()
+            }
+            Route::Ui { page } if page.starts_with("assets/") => {
+                let response = page::asset(page).unwrap_or_else(|| Response::error(404));
+                self.server.respond(request.id, response, now)
+            }
+            Route::Ui { page } => {
+                let live = &self.live;
+                let context = status::Context {
+                    restarts: &|ns| live.restarts(ns),
+                };
+                match status::handle(backend, &request, page, &context, wall) {
+                    status::Outcome::Respond(response) => {
+                        self.server.respond(request.id, response, now)
+                    }
+                    status::Outcome::Wait(pending) => {
+                        self.pending_actions.push((request.id, pending));
+                        Vec::new()
+                    }
                 }
-            },
+            }
             Route::Ok => {
                 self.server
                     .respond(request.id, Response::ok("text/plain", b"OK".to_vec()), now)

@@ -1,7 +1,8 @@
-//! The web status pages' requests (`/`, `/index.html`, `/tail.html`): which RPC method an action
-//! calls, calling it in-process with values (so faults, waiting and SHUTDOWN_STATE apply as for
-//! clients, like the reference's web.py calling its RPC interface), and the reference's
-//! redirects and messages once it is done.
+//! The web pages' requests (`/`, `/index.html`, `/tail.html`, `/log.html`): which RPC method an
+//! action calls, calling it in-process with values (so faults, waiting and SHUTDOWN_STATE apply
+//! as for clients, like the reference's web.py calling its RPC interface), and the reference's
+//! redirects and messages once it is done. Actions run on POST only (a GET with `action=` shows
+//! the page); destructive ones need `confirm=yes`, which the page's confirmation adds.
 
 use std::time::SystemTime;
 
@@ -17,6 +18,10 @@ enum Done {
     Stop(String),
     Restart(String),
     ClearLog(String),
+    Signal(String, String),
+    StartGroup(String),
+    StopGroup(String),
+    RestartGroup(String),
     StopAll,
     RestartAll,
 }
@@ -25,8 +30,32 @@ impl Done {
     /// The process an action names (it must exist before anything is called).
     fn namespec(&self) -> Option<&str> {
         match self {
-            Done::Start(ns) | Done::Stop(ns) | Done::Restart(ns) | Done::ClearLog(ns) => Some(ns),
-            Done::StopAll | Done::RestartAll => None,
+            Done::Start(ns)
+            | Done::Stop(ns)
+            | Done::Restart(ns)
+            | Done::ClearLog(ns)
+            | Done::Signal(ns, _) => Some(ns),
+            _ => None,
+        }
+    }
+
+    /// The group a group action names (it must exist before anything is called).
+    fn group(&self) -> Option<&str> {
+        match self {
+            Done::StartGroup(g) | Done::StopGroup(g) | Done::RestartGroup(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The question a destructive action asks before it runs.
+    fn question(&self) -> Option<String> {
+        match self {
+            Done::StopAll => Some("Stop every process?".into()),
+            Done::RestartAll => Some("Restart every process?".into()),
+            Done::StopGroup(g) => Some(format!("Stop every process of group {g}?")),
+            Done::RestartGroup(g) => Some(format!("Restart every process of group {g}?")),
+            Done::ClearLog(ns) => Some(format!("Clear the logs of {ns}?")),
+            _ => None,
         }
     }
 }
@@ -43,8 +72,9 @@ enum Plan {
     Unknown,
 }
 
-/// The reference's actions: each one RPC call (restarts are a multicall stop + start).
-fn plan(action: &str, ns: &str) -> Plan {
+/// The reference's actions and the dashboard's (signal, group actions): each one RPC call
+/// (restarts are a multicall stop + start). `signal` is the `signal=` value.
+fn plan(action: &str, ns: &str, signal: &str) -> Plan {
     let one = |method, done| Plan::Call {
         method,
         params: vec![Value::string(ns)],
@@ -79,6 +109,27 @@ fn plan(action: &str, ns: &str) -> Plan {
             "supervisor.clearProcessLogs",
             Done::ClearLog(ns.to_string()),
         ),
+        "signal" => Plan::Call {
+            method: "supervisor.signalProcess",
+            params: vec![Value::string(ns), Value::string(signal)],
+            done: Done::Signal(ns.to_string(), signal.to_string()),
+        },
+        "startgroup" => one(
+            "supervisor.startProcessGroup",
+            Done::StartGroup(ns.to_string()),
+        ),
+        "stopgroup" => one(
+            "supervisor.stopProcessGroup",
+            Done::StopGroup(ns.to_string()),
+        ),
+        "restartgroup" => Plan::Call {
+            method: "system.multicall",
+            params: multicall(&[
+                ("supervisor.stopProcessGroup", Some(ns)),
+                ("supervisor.startProcessGroup", Some(ns)),
+            ]),
+            done: Done::RestartGroup(ns.to_string()),
+        },
         _ => Plan::Unknown,
     }
 }
@@ -119,8 +170,47 @@ fn message(done: &Done, result: Result<Value, Fault>, wall: SystemTime) -> Strin
         (Done::Restart(ns), _) => format!("Process {ns} restarted"),
         (Done::ClearLog(ns), Ok(_)) => format!("Log for {ns} cleared"),
         (Done::ClearLog(_), Err(fault)) => unexpected(&fault),
+        (Done::Signal(ns, sig), Ok(_)) => format!("Process {ns} signalled with {sig}"),
+        (Done::Signal(ns, _), Err(fault)) => format!("ERROR: Process {ns}: {}", unexpected(&fault)),
+        (Done::StartGroup(g), Ok(v)) => group_message(g, "started", &v),
+        (Done::StopGroup(g), Ok(v)) => group_message(g, "stopped", &v),
+        (Done::StartGroup(_) | Done::StopGroup(_), Err(fault)) => unexpected(&fault),
+        (Done::RestartGroup(g), _) => format!("Group {g} restarted"),
         (Done::StopAll, _) => format!("All stopped at {}", ctime(wall)),
         (Done::RestartAll, _) => format!("All restarted at {}", ctime(wall)),
+    }
+}
+
+/// A group action's message: the group's result, or the first process that failed.
+fn group_message(group: &str, verb: &str, results: &Value) -> String {
+    let failed = results.as_array().unwrap_or_default().iter().find(|r| {
+        r.member_int("status")
+            .is_some_and(|s| s != FaultCode::Success.code())
+    });
+    match failed {
+        Some(r) => format!(
+            "ERROR: Group {group}: {}:{}: {}",
+            r.member_str("group").unwrap_or_default(),
+            r.member_str("name").unwrap_or_default(),
+            r.member_str("description").unwrap_or_default()
+        ),
+        None => format!("Group {group} {verb}"),
+    }
+}
+
+/// How the page learns an action's result: the reference's redirect with `?message=`, or the
+/// message itself for the page's script (`js=1`), which shows it without leaving the page.
+enum Reply {
+    Redirect(String),
+    Text,
+}
+
+impl Reply {
+    fn with(&self, message: &str) -> Response {
+        match self {
+            Reply::Redirect(location) => page::redirect(location, message),
+            Reply::Text => page::message_text(message),
+        }
     }
 }
 
@@ -128,7 +218,7 @@ fn message(done: &Done, result: Result<Value, Fault>, wall: SystemTime) -> Strin
 pub struct PendingAction {
     call: PendingCall,
     done: Done,
-    location: String,
+    reply: Reply,
 }
 
 pub enum Outcome {
@@ -143,30 +233,50 @@ fn process_exists(backend: &dyn Backend, ns: &str) -> bool {
         .is_some()
 }
 
-/// Handles `/`, `/index.html` and `/tail.html` (`page` is the name the router gave).
+/// What the pages need from the web layer besides the backend.
+pub struct Context<'a> {
+    pub restarts: &'a dyn Fn(&str) -> u32,
+}
+
+/// Handles `/`, `/index.html`, `/tail.html` and `/log.html` (`page` is the name the router gave).
 pub fn handle(
     backend: &mut dyn Backend,
     request: &Request,
     page: &str,
+    context: &Context,
     wall: SystemTime,
 ) -> Outcome {
     let form = Form::of(request);
-    if page == "tail.html" {
-        return Outcome::Respond(tail_page(backend, &form, wall));
+    match page {
+        "tail.html" => return Outcome::Respond(tail_page(backend, &form, wall)),
+        "log.html" => return Outcome::Respond(log_page(backend, &form, wall)),
+        _ => {}
     }
     let host = request
         .header("host")
         .map(|h| String::from_utf8_lossy(h).into_owned())
         .unwrap_or_else(|| "localhost".to_string());
-    let location = format!("http://{host}");
-    let Some(action) = form.get("action") else {
-        return Outcome::Respond(status_page(backend, form.get("message"), wall));
+    let reply = if form.get("js") == Some("1") {
+        Reply::Text
+    } else {
+        Reply::Redirect(format!("http://{host}"))
+    };
+    // A GET never acts: a link, a prefetch or a crawler must not stop processes.
+    let action = form.get("action").filter(|_| request.method == "POST");
+    let Some(action) = action else {
+        let view = page::TableView {
+            restarts: context.restarts,
+            filter: form.get("q"),
+            sort: form.get("sort"),
+        };
+        return Outcome::Respond(status_page(backend, form.get("message"), &view, wall));
     };
     let ns = form.get("processname").unwrap_or_default();
-    let (method, params, done) = match plan(action, ns) {
+    let signal = form.get("signal").unwrap_or("HUP");
+    let (method, params, done) = match plan(action, ns, signal) {
         Plan::Refresh => {
             let msg = format!("Page refreshed at {}", ctime(wall));
-            return Outcome::Respond(page::redirect(&location, &msg));
+            return Outcome::Respond(reply.with(&msg));
         }
         Plan::Unknown => {
             log::error!(
@@ -185,17 +295,22 @@ pub fn handle(
         && !process_exists(backend, ns)
     {
         let msg = format!("No such process named {ns}");
-        return Outcome::Respond(page::redirect(&location, &msg));
+        return Outcome::Respond(reply.with(&msg));
+    }
+    if let Some(group) = done.group()
+        && backend.group(group).is_none()
+    {
+        let msg = format!("No such group named {group}");
+        return Outcome::Respond(reply.with(&msg));
+    }
+    if let Some(question) = done.question()
+        && form.get("confirm") != Some("yes")
+    {
+        return Outcome::Respond(page::confirm(action, ns, &question, wall));
     }
     match rpc::call(method, &params, backend, wall) {
-        Called::Done(result) => {
-            Outcome::Respond(page::redirect(&location, &message(&done, result, wall)))
-        }
-        Called::Pending(call) => Outcome::Wait(PendingAction {
-            call,
-            done,
-            location,
-        }),
+        Called::Done(result) => Outcome::Respond(reply.with(&message(&done, result, wall))),
+        Called::Pending(call) => Outcome::Wait(PendingAction { call, done, reply }),
     }
 }
 
@@ -207,16 +322,88 @@ pub fn poll(
 ) -> Option<Response> {
     let result = rpc::poll_value(&mut pending.call, backend, wall)?;
     let msg = message(&pending.done, result, wall);
-    Some(page::redirect(&pending.location, &msg))
+    Some(pending.reply.with(&msg))
 }
 
-fn status_page(backend: &mut dyn Backend, message: Option<&str>, wall: SystemTime) -> Response {
-    let (infos, fault) = match rpc::call("supervisor.getAllProcessInfo", &[], backend, wall) {
+/// Every process's getProcessInfo value (or the fault that call gave).
+pub fn all_infos(backend: &mut dyn Backend, wall: SystemTime) -> (Vec<Value>, Option<Fault>) {
+    match rpc::call("supervisor.getAllProcessInfo", &[], backend, wall) {
         Called::Done(Ok(Value::Array(list))) => (list, None),
         Called::Done(Err(fault)) => (Vec::new(), Some(fault)),
         _ => (Vec::new(), None),
+    }
+}
+
+/// One process's getProcessInfo value; None when it is gone.
+pub fn info(backend: &mut dyn Backend, ns: &str, wall: SystemTime) -> Option<Value> {
+    match rpc::call(
+        "supervisor.getProcessInfo",
+        &[Value::string(ns)],
+        backend,
+        wall,
+    ) {
+        Called::Done(Ok(value)) => Some(value),
+        _ => None,
+    }
+}
+
+fn status_page(
+    backend: &mut dyn Backend,
+    message: Option<&str>,
+    view: &page::TableView,
+    wall: SystemTime,
+) -> Response {
+    let (infos, fault) = all_infos(backend, wall);
+    page::status(message, &infos, fault.as_ref(), view, wall)
+}
+
+/// Bytes of a log the log page shows and keeps while following it.
+pub const LOG_KEEP: usize = 64 * 1024;
+
+/// `/log.html`: a process's stdout or stderr log (`processname=`, `channel=stderr`), or the
+/// main log without a name.
+fn log_page(backend: &mut dyn Backend, form: &Form, wall: SystemTime) -> Response {
+    let ns = form.get("processname").filter(|ns| !ns.is_empty());
+    let stderr = form.get("channel") == Some("stderr");
+    let path = match ns {
+        Some(ns) if !process_exists(backend, ns) => {
+            return page::log(
+                &page::LogView {
+                    ns: Some(ns),
+                    stderr,
+                    text: Err(&format!("No such process named {ns}")),
+                    end: 0,
+                    keep: LOG_KEEP,
+                },
+                wall,
+            );
+        }
+        Some(ns) => {
+            let channel = if stderr {
+                crate::http::Channel::Stderr
+            } else {
+                crate::http::Channel::Stdout
+            };
+            super::tails::log_path(backend, ns, channel)
+        }
+        None => backend.main_log_path(),
     };
-    page::status(message, &infos, fault.as_ref(), wall)
+    let read = path.as_deref().map(|p| super::tails::read_end(p, LOG_KEEP));
+    let missing = format!("No file for {}", ns.unwrap_or("the main log"));
+    let (text, end) = match &read {
+        Some(Ok((bytes, end))) => (Ok(bytes.as_slice()), *end),
+        _ => (Err(missing.as_str()), 0),
+    };
+    page::log(
+        &page::LogView {
+            ns,
+            stderr,
+            text,
+            end,
+            keep: LOG_KEEP,
+        },
+        wall,
+    )
 }
 
 fn tail_page(backend: &mut dyn Backend, form: &Form, wall: SystemTime) -> Response {
@@ -260,11 +447,11 @@ mod tests {
 
     #[test]
     fn actions_map_to_the_reference_calls() {
-        let (method, params, done) = call_of(plan("start", "g:p"));
+        let (method, params, done) = call_of(plan("start", "g:p", ""));
         assert_eq!(method, "supervisor.startProcess");
         assert_eq!(params, [Value::string("g:p")]);
         assert_eq!(done.namespec(), Some("g:p"));
-        let (method, params, done) = call_of(plan("restart", "web"));
+        let (method, params, done) = call_of(plan("restart", "web", ""));
         assert_eq!(method, "system.multicall");
         let names: Vec<_> = match &params[..] {
             [Value::Array(calls)] => calls
@@ -287,12 +474,21 @@ mod tests {
             ]
         );
         assert_eq!(done, Done::Restart("web".into()));
-        let (method, _, done) = call_of(plan("stopall", ""));
+        let (method, _, done) = call_of(plan("stopall", "", ""));
         assert_eq!(method, "supervisor.stopAllProcesses");
         assert_eq!(done.namespec(), None);
-        assert_eq!(plan("refresh", "x"), Plan::Refresh);
-        assert_eq!(plan("bogus", "x"), Plan::Unknown);
-        assert_eq!(plan("START", "x"), Plan::Unknown);
+        assert_eq!(done.question().as_deref(), Some("Stop every process?"));
+        let (method, params, done) = call_of(plan("signal", "web", "USR1"));
+        assert_eq!(method, "supervisor.signalProcess");
+        assert_eq!(params, [Value::string("web"), Value::string("USR1")]);
+        assert_eq!(done.question(), None);
+        let (method, _, done) = call_of(plan("stopgroup", "pool", ""));
+        assert_eq!(method, "supervisor.stopProcessGroup");
+        assert_eq!(done.group(), Some("pool"));
+        assert!(done.question().is_some());
+        assert_eq!(plan("refresh", "x", ""), Plan::Refresh);
+        assert_eq!(plan("bogus", "x", ""), Plan::Unknown);
+        assert_eq!(plan("START", "x", ""), Plan::Unknown);
     }
 
     #[test]

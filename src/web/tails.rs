@@ -1,7 +1,8 @@
 //! The `/logtail/<namespec>[/stderr]` and `/mainlogtail` streams: each follows its file and
 //! pushes what was appended, woken by inotify (or polling its file when inotify is unavailable).
 
-use std::path::PathBuf;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mio::{Registry, Token};
@@ -58,9 +59,14 @@ impl Tails {
         id: RequestId,
         path: Option<PathBuf>,
         accel: bool,
+        offset: Option<u64>,
         now: Instant,
     ) -> Vec<Request> {
-        let follower = match path.as_deref().map(|p| FileFollower::open(p, now)) {
+        let open = |p: &Path| match offset {
+            Some(offset) => FileFollower::open_from(p, now, offset),
+            None => FileFollower::open(p, now),
+        };
+        let follower = match path.as_deref().map(open) {
             Some(Ok(f)) => f,
             _ => return server.respond(id, Response::error(404), now),
         };
@@ -150,4 +156,50 @@ pub fn log_path(backend: &dyn Backend, namespec: &str, channel: Channel) -> Opti
         Channel::Stderr => process.stderr_logfile,
     }?;
     path.exists().then_some(path)
+}
+
+/// The `offset=` of a tail request: the log page asks to continue where its text ended (the
+/// reference's streams always start with the file's last 1024 bytes).
+pub fn offset(query: Option<&str>) -> Option<u64> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("offset="))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The last `max` bytes of a file and the file's length when they were read.
+pub fn read_end(path: &Path, max: usize) -> std::io::Result<(Vec<u8>, u64)> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(max as u64);
+    let mut data = vec![0u8; (len - start) as usize];
+    let mut filled = 0;
+    while filled < data.len() {
+        match file.read_at(&mut data[filled..], start + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    data.truncate(filled);
+    Ok((data, start + filled as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_and_file_ends() {
+        assert_eq!(offset(Some("offset=42")), Some(42));
+        assert_eq!(offset(Some("x=1&offset=7")), Some(7));
+        assert_eq!(offset(Some("offset=-1")), None);
+        assert_eq!(offset(None), None);
+        let path = std::env::temp_dir().join(format!("dash-read-end-{}", std::process::id()));
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_end(&path, 4).unwrap(), (b"6789".to_vec(), 10));
+        assert_eq!(read_end(&path, 100).unwrap(), (b"0123456789".to_vec(), 10));
+        let _ = std::fs::remove_file(&path);
+    }
 }
