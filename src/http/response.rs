@@ -11,12 +11,13 @@ pub const SERVER_HEADER: &str = "Medusa/1.12";
 /// (clickjacking of the status page's buttons).
 pub const SECURITY_HEADERS: &str = "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n";
 
-/// On HTML responses besides: the page loads nothing from anywhere, runs no script, submits
-/// forms only to itself, and is not kept in caches (it shows process states and log excerpts).
-/// Inline style stays allowed: the page's one stylesheet is inline.
+/// On HTML responses besides: the page loads its script and style sheet from this server only
+/// (`/assets/`; nothing inline, so injected markup cannot run), talks only to this server
+/// (fetch, the event stream), submits forms only to itself, cannot be framed, and is not kept
+/// in caches (it shows process states and log excerpts).
 pub const HTML_SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'none'; \
-style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
-base-uri 'none'\r\nCache-Control: no-store\r\n";
+script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
+form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\nCache-Control: no-store\r\n";
 
 /// A complete (non-streaming) response. Headers are written in the order given, after `Server`
 /// and `Date`; `Content-Length` is appended when absent.
