@@ -2,7 +2,7 @@
 //! shell and fuzz targets and benchmarks can call the parsers directly.
 //!
 //! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `web` -> `rpc` -> `http`,
-//! `process`, `events`, `logs` -> `config` -> leaves (`xmlrpc`, `signals`, `pyrepr`).
+//! `process`, `events`, `logs` -> `config` -> leaves (`xmlrpc`, `signals`, `python`, `sys`).
 
 pub mod cmd;
 pub mod config;
@@ -12,8 +12,9 @@ pub mod events;
 pub mod http;
 pub mod logs;
 pub mod process;
-pub mod pyrepr;
+pub mod python;
 pub mod rpc;
 pub mod signals;
+pub mod sys;
 pub mod web;
 pub mod xmlrpc;

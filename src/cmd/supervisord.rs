@@ -72,8 +72,7 @@ pub fn usage_error(argv0: &str, msg: &str) -> i32 {
 }
 
 fn py_list(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|s| crate::pyrepr::py_repr(s)).collect();
-    format!("[{}]", inner.join(", "))
+    crate::python::list_repr(items.iter().map(|s| crate::python::py_repr(s)))
 }
 
 /// Parses argv into overrides; Err((message, exit code)) for usage errors, Ok(None) when help or
@@ -121,13 +120,13 @@ pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, Str
         let invalid = |e: String| {
             format!(
                 "invalid value for {opt} {}: {e}",
-                crate::pyrepr::py_repr(&v)
+                crate::python::py_repr(&v)
             )
         };
         if seen.contains(&key) {
             return Err(format!(
                 "conflicting command line option {}",
-                crate::pyrepr::py_repr(opt)
+                crate::python::py_repr(opt)
             ));
         }
         seen.push(key);

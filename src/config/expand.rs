@@ -2,7 +2,7 @@
 //! `%%`) with the reference's error texts, plus our `${NAME}` / `${NAME:-default}` forms that read
 //! the same `ENV_` names as `%(ENV_NAME)s`.
 
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 use std::collections::BTreeMap;
 
 /// A value available to `%(name)..` conversions: most are strings; process_num/numprocs are ints.

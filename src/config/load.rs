@@ -9,7 +9,7 @@ use super::model::*;
 use super::source::{self, Document, Entry};
 use super::users;
 use super::values;
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 use std::path::{Path, PathBuf};
 
 /// Everything check-config reports: the model when there were no errors, plus all findings.

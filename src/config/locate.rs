@@ -1,22 +1,7 @@
 //! Finding the config file when none is given: the reference's search order.
 
+use crate::python::dirname;
 use std::path::{Path, PathBuf};
-
-/// Python `os.path.dirname`.
-fn py_dirname(p: &str) -> String {
-    match p.rfind('/') {
-        Some(i) => {
-            let head = &p[..=i];
-            let trimmed = head.trim_end_matches('/');
-            if trimmed.is_empty() {
-                head.to_string()
-            } else {
-                trimmed.to_string()
-            }
-        }
-        None => String::new(),
-    }
-}
 
 /// The reference's default config paths for a program started as `argv0`.
 pub fn search_paths(argv0: &str) -> Vec<String> {
@@ -39,7 +24,7 @@ pub fn search_paths(argv0: &str) -> Vec<String> {
             }
         }
     }
-    let here = py_dirname(&py_dirname(&exe));
+    let here = dirname(dirname(&exe)).to_string();
     let join = |rest: &str| {
         if here.is_empty() {
             rest.to_string()

@@ -280,7 +280,7 @@ fn fcgi_options(l: &mut Loader, section: &str, program_name: &str) -> Option<Fcg
                 // The reference passes printf-style arguments to ValueError and shows the tuple.
                 Some(format!(
                     "('Unix socket path %s is not an absolute path', {}) in [{section}] socket",
-                    crate::pyrepr::py_repr(path)
+                    crate::python::py_repr(path)
                 )),
             );
             return None;
@@ -342,7 +342,7 @@ fn fcgi_options(l: &mut Loader, section: &str, program_name: &str) -> Option<Fcg
                 Some(&socket),
                 Some(format!(
                     "('Bad socket format %s', {}) in [{section}] socket",
-                    crate::pyrepr::py_repr(&socket)
+                    crate::python::py_repr(&socket)
                 )),
             );
             None

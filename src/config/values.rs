@@ -3,35 +3,13 @@
 
 use super::model::{AutoRestart, LogLevel, LogTarget};
 use super::users;
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Python `int(s)` for base 10 (or 8): surrounding whitespace, optional sign, `_` between digits.
+/// Python `int(s, radix)` within the i64 range (a larger value is refused as invalid).
 fn py_int_radix(s: &str, radix: u32) -> Option<i64> {
-    let t = s.trim();
-    let (neg, body) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let body = if radix == 8 {
-        body.strip_prefix("0o")
-            .or_else(|| body.strip_prefix("0O"))
-            .map(|b| b.strip_prefix('_').unwrap_or(b))
-            .unwrap_or(body)
-    } else {
-        body
-    };
-    if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {
-        return None;
-    }
-    let digits: String = body.chars().filter(|c| *c != '_').collect();
-    if !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let v = i64::from_str_radix(&digits, radix).ok()?;
-    Some(if neg { -v } else { v })
+    crate::python::int(s, radix).and_then(|n| i64::try_from(n).ok())
 }
 
 pub fn int_error(value: &str) -> String {
@@ -142,22 +120,10 @@ pub fn expanduser(path: &str) -> String {
     }
 }
 
-/// Python `os.path.dirname`.
-fn dirname(p: &str) -> &str {
-    match p.rfind('/') {
-        Some(i) => {
-            let head = &p[..=i];
-            let trimmed = head.trim_end_matches('/');
-            if trimmed.is_empty() { head } else { trimmed }
-        }
-        None => "",
-    }
-}
-
 /// `existing_dirpath`: `~` expanded; the parent directory (if any is named) must exist.
 pub fn existing_dirpath(value: &str) -> Result<PathBuf, String> {
     let nv = expanduser(value);
-    let dir = dirname(&nv);
+    let dir = crate::python::dirname(&nv);
     if dir.is_empty() || Path::new(dir).is_dir() {
         return Ok(PathBuf::from(nv));
     }
@@ -534,10 +500,6 @@ mod tests {
             existing_directory("/nonexistent-dir"),
             Err("/nonexistent-dir is not an existing directory".to_string())
         );
-        assert_eq!(dirname("/a/b"), "/a");
-        assert_eq!(dirname("/a"), "/");
-        assert_eq!(dirname("a"), "");
-        assert_eq!(dirname("a//b"), "a");
     }
 
     #[test]

@@ -5,9 +5,8 @@
 use std::io::{self, Write};
 
 use super::options::CtlOptions;
-use super::pyfmt::{os_error_class, os_error_text};
 use super::transport::{CallError, RpcClient};
-use crate::pyrepr::py_repr;
+use crate::python::{os_error_class, os_error_text, py_repr};
 use crate::xmlrpc::Value;
 
 /// LSB init-script exit statuses the reference uses.

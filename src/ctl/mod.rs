@@ -6,7 +6,6 @@ mod commands;
 mod controller;
 mod help;
 pub(crate) mod options;
-mod pyfmt;
 mod shell;
 mod tail;
 mod transport;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cmd::getopt::{Spec, getopt};
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 
 /// Everything the controller needs once options are resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]

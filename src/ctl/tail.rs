@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 
 use super::controller::{CmdResult, Controller, exit, fault};
 use super::help;
-use super::pyfmt::{os_error_class, os_error_text};
 use super::shell::INTERRUPTED;
 use super::transport::{self, CallError, Endpoint, Stream};
+use crate::python::{os_error_class, os_error_text};
 use crate::xmlrpc::Value;
 
 const RUNNING: i64 = 20;
@@ -45,7 +45,7 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
             if channel != "stdout" && channel != "stderr" {
                 c.output(&format!(
                     "Error: bad channel {}",
-                    crate::pyrepr::py_repr(&channel)
+                    crate::python::py_repr(&channel)
                 ));
                 c.exitstatus = exit::GENERIC;
                 return Ok(());
@@ -265,7 +265,7 @@ fn emit(data: &[u8]) {
         }
         Err(_) => {
             let _ = out.write_all(
-                format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(data)).as_bytes(),
+                format!("Undecodable: {}", crate::python::py_bytes_repr(data)).as_bytes(),
             );
         }
     }
@@ -300,7 +300,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
             } else {
                 c.output(&format!(
                     "ERROR: <Fault {code}: {}>",
-                    crate::pyrepr::py_repr(&string)
+                    crate::python::py_repr(&string)
                 ));
             }
             return Ok(());
@@ -365,7 +365,7 @@ fn fg_input_loop(c: &mut Controller, name: &str) -> CmdResult {
                 } else {
                     c.output(&format!(
                         "ERROR: <Fault {code}: {}>",
-                        crate::pyrepr::py_repr(&string)
+                        crate::python::py_repr(&string)
                     ));
                 }
                 c.output("Exiting foreground");

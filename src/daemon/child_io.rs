@@ -131,7 +131,7 @@ fn splice_staged(
     // What the file did not take by splice goes through the read path (which writes it, or
     // reports and counts what it cannot write).
     if left > 0 {
-        while let Ok(n) = read_fd(staging.read_fd(), buf) {
+        while let Ok(n) = crate::sys::read(staging.read_fd(), buf) {
             if n == 0 {
                 break;
             }
@@ -152,34 +152,6 @@ fn grow_pipe(fd: RawFd) {
     // SAFETY: fcntl on a descriptor we own; failure leaves the pipe as it was.
     unsafe {
         libc::fcntl(fd, libc::F_SETPIPE_SZ, GROWN_PIPE_SIZE);
-    }
-}
-
-fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: reading into a valid buffer of the stated length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-}
-
-fn write_fd(fd: RawFd, data: &[u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: writing from a valid slice.
-        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
     }
 }
 
@@ -405,7 +377,7 @@ impl ChildPipes {
                     Spliced::Unsupported | Spliced::Failed => {}
                 }
             }
-            match read_fd(fd, buf) {
+            match crate::sys::read(fd, buf) {
                 Ok(0) => {
                     eof = true;
                     limited = false;
@@ -555,7 +527,7 @@ impl ProcessTable {
         let stderr = stream == Stream::Stderr;
         let text = |data: &[u8]| match std::str::from_utf8(data) {
             Ok(t) => t.to_string(),
-            Err(_) => format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(data)),
+            Err(_) => format!("Undecodable: {}", crate::python::py_bytes_repr(data)),
         };
         for output in outputs {
             match output {
@@ -624,7 +596,7 @@ impl ProcessTable {
         let slot = &mut self.groups[gi].slots[pi];
         let fd = slot.pipes.stdin.as_ref()?.0.as_raw_fd();
         while !slot.stdin_buffer.is_empty() {
-            match write_fd(fd, &slot.stdin_buffer) {
+            match crate::sys::write(fd, &slot.stdin_buffer) {
                 Ok(n) => {
                     slot.stdin_buffer.drain(..n);
                 }

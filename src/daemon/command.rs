@@ -1,7 +1,7 @@
 //! Turning a `command=` line into an executable path and argv before fork, with the reference's
 //! spawnerr messages (shlex split, PATH lookup, existence/permission checks).
 
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;

@@ -143,10 +143,10 @@ pub fn daemonize(umask: u32, directory: Option<&Path>) {
         match std::env::set_current_dir(dir) {
             Ok(()) => log::info!(
                 "set current directory: {}",
-                crate::pyrepr::py_repr(&dir.to_string_lossy())
+                crate::python::py_repr(&dir.to_string_lossy())
             ),
             Err(e) => {
-                log::error!(target: "crit", "can't chdir into {}: {}", crate::pyrepr::py_repr(&dir.to_string_lossy()), e)
+                log::error!(target: "crit", "can't chdir into {}: {}", crate::python::py_repr(&dir.to_string_lossy()), e)
             }
         }
     }

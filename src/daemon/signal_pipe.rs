@@ -1,7 +1,7 @@
 //! The self-pipe: signal handlers write the signal number as one byte; the loop drains the pipe.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Signals the daemon handles through the pipe.
@@ -40,13 +40,7 @@ pub struct SignalPipe {
 impl SignalPipe {
     /// Creates the pipe and installs handlers for `HANDLED`; SIGPIPE is ignored.
     pub fn install() -> io::Result<SignalPipe> {
-        let mut fds = [0; 2];
-        // SAFETY: fds has room for two descriptors.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: pipe2 just returned these two fresh descriptors.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = crate::sys::pipe_nonblocking()?;
         WRITE_FD.store(write.as_raw_fd(), Ordering::Relaxed);
         for sig in HANDLED {
             set_handler(
@@ -69,24 +63,16 @@ impl SignalPipe {
     pub fn drain(&self) -> Vec<i32> {
         let mut seen = Vec::new();
         let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: reading into a local buffer of the stated size.
-            let n =
-                unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                for &b in &buf[..n as usize] {
-                    let sig = i32::from(b);
-                    if !seen.contains(&sig) {
-                        seen.push(sig);
-                    }
+        // Until empty (WouldBlock) or closed.
+        while let Ok(n @ 1..) = crate::sys::read(self.read.as_raw_fd(), &mut buf) {
+            for &b in buf.get(..n).unwrap_or_default() {
+                let sig = i32::from(b);
+                if !seen.contains(&sig) {
+                    seen.push(sig);
                 }
-                continue;
             }
-            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return seen;
         }
+        seen
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::command::errno_name;
+use crate::sys;
 
 /// Switching to another user in the child.
 #[derive(Debug, Clone)]
@@ -49,16 +50,6 @@ fn errno_text(code: i32) -> String {
     errno_name(code).map_or_else(|| code.to_string(), str::to_string)
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fresh descriptors from pipe2.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 fn set_nonblocking(fd: RawFd) {
     // SAFETY: fcntl on a descriptor we own.
     unsafe {
@@ -86,13 +77,13 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
     // A FastCGI program gets the group's listening socket as stdin instead of a pipe.
     let stdin_pipe = match plan.stdin_socket {
         Some(_) => None,
-        None => Some(pipe().map_err(pipe_error)?),
+        None => Some(sys::pipe_cloexec().map_err(pipe_error)?),
     };
-    let (parent_stdout, child_stdout) = pipe().map_err(pipe_error)?;
+    let (parent_stdout, child_stdout) = sys::pipe_cloexec().map_err(pipe_error)?;
     let stderr_pipe = if plan.redirect_stderr {
         None
     } else {
-        Some(pipe().map_err(pipe_error)?)
+        Some(sys::pipe_cloexec().map_err(pipe_error)?)
     };
     set_nonblocking(parent_stdout.as_raw_fd());
     if let Some((_, parent_stdin)) = &stdin_pipe {
@@ -221,15 +212,10 @@ unsafe fn move_fd(src: RawFd, dst: RawFd) {
 unsafe fn write_all(fd: RawFd, data: &[u8]) {
     let mut rest = data;
     while !rest.is_empty() {
-        // SAFETY: writing from a valid slice.
-        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-        if n <= 0 {
-            if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
-                continue;
-            }
-            return;
+        match sys::write(fd, rest) {
+            Ok(n) if n > 0 => rest = rest.get(n..).unwrap_or_default(),
+            _ => return,
         }
-        rest = &rest[n as usize..];
     }
 }
 

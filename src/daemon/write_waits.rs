@@ -105,14 +105,7 @@ mod tests {
     use std::time::Duration;
 
     fn nonblocking_pipe() -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 fills two descriptors we then own.
-        assert_eq!(
-            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
-            0
-        );
-        // SAFETY: fresh descriptors.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+        crate::sys::pipe_nonblocking().expect("pipe")
     }
 
     /// Fills the pipe until a write would block.

@@ -145,7 +145,7 @@ impl Listener {
                 None => {
                     let shown = match std::str::from_utf8(line) {
                         Ok(s) => s.to_string(),
-                        Err(_) => format!("Undecodable: {}", crate::pyrepr::py_bytes_repr(line)),
+                        Err(_) => format!("Undecodable: {}", crate::python::py_bytes_repr(line)),
                     };
                     out.push(ListenerAction::Log(
                         LogLevel::Warn,
@@ -207,23 +207,8 @@ impl Listener {
 /// whitespace, an optional sign, digits with single underscores between them. A negative length
 /// is refused (the reference would wait for it forever, see docs/differences.md).
 fn result_length(text: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(text).ok()?;
-    let text = text.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
-    let (negative, digits) = match text.as_bytes().first()? {
-        b'+' => (false, &text[1..]),
-        b'-' => (true, &text[1..]),
-        _ => (false, text),
-    };
-    let well_formed = !digits.is_empty()
-        && !digits.starts_with('_')
-        && !digits.ends_with('_')
-        && !digits.contains("__")
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_');
-    if !well_formed {
-        return None;
-    }
-    let value: usize = digits.replace('_', "").parse().ok()?;
-    (!negative || value == 0).then_some(value)
+    // `-0` parses as 0; any other negative fails the conversion.
+    usize::try_from(crate::python::int_bytes(text)?).ok()
 }
 
 #[cfg(test)]

@@ -294,11 +294,7 @@ pub fn ctime(t: SystemTime) -> String {
 
 /// Offset of local time from UTC in seconds at `secs` (0 if the C library cannot say).
 fn local_utc_offset(secs: i64) -> i64 {
-    let t: libc::time_t = secs as libc::time_t;
-    // SAFETY: localtime_r only writes into the tm we own.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let result = unsafe { libc::localtime_r(&t, &mut tm) };
-    if result.is_null() { 0 } else { tm.tm_gmtoff }
+    crate::sys::LocalTime::from_epoch(secs).utc_offset
 }
 
 const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::pyrepr::py_repr;
+use crate::python::py_repr;
 
 /// Which pipe of a child a log belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

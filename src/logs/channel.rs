@@ -13,7 +13,7 @@ use super::ansi::AnsiStripper;
 use super::auto::Channel;
 use super::rotating::{RotatingFile, Spliced, WriteReport};
 use super::syslog::SyslogSender;
-use crate::pyrepr::{py_bytes_repr, py_repr};
+use crate::python::{py_bytes_repr, py_repr};
 
 pub const BEGIN_TOKEN: &[u8] = b"<!--XSUPERVISOR:BEGIN-->";
 pub const END_TOKEN: &[u8] = b"<!--XSUPERVISOR:END-->";

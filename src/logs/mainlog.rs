@@ -16,7 +16,8 @@ use crate::config::model::{LogLevel, SupervisordConfig};
 use super::rotating::{RotatingFile, WriteReport};
 use super::stdout_copy::{StdoutCopy, StdoutReport};
 use super::syslog::SyslogSender;
-use super::timefmt::{LocalTime, init_timezone};
+use super::timefmt::asctime;
+use crate::sys::init_timezone;
 
 /// Records kept while the log is not open yet; beyond this the oldest are dropped.
 const PENDING_LIMIT: usize = 10_000;
@@ -78,7 +79,7 @@ fn is_our_target(target: &str) -> bool {
 
 /// `2026-11-23 19:05:58,203 WARN message\n`.
 pub fn format_line(level: LogLevel, message: &str, time: SystemTime) -> String {
-    let asctime = LocalTime::from_system(time).asctime();
+    let asctime = asctime(time);
     format!("{asctime} {} {message}\n", level_tag(level))
 }
 
@@ -235,7 +236,7 @@ impl MainLogCore {
         }
         if let Some(syslog) = self.syslog.as_mut() {
             // Like the reference: each line of the message separately, with asctime and level.
-            let asctime = LocalTime::from_system(time).asctime();
+            let asctime = asctime(time);
             for part in message.trim_end_matches('\n').split('\n') {
                 syslog.send(&format!("{asctime} {} {part}\n", level_tag(level)));
             }

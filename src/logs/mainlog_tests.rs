@@ -265,22 +265,10 @@ fn global_install_maps_macros() {
 #[test]
 fn stalled_stdout_copy_queues_drops_and_reports_while_the_file_gets_everything() {
     use std::io::Read;
-    use std::os::fd::FromRawFd;
     let dir = TempDir::new("stdout-stall");
     let path = dir.join("supervisord.log");
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two fds we then own.
-    assert_eq!(
-        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
-        0
-    );
-    // SAFETY: freshly created, owned by nothing else.
-    let (mut reader, writer) = unsafe {
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    };
+    let (reader, writer) = crate::sys::pipe_nonblocking().unwrap();
+    let (mut reader, writer) = (std::fs::File::from(reader), std::fs::File::from(writer));
     let mut core = MainLogCore::new();
     core.stdout = Some(StdoutCopy::to_file(writer, 2000));
     let mut config = file_config(&path, LogLevel::Info);

@@ -3,20 +3,13 @@
 
 use super::*;
 use crate::logs::testutil::{TempDir, read, with_tiny_tmpfs};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 const KIB: usize = 1024;
 
 /// A pipe with both ends non-blocking (the daemon's read end is; the test's writer must not hang).
 fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two descriptors we then own.
-    assert_eq!(
-        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
-        0
-    );
-    // SAFETY: fresh descriptors from pipe2.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    crate::sys::pipe_nonblocking().unwrap()
 }
 
 /// Writes as much of `data` as the pipe takes now; returns how much.

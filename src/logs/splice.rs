@@ -4,7 +4,7 @@
 //! `RotatingFile::splice_from` does the bookkeeping.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Rotating files smaller than this keep the read+write path: splice honours maxbytes exactly,
 /// so a tiny maxbytes would mean a rotation (renames, an open) every few bytes, where a read
@@ -50,12 +50,12 @@ fn splice_retrying(
     mut offset: Option<&mut libc::loff_t>,
     len: usize,
 ) -> io::Result<usize> {
-    loop {
+    crate::sys::retry_eintr(|| {
         let offset_ptr = offset
             .as_deref_mut()
             .map_or(std::ptr::null_mut(), |o| o as *mut libc::loff_t);
         // SAFETY: both descriptors are open and owned by the caller; `offset` outlives the call.
-        let n = unsafe {
+        unsafe {
             libc::splice(
                 from,
                 std::ptr::null_mut(),
@@ -64,15 +64,8 @@ fn splice_retrying(
                 len,
                 libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
             )
-        };
-        if n >= 0 {
-            return Ok(n as usize);
         }
-        let error = io::Error::last_os_error();
-        if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    }
+    })
 }
 
 /// Sets or clears O_APPEND on an open file.
@@ -156,13 +149,7 @@ pub struct StagingPipe {
 impl StagingPipe {
     /// A non-blocking pipe of (ideally) `capacity` bytes.
     pub fn new(capacity: usize) -> io::Result<StagingPipe> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 fills two descriptors on success.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors were just created and are owned by nobody else.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = crate::sys::pipe_nonblocking()?;
         let wanted = i32::try_from(capacity).unwrap_or(i32::MAX);
         // SAFETY: fcntl on our own pipe; a refusal keeps the default size, reported by GETPIPE_SZ.
         let got = unsafe {
@@ -197,12 +184,7 @@ mod staging_tests {
     use super::*;
 
     fn pipe() -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        assert_eq!(
-            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
-            0
-        );
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+        crate::sys::pipe_nonblocking().expect("pipe")
     }
 
     fn write_all(fd: &OwnedFd, data: &[u8]) {

@@ -3,7 +3,6 @@
 
 use super::*;
 use std::io::Read;
-use std::os::fd::FromRawFd;
 
 /// A fake target that takes up to `room` bytes, then says WouldBlock (or a hard error).
 struct FakeTarget {
@@ -188,14 +187,8 @@ fn broken_target_discards_silently() {
 }
 
 fn pipe_pair() -> (File, File) {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two fds we then own.
-    assert_eq!(
-        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
-        0
-    );
-    // SAFETY: freshly created, owned by nothing else.
-    unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) }
+    let (reader, writer) = crate::sys::pipe_nonblocking().unwrap();
+    (File::from(reader), File::from(writer))
 }
 
 fn read_available(reader: &mut File, into: &mut Vec<u8>) {
@@ -292,11 +285,9 @@ fn fill(target: &mut Target) -> usize {
 
 #[test]
 fn blocking_pipe_is_reopened_privately_non_blocking() {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two fds we then own; both ends are blocking.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: freshly created, owned by nothing else.
-    let (reader, writer) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    // Both ends blocking.
+    let (reader, writer) = crate::sys::pipe_cloexec().unwrap();
+    let (reader, writer) = (File::from(reader), File::from(writer));
     let mut target = Target::of_fd(writer.as_raw_fd());
     assert!(matches!(target, Target::Private(_)), "{target:?}");
     // Fills without ever blocking, while the shared description stays blocking.

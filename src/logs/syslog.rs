@@ -5,7 +5,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use super::timefmt::LocalTime;
+use crate::sys::LocalTime;
 
 /// LOG_USER (1 << 3) | LOG_INFO (6).
 const USER_INFO: u32 = 14;
@@ -27,13 +27,7 @@ fn default_ident() -> String {
 
 /// `<14>Nov  3 09:05:01 ident: message` (the RFC 3164 shape glibc sends to /dev/log).
 pub fn format_datagram(ident: &str, time: &LocalTime, message: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS
-        .get(time.month.saturating_sub(1) as usize)
-        .copied()
-        .unwrap_or("Jan");
+    let month = time.month_abbr();
     format!(
         "<{USER_INFO}>{month} {:>2} {:02}:{:02}:{:02} {ident}: {message}",
         time.day, time.hour, time.minute, time.second
@@ -99,6 +93,7 @@ mod tests {
             minute: 5,
             second: 1,
             millis: 999,
+            utc_offset: 0,
         };
         assert_eq!(
             format_datagram("supervisord", &time, "hello"),

@@ -101,18 +101,11 @@ impl LogWatch {
     pub fn drain(&mut self) -> Changes {
         let mut changes = Changes::None;
         let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: reading into a buffer we own, of its length.
-            let n = unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                changes = changes.max(classify(&buf[..n as usize]));
-                continue;
-            }
-            if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return changes;
+        // Until empty (WouldBlock).
+        while let Ok(n @ 1..) = crate::sys::read(self.fd(), &mut buf) {
+            changes = changes.max(classify(buf.get(..n).unwrap_or_default()));
         }
+        changes
     }
 
     /// Drops every watch (no stream follows a file any more).

@@ -10,6 +10,7 @@ use super::fault::{Fault, FaultCode};
 use super::params::{capped_time, int, uint};
 use super::wire::Value;
 use crate::config::model::{Config, LogChannel, LogTarget, ProcessConfig};
+use crate::sys::LocalTime;
 
 /// Seconds since the epoch as a float (what Python's `time.time()` gives).
 pub fn epoch_seconds(now: SystemTime) -> f64 {
@@ -88,54 +89,23 @@ pub fn uptime(seconds: i64) -> String {
     }
 }
 
-/// A broken-down local time, as much of it as the stop-time text needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalTime {
-    /// 0 = January.
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-}
-
 /// `%b %d %I:%M %p` in the C locale, e.g. `Nov 23 07:06 PM`.
 pub fn format_stop_time(t: LocalTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.get(t.month as usize).copied().unwrap_or("???");
     let hour12 = match t.hour % 12 {
         0 => 12,
         h => h,
     };
     let ampm = if t.hour < 12 { "AM" } else { "PM" };
-    format!("{month} {:02} {hour12:02}:{:02} {ampm}", t.day, t.minute)
-}
-
-/// Converts epoch seconds to local time with the C library (honours TZ like the reference).
-pub fn local_time(epoch: i64) -> LocalTime {
-    let t = epoch as libc::time_t;
-    // SAFETY: localtime_r only writes into the tm we own; a zeroed tm is a valid value.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if !ok {
-        return LocalTime {
-            month: 0,
-            day: 1,
-            hour: 0,
-            minute: 0,
-        };
-    }
-    LocalTime {
-        month: tm.tm_mon.max(0) as u32,
-        day: tm.tm_mday.max(0) as u32,
-        hour: tm.tm_hour.max(0) as u32,
-        minute: tm.tm_min.max(0) as u32,
-    }
+    format!(
+        "{} {:02} {hour12:02}:{:02} {ampm}",
+        t.month_abbr(),
+        t.day,
+        t.minute
+    )
 }
 
 fn local_stop_time(stop: i64) -> String {
-    format_stop_time(local_time(stop))
+    format_stop_time(LocalTime::from_epoch(stop))
 }
 
 /// One entry of a group operation's result array.
@@ -300,10 +270,10 @@ mod tests {
     #[test]
     fn stop_time_uses_twelve_hour_clock() {
         let cases = [
-            ((10, 23, 19, 6), "Nov 23 07:06 PM"),
-            ((0, 1, 0, 0), "Jan 01 12:00 AM"),
-            ((11, 31, 12, 59), "Dec 31 12:59 PM"),
-            ((5, 9, 11, 5), "Jun 09 11:05 AM"),
+            ((11, 23, 19, 6), "Nov 23 07:06 PM"),
+            ((1, 1, 0, 0), "Jan 01 12:00 AM"),
+            ((12, 31, 12, 59), "Dec 31 12:59 PM"),
+            ((6, 9, 11, 5), "Jun 09 11:05 AM"),
         ];
         for ((month, day, hour, minute), want) in cases {
             let t = LocalTime {
@@ -311,17 +281,10 @@ mod tests {
                 day,
                 hour,
                 minute,
+                ..LocalTime::from_epoch(0)
             };
             assert_eq!(format_stop_time(t), want);
         }
-    }
-
-    #[test]
-    fn local_time_agrees_with_the_c_library_clock() {
-        // Whatever TZ is, 60 s later is one minute later (or wraps the hour).
-        let a = local_time(1_795_460_700);
-        let b = local_time(1_795_460_760);
-        assert_eq!((a.minute + 1) % 60, b.minute);
     }
 
     #[test]
@@ -350,7 +313,7 @@ mod tests {
         let mut exited = snapshot(ProcessState::Exited);
         exited.laststart = 500.0;
         exited.laststop = 990.0;
-        assert_eq!(desc(&exited), format_stop_time(local_time(990)));
+        assert_eq!(desc(&exited), format_stop_time(LocalTime::from_epoch(990)));
 
         for s in [
             ProcessState::Starting,

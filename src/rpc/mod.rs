@@ -69,7 +69,7 @@ pub fn handle_request(body: &[u8], backend: &mut dyn Backend, now: SystemTime) -
             };
             log::error!(
                 "XML-RPC request data {} is invalid: {why}",
-                crate::pyrepr::py_repr(&text)
+                crate::python::py_repr(&text)
             );
             return RpcOutcome::BadRequest;
         }

@@ -3,6 +3,7 @@
 
 use super::fault::{Fault, FaultCode};
 use super::wire::Value;
+use crate::python::py_repr;
 
 /// An int result clamped to the XML-RPC range, so a large value never fails the whole response
 /// (the reference answers HTTP 500 there; see docs/differences.md).
@@ -29,6 +30,14 @@ fn incorrect() -> Fault {
     Fault::new(FaultCode::IncorrectParameters)
 }
 
+/// The fault for a call missing an argument: the reference's `traverse` turns Python's
+/// TypeError into INCORRECT_PARAMETERS. The method table checks counts before dispatch; methods
+/// still take their arguments with slice patterns that answer this instead of indexing, so a
+/// table entry that disagrees with its method can never panic (and abort) the daemon.
+pub fn missing() -> Fault {
+    incorrect()
+}
+
 /// A parameter that must be a string (process and group names, signal names, ...).
 /// The reference crashes (HTTP 500) on most non-strings; we answer INCORRECT_PARAMETERS.
 pub fn string(value: &Value) -> Result<&str, Fault> {
@@ -44,32 +53,11 @@ pub fn python_int(value: &Value) -> Result<i64, Fault> {
         Value::Double(d) if d.is_finite() => {
             Ok(d.trunc().clamp(i64::MIN as f64, i64::MAX as f64) as i64)
         }
-        Value::String(s) => parse_python_int(s).ok_or_else(incorrect),
+        Value::String(s) => crate::python::int(s, 10)
+            .map(|n| n.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+            .ok_or_else(incorrect),
         _ => Err(incorrect()),
     }
-}
-
-fn parse_python_int(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
-    {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for c in digits.chars().filter(|c| *c != '_') {
-        let d = i64::from(c as u8 - b'0');
-        n = n.saturating_mul(10).saturating_add(d);
-    }
-    Some(if negative { -n } else { n })
 }
 
 /// Python truthiness, used for the `wait` flags (any type is accepted there).
@@ -101,34 +89,19 @@ pub fn python_repr(value: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Bool(true) => "True".to_string(),
         Value::Bool(false) => "False".to_string(),
-        Value::String(s) => crate::pyrepr::py_repr(s),
-        Value::Double(d) => python_float(*d),
+        Value::String(s) => py_repr(s),
+        Value::Double(d) => crate::python::float_repr(*d),
         Value::DateTime(t) => format!("<DateTime {t}>"),
-        Value::Base64(b) => crate::pyrepr::py_repr(&String::from_utf8_lossy(b)),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(python_repr).collect();
-            format!("[{}]", inner.join(", "))
-        }
+        Value::Base64(b) => py_repr(&String::from_utf8_lossy(b)),
+        Value::Array(items) => crate::python::list_repr(items.iter().map(python_repr)),
         Value::Struct(members) => {
             let inner: Vec<String> = members
                 .iter()
-                .map(|(k, v)| format!("{}: {}", crate::pyrepr::py_repr(k), python_repr(v)))
+                .map(|(k, v)| format!("{}: {}", py_repr(k), python_repr(v)))
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
         Value::Nil => "None".to_string(),
-    }
-}
-
-fn python_float(d: f64) -> String {
-    if d.is_nan() {
-        "nan".to_string()
-    } else if d.is_infinite() {
-        if d > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else if d == d.trunc() && d.abs() < 1e16 {
-        format!("{d:.1}")
-    } else {
-        format!("{d}")
     }
 }
 
@@ -188,6 +161,9 @@ mod tests {
             (Value::Bool(true), "True"),
             (Value::Double(1.0), "1.0"),
             (Value::Double(2.5), "2.5"),
+            (Value::Double(1e20), "1e+20"),
+            (Value::Double(1e-5), "1e-05"),
+            (Value::Double(-0.0), "-0.0"),
             (Value::Nil, "None"),
             (Value::string("x"), "x"),
             (

@@ -1,5 +1,9 @@
 //! The `supervisor.*` methods: argument handling, check order and faults as in the reference's
 //! rpcinterface, acting through the `Backend`.
+//!
+//! Arguments are taken with slice patterns (`let [name, ..] = p else { .. }`), never by index:
+//! see `params::missing`.
+#![deny(clippy::indexing_slicing)]
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -12,7 +16,7 @@ use super::deferred::{Each, Job};
 use super::fault::{Fault, FaultCode};
 use super::info::{all_config_info, process_info, result_struct};
 use super::methods::Call;
-use super::params::{self, int, python_int, python_str, truthy};
+use super::params::{self, int, missing, python_int, python_str, truthy};
 use super::wire::Value;
 use crate::logs::{self, ReadError};
 
@@ -141,10 +145,13 @@ fn all_in_priority_order(b: &dyn Backend) -> Vec<ProcessId> {
 }
 
 fn read_main_log(p: &[Value], b: &mut dyn Backend) -> Outcome {
+    let [offset, length, ..] = p else {
+        return Err(missing());
+    };
     let path = b
         .main_log_path()
         .ok_or_else(|| Fault::new(FaultCode::NoFile))?;
-    read_file(&path, &p[0], &p[1])
+    read_file(&path, offset, length)
 }
 
 /// The shared tail of the read*Log methods: existence, then `int()` of the arguments, then read.
@@ -182,7 +189,10 @@ fn reload_config(b: &mut dyn Backend) -> Outcome {
 }
 
 fn add_group(p: &[Value], b: &mut dyn Backend) -> Outcome {
-    let name = params::string(&p[0])?;
+    let [name, ..] = p else {
+        return Err(missing());
+    };
+    let name = params::string(name)?;
     match b.add_group(name) {
         Ok(()) => Ok(Value::Bool(true)),
         Err(AddGroupError::NotInConfig) => Err(fault(FaultCode::BadName, name)),
@@ -191,7 +201,10 @@ fn add_group(p: &[Value], b: &mut dyn Backend) -> Outcome {
 }
 
 fn remove_group(p: &[Value], b: &mut dyn Backend) -> Outcome {
-    let name = params::string(&p[0])?;
+    let [name, ..] = p else {
+        return Err(missing());
+    };
+    let name = params::string(name)?;
     match b.remove_group(name) {
         Ok(()) => Ok(Value::Bool(true)),
         Err(RemoveGroupError::NotActive) => Err(fault(FaultCode::BadName, name)),
@@ -223,7 +236,10 @@ fn is_not_running(state: ProcessState) -> bool {
 
 /// startProcess/stopProcess: a process name, or `group:*` for the whole group.
 fn on_process(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
-    let name = match params::string(&p[0]) {
+    let [name, ..] = p else {
+        return Call::Done(Err(missing()));
+    };
+    let name = match params::string(name) {
         Ok(n) => n,
         Err(f) => return Call::Done(Err(f)),
     };
@@ -237,7 +253,10 @@ fn on_process(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> 
 
 /// startProcessGroup/stopProcessGroup.
 fn on_named_group(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
-    match params::string(&p[0]) {
+    let [group, ..] = p else {
+        return Call::Done(Err(missing()));
+    };
+    match params::string(group) {
         Ok(group) => on_group(verb, group, wait_flag(p, 1), b, now),
         Err(f) => Call::Done(Err(f)),
     }
@@ -343,16 +362,19 @@ fn parse_signal(value: &Value) -> Result<i32, Fault> {
 }
 
 fn signal_process(p: &[Value], b: &mut dyn Backend) -> Call {
-    let name = match params::string(&p[0]) {
+    let [name, signal, ..] = p else {
+        return Call::Done(Err(missing()));
+    };
+    let name = match params::string(name) {
         Ok(n) => n,
         Err(f) => return Call::Done(Err(f)),
     };
     let process = match resolve(b, name) {
         Err(f) => return Call::Done(Err(f)),
-        Ok((group, None)) => return signal_group(&group.name, &p[1], b).into(),
+        Ok((group, None)) => return signal_group(&group.name, signal, b).into(),
         Ok((_, Some(process))) => process,
     };
-    signal_one(b, &process.id, name, &p[1]).into()
+    signal_one(b, &process.id, name, signal).into()
 }
 
 fn signal_one(b: &mut dyn Backend, id: &ProcessId, name: &str, signal: &Value) -> Outcome {
@@ -389,20 +411,28 @@ fn signal_group(name: &str, signal: &Value, b: &mut dyn Backend) -> Outcome {
 }
 
 fn signal_process_group(p: &[Value], b: &mut dyn Backend) -> Outcome {
-    let name = params::string(&p[0])?;
-    signal_group(name, &p[1], b)
+    let [name, signal, ..] = p else {
+        return Err(missing());
+    };
+    signal_group(params::string(name)?, signal, b)
 }
 
 /// signalAllProcesses: the reference signals first and checks for shutdown afterwards.
 fn signal_all_processes(p: &[Value], b: &mut dyn Backend) -> Outcome {
+    let [signal, ..] = p else {
+        return Err(missing());
+    };
     let targets = all_in_priority_order(b);
-    let results = signal_each(b, targets, &p[0]);
+    let results = signal_each(b, targets, signal);
     gate(b)?;
     Ok(results)
 }
 
 fn get_process_info(p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Outcome {
-    let name = params::string(&p[0])?;
+    let [name, ..] = p else {
+        return Err(missing());
+    };
+    let name = params::string(name)?;
     let process = resolve_process(b, name)?;
     Ok(process_info(&process.id.group, &process, now))
 }
@@ -434,14 +464,20 @@ fn channel_log(p: &ProcessSnapshot, channel: Channel) -> Option<&Path> {
 }
 
 fn read_process_log(p: &[Value], b: &mut dyn Backend, channel: Channel) -> Outcome {
-    let name = params::string(&p[0])?;
+    let [name, offset, length, ..] = p else {
+        return Err(missing());
+    };
+    let name = params::string(name)?;
     let process = resolve_process(b, name)?;
     let path = channel_log(&process, channel).ok_or_else(|| Fault::new(FaultCode::NoFile))?;
-    read_file(path, &p[1], &p[2])
+    read_file(path, offset, length)
 }
 
 fn tail_process_log(p: &[Value], b: &mut dyn Backend, channel: Channel) -> Outcome {
-    let name = params::string(&p[0])?;
+    let [name, offset, length, ..] = p else {
+        return Err(missing());
+    };
+    let name = params::string(name)?;
     let process = resolve_process(b, name)?;
     let empty = || Value::Array(vec![Value::string(""), Value::Int(0), Value::Bool(false)]);
     let Some(path) = channel_log(&process, channel) else {
@@ -450,7 +486,7 @@ fn tail_process_log(p: &[Value], b: &mut dyn Backend, channel: Channel) -> Outco
     if !path.exists() {
         return Ok(empty());
     }
-    let (offset, length) = (python_int(&p[1])?, python_int(&p[2])?);
+    let (offset, length) = (python_int(offset)?, python_int(length)?);
     let tail = logs::tail_log(path, offset, length);
     Ok(Value::Array(vec![
         Value::String(String::from_utf8_lossy(&tail.data).into_owned()),
@@ -460,7 +496,10 @@ fn tail_process_log(p: &[Value], b: &mut dyn Backend, channel: Channel) -> Outco
 }
 
 fn clear_process_logs(p: &[Value], b: &mut dyn Backend) -> Outcome {
-    let name = params::string(&p[0])?;
+    let [name, ..] = p else {
+        return Err(missing());
+    };
+    let name = params::string(name)?;
     let process = resolve_process(b, name)?;
     b.clear_process_logs(&process.id)
         .map_err(|_| fault(FaultCode::Failed, name))?;
@@ -479,11 +518,14 @@ fn clear_all_process_logs(b: &mut dyn Backend) -> Value {
 }
 
 fn send_process_stdin(p: &[Value], b: &mut dyn Backend) -> Outcome {
-    let chars = match &p[1] {
+    let [name, chars, ..] = p else {
+        return Err(missing());
+    };
+    let chars = match chars {
         Value::String(s) => s.as_str(),
         other => return Err(fault(FaultCode::IncorrectParameters, python_str(other))),
     };
-    let name = params::string(&p[0])?;
+    let name = params::string(name)?;
     let process = resolve_process(b, name)?;
     if process.pid == 0 || process.killing {
         return Err(fault(FaultCode::NotRunning, name));
@@ -497,6 +539,9 @@ fn send_process_stdin(p: &[Value], b: &mut dyn Backend) -> Outcome {
 
 /// Never faults and works during shutdown; non-string arguments are formatted like Python's `%s`.
 fn send_remote_comm_event(p: &[Value], b: &mut dyn Backend) -> Outcome {
-    b.remote_comm_event(&python_str(&p[0]), &python_str(&p[1]));
+    let [kind, data, ..] = p else {
+        return Err(missing());
+    };
+    b.remote_comm_event(&python_str(kind), &python_str(data));
     Ok(Value::Bool(true))
 }

@@ -1,5 +1,8 @@
 //! The `system.*` methods: introspection (listMethods, methodHelp, methodSignature) and
 //! multicall. They work in every supervisord state.
+//!
+//! Arguments are taken with patterns, never by index: see `params::missing`.
+#![deny(clippy::indexing_slicing)]
 
 use std::time::SystemTime;
 
@@ -7,6 +10,7 @@ use super::backend::Backend;
 use super::deferred::Multicall;
 use super::fault::{Fault, FaultCode};
 use super::methods::{self, Call};
+use super::params::missing;
 use super::wire::Value;
 
 /// Runs a `system.*` method whose parameter count was already checked.
@@ -18,18 +22,28 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
                 .map(Value::String)
                 .collect(),
         ))),
-        "methodHelp" => Call::Done(spec_of(&p[0], b).map(|spec| Value::string(spec.help))),
+        "methodHelp" => Call::Done(
+            first(p)
+                .and_then(|name| spec_of(name, b))
+                .map(|spec| Value::string(spec.help)),
+        ),
         "methodSignature" => {
-            Call::Done(spec_of(&p[0], b).map(|spec| {
+            Call::Done(first(p).and_then(|name| spec_of(name, b)).map(|spec| {
                 Value::Array(spec.signature.iter().map(|t| Value::string(*t)).collect())
             }))
         }
-        "multicall" => match &p[0] {
-            Value::Array(calls) => Multicall::begin(calls.clone(), b, now),
-            _ => Call::Done(Err(Fault::new(FaultCode::IncorrectParameters))),
+        "multicall" => match first(p) {
+            Ok(Value::Array(calls)) => Multicall::begin(calls.clone(), b, now),
+            Ok(_) => Call::Done(Err(Fault::new(FaultCode::IncorrectParameters))),
+            Err(f) => Call::Done(Err(f)),
         },
         _ => Call::Done(Err(Fault::new(FaultCode::UnknownMethod))),
     }
+}
+
+/// The one argument every `system.*` method with parameters takes.
+fn first(p: &[Value]) -> Result<&Value, Fault> {
+    p.first().ok_or_else(missing)
 }
 
 /// The method a `methodHelp`/`methodSignature` argument names; anything else (including a

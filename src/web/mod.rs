@@ -75,7 +75,7 @@ impl Web {
             for interface in &config.rpcinterfaces {
                 log::info!(
                     "RPC interface {} initialized",
-                    crate::pyrepr::py_repr(&interface.name)
+                    crate::python::py_repr(&interface.name)
                 );
             }
         }

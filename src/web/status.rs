@@ -281,7 +281,7 @@ pub fn handle(
         Plan::Unknown => {
             log::error!(
                 "Web interface error: unknown action {}",
-                crate::pyrepr::py_repr(action)
+                crate::python::py_repr(action)
             );
             return Outcome::Respond(Response::error(500));
         }

@@ -95,7 +95,7 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), EncodeError> {
         }
         Value::Double(d) => {
             out.push_str("<double>");
-            out.push_str(&python_float_repr(*d));
+            out.push_str(&crate::python::float_repr(*d));
             out.push_str("</double>");
         }
         Value::DateTime(text) => {
@@ -217,69 +217,9 @@ fn encodebytes(bytes: &[u8]) -> String {
     out
 }
 
-/// Python's `repr(float)`: shortest round-trip digits, scientific notation when the decimal
-/// exponent is below -4 or above 16, exponent with a sign and at least two digits.
-pub(crate) fn python_float_repr(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".to_string();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.to_string();
-    }
-    let sign = if x.is_sign_negative() { "-" } else { "" };
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let point = exponent + 1;
-    let body = if !(-4 < point && point <= 16) {
-        let (first, rest) = digits.split_at(1);
-        let mut m = first.to_string();
-        if !rest.is_empty() {
-            m.push('.');
-            m.push_str(rest);
-        }
-        let esign = if exponent < 0 { '-' } else { '+' };
-        format!("{m}e{esign}{:02}", exponent.abs())
-    } else if point <= 0 {
-        format!("0.{}{}", "0".repeat((-point) as usize), digits)
-    } else if point as usize >= digits.len() {
-        format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
-    } else {
-        let (int_part, frac) = digits.split_at(point as usize);
-        format!("{int_part}.{frac}")
-    };
-    format!("{sign}{body}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn float_repr_matches_python() {
-        let cases: &[(f64, &str)] = &[
-            (1.5, "1.5"),
-            (0.0, "0.0"),
-            (-0.0, "-0.0"),
-            (1e20, "1e+20"),
-            (1e16, "1e+16"),
-            (1e15, "1000000000000000.0"),
-            (0.1, "0.1"),
-            (1e-7, "1e-07"),
-            (1e-4, "0.0001"),
-            (1e-5, "1e-05"),
-            (123456789.123, "123456789.123"),
-            (1.5e300, "1.5e+300"),
-            (-2.25, "-2.25"),
-            (f64::INFINITY, "inf"),
-            (f64::NAN, "nan"),
-            (100.0, "100.0"),
-        ];
-        for (x, want) in cases {
-            assert_eq!(python_float_repr(*x), *want, "repr({x})");
-        }
-    }
 
     #[test]
     fn call_bytes_match_python() {

@@ -1,6 +1,7 @@
 //! Unit tests of the method layer against a fake backend: every method, its faults and check
 //! order, multicall and deferred (wait=true) replies.
 
+mod arity;
 mod fake;
 mod wire;
 
