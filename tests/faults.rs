@@ -2,7 +2,7 @@
 //! filesystem fills and frees, a child log is moved away and SIGUSR2 reopens it, children that
 //! close stdout, flood stderr, fork a thousand grandchildren or ignore every catchable signal,
 //! and a config edited into something broken before `update`. Related faults already covered
-//! elsewhere: a full disk under a child log (perf::full_disk_under_a_spliced_log_...), the main
+//! elsewhere: a full disk under a child log (capture_under_load::full_disk_under_a_spliced_log_...), the main
 //! log moved + SIGUSR2 (daemon::sigusr2_reopens_the_main_log), an event listener writing
 //! garbage (listeners::a_listener_answering_garbage_...), SIGKILL escalation
 //! (daemon::stop_escalates_to_sigkill_...), a hostile /logtail (guard::logtail_path_tricks_...).

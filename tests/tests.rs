@@ -13,6 +13,7 @@ mod guard;
 mod http;
 mod lifecycle;
 mod listeners;
+mod load;
 mod logs;
 mod reconfig;
 mod rpc;
