@@ -458,8 +458,19 @@ fn no_cache(mut response: Response) -> Response {
     response
 }
 
+/// What the pages may load: their own script, style sheet, live feed and log streams, forms
+/// posted to themselves; nothing inline, nothing from elsewhere, no framing. (The HTTP layer's
+/// security headers must allow at least this much: a second, stricter policy would be enforced
+/// as well and stop the script.)
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 fn html(body: String) -> Response {
-    no_cache(Response::ok("text/html;charset=utf-8", body.into_bytes()))
+    let mut response = no_cache(Response::ok("text/html;charset=utf-8", body.into_bytes()));
+    response
+        .headers
+        .insert(0, ("Content-Security-Policy".to_string(), CSP.to_string()));
+    response
 }
 
 /// `/assets/app.js` and `/assets/app.css`: the page's one script and one style sheet, compiled
