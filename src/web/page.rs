@@ -423,7 +423,7 @@ fn page(title: &str, content: &str, wall: SystemTime) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <meta name=\"color-scheme\" content=\"light dark\">\n  <title>{}</title>\n  <link rel=\"stylesheet\" href=\"assets/app.css\">\n  <script src=\"assets/app.js\" defer></script>\n</head>\n<body>\n<main id=\"wrapper\">\n{content}\n</main>\n<footer id=\"footer\">\n  <a href=\"http://supervisord.org\">Supervisor</a> <span>{}</span> &copy; <span>{}</span>\n</footer>\n</body>\n</html>\n",
         escape(title),
-        crate::cmd::SUPERVISOR_VERSION,
+        crate::wire::SUPERVISOR_VERSION,
         year(wall)
     )
 }
