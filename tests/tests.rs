@@ -10,6 +10,7 @@ mod dashboard;
 mod events;
 mod faults;
 mod guard;
+mod hardening;
 mod http;
 mod lifecycle;
 mod listeners;
