@@ -14,7 +14,7 @@ APPLETS = supervisord supervisorctl echo_supervisord_conf pidproxy
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref browser fmt lint clean install install-files uninstall bench fuzz man man-check deb
+.PHONY: build release static run test ref browser fmt lint clean install install-files uninstall bench fuzz stress man man-check deb
 
 build:
 	$(CARGO) build
@@ -64,12 +64,19 @@ man-check:
 	@if command -v mandoc >/dev/null; then $(MAKE) --no-print-directory man; \
 	else echo "SKIP make man: mandoc is not installed (apt-get install mandoc)"; fi
 
+# The load test with the issue's numbers (tests/load.rs; 200 clients x 50 getAllProcessInfo on
+# 200 programs, 200 idle half-open connections), alone on the machine. Its last result is in
+# docs/reliability.md.
+stress: build
+	REQUIRE_REF=1 $(CARGO) test --test tests load::stress -- --ignored --nocapture --test-threads=1
+
 fmt:
 	$(CARGO) fmt --all
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	python3 tools/modcycles.py src
 
 # Side by side with the reference (bench/RESULTS.md, docs/bench-notes.md). Benchmarks the static
 # build (the shipped artifact) when it links, else the plain release build; < 15 minutes.

@@ -89,8 +89,9 @@ fn check_config_reports_what_would_fail_at_run_time() {
         "bad.conf",
         "[supervisord]\nlogfile=%(here)s/sd.log\n\
          [unix_http_server]\nfile=%(here)s/missing/s.sock\n\
-         [inet_http_server]\nport=*:9\n\
-         [inet_http_server:local]\nport=127.0.0.1:10\n\
+         [inet_http_server]\nport=*:9\nprotected_mode=false\n\
+         [inet_http_server:local]\nport=127.0.0.1:10\nprotected_mode=false\n\
+         [inet_http_server:protected]\nport=*:11\n\
          [program:split]\ncommand=/bin/echo \"hello ;world\"\n\
          [program:dq]\ncommand=sh -c \"i=5; echo ${i:-unset}\"\n\
          [program:sq]\ncommand=sh -c 'i=5; echo ${i:-unset}'\n",
@@ -104,9 +105,9 @@ fn check_config_reports_what_would_fail_at_run_time() {
     let err = stderr(&out);
     let sock_dir = dir.join("missing");
     let want = [
-        "warning: bad.conf:12: [program:dq] command: ${i:-unset} was expanded by supervisor before sh ran it (it is outside single quotes); write $${i:-unset} or single-quote the script to leave it to the shell".to_string(),
-        "warning: bad.conf:6: [inet_http_server] port: *:9 serves the XML-RPC interface beyond this host without a username and password: anyone who can reach it can run and stop programs".to_string(),
-        "bad.conf:10: [program:split] command: can't parse command '/bin/echo \"hello': No closing quotation (\" ;\" and \" #\" start an inline comment: the rest of the line was dropped)".to_string(),
+        "warning: bad.conf:16: [program:dq] command: ${i:-unset} was expanded by supervisor before sh ran it (it is outside single quotes); write $${i:-unset} or single-quote the script to leave it to the shell".to_string(),
+        "warning: bad.conf:6: [inet_http_server] port: *:9 serves the XML-RPC interface beyond this host without a username and password and with protected_mode off: anyone who can reach it can run and stop programs".to_string(),
+        "bad.conf:14: [program:split] command: can't parse command '/bin/echo \"hello': No closing quotation (\" ;\" and \" #\" start an inline comment: the rest of the line was dropped)".to_string(),
         format!("bad.conf:4: [unix_http_server] file: the directory {} of the socket does not exist", sock_dir.display()),
         "bad.conf: 2 errors at run time".to_string(),
     ];

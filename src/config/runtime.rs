@@ -1,6 +1,7 @@
 //! What a config that loads would still get wrong once supervisord runs it: commands that cannot
 //! be split, sockets and logs in missing or unwritable directories, a shell snippet whose
-//! `${NAME:-default}` supervisor expanded first, an open unauthenticated inet server.
+//! `${NAME:-default}` supervisor expanded first, an unauthenticated inet server open to all
+//! (protected_mode=false).
 //! check-config reports these; the daemon keeps the reference's behaviour (it starts, and the
 //! program goes to FATAL or the server fails), so none of this is a load error.
 
@@ -180,13 +181,14 @@ fn directories(l: &Loader, cfg: &Config, f: &mut Findings) {
 
 fn servers(l: &Loader, cfg: &Config, f: &mut Findings) {
     for s in &cfg.inet_http_servers {
-        if s.credentials.is_some() || loopback(&s.host) {
+        // Protected mode (the default) already refuses peers beyond loopback.
+        if s.credentials.is_some() || s.protected_mode || loopback(&s.host) {
             continue;
         }
         let loc = l.location(&s.section, "port");
         let host = if s.host.is_empty() { "*" } else { &s.host };
         f.warn(format!(
-            "{loc}[{}] port: {host}:{} serves the XML-RPC interface beyond this host without a username and password: anyone who can reach it can run and stop programs",
+            "{loc}[{}] port: {host}:{} serves the XML-RPC interface beyond this host without a username and password and with protected_mode off: anyone who can reach it can run and stop programs",
             s.section, s.port
         ));
     }
