@@ -16,4 +16,5 @@ mod listeners;
 mod logs;
 mod reconfig;
 mod rpc;
+mod systemd;
 mod util;
