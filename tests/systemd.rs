@@ -68,6 +68,8 @@ fn readiness_reload_and_stopping_on_notify_socket() {
     // READY=1 came after the socket was served and the programs were spawned.
     assert!(spawned(&dir));
 
+    // The shell has run its echo before the restart stops it.
+    assert!(util::wait_for(WAIT, || dir.read("env.log").lines().count() >= 1));
     util::unsafe_kill(child.id() as i32, 1); // SIGHUP
     let reloading = recv(&server).unwrap_or_default();
     assert!(
