@@ -11,6 +11,8 @@ pub enum Json {
     Null,
     Bool(bool),
     Int(i64),
+    /// Seconds with fractions (the extensions' durations).
+    Num(f64),
     Str(String),
     List(Vec<Json>),
     Object(Vec<(String, Json)>),
@@ -24,6 +26,7 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Int(n) => out.push_str(&n.to_string()),
+            Json::Num(n) => out.push_str(&n.to_string()),
             Json::Str(s) => write_str(out, s),
             Json::List(items) if items.is_empty() => out.push_str("[]"),
             Json::List(items) => {
@@ -91,6 +94,10 @@ fn st(s: &str) -> Json {
 
 fn path(p: &Path) -> Json {
     Json::Str(p.to_string_lossy().into_owned())
+}
+
+fn paths(list: &[std::path::PathBuf]) -> Json {
+    Json::List(list.iter().map(|p| path(p)).collect())
 }
 
 fn opt_str(s: &Option<String>) -> Json {
@@ -230,6 +237,48 @@ fn process(p: &ProcessConfig, global_env: &BTreeMap<String, String>) -> Json {
             p.serverurl.as_ref().map(|s| st(s)).unwrap_or(st("AUTO")),
         ),
     ]);
+    // Our keys appear only when set, so dumps of reference configs stay as they were.
+    let ext = &p.extensions;
+    if ext.essential {
+        fields.push(("essential", Json::Bool(true)));
+    }
+    if let Some(prefix) = &ext.log_prefix {
+        fields.push(("log_prefix", st(prefix)));
+    }
+    if ext.log_timestamps {
+        fields.push(("log_timestamps", Json::Bool(true)));
+    }
+    if !ext.env_file.is_empty() {
+        fields.push(("env_file", paths(&ext.env_file)));
+    }
+    // Extensions appear only when set: a config without them dumps as before.
+    if !p.depends_on.is_empty() {
+        let deps = p
+            .depends_on
+            .iter()
+            .map(|d| st(&format!("{}:{}", d.label, d.condition.name())))
+            .collect();
+        fields.push(("depends_on", Json::List(deps)));
+    }
+    let r = &p.restart;
+    if r.is_set() {
+        fields.extend([
+            ("restart_delay", Json::Num(r.restart_delay.as_secs_f64())),
+            (
+                "restart_delay_max",
+                Json::Num(r.restart_delay_max.as_secs_f64()),
+            ),
+            (
+                "restart_jitter",
+                Json::Num(f64::from(r.restart_jitter_ppm) / 1e6),
+            ),
+            (
+                "backoff_max",
+                r.backoff_max
+                    .map_or(Json::Null, |d| Json::Num(d.as_secs_f64())),
+            ),
+        ]);
+    }
     obj(fields)
 }
 
@@ -275,7 +324,7 @@ fn group(g: &GroupConfig, global_env: &BTreeMap<String, String>) -> Json {
 /// The whole model as JSON.
 pub fn to_json(c: &Config) -> Json {
     let s = &c.supervisord;
-    let supervisord = obj(vec![
+    let mut supervisord = vec![
         ("logfile", path(&s.logfile)),
         ("logfile_maxbytes", uint(s.logfile_maxbytes)),
         ("logfile_backups", int(s.logfile_backups)),
@@ -296,7 +345,14 @@ pub fn to_json(c: &Config) -> Json {
         ("strip_ansi", Json::Bool(s.strip_ansi)),
         ("environment", env(&s.environment)),
         ("identifier", st(&s.identifier)),
-    ]);
+    ];
+    if s.extensions.exit_when_idle {
+        supervisord.push(("exit_when_idle", Json::Bool(true)));
+    }
+    if !s.extensions.env_file.is_empty() {
+        supervisord.push(("env_file", paths(&s.extensions.env_file)));
+    }
+    let supervisord = obj(supervisord);
     let unix = c
         .unix_http_servers
         .iter()

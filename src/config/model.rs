@@ -107,6 +107,97 @@ pub struct ProcessConfig {
     pub umask: Option<u32>,
     /// `serverurl=`: None means AUTO.
     pub serverurl: Option<String>,
+    /// Our keys beyond the reference's (docs/extensions.md).
+    pub extensions: ProgramExtensions,
+    /// `depends_on=` (an extension; empty when not set), in the order written.
+    pub depends_on: Vec<Dependency>,
+    /// `restart_delay=`, `restart_delay_max=`, `restart_jitter=`, `backoff_max=` (extensions;
+    /// the default changes nothing).
+    pub restart: RestartPolicy,
+}
+
+/// `[program:x]` keys of ours (docs/extensions.md); the defaults change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProgramExtensions {
+    /// `essential=`: when it ends for good, supervisord stops everything and exits with its status.
+    pub essential: bool,
+    /// `log_prefix=`, expanded: written before each output line in every log target.
+    pub log_prefix: Option<String>,
+    /// `log_timestamps=`: an RFC 3339 UTC time before each output line.
+    pub log_timestamps: bool,
+    /// `env_file=`: dotenv files read at each spawn, later files winning (absolute paths).
+    pub env_file: Vec<PathBuf>,
+}
+
+impl ProgramExtensions {
+    /// Output goes through the line-assembling path (prefix and/or timestamps).
+    pub fn prefixes_lines(&self) -> bool {
+        self.log_timestamps || self.log_prefix.is_some()
+    }
+}
+
+/// What a dependency waits for (`depends_on = NAME:CONDITION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DepCondition {
+    /// Spawned (STARTING or later).
+    Started,
+    /// RUNNING (the default).
+    Running,
+    /// RUNNING with its health check passing.
+    Healthy,
+    /// EXITED with an expected exit code (one-shot jobs).
+    Exited,
+}
+
+impl DepCondition {
+    pub fn name(self) -> &'static str {
+        match self {
+            DepCondition::Started => "started",
+            DepCondition::Running => "running",
+            DepCondition::Healthy => "healthy",
+            DepCondition::Exited => "exited",
+        }
+    }
+}
+
+/// Which processes a dependency names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DepTarget {
+    /// `NAME`: every process of the program `[program:NAME]` (wherever it is grouped).
+    Program(String),
+    /// `group:*`: every process of the group.
+    Group(String),
+    /// `group:process`.
+    Process { group: String, process: String },
+}
+
+/// One entry of `depends_on=`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dependency {
+    /// The NAME as written (shown in `waiting for NAME (condition)`).
+    pub label: String,
+    pub target: DepTarget,
+    pub condition: DepCondition,
+}
+
+/// Restart policy of a program (extensions). `Default` is the reference's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct RestartPolicy {
+    /// Wait before an autorestart after an exit from RUNNING (0: at once, as the reference).
+    pub restart_delay: std::time::Duration,
+    /// Above `restart_delay`: the delay doubles per consecutive unexpected exit up to this.
+    pub restart_delay_max: std::time::Duration,
+    /// Random spread of each delay, in millionths (0..=1_000_000).
+    pub restart_jitter_ppm: u32,
+    /// Cap of the linear start backoff (1, 2, 3, ... s); None: uncapped, as the reference.
+    pub backoff_max: Option<std::time::Duration>,
+}
+
+impl RestartPolicy {
+    /// Whether any key is set (only then does anything differ from the reference).
+    pub fn is_set(&self) -> bool {
+        *self != RestartPolicy::default()
+    }
 }
 
 /// A process group: a program (numprocs instances), a [group:x], a listener pool or fcgi program.
@@ -139,6 +230,17 @@ pub struct SupervisordConfig {
     pub strip_ansi: bool,
     pub environment: BTreeMap<String, String>,
     pub identifier: String,
+    /// Our keys beyond the reference's (docs/extensions.md).
+    pub extensions: SupervisordExtensions,
+}
+
+/// `[supervisord]` keys of ours (docs/extensions.md); the defaults change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SupervisordExtensions {
+    /// `exit_when_idle=`: exit 0 once no program runs or will start.
+    pub exit_when_idle: bool,
+    /// `env_file=`: dotenv files under every program's own (absolute paths).
+    pub env_file: Vec<PathBuf>,
 }
 
 /// Log levels of the main log, with the reference's numeric values.

@@ -19,6 +19,7 @@ use crate::config::model::{Config, GroupConfig, LogLevel};
 use crate::events::Event;
 use crate::logs::Channel;
 use crate::process::order::{StopEntry, next_stop_batch};
+use crate::process::outcome::{self, Outlook};
 use crate::process::{Action, Input, Process, ProcessState, SupervisorState, wait_status};
 
 /// How often shutdown logs `waiting for ... to die`.
@@ -79,6 +80,15 @@ pub struct ProcessTable {
     pub(super) base_environment: plan::BaseEnvironment,
     /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
     pub child_nofile: Option<(u64, u64)>,
+    /// supervisord's exit status, decided by the first essential program that ended for good
+    /// (or `exit_when_idle`) before any shutdown began; None: 0.
+    pub exit_status: Option<i32>,
+    /// The idle check after start-up ran (`exit_when_idle`).
+    startup_idle_checked: bool,
+    /// Wall-clock time of the current loop pass (set by the loop): stamps prefixed output.
+    pub wall: SystemTime,
+    /// `depends_on=`: held starts and stops (dep_gate.rs).
+    pub(super) deps: super::dep_gate::DepGate,
 }
 
 /// Where a shutdown (or restart) stands.
@@ -144,6 +154,10 @@ impl ProcessTable {
             serverurl,
             base_environment: plan::BaseEnvironment::current(),
             child_nofile: None,
+            exit_status: None,
+            startup_idle_checked: false,
+            wall: SystemTime::now(),
+            deps: Default::default(),
         };
         let groups = sup.config.groups.clone();
         for g in groups {
@@ -161,12 +175,19 @@ impl ProcessTable {
         let mut slots = Vec::with_capacity(config.processes.len());
         let group_name: Rc<str> = Rc::from(config.name.as_str());
         for pc in &config.processes {
+            let mut process = Process::new(pc.clone(), group_name.clone());
+            if pc.restart.restart_jitter_ppm > 0 {
+                // restart_jitter=: a random seed per process (the machine itself is pure).
+                use std::hash::BuildHasher;
+                process.jitter_state =
+                    std::collections::hash_map::RandomState::new().hash_one(&pc.name) | 1;
+            }
             let make = |channel| ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier);
             let stdout_log = make(Channel::Stdout);
             let stderr_log = make(Channel::Stderr);
             self.auto_logs_pending |= stdout_log.needs_auto_file() || stderr_log.needs_auto_file();
             slots.push(Slot {
-                process: Process::new(pc.clone(), group_name.clone()),
+                process,
                 pipes: Pipes::default(),
                 stdout_log,
                 stderr_log,
@@ -204,6 +225,7 @@ impl ProcessTable {
                 fcgi_socket,
             },
         );
+        self.refresh_dependencies();
         true
     }
 
@@ -225,6 +247,7 @@ impl ProcessTable {
         }
         self.bus.remove_pool(name);
         self.bus.emit(Event::GroupRemoved(name.to_string()));
+        self.refresh_dependencies();
         Ok(())
     }
 
@@ -272,9 +295,11 @@ impl ProcessTable {
     /// more are queued.
     pub fn autostart_step(&mut self, now: Instant, budget: Duration) -> bool {
         let started = Instant::now();
-        while let Some((group, name)) = self.autostart_queue.pop_front() {
+        while self.state == SupervisorState::Running
+            && let Some((group, name)) = self.autostart_queue.pop_front()
+        {
             if let Some((gi, pi)) = self.find(&group, &name) {
-                self.feed(gi, pi, Input::AutoStart, now);
+                self.autostart_one(gi, pi, now);
             }
             if started.elapsed() >= budget {
                 break;
@@ -282,6 +307,11 @@ impl ProcessTable {
         }
         if !self.autostart_queue.is_empty() {
             return true;
+        }
+        if !self.startup_idle_checked {
+            // Nothing (or nothing more) to autostart: maybe there is nothing to wait for.
+            self.startup_idle_checked = true;
+            self.check_idle();
         }
         if self.autostart_queue.capacity() > 0 {
             // Start-up is over: give back the queue and the heap pages freed since loading.
@@ -338,6 +368,9 @@ impl ProcessTable {
         if p.state.is_running() {
             return Err(RequestError::AlreadyStarted);
         }
+        if self.start_with_dependencies(gi, pi, now) {
+            return Ok(());
+        }
         // STOPPING goes on to the machine, which refuses to spawn over the live child and logs
         // the reference's `process 'x' already running` warning.
         self.feed(gi, pi, Input::Start, now);
@@ -345,8 +378,26 @@ impl ProcessTable {
     }
 
     pub fn stop_process(&mut self, gi: usize, pi: usize, now: Instant) -> Result<(), RequestError> {
+        // depends_on: stopping a held start cancels it.
+        let was_held = self.cancel_hold(gi, pi);
+        // restart_delay=: a stop cancels a pending restart (EXITED -> STOPPED).
+        if self.groups[gi].slots[pi]
+            .process
+            .restart_pending(now)
+            .is_some()
+        {
+            self.feed(gi, pi, Input::Stop, now);
+            return Ok(());
+        }
         if !self.groups[gi].slots[pi].process.state.is_running() {
-            return Err(RequestError::NotRunning);
+            return if was_held {
+                Ok(())
+            } else {
+                Err(RequestError::NotRunning)
+            };
+        }
+        if self.hold_stop_for_dependents(gi, pi) {
+            return Ok(());
         }
         self.feed(gi, pi, Input::Stop, now);
         Ok(())
@@ -385,6 +436,58 @@ impl ProcessTable {
                 }
             }
         }
+        self.check_ending(gi, pi);
+    }
+
+    /// After a process changed, while no shutdown has begun: an essential program that ended
+    /// for good stops everything with its exit status; with `exit_when_idle`, so does the last
+    /// program to finish (status 0).
+    fn check_ending(&mut self, gi: usize, pi: usize) {
+        if self.state != SupervisorState::Running || self.exit_status.is_some() {
+            return;
+        }
+        let process = &self.groups[gi].slots[pi].process;
+        if process.config.extensions.essential {
+            let outlook = Outlook {
+                queued_for_start: false,
+                blocked: self.blocked_by_dependency(gi, pi),
+            };
+            if let Some(ending) = outcome::ending(process, outlook) {
+                log::warn!("{}", outcome::shutdown_reason(process.name(), &ending));
+                self.exit_status = Some(outcome::exit_code(&ending));
+                self.request_stop(SupervisorState::Shutdown);
+                return;
+            }
+        }
+        if self.startup_idle_checked {
+            self.check_idle();
+        }
+    }
+
+    /// `exit_when_idle`: shuts down (status 0) once no process runs, starts, stops or waits to
+    /// restart or to start, and none will by itself.
+    fn check_idle(&mut self) {
+        if !self.config.supervisord.extensions.exit_when_idle
+            || self.state != SupervisorState::Running
+            || self.exit_status.is_some()
+            || !self.autostart_queue.is_empty()
+        {
+            return;
+        }
+        let all_idle = (0..self.groups.len()).all(|gi| {
+            (0..self.groups[gi].slots.len()).all(|pi| {
+                let outlook = Outlook {
+                    queued_for_start: false,
+                    blocked: self.blocked_by_dependency(gi, pi),
+                };
+                outcome::idle(&self.groups[gi].slots[pi].process, outlook)
+            })
+        });
+        if all_idle {
+            log::info!("exit_when_idle: no program is running or will start: shutting down");
+            self.exit_status = Some(0);
+            self.request_stop(SupervisorState::Shutdown);
+        }
     }
 
     fn kill(&mut self, gi: usize, pi: usize, pid: u32, signal: i32, group: bool) -> Option<Input> {
@@ -409,6 +512,7 @@ impl ProcessTable {
         let ctx = SpawnContext {
             base_environment: &self.base_environment,
             global_environment: &sd.environment,
+            global_env_files: &sd.extensions.env_file,
             serverurl: self.serverurl.as_deref(),
             minfds: sd.minfds,
             nofile: self.child_nofile,
@@ -535,6 +639,7 @@ impl ProcessTable {
                 }
             }
         }
+        self.settle_dependencies(now);
     }
 
     /// The earliest deadline of any process or of shutdown reporting.
@@ -592,28 +697,28 @@ impl ProcessTable {
                     listener: self.bus.is_pool(name),
                 })
                 .collect();
-            let size = next_stop_batch(&entries);
-            if size == 0 {
+            let edges = self.group_stop_edges(remaining);
+            let picked = next_stop_batch(&entries, &edges);
+            if picked.is_empty() {
                 break;
             }
-            let batch: Vec<String> = remaining[remaining.len() - size..]
-                .iter()
-                .rev()
-                .cloned()
-                .collect();
+            let batch: Vec<String> = picked.iter().map(|&i| remaining[i].clone()).collect();
             self.shutdown.holding = self.delay_for_event_drain(&batch, now);
             if self.shutdown.holding {
                 break;
             }
+            let batch_groups: Vec<usize> =
+                batch.iter().filter_map(|n| index.get(n).copied()).collect();
             let mut all_stopped = true;
-            for name in &batch {
-                let Some(&gi) = index.get(name) else {
-                    continue;
-                };
+            for &gi in &batch_groups {
                 let order = crate::process::order::stop_order(&self.groups[gi].slots, |s| {
                     (s.process.config.priority, s.process.name())
                 });
                 for pi in order {
+                    // depends_on: a dependency waits until its dependents here have stopped.
+                    if self.has_unstopped_dependents(gi, pi, &batch_groups) {
+                        continue;
+                    }
                     self.feed(gi, pi, Input::StopForShutdown, now);
                 }
                 all_stopped &= self.groups[gi]
@@ -625,7 +730,7 @@ impl ProcessTable {
                 break;
             }
             if let Some(list) = self.shutdown.stop_list.as_mut() {
-                list.truncate(list.len().saturating_sub(batch.len()));
+                list.retain(|name| !batch.contains(name));
             }
         }
         let unstopped: Vec<&str> = self
