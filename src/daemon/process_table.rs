@@ -15,7 +15,7 @@ use super::child_log::ChildLog;
 use super::event_bus::EventBus;
 use super::plan::{self, SpawnContext};
 use super::spawn;
-use crate::config::model::{Config, GroupConfig, LogLevel};
+use crate::config::model::{Config, GroupConfig};
 use crate::events::Event;
 use crate::logs::Channel;
 use crate::process::order::{StopEntry, next_stop_batch};
@@ -104,18 +104,6 @@ struct ShutdownProgress {
     /// The current batch is held back for its listeners (only then is `drain`'s end a deadline:
     /// a past end would make the loop spin until the shutdown is over).
     holding: bool,
-}
-
-pub fn log_at(level: LogLevel, msg: &str) {
-    match level {
-        LogLevel::Critical => log::error!(target: "crit", "{msg}"),
-        LogLevel::Error => log::error!("{msg}"),
-        LogLevel::Warn => log::warn!("{msg}"),
-        LogLevel::Info => log::info!("{msg}"),
-        LogLevel::Debug => log::debug!("{msg}"),
-        LogLevel::Trace => log::trace!("{msg}"),
-        LogLevel::Blather => log::trace!(target: "blather", "{msg}"),
-    }
 }
 
 /// supervisord's own server URL for children: first unix server, else first inet server.
@@ -431,7 +419,7 @@ impl ProcessTable {
                             queue.push_back(failed);
                         }
                     }
-                    Action::Log(level, msg) => log_at(level, &msg),
+                    Action::Log(level, msg) => crate::logs::log_at(level, &msg),
                     Action::Emit(event) => self.bus.emit(event),
                 }
             }
