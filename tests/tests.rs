@@ -24,4 +24,5 @@ mod packaging;
 mod pidproxy;
 mod reconfig;
 mod rpc;
+mod systemd;
 mod util;
