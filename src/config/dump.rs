@@ -11,6 +11,8 @@ pub enum Json {
     Null,
     Bool(bool),
     Int(i64),
+    /// Seconds with fractions (the extensions' durations).
+    Num(f64),
     Str(String),
     List(Vec<Json>),
     Object(Vec<(String, Json)>),
@@ -24,6 +26,7 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Int(n) => out.push_str(&n.to_string()),
+            Json::Num(n) => out.push_str(&n.to_string()),
             Json::Str(s) => write_str(out, s),
             Json::List(items) if items.is_empty() => out.push_str("[]"),
             Json::List(items) => {
@@ -230,6 +233,26 @@ fn process(p: &ProcessConfig, global_env: &BTreeMap<String, String>) -> Json {
             p.serverurl.as_ref().map(|s| st(s)).unwrap_or(st("AUTO")),
         ),
     ]);
+    // Extensions appear only when set: a config without them dumps as before.
+    if let Some(h) = &p.healthcheck {
+        fields.extend([
+            ("healthcheck", st(&h.spec)),
+            ("healthcheck_interval", Json::Num(h.interval.as_secs_f64())),
+            ("healthcheck_timeout", Json::Num(h.timeout.as_secs_f64())),
+            ("healthcheck_retries", int(h.retries)),
+            (
+                "healthcheck_start_period",
+                Json::Num(h.start_period.as_secs_f64()),
+            ),
+            (
+                "healthcheck_action",
+                st(match h.action {
+                    HealthAction::None => "none",
+                    HealthAction::Restart => "restart",
+                }),
+            ),
+        ]);
+    }
     obj(fields)
 }
 

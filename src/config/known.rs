@@ -62,6 +62,13 @@ pub const PROGRAM: &[&str] = &[
     "directory",
     "umask",
     "serverurl",
+    // Extensions (the reference ignores them): health checks.
+    "healthcheck",
+    "healthcheck_interval",
+    "healthcheck_timeout",
+    "healthcheck_retries",
+    "healthcheck_start_period",
+    "healthcheck_action",
 ];
 pub const EVENTLISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler"];
 pub const FCGI_EXTRA: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];

@@ -4,6 +4,7 @@
 pub mod dump;
 pub mod error;
 pub mod expand;
+pub mod healthcheck;
 pub mod known;
 pub mod load;
 pub mod locate;

@@ -541,6 +541,7 @@ fn resolve_processes(
             }
             Err(()) => break,
         };
+        let healthcheck = super::healthcheck::read(l, section, &exps);
         let Some(name) = l.expand_value(
             section,
             "process_name",
@@ -575,6 +576,7 @@ fn resolve_processes(
             directory,
             umask,
             serverurl: serverurl.clone(),
+            healthcheck,
         });
     }
     let _ = kind;

@@ -1,6 +1,7 @@
 //! Processes, purely: state names and codes, the per-process state machine, wait-status text and
 //! group ordering. Nothing here makes a syscall or reads a clock (the daemon passes `now` in).
 
+pub mod health;
 pub mod machine;
 pub mod order;
 pub mod state;
@@ -45,5 +46,6 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         directory: None,
         umask: None,
         serverurl: None,
+        healthcheck: None,
     }
 }
