@@ -11,6 +11,8 @@ pub mod command;
 pub mod event_bus;
 pub mod event_loop;
 pub mod fcgi;
+pub mod health_checks;
+mod health_table;
 pub mod listeners;
 pub mod plan;
 pub mod process_table;

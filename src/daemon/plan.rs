@@ -216,9 +216,20 @@ pub fn build<'a>(
     group: &str,
     ctx: &SpawnContext<'a>,
 ) -> Result<SpawnPlan<'a>, String> {
+    build_command(process, &process.command, group, ctx)
+}
+
+/// `build` for another command line run as the program (its user, directory, umask and
+/// environment): an exec health check.
+pub fn build_command<'a>(
+    process: &ProcessConfig,
+    command_line: &str,
+    group: &str,
+    ctx: &SpawnContext<'a>,
+) -> Result<SpawnPlan<'a>, String> {
     let env = environment(process, group, ctx);
     let path_var = search_path(process, ctx.base_environment);
-    let resolved = command::resolve(&process.command, path_var.as_deref())?;
+    let resolved = command::resolve(command_line, path_var.as_deref())?;
     let filename = cstring(resolved.filename.into_bytes())?;
     let argv = resolved
         .argv

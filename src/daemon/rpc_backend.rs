@@ -79,6 +79,7 @@ fn snapshot(group: &str, slot: &Slot) -> ProcessSnapshot {
             .as_deref()
             .map(std::path::Path::to_path_buf),
         killing: p.killing,
+        health: slot.health.as_ref().map(|h| h.monitor.health),
     }
 }
 

@@ -10,6 +10,8 @@ use crate::config::model::Config;
 
 /// Process and supervisord states with the reference's codes, names and state sets.
 pub use crate::process::{ProcessState, SupervisorState};
+/// A process's health-check verdict (`healthcheck=`).
+pub use crate::process::health::Health;
 
 /// A process by its group and process names (names survive across loop passes; indexes do not).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,6 +59,9 @@ pub struct ProcessSnapshot {
     pub stderr_logfile: Option<PathBuf>,
     /// A stop (kill) is in progress: stdin writes are refused like the reference.
     pub killing: bool,
+    /// None when the program has no health check; else its verdict since it last entered
+    /// RUNNING (`Starting` until the first one, and whenever the process is not RUNNING).
+    pub health: Option<Health>,
 }
 
 #[cfg(test)]
@@ -74,6 +79,7 @@ impl ProcessSnapshot {
             stdout_logfile: None,
             stderr_logfile: None,
             killing: false,
+            health: None,
         }
     }
 }

@@ -57,7 +57,15 @@ pub fn process_info(group: &str, p: &ProcessSnapshot, now: SystemTime) -> Value 
 /// The `description` member: what `supervisorctl status` prints after the state name.
 fn describe(p: &ProcessSnapshot, start: i64, stop: i64, now: i64) -> String {
     match p.state {
-        ProcessState::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+        ProcessState::Running => match p.health {
+            None => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+            Some(h) => format!(
+                "pid {}, uptime {}, {}",
+                p.pid,
+                uptime(now - start),
+                h.name()
+            ),
+        },
         ProcessState::Fatal | ProcessState::Backoff => {
             if p.spawnerr.is_empty() {
                 format!("unknown error (try \"tail {}\")", p.id.name)
