@@ -40,7 +40,9 @@ pub fn seconds(value: &str, positive: bool) -> Result<Duration, String> {
         _ => return Err(format!("not a duration in seconds: '{value}'")),
     };
     if n > MAX_SECONDS {
-        return Err(format!("duration too long (at most {MAX_SECONDS} s): '{value}'"));
+        return Err(format!(
+            "duration too long (at most {MAX_SECONDS} s): '{value}'"
+        ));
     }
     if positive && n == 0.0 {
         return Err(format!("duration must be above 0: '{value}'"));
@@ -229,7 +231,9 @@ mod tests {
         assert_eq!(seconds("0.5", true), Ok(Duration::from_millis(500)));
         assert_eq!(seconds("10", true), Ok(Duration::from_secs(10)));
         assert_eq!(seconds("0", false), Ok(Duration::ZERO));
-        for bad in ["0", "-1", "abc", "1e3", "inf", "NaN", "", ".", "1.2.3", "100000"] {
+        for bad in [
+            "0", "-1", "abc", "1e3", "inf", "NaN", "", ".", "1.2.3", "100000",
+        ] {
             assert!(seconds(bad, true).is_err(), "{bad}");
         }
     }
@@ -271,7 +275,10 @@ mod tests {
                 path: "/x?y=1".into()
             })
         );
-        assert_eq!(probe("tcp:localhost:5432"), Ok(Probe::Tcp(addr("127.0.0.1:5432"))));
+        assert_eq!(
+            probe("tcp:localhost:5432"),
+            Ok(Probe::Tcp(addr("127.0.0.1:5432")))
+        );
         assert_eq!(probe("tcp:[::1]:5432"), Ok(Probe::Tcp(addr("[::1]:5432"))));
         assert_eq!(
             probe("exec:pg_isready -h 'a b'"),

@@ -104,7 +104,6 @@ fn errno_text(e: &io::Error) -> String {
 }
 
 impl HealthChecks {
-
     pub fn owns(&self, token: Token) -> bool {
         token.0 >= tokens::HEALTH_BASE && token.0 - tokens::HEALTH_BASE < self.sockets.len()
     }
@@ -131,7 +130,9 @@ impl HealthChecks {
         let Some(registry) = &self.registry else {
             return Err(Outcome::Fail(format!("{proto}: no poll registry")));
         };
-        if let Err(e) = registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE) {
+        if let Err(e) =
+            registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+        {
             self.free.push(index);
             return Err(Outcome::Fail(format!("{proto} watch: {}", errno_text(&e))));
         }
@@ -225,7 +226,10 @@ impl SocketCheck {
         };
         if !self.connected {
             if let Ok(Some(e)) | Err(e) = self.stream.take_error() {
-                return Some(Outcome::Fail(format!("{proto} connect: {}", errno_text(&e))));
+                return Some(Outcome::Fail(format!(
+                    "{proto} connect: {}",
+                    errno_text(&e)
+                )));
             }
             match self.stream.peer_addr() {
                 Ok(_) => self.connected = true,
@@ -297,11 +301,23 @@ mod tests {
     #[test]
     fn status_lines() {
         let cases: &[(&[u8], Option<Outcome>)] = &[
-            (b"HTTP/1.1 200 OK\r\n", Some(Outcome::Pass("http 200".into()))),
-            (b"HTTP/1.0 302 Found\r\n", Some(Outcome::Pass("http 302".into()))),
-            (b"HTTP/1.1 503 Busy\r\nX: y", Some(Outcome::Fail("http 503".into()))),
+            (
+                b"HTTP/1.1 200 OK\r\n",
+                Some(Outcome::Pass("http 200".into())),
+            ),
+            (
+                b"HTTP/1.0 302 Found\r\n",
+                Some(Outcome::Pass("http 302".into())),
+            ),
+            (
+                b"HTTP/1.1 503 Busy\r\nX: y",
+                Some(Outcome::Fail("http 503".into())),
+            ),
             (b"HTTP/1.1 199 x\n", Some(Outcome::Fail("http 199".into()))),
-            (b"SSH-2.0-x\r\n", Some(Outcome::Fail("http bad answer".into()))),
+            (
+                b"SSH-2.0-x\r\n",
+                Some(Outcome::Fail("http bad answer".into())),
+            ),
             (b"HTTP/1.1 200 OK", None),
         ];
         for (input, want) in cases {

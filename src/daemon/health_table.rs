@@ -115,7 +115,8 @@ impl ProcessTable {
             match step {
                 Step::StartCheck => {
                     if let Err(outcome) = self.start_check(gi, pi) {
-                        let Some(config) = self.groups[gi].slots[pi].process.config.healthcheck.clone()
+                        let Some(config) =
+                            self.groups[gi].slots[pi].process.config.healthcheck.clone()
                         else {
                             continue;
                         };
@@ -192,7 +193,8 @@ impl ProcessTable {
         };
         let plan = plan::build_command(&process, command, &group, &ctx)
             .map_err(|msg| Outcome::Fail(format!("exec: {msg}")))?;
-        let pid = spawn::spawn_quiet(&plan, null).map_err(|msg| Outcome::Fail(format!("exec: {msg}")))?;
+        let pid =
+            spawn::spawn_quiet(&plan, null).map_err(|msg| Outcome::Fail(format!("exec: {msg}")))?;
         drop(plan);
         self.health.add_exec(pid, owner);
         Ok(pid)

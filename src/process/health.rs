@@ -133,7 +133,11 @@ impl Monitor {
                 // Fixed rate from the schedule (no drift); a check that is behind by a whole
                 // interval or more skips ahead rather than running back to back.
                 let next = due + config.interval;
-                self.due = Some(if next <= now { now + config.interval } else { next });
+                self.due = Some(if next <= now {
+                    now + config.interval
+                } else {
+                    next
+                });
                 vec![Step::StartCheck]
             }
             _ => Vec::new(),
@@ -251,7 +255,10 @@ mod tests {
         // In flight: the deadline is its timeout.
         assert_eq!(m.next_deadline(&c), Some(secs(t0, 5.0)));
         let s = m.on_result(&c, Outcome::Pass("http 200".into()), secs(t0, 0.01));
-        assert_eq!(logs(&s), [(LogLevel::Info, "health: web healthy (http 200)")]);
+        assert_eq!(
+            logs(&s),
+            [(LogLevel::Info, "health: web healthy (http 200)")]
+        );
         assert_eq!(m.health, Health::Healthy);
         // The next check is due one interval after the first was due (not after it ended).
         assert_eq!(m.next_deadline(&c), Some(secs(t0, 10.0)));
@@ -288,14 +295,20 @@ mod tests {
             .collect();
         assert_eq!(
             warn,
-            [(LogLevel::Warn, "health: web unhealthy (http 503 after 3 checks)")]
+            [(
+                LogLevel::Warn,
+                "health: web unhealthy (http 503 after 3 checks)"
+            )]
         );
         assert_eq!(m.health, Health::Unhealthy);
         assert!(!all.contains(&Step::Restart));
         // One success: healthy again; failures count from zero.
         m.on_timeout(&c, t);
         let s = m.on_result(&c, Outcome::Pass("http 204".into()), t);
-        assert_eq!(logs(&s), [(LogLevel::Info, "health: web healthy (http 204)")]);
+        assert_eq!(
+            logs(&s),
+            [(LogLevel::Info, "health: web healthy (http 204)")]
+        );
         t += Duration::from_secs(10);
         m.on_timeout(&c, t);
         m.on_result(&c, fail("http 503"), t);
@@ -340,8 +353,7 @@ mod tests {
             vec![
                 Step::Log(
                     LogLevel::Warn,
-                    "health: w unhealthy (tcp connection refused after 1 check), restarting"
-                        .into()
+                    "health: w unhealthy (tcp connection refused after 1 check), restarting".into()
                 ),
                 Step::Restart
             ]
@@ -366,11 +378,17 @@ mod tests {
         assert_eq!(s[0], Step::CancelCheck);
         assert_eq!(
             logs(&s),
-            [(LogLevel::Warn, "health: w unhealthy (timeout (5 s) after 1 check)")]
+            [(
+                LogLevel::Warn,
+                "health: w unhealthy (timeout (5 s) after 1 check)"
+            )]
         );
         assert!(!m.checking());
         // A late result of the cancelled check is ignored.
-        assert!(m.on_result(&c, Outcome::Pass("x".into()), secs(t0, 6.0)).is_empty());
+        assert!(
+            m.on_result(&c, Outcome::Pass("x".into()), secs(t0, 6.0))
+                .is_empty()
+        );
         assert_eq!(m.health, Health::Unhealthy);
         assert_eq!(m.next_deadline(&c), Some(secs(t0, 10.0)));
     }
@@ -403,7 +421,10 @@ mod tests {
         m.on_timeout(&c, t0);
         m.on_result(&c, Outcome::Pass("ok".into()), t0);
         m.on_timeout(&c, secs(t0, 10.0));
-        assert_eq!(m.set_running(false, secs(t0, 11.0)), vec![Step::CancelCheck]);
+        assert_eq!(
+            m.set_running(false, secs(t0, 11.0)),
+            vec![Step::CancelCheck]
+        );
         assert_eq!(m.health, Health::Starting);
         assert_eq!(m.next_deadline(&c), None);
         assert!(m.on_timeout(&c, secs(t0, 20.0)).is_empty());

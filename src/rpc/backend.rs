@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use crate::config::model::Config;
 
-/// Process and supervisord states with the reference's codes, names and state sets.
-pub use crate::process::{ProcessState, SupervisorState};
 /// A process's health-check verdict (`healthcheck=`).
 pub use crate::process::health::Health;
+/// Process and supervisord states with the reference's codes, names and state sets.
+pub use crate::process::{ProcessState, SupervisorState};
 
 /// A process by its group and process names (names survive across loop passes; indexes do not).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
