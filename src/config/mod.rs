@@ -7,6 +7,7 @@ pub mod expand;
 pub mod healthcheck;
 pub mod known;
 pub mod load;
+mod loader;
 pub mod locate;
 pub mod model;
 pub mod programs;
