@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::expand::Expansions;
-use super::load::Loader;
+use super::loader::Loader;
 use super::model::{HealthAction, HealthCheck, Probe};
 
 /// The option names, in the order `--dump` and the docs list them.
