@@ -11,7 +11,7 @@ pub(crate) mod options;
 mod shell;
 mod tail;
 mod terminal;
-mod transport;
+pub(crate) mod transport;
 
 use std::sync::atomic::Ordering;
 
