@@ -25,11 +25,15 @@ run: build
 	./target/debug/supervisor supervisord -n -c examples/supervisord.conf
 
 # The reference supervisor 4.3.0 in a venv, for the compatibility tests.
-ref: $(REF_VENV)/bin/supervisord
+ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/bin/dotenv
 
 $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
+
+# python-dotenv: the env_file= parser is compared with it (tests/extensions.rs).
+$(REF_VENV)/bin/dotenv: $(REF_VENV)/bin/supervisord
+	$(REF_VENV)/bin/pip install --quiet python-dotenv==1.2.2
 
 # playwright-core for the real-browser dashboard test (tests/browser; skipped without node).
 browser:

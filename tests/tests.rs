@@ -8,6 +8,7 @@ mod ctl;
 mod daemon;
 mod dashboard;
 mod events;
+mod extensions;
 mod hardening;
 mod health;
 mod http;

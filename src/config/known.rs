@@ -19,6 +19,9 @@ pub const SUPERVISORD: &[&str] = &[
     "environment",
     "identifier",
     "profile_options",
+    // Ours (docs/extensions.md).
+    "exit_when_idle",
+    "env_file",
 ];
 pub const UNIX_HTTP_SERVER: &[&str] = &["file", "chmod", "chown", "username", "password"];
 pub const INET_HTTP_SERVER: &[&str] = &["port", "username", "password"];
@@ -62,7 +65,12 @@ pub const PROGRAM: &[&str] = &[
     "directory",
     "umask",
     "serverurl",
-    // Extensions (the reference ignores them): health checks.
+    // Ours (docs/extensions.md).
+    "essential",
+    "log_prefix",
+    "log_timestamps",
+    "env_file",
+    // Health checks (docs/extensions.md).
     "healthcheck",
     "healthcheck_interval",
     "healthcheck_timeout",

@@ -48,7 +48,13 @@ impl ProcessTable {
 
     /// A due deadline of a process's health check.
     pub(super) fn health_timeout(&mut self, gi: usize, pi: usize, now: Instant) {
-        let Some(config) = self.groups[gi].slots[pi].process.config.healthcheck.clone() else {
+        let Some(config) = self.groups[gi].slots[pi]
+            .process
+            .config
+            .extensions
+            .healthcheck
+            .clone()
+        else {
             return;
         };
         let Some(health) = self.groups[gi].slots[pi].health.as_mut() else {
@@ -95,7 +101,13 @@ impl ProcessTable {
         let Some((gi, pi)) = self.find(&owner.group, &owner.name) else {
             return;
         };
-        let Some(config) = self.groups[gi].slots[pi].process.config.healthcheck.clone() else {
+        let Some(config) = self.groups[gi].slots[pi]
+            .process
+            .config
+            .extensions
+            .healthcheck
+            .clone()
+        else {
             return;
         };
         let Some(health) = self.groups[gi].slots[pi].health.as_mut() else {
@@ -115,8 +127,12 @@ impl ProcessTable {
             match step {
                 Step::StartCheck => {
                     if let Err(outcome) = self.start_check(gi, pi) {
-                        let Some(config) =
-                            self.groups[gi].slots[pi].process.config.healthcheck.clone()
+                        let Some(config) = self.groups[gi].slots[pi]
+                            .process
+                            .config
+                            .extensions
+                            .healthcheck
+                            .clone()
                         else {
                             continue;
                         };
@@ -142,7 +158,7 @@ impl ProcessTable {
     /// Starts the process's check; Err = it failed before it could run.
     fn start_check(&mut self, gi: usize, pi: usize) -> Result<(), Outcome> {
         let process = &self.groups[gi].slots[pi].process;
-        let Some(config) = process.config.healthcheck.clone() else {
+        let Some(config) = process.config.extensions.healthcheck.clone() else {
             return Ok(());
         };
         let owner = CheckOwner {
@@ -187,6 +203,7 @@ impl ProcessTable {
         let ctx = plan::SpawnContext {
             base_environment: &self.base_environment,
             global_environment: &sd.environment,
+            global_env_files: &sd.extensions.env_file,
             serverurl: self.serverurl.as_deref(),
             minfds: sd.minfds,
             nofile: self.child_nofile,

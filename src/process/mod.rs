@@ -5,6 +5,7 @@
 pub mod health;
 pub mod machine;
 pub mod order;
+pub mod outcome;
 pub mod wait_status;
 
 pub use crate::wire::{ProcessState, SupervisorState};
@@ -46,6 +47,6 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         directory: None,
         umask: None,
         serverurl: None,
-        healthcheck: None,
+        extensions: Default::default(),
     }
 }

@@ -59,6 +59,12 @@ pub struct ProcessSnapshot {
     pub stderr_logfile: Option<PathBuf>,
     /// A stop (kill) is in progress: stdin writes are refused like the reference.
     pub killing: bool,
+    /// The last exit as a shell reports it: the exit code, or 128+N after signal N; None
+    /// before the first exit (for probes and metrics; not part of the reference's API).
+    pub exit_code: Option<i32>,
+    /// It reached a state it will not leave by itself: EXITED with no restart coming, or
+    /// FATAL (what `essential=` and `exit_when_idle=` act on).
+    pub settled: bool,
     /// None when the program has no health check; else its verdict since it last entered
     /// RUNNING (`Starting` until the first one, and whenever the process is not RUNNING).
     pub health: Option<Health>,
@@ -79,6 +85,8 @@ impl ProcessSnapshot {
             stdout_logfile: None,
             stderr_logfile: None,
             killing: false,
+            exit_code: None,
+            settled: false,
             health: None,
         }
     }
