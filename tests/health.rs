@@ -422,3 +422,37 @@ fn reference_starts_on_a_config_with_health_checks() {
     terminate(&mut child, WAIT);
     assert!(ok, "{}\n{}", main_log(&dir), dir.read("daemon.err"));
 }
+
+/// `depends_on = db:healthy`: web starts only once db's check passes (db listens after a delay).
+#[test]
+fn a_dependent_waits_for_its_dependency_to_be_healthy() {
+    let dir = TempDir::new("hc-deps");
+    let port = free_port();
+    let py = python();
+    dir.write(
+        "db.py",
+        "import socket, sys, time\ntime.sleep(1.5)\ns = socket.socket()\n\
+         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', int(sys.argv[1])))\ns.listen(16)\n\
+         while True:\n    s.accept()[0].close()\n",
+    );
+    let conf = config(
+        &dir,
+        &format!(
+            "[program:db]\ncommand={} %(here)s/db.py {port}\nstartsecs=0\n\
+             healthcheck=tcp:127.0.0.1:{port}\nhealthcheck_interval=0.2\nhealthcheck_retries=100\n\n\
+             [program:web]\ncommand=sleep 1000\nstartsecs=0\ndepends_on=db:healthy\n",
+            py.display()
+        ),
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "spawned: 'db'"));
+    let waiting = ctl(&dir, &["status", "web"]);
+    assert!(waiting.contains("waiting for db (healthy)"), "{waiting}");
+    assert!(wait_log(&dir, "spawned: 'web'"), "{}", main_log(&dir));
+    let log = main_log(&dir);
+    let healthy = log.find("health: db healthy (tcp connected)");
+    let web = log.find("spawned: 'web'");
+    assert!(healthy.is_some() && healthy < web, "{log}");
+    assert_eq!(d.stop(WAIT), Some(0));
+}

@@ -7,6 +7,7 @@ mod config;
 mod ctl;
 mod daemon;
 mod dashboard;
+mod dependencies;
 mod events;
 mod extensions;
 mod hardening;

@@ -70,6 +70,12 @@ pub const PROGRAM: &[&str] = &[
     "log_prefix",
     "log_timestamps",
     "env_file",
+    // Extensions (the reference ignores them): dependencies and restart policies.
+    "depends_on",
+    "restart_delay",
+    "restart_delay_max",
+    "restart_jitter",
+    "backoff_max",
     // Health checks (docs/extensions.md).
     "healthcheck",
     "healthcheck_interval",

@@ -91,6 +91,8 @@ pub struct ProcessTable {
     startup_idle_checked: bool,
     /// Wall-clock time of the current loop pass (set by the loop): stamps prefixed output.
     pub wall: SystemTime,
+    /// `depends_on=`: held starts and stops (dep_gate.rs).
+    pub(super) deps: super::dep_gate::DepGate,
 }
 
 /// Where a shutdown (or restart) stands.
@@ -167,6 +169,7 @@ impl ProcessTable {
             exit_status: None,
             startup_idle_checked: false,
             wall: SystemTime::now(),
+            deps: Default::default(),
         };
         let groups = sup.config.groups.clone();
         for g in groups {
@@ -184,12 +187,19 @@ impl ProcessTable {
         let mut slots = Vec::with_capacity(config.processes.len());
         let group_name: Rc<str> = Rc::from(config.name.as_str());
         for pc in &config.processes {
+            let mut process = Process::new(pc.clone(), group_name.clone());
+            if pc.restart.restart_jitter_ppm > 0 {
+                // restart_jitter=: a random seed per process (the machine itself is pure).
+                use std::hash::BuildHasher;
+                process.jitter_state =
+                    std::collections::hash_map::RandomState::new().hash_one(&pc.name) | 1;
+            }
             let make = |channel| ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier);
             let stdout_log = make(Channel::Stdout);
             let stderr_log = make(Channel::Stderr);
             self.auto_logs_pending |= stdout_log.needs_auto_file() || stderr_log.needs_auto_file();
             slots.push(Slot {
-                process: Process::new(pc.clone(), group_name.clone()),
+                process,
                 pipes: Pipes::default(),
                 stdout_log,
                 stderr_log,
@@ -232,6 +242,7 @@ impl ProcessTable {
                 fcgi_socket,
             },
         );
+        self.refresh_dependencies();
         true
     }
 
@@ -253,6 +264,7 @@ impl ProcessTable {
         }
         self.bus.remove_pool(name);
         self.bus.emit(Event::GroupRemoved(name.to_string()));
+        self.refresh_dependencies();
         Ok(())
     }
 
@@ -304,7 +316,7 @@ impl ProcessTable {
             && let Some((group, name)) = self.autostart_queue.pop_front()
         {
             if let Some((gi, pi)) = self.find(&group, &name) {
-                self.feed(gi, pi, Input::AutoStart, now);
+                self.autostart_one(gi, pi, now);
             }
             if started.elapsed() >= budget {
                 break;
@@ -373,6 +385,9 @@ impl ProcessTable {
         if p.state.is_running() {
             return Err(RequestError::AlreadyStarted);
         }
+        if self.start_with_dependencies(gi, pi, now) {
+            return Ok(());
+        }
         // STOPPING goes on to the machine, which refuses to spawn over the live child and logs
         // the reference's `process 'x' already running` warning.
         self.forget_health_restart(gi, pi);
@@ -381,8 +396,26 @@ impl ProcessTable {
     }
 
     pub fn stop_process(&mut self, gi: usize, pi: usize, now: Instant) -> Result<(), RequestError> {
+        // depends_on: stopping a held start cancels it.
+        let was_held = self.cancel_hold(gi, pi);
+        // restart_delay=: a stop cancels a pending restart (EXITED -> STOPPED).
+        if self.groups[gi].slots[pi]
+            .process
+            .restart_pending(now)
+            .is_some()
+        {
+            self.feed(gi, pi, Input::Stop, now);
+            return Ok(());
+        }
         if !self.groups[gi].slots[pi].process.state.is_running() {
-            return Err(RequestError::NotRunning);
+            return if was_held {
+                Ok(())
+            } else {
+                Err(RequestError::NotRunning)
+            };
+        }
+        if self.hold_stop_for_dependents(gi, pi) {
+            return Ok(());
         }
         self.forget_health_restart(gi, pi);
         self.feed(gi, pi, Input::Stop, now);
@@ -477,12 +510,6 @@ impl ProcessTable {
             self.exit_status = Some(0);
             self.request_stop(SupervisorState::Shutdown);
         }
-    }
-
-    /// Whether a process can never start because a program it depends on went FATAL. The
-    /// dependencies extension (issue 12) answers this; until then nothing depends on anything.
-    pub fn blocked_by_dependency(&self, _gi: usize, _pi: usize) -> bool {
-        false
     }
 
     fn kill(&mut self, gi: usize, pi: usize, pid: u32, signal: i32, group: bool) -> Option<Input> {
@@ -642,6 +669,7 @@ impl ProcessTable {
                 }
             }
         }
+        self.settle_dependencies(now);
     }
 
     /// The earliest deadline of any process or of shutdown reporting.
@@ -700,28 +728,28 @@ impl ProcessTable {
                     listener: self.bus.is_pool(name),
                 })
                 .collect();
-            let size = next_stop_batch(&entries);
-            if size == 0 {
+            let edges = self.group_stop_edges(remaining);
+            let picked = next_stop_batch(&entries, &edges);
+            if picked.is_empty() {
                 break;
             }
-            let batch: Vec<String> = remaining[remaining.len() - size..]
-                .iter()
-                .rev()
-                .cloned()
-                .collect();
+            let batch: Vec<String> = picked.iter().map(|&i| remaining[i].clone()).collect();
             self.shutdown.holding = self.delay_for_event_drain(&batch, now);
             if self.shutdown.holding {
                 break;
             }
+            let batch_groups: Vec<usize> =
+                batch.iter().filter_map(|n| index.get(n).copied()).collect();
             let mut all_stopped = true;
-            for name in &batch {
-                let Some(&gi) = index.get(name) else {
-                    continue;
-                };
+            for &gi in &batch_groups {
                 let order = crate::process::order::stop_order(&self.groups[gi].slots, |s| {
                     (s.process.config.priority, s.process.name())
                 });
                 for pi in order {
+                    // depends_on: a dependency waits until its dependents here have stopped.
+                    if self.has_unstopped_dependents(gi, pi, &batch_groups) {
+                        continue;
+                    }
                     self.feed(gi, pi, Input::StopForShutdown, now);
                 }
                 all_stopped &= self.groups[gi]
@@ -733,7 +761,7 @@ impl ProcessTable {
                 break;
             }
             if let Some(list) = self.shutdown.stop_list.as_mut() {
-                list.truncate(list.len().saturating_sub(batch.len()));
+                list.retain(|name| !batch.contains(name));
             }
         }
         let unstopped: Vec<&str> = self

@@ -68,6 +68,31 @@ pub struct ProcessSnapshot {
     /// None when the program has no health check; else its verdict since it last entered
     /// RUNNING (`Starting` until the first one, and whenever the process is not RUNNING).
     pub health: Option<Health>,
+    /// A start or restart held back by one of our keys (shown as the description).
+    pub hold: Hold,
+}
+
+/// Why a process waits in a state of the reference's with a description of ours (extensions).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Hold {
+    #[default]
+    None,
+    /// `depends_on=`: a start waits for dependencies (`waiting for db (healthy)`).
+    Dependencies(String),
+    /// `depends_on=`: a dependency cannot come up by itself (`blocked: db (running) is FATAL`).
+    Blocked(String),
+    /// `restart_delay=`/`backoff_max=`: an automatic restart is pending (`restarting in 8 s`).
+    Restart(String),
+}
+
+impl Hold {
+    /// The description to show instead of the reference's, if any.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Hold::None => None,
+            Hold::Dependencies(t) | Hold::Blocked(t) | Hold::Restart(t) => Some(t),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -88,6 +113,7 @@ impl ProcessSnapshot {
             exit_code: None,
             settled: false,
             health: None,
+            hold: Hold::None,
         }
     }
 }
@@ -218,4 +244,10 @@ pub trait Backend {
     fn write_stdin(&mut self, id: &ProcessId, data: &[u8]) -> Result<(), StdinError>;
     /// Emits REMOTE_COMMUNICATION with payload `type:<type>\n<data>`.
     fn remote_comm_event(&mut self, kind: &str, data: &str);
+
+    /// `ids` reordered so that processes stop before what they depend on (`depends_on=`);
+    /// the given order otherwise.
+    fn dependents_first(&self, ids: Vec<ProcessId>) -> Vec<ProcessId> {
+        ids
+    }
 }
