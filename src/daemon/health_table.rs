@@ -9,9 +9,10 @@ use mio::Token;
 
 use super::health_checks::{CheckOwner, HealthChecks, Running};
 use super::plan;
-use super::process_table::{ProcessTable, log_at};
+use super::process_table::ProcessTable;
 use super::spawn;
 use crate::config::model::Probe;
+use crate::logs::log_at;
 use crate::process::health::{Outcome, Step};
 use crate::process::{Input, ProcessState, wait_status};
 

@@ -15,7 +15,7 @@ use super::child_log::ChildLog;
 use super::event_bus::EventBus;
 use super::plan::{self, SpawnContext};
 use super::spawn;
-use crate::config::model::{Config, GroupConfig, LogLevel};
+use crate::config::model::{Config, GroupConfig};
 use crate::events::Event;
 use crate::logs::Channel;
 use crate::process::order::{StopEntry, next_stop_batch};
@@ -115,18 +115,6 @@ fn health_deadline(slot: &Slot) -> Option<Instant> {
     let health = slot.health.as_ref()?;
     let config = slot.process.config.extensions.healthcheck.as_ref()?;
     health.monitor.next_deadline(config)
-}
-
-pub fn log_at(level: LogLevel, msg: &str) {
-    match level {
-        LogLevel::Critical => log::error!(target: "crit", "{msg}"),
-        LogLevel::Error => log::error!("{msg}"),
-        LogLevel::Warn => log::warn!("{msg}"),
-        LogLevel::Info => log::info!("{msg}"),
-        LogLevel::Debug => log::debug!("{msg}"),
-        LogLevel::Trace => log::trace!("{msg}"),
-        LogLevel::Blather => log::trace!(target: "blather", "{msg}"),
-    }
 }
 
 /// supervisord's own server URL for children: first unix server, else first inet server.
@@ -450,7 +438,7 @@ impl ProcessTable {
                             queue.push_back(failed);
                         }
                     }
-                    Action::Log(level, msg) => log_at(level, &msg),
+                    Action::Log(level, msg) => crate::logs::log_at(level, &msg),
                     Action::Emit(event) => self.bus.emit(event),
                 }
             }
