@@ -21,4 +21,5 @@ mod load;
 mod logs;
 mod reconfig;
 mod rpc;
+mod systemd;
 mod util;
