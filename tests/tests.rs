@@ -20,5 +20,6 @@ mod load;
 mod logs;
 mod reconfig;
 mod rpc;
+mod shell_pty;
 mod systemd;
 mod util;
