@@ -175,6 +175,17 @@ impl ProcessTable {
         self.deps.release(&g, &n)
     }
 
+    /// `stop all` / a group stop: drops a held start (not a held stop: that stop is wanted).
+    pub(super) fn cancel_held_start(&mut self, gi: usize, pi: usize) {
+        if self.deps.waiting.is_empty() {
+            return;
+        }
+        let (g, n) = self.names(gi, pi);
+        self.deps
+            .waiting
+            .retain(|(wg, wn, _)| !(*wg == g && *wn == n));
+    }
+
     /// `stop all`: a dependency whose dependents are on their way down stops after them.
     /// Returns true when the stop was held.
     pub(super) fn hold_stop_for_dependents(&mut self, gi: usize, pi: usize) -> bool {
@@ -360,6 +371,19 @@ impl ProcessTable {
                 self.names(gi, pi)
             })
             .collect()
+    }
+
+    /// Whether a start of the process is held until its dependencies hold (`exit_when_idle`
+    /// counts it as work still to come unless it is blocked).
+    pub(super) fn is_held(&self, gi: usize, pi: usize) -> bool {
+        if self.deps.waiting.is_empty() {
+            return false;
+        }
+        let (g, n) = self.names(gi, pi);
+        self.deps
+            .waiting
+            .iter()
+            .any(|(wg, wn, _)| *wg == g && *wn == n)
     }
 
     /// Whether a process can never start because a dependency cannot come up by itself.

@@ -464,8 +464,9 @@ impl ProcessTable {
         }
         let all_idle = (0..self.groups.len()).all(|gi| {
             (0..self.groups[gi].slots.len()).all(|pi| {
+                // A start held for its dependencies is still to come (unless blocked).
                 let outlook = Outlook {
-                    queued_for_start: false,
+                    queued_for_start: self.is_held(gi, pi),
                     blocked: self.blocked_by_dependency(gi, pi),
                 };
                 outcome::idle(&self.groups[gi].slots[pi].process, outlook)
