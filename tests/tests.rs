@@ -21,5 +21,6 @@ mod load;
 mod logs;
 mod reconfig;
 mod rpc;
+mod shell_pty;
 mod systemd;
 mod util;

@@ -57,7 +57,7 @@ impl ProcessTable {
             .groups
             .iter()
             .flat_map(|g| &g.config.processes)
-            .any(|p| !p.depends_on.is_empty());
+            .any(|p| !p.extensions.depends_on.is_empty());
     }
 
     /// The graph over the table's processes and the (group, process) index of each node.
@@ -121,7 +121,7 @@ impl ProcessTable {
                 && p.laststart.is_none()
                 && p.config.autostart
                 && !p.holding
-                && !p.config.depends_on.is_empty();
+                && !p.config.extensions.depends_on.is_empty();
             if would_start {
                 let (graph, index) = self.dep_graph();
                 if let Some(node) = Self::node_of(&index, gi, pi)

@@ -176,7 +176,7 @@ impl ProcessTable {
         let group_name: Rc<str> = Rc::from(config.name.as_str());
         for pc in &config.processes {
             let mut process = Process::new(pc.clone(), group_name.clone());
-            if pc.restart.restart_jitter_ppm > 0 {
+            if pc.extensions.restart.restart_jitter_ppm > 0 {
                 // restart_jitter=: a random seed per process (the machine itself is pure).
                 use std::hash::BuildHasher;
                 process.jitter_state =
