@@ -52,10 +52,11 @@ test: ref browser man-check
 	$(CARGO) build
 	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
 
-# Lints every manual page with mandoc: any message (style included) fails.
+# Lints every manual page with mandoc: any warning or error fails (`mandoc -T lint man/*` also
+# shows style hints such as source lines over 80 bytes; the pages are clean of those too).
 man:
 	@command -v mandoc >/dev/null || { echo "make man: mandoc is not installed (apt-get install mandoc)"; exit 1; }
-	@out=$$(mandoc -T lint -W style man/*.[158] 2>&1); \
+	@out=$$(mandoc -T lint -W warning man/*.[158] 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	echo "man pages: mandoc -T lint clean ($$(ls man/*.[158] | wc -l) pages)"
 
