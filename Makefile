@@ -24,12 +24,17 @@ run: build
 	mkdir -p /tmp/supervisor-example
 	./target/debug/supervisor supervisord -n -c examples/supervisord.conf
 
-# The reference supervisor 4.3.0 in a venv, for the compatibility tests.
-ref: $(REF_VENV)/bin/supervisord
+# The reference supervisor 4.3.0 in a venv, for the compatibility tests, with the official
+# Prometheus client whose parser checks /metrics.
+ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/.prometheus_client
 
 $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
+
+$(REF_VENV)/.prometheus_client: $(REF_VENV)/bin/supervisord
+	$(REF_VENV)/bin/pip install --quiet prometheus_client
+	touch $@
 
 # playwright-core for the real-browser dashboard test (tests/browser; skipped without node).
 browser:

@@ -12,6 +12,7 @@ mod lifecycle;
 mod listeners;
 mod logs;
 mod perf;
+mod probes;
 mod reconfig;
 mod rpc;
 mod util;
