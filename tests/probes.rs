@@ -81,6 +81,14 @@ fn readyz_follows_the_autostarted_programs() {
     );
     assert_eq!(get(&sock, "/readyz", AUTH).1, "ok\n");
 
+    // The HEALTHCHECK applet: the [supervisorctl] section's URL and credentials, exit 0 on 200.
+    let probe = Command::new(util::binary())
+        .args(["probe", "-c", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(probe.status.code(), Some(0), "{probe:?}");
+    assert_eq!(util::stdout(&probe), "ok\n");
+
     // An operator's stop makes it unready again, with the reason.
     let ctl = util::run(
         &dir,
@@ -92,6 +100,26 @@ fn readyz_follows_the_autostarted_programs() {
         get(&sock, "/readyz", AUTH),
         (503, "web: STOPPED\n".to_string())
     );
+    let probe = Command::new(util::binary())
+        .args(["probe", "-c", conf.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(probe.status.code(), Some(1), "{probe:?}");
+    assert_eq!(util::stdout(&probe), "web: STOPPED\n");
+    assert!(
+        util::stderr(&probe).contains("/readyz: HTTP 503"),
+        "{probe:?}"
+    );
+    let healthz = Command::new(util::binary())
+        .args(["probe", "-c", conf.to_str().unwrap(), "/healthz"])
+        .output()
+        .unwrap();
+    assert_eq!(healthz.status.code(), Some(0), "{healthz:?}");
+    let wrong = Command::new(util::binary())
+        .args(["probe", "-c", conf.to_str().unwrap(), "-p", "wrong"])
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");
     assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
 }
 

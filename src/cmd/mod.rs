@@ -3,6 +3,7 @@
 
 pub mod check_config;
 pub mod getopt;
+pub mod probe;
 pub mod sample;
 pub mod supervisorctl;
 pub mod supervisord;
@@ -16,7 +17,7 @@ pub const SUPERVISOR_VERSION: &str = "4.3.0";
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 const APPLETS: &str =
-    "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, version, help";
+    "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, probe, version, help";
 
 /// Runs the applet named by argv and returns the process exit code.
 pub fn dispatch(args: Vec<OsString>) -> i32 {
@@ -55,6 +56,7 @@ fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
         "supervisorctl" | "ctl" => supervisorctl::main(&name, args),
         "check-config" => check_config::main(&name, args),
         "sample-config" | "echo_supervisord_conf" => sample::main(args),
+        "probe" => probe::main(&name, args),
         "version" | "--version" | "-V" => {
             println!("supervisor {PACKAGE_VERSION} (supervisord {SUPERVISOR_VERSION} compatible)");
             0
@@ -79,6 +81,7 @@ fn help_text(argv0: &str) -> String {
          supervisorctl | ctl    control a running daemon (also: named supervisorctl)\n  \
          check-config [-c FILE] [--dump]   validate a config, print a summary or the resolved model\n  \
          sample-config          print a commented sample config (also: named echo_supervisord_conf)\n  \
+         probe [PATH]           GET /readyz (or PATH) from supervisord; exit 0 on 200 (HEALTHCHECK)\n  \
          version                print the version\n  \
          help                   this text\n"
     )

@@ -6,6 +6,7 @@ mod commands;
 mod controller;
 mod help;
 pub(crate) mod options;
+pub mod probe;
 mod shell;
 mod tail;
 mod transport;
