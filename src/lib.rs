@@ -18,3 +18,6 @@ pub mod signals;
 pub mod sys;
 pub mod web;
 pub mod xmlrpc;
+
+#[cfg(test)]
+mod testutil;

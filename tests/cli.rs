@@ -81,4 +81,8 @@ fn subcommand_aliases_match_the_applet_symlinks() {
     let sample = run(&dir, "echo_supervisord_conf", &[]);
     assert_eq!(sample.status.code(), Some(0));
     assert_eq!(stdout(&supervisor(&["sample-config"])), stdout(&sample));
+    // Like the reference's confecho.main, echo_supervisord_conf reads no arguments at all.
+    let with_args = run(&dir, "echo_supervisord_conf", &["-h", "extra"]);
+    assert_eq!(with_args.status.code(), Some(0));
+    assert_eq!(stdout(&with_args), stdout(&sample));
 }

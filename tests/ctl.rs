@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, TempDir, free_port};
+use crate::util::{self, RPC_INTERFACE, TempDir, WAIT, free_port};
 
 /// Which supervisord a side talks to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -43,7 +43,7 @@ fn config(env_dir: &Path, port: u16, version: u8) -> String {
         "[unix_http_server]\nfile={d}/s.sock\n\n\
          [inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=123\n\n\
          [supervisord]\nlogfile={d}/main.log\npidfile={d}/sd.pid\nchildlogdir={d}\nloglevel=info\n\n\
-         [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+         {RPC_INTERFACE}\
          [supervisorctl]\nserverurl=unix://{d}/s.sock\n\n\
          [program:sleeper]\ncommand=sleep 1000\nstartsecs=0\n\n\
          [program:printer]\ncommand=/bin/sh -c \"echo out-line; echo err-line 1>&2; exec sleep 1000\"\nstartsecs=0\n\
@@ -122,7 +122,7 @@ impl Env {
     }
 
     fn wait_ready(&mut self) {
-        let ok = util::wait_for(Duration::from_secs(20), || self.refctl("pid").rc == Some(0));
+        let ok = util::wait_for(WAIT, || self.refctl("pid").rc == Some(0));
         assert!(
             ok,
             "{:?} daemon did not come up: {}",
@@ -134,7 +134,7 @@ impl Env {
     /// Waits until `status` shows each (name, state).
     fn wait_states(&self, want: &[(&str, &str)]) {
         let mut last = String::new();
-        let ok = util::wait_for(Duration::from_secs(20), || {
+        let ok = util::wait_for(WAIT, || {
             last = self.refctl("status").stdout;
             want.iter().all(|(name, state)| {
                 last.lines().any(|l| {
@@ -149,7 +149,7 @@ impl Env {
     /// Waits until `name` is in none of the transitional states.
     fn wait_settled(&self, name: &str) {
         let mut last = String::new();
-        let ok = util::wait_for(Duration::from_secs(20), || {
+        let ok = util::wait_for(WAIT, || {
             last = self.refctl(&format!("status {name}")).stdout;
             !["STARTING", "BACKOFF", "STOPPING"]
                 .iter()
@@ -179,7 +179,7 @@ impl Drop for Env {
     fn drop(&mut self) {
         if let Some(child) = self.daemon.as_ref() {
             util::unsafe_kill(child.id() as i32, 15);
-            if !self.wait_exit(Duration::from_secs(30))
+            if !self.wait_exit(WAIT.saturating_mul(2))
                 && let Some(mut child) = self.daemon.take()
             {
                 let _ = child.kill();
@@ -231,7 +231,7 @@ fn run_ctl(ctl: &Path, env: &Env, args: &[String], stdin: Option<&str>) -> Outco
         let mut pipe = child.stdin.take().unwrap();
         let _ = pipe.write_all(text.as_bytes());
     }
-    finish(child, Duration::from_secs(60), None)
+    finish(child, WAIT.saturating_mul(3), None)
 }
 
 /// Waits (at most `limit`) until process `pid` has been asleep (state S) for 300 ms in a row,
@@ -360,7 +360,7 @@ impl Side<'_> {
             if let Some(text) = step.stdin {
                 input.write_all(text.as_bytes()).unwrap();
             }
-            let outcome = finish(child, Duration::from_secs(30), Some(marker));
+            let outcome = finish(child, WAIT.saturating_mul(2), Some(marker));
             drop(input);
             return outcome;
         }
@@ -605,7 +605,7 @@ fn broken_config(e: &Env) {
 
 fn after_reload(e: &Env) {
     e.write_config(2);
-    let ok = util::wait_for(Duration::from_secs(20), || e.refctl("pid").rc == Some(0));
+    let ok = util::wait_for(WAIT, || e.refctl("pid").rc == Some(0));
     assert!(ok, "daemon not back after reload");
     e.wait_states(&[
         ("sleeper", "RUNNING"),
@@ -927,7 +927,7 @@ fn ctl_matches_reference_ctl_on_reference_daemon() {
     let mut diffs = compare(&reference, &ours);
     diffs.extend(compare_shutdown(&reference, &ours));
     assert!(
-        env.wait_exit(Duration::from_secs(40)),
+        env.wait_exit(WAIT.saturating_mul(2)),
         "daemon did not finish shutting down"
     );
     assert!(
@@ -962,11 +962,11 @@ fn our_daemon_answers_the_reference_ctl_like_the_reference_daemon() {
     let mut diffs = compare(&reference, &ours);
     diffs.extend(compare_shutdown(&reference, &ours));
     assert!(
-        reference_env.wait_exit(Duration::from_secs(40)),
+        reference_env.wait_exit(WAIT.saturating_mul(2)),
         "reference daemon did not finish shutting down"
     );
     assert!(
-        our_env.wait_exit(Duration::from_secs(40)),
+        our_env.wait_exit(WAIT.saturating_mul(2)),
         "our daemon did not finish shutting down"
     );
     assert!(
@@ -1000,9 +1000,7 @@ fn ctl_without_rpcinterface_matches_reference() {
     );
     let our_env = Env::launch(&refbin, DaemonKind::Ours, "ctlno", no_rpcinterface_config);
     for env in [&reference_env, &our_env] {
-        let up = util::wait_for(Duration::from_secs(20), || {
-            env.refctl("version").rc == Some(3)
-        });
+        let up = util::wait_for(WAIT, || env.refctl("version").rc == Some(3));
         assert!(
             up,
             "{:?} daemon not answering: {:?}",
@@ -1204,7 +1202,7 @@ fn ctl_matches_reference_on_odd_servers() {
                     .stderr(Stdio::piped())
                     .spawn()
                     .unwrap();
-                let o = finish(child, Duration::from_secs(30), None);
+                let o = finish(child, WAIT.saturating_mul(2), None);
                 let fix = |t: &str| {
                     t.replace(&dir.path.display().to_string(), "DIR")
                         .split('\n')

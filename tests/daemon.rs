@@ -5,10 +5,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::util::{
-    Daemon, TempDir, free_port, pid_alive, require_root, run, stderr, unsafe_kill, wait_for,
+    Daemon, RPC_INTERFACE, RPC_SECTIONS, TempDir, WAIT, free_port, pid_alive, require_root, run,
+    stderr, unsafe_kill, wait_for,
 };
-
-const WAIT: Duration = Duration::from_secs(15);
 
 /// Writes a config with the main log in the temp dir and the given program sections.
 fn config(dir: &TempDir, programs: &str) -> std::path::PathBuf {
@@ -727,8 +726,6 @@ fn rpc_call(sock: &std::path::Path, method: &str, params: &[&str]) -> String {
     crate::util::rpc_call(sock, method, params, WAIT)
 }
 
-const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
-
 #[test]
 fn rpc_over_the_unix_socket_drives_processes() {
     let (dir, mut d) = start(
@@ -858,7 +855,7 @@ fn web_ui_shows_processes_and_runs_actions() {
     let (dir, mut d) = start(
         "webui",
         &format!(
-            "[inet_http_server]\nport=127.0.0.1:{port}\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n[program:web]\ncommand=sleep 1000\nstartsecs=0\n"
+            "[inet_http_server]\nport=127.0.0.1:{port}\n\n{RPC_INTERFACE}[program:web]\ncommand=sleep 1000\nstartsecs=0\n"
         ),
     );
     assert!(wait_log(&dir, "success: web entered RUNNING state"));
@@ -933,16 +930,13 @@ fn normalized_messages(log: &str, names: &[&str]) -> Vec<String> {
 
 #[test]
 fn lifecycle_log_lines_match_the_reference() {
-    let Some(reference) = crate::util::require_reference("lifecycle_log_lines_match_the_reference")
-    else {
-        return;
-    };
     // startsecs=5 for quick: the reference reaps up to a second late (see normalized_messages),
     // so with startsecs=1 a loaded machine makes it log `success:` for a program that exited.
     let programs = "[program:quick]\ncommand=sh -c 'exit 3'\nstartretries=2\nstartsecs=5\n\n[program:trapper]\ncommand=sh -c \"trap '' TERM; exec sleep 1000\"\nstopwaitsecs=1\nstartsecs=1\n\n[program:fine]\ncommand=sh -c 'sleep 3; exit 0'\nstartsecs=1\nautorestart=false\n";
-    let run_one = |exe: Option<std::path::PathBuf>, tag: &str| -> String {
-        let dir = TempDir::new(tag);
-        let exe = exe.unwrap_or_else(|| dir.applet("supervisord"));
+    let run_one = |imp: &crate::util::Implementation| -> String {
+        let tag = imp.tag("life");
+        let dir = TempDir::new(&tag);
+        let exe = imp.supervisord(&dir);
         let conf = dir.write(
             "s.conf",
             &format!(
@@ -958,20 +952,20 @@ fn lifecycle_log_lines_match_the_reference() {
             .spawn()
             .unwrap();
         let log = || dir.read("s.log");
-        let settled = wait_for(Duration::from_secs(40), || {
+        let settled = wait_for(WAIT.saturating_mul(2), || {
             log().contains("gave up: quick")
                 && log().contains("exited: fine")
                 && log().contains("success: trapper")
         });
-        unsafe_kill(child.id() as i32, 15);
-        let ended = wait_for(WAIT, || matches!(child.try_wait(), Ok(Some(_))));
-        let _ = child.kill();
-        let _ = child.wait();
+        let ended = crate::util::terminate(&mut child, WAIT).is_some();
         assert!(settled && ended, "{tag}:\n{}", log());
         log()
     };
-    let ours = run_one(None, "lifeours");
-    let theirs = run_one(Some(reference.join("supervisord")), "liferef");
+    let Some((ours, theirs)) =
+        crate::util::side_by_side("lifecycle_log_lines_match_the_reference", run_one)
+    else {
+        return;
+    };
     for name in ["quick", "fine", "trapper"] {
         let pick =
             |log: &str| normalized_messages(log, &[&format!(" {name} "), &format!("'{name}'")]);
@@ -1155,11 +1149,7 @@ fn logtail_stream_follows_rotations() {
     );
     assert!(wait_for(WAIT, || dir.join("rotor.log").exists()));
     let mut tail = LogTail::open(&dir.join("s.sock"), "rotor");
-    assert!(
-        tail.wait_for(b"done-writing", Duration::from_secs(20)),
-        "{}",
-        tail.text()
-    );
+    assert!(tail.wait_for(b"done-writing", WAIT), "{}", tail.text());
     assert!(dir.join("rotor.log.1").exists(), "the log rotated");
     drop(tail);
     assert_eq!(d.stop(WAIT), Some(0));

@@ -8,9 +8,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{Daemon, TempDir, free_port, wait_for};
-
-const WAIT: Duration = Duration::from_secs(15);
+use crate::util::{Daemon, RPC_INTERFACE, TempDir, WAIT, free_port, wait_for};
 
 fn start(tag: &str, port: u16, programs: &str) -> (TempDir, Daemon) {
     start_in(TempDir::new(tag), port, programs)
@@ -20,7 +18,7 @@ fn start_in(dir: TempDir, port: u16, programs: &str) -> (TempDir, Daemon) {
     let conf = dir.write(
         "s.conf",
         &format!(
-            "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\n\n[inet_http_server]\nport=127.0.0.1:{port}\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n{programs}"
+            "[supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\n\n[inet_http_server]\nport=127.0.0.1:{port}\n\n{RPC_INTERFACE}{programs}"
         ),
     );
     let daemon = Daemon::start(&dir, &conf);

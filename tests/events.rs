@@ -2,11 +2,8 @@
 //! a recording event listener in each, and the two recordings compared (headers and payloads).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::util::{self, TempDir, wait_for};
-
-const WAIT: Duration = Duration::from_secs(10);
+use crate::util::{self, RPC_INTERFACE, TempDir, WAIT, wait_for};
 
 /// Records every event verbatim (header line and payload, escaped onto one line) and answers OK;
 /// the first delivery of a REMOTE_COMMUNICATION of type `failme` is answered FAIL.
@@ -114,10 +111,7 @@ childlogdir=%(here)s
 loglevel=debug
 strip_ansi=true
 
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[eventlistener:rec]
+{RPC_INTERFACE}[eventlistener:rec]
 command={python} -u %(here)s/listener.py %(here)s/events.txt
 events=PROCESS_STATE,PROCESS_LOG,PROCESS_COMMUNICATION,REMOTE_COMMUNICATION,PROCESS_GROUP,SUPERVISOR_STATE_CHANGE
 buffer_size=1000
@@ -225,7 +219,7 @@ fn run_scenario(supervisord: &Path, python: &Path, dir: &TempDir) -> Run {
     let conf = config(dir, python, Phase::Start);
     let mut daemon = util::spawn_foreground(supervisord, dir, &conf);
     let stalled = drive(dir, python, daemon.id() as i32).err();
-    let ended = util::terminate(&mut daemon, Duration::from_secs(15)).is_some();
+    let ended = util::terminate(&mut daemon, WAIT).is_some();
     assert!(ended, "{}: supervisord did not exit", dir.path.display());
     Run {
         recording: dir.read("events.txt"),
@@ -655,18 +649,12 @@ fn compare_other_pools(ours: &Run, theirs: &Run) -> Vec<String> {
 
 #[test]
 fn events_match_the_reference() {
-    let Some(refbin) = util::require_reference("events_match_the_reference") else {
+    let Some((ours, theirs)) = util::side_by_side("events_match_the_reference", |imp| {
+        let dir = TempDir::new(&imp.tag("ev"));
+        run_scenario(&imp.supervisord(&dir), &imp.python(), &dir)
+    }) else {
         return;
     };
-    let python = refbin.join("python");
-    let ours_dir = TempDir::new("evours");
-    let py = python.clone();
-    let reference = std::thread::spawn(move || {
-        let dir = TempDir::new("evref");
-        run_scenario(&refbin.join("supervisord"), &py, &dir)
-    });
-    let ours = run_scenario(&ours_dir.applet("supervisord"), &python, &ours_dir);
-    let theirs = reference.join().unwrap();
     assert!(
         theirs.stalled.is_none(),
         "the reference stalled: {:?}\n{}",

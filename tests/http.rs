@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, Daemon, TempDir, free_port};
+use crate::util::{self, Daemon, RPC_INTERFACE, TempDir, WAIT, free_port};
 
 fn config(dir: &Path, port: u16, sock_mode: &str) -> String {
     format!(
@@ -17,8 +17,7 @@ fn config(dir: &Path, port: u16, sock_mode: &str) -> String {
          [unix_http_server]\nfile={d}/s.sock\nchmod={sock_mode}\nusername=user\n\
          password={{SHA}}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4\n\n\
          [inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=secret\n\n\
-         [rpcinterface:supervisor]\n\
-         supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+         {RPC_INTERFACE}",
         d = dir.display()
     )
 }
@@ -65,9 +64,7 @@ fn normalize(text: &str) -> String {
 }
 
 fn wait_for_port(port: u16) -> bool {
-    util::wait_for(Duration::from_secs(15), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    })
+    util::wait_for(WAIT, || TcpStream::connect(("127.0.0.1", port)).is_ok())
 }
 
 const AUTH: &str = "Authorization: Basic dXNlcjpzZWNyZXQ=\r\n";
@@ -280,7 +277,7 @@ fn unix_socket_mode_auth_and_removal() {
     let sock: PathBuf = dir.join("s.sock");
     let mut daemon = Daemon::start(&dir, &conf);
     assert!(
-        util::wait_for(Duration::from_secs(10), || sock.exists()),
+        util::wait_for(WAIT, || sock.exists()),
         "socket never appeared"
     );
     // bind() creates the file with the umask's (narrower) mode; chmod follows a moment later.
@@ -290,7 +287,7 @@ fn unix_socket_mode_auth_and_removal() {
             .unwrap_or(0)
     };
     assert!(
-        util::wait_for(Duration::from_secs(10), || mode() == 0o770),
+        util::wait_for(WAIT, || mode() == 0o770),
         "socket mode {:o}",
         mode()
     );
@@ -307,7 +304,7 @@ fn unix_socket_mode_auth_and_removal() {
     let log_has_access_line = util::wait_for(Duration::from_secs(5), || {
         dir.read("sd.log").contains("localhost:0 - - [")
     });
-    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+    assert_eq!(daemon.stop(WAIT), Some(0));
     assert!(!sock.exists(), "socket file removed at shutdown");
     // Access lines are TRAC; at loglevel=debug they must not appear.
     assert!(
@@ -326,7 +323,7 @@ fn stale_socket_is_unlinked_and_live_one_refused() {
     let _first = Daemon::start(&dir, &conf);
     assert!(wait_for_port(port), "first daemon did not start");
     assert!(
-        util::wait_for(Duration::from_secs(5), || dir
+        util::wait_for(WAIT, || dir
             .read("daemon.err")
             .contains("Unlinking stale socket")),
         "stderr: {:?}",

@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use crate::util::{self, TempDir};
+use crate::util::{self, Implementation, RPC_INTERFACE, TempDir, WAIT};
 
 fn config(dir: &Path) -> String {
     let d = dir.display();
@@ -21,10 +20,7 @@ pidfile={d}/sd.pid
 childlogdir={d}
 loglevel=debug
 
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[program:long]
+{RPC_INTERFACE}[program:long]
 command=/bin/sleep 1000
 
 [program:okexit]
@@ -156,31 +152,26 @@ fn probe_script() -> PathBuf {
 
 /// Starts `supervisord` (ours or the reference's) on a fresh dir, runs the probe against it and
 /// returns the transcript; the probe ends with stopAllProcesses, then the daemon is stopped.
-fn run_side(refbin: &Path, tag: &str, reference: bool) -> String {
+fn run_side(imp: &Implementation, tag: &str) -> String {
     let dir = TempDir::new(tag);
     let conf = dir.write("supervisord.conf", &config(&dir.path));
     dir.write("notexec.sh", "#!/bin/sh\nexec sleep 1000\n");
-    let exe = if reference {
-        refbin.join("supervisord")
-    } else {
-        dir.applet("supervisord")
-    };
-    let mut daemon = util::spawn_foreground(&exe, &dir, &conf);
+    let mut daemon = util::spawn_foreground(&imp.supervisord(&dir), &dir, &conf);
     let sock = dir.join("sock");
-    let up = util::wait_for(Duration::from_secs(10), || sock.exists());
+    let up = util::wait_for(WAIT, || sock.exists());
     let out = if up {
-        Command::new(refbin.join("python"))
+        Command::new(imp.python())
             .arg(probe_script())
             .arg(format!("unix://{}", sock.display()))
             .arg(&dir.path)
-            .arg(refbin.join("supervisorctl"))
+            .arg(imp.ref_bin().join("supervisorctl"))
             .stdin(Stdio::null())
             .output()
             .ok()
     } else {
         None
     };
-    util::terminate(&mut daemon, Duration::from_secs(15));
+    util::terminate(&mut daemon, WAIT);
     let Some(out) = out else {
         panic!("{tag}: daemon did not come up:\n{}", dir.read("daemon.err"));
     };
@@ -218,15 +209,12 @@ fn diff(reference: &[&str], ours: &[&str]) -> Option<String> {
 
 #[test]
 fn process_info_and_status_match_the_reference_in_every_state() {
-    let Some(refbin) =
-        util::require_reference("lifecycle::process_info_and_status_match_the_reference")
-    else {
+    let Some((ours, theirs)) = util::side_by_side(
+        "lifecycle::process_info_and_status_match_the_reference",
+        |imp| run_side(imp, &imp.tag("life")),
+    ) else {
         return;
     };
-    let ours_bin = refbin.clone();
-    let ours = std::thread::spawn(move || run_side(&ours_bin, "life-ours", false));
-    let theirs = run_side(&refbin, "life-ref", true);
-    let ours = ours.join().unwrap();
 
     let violations: Vec<&str> = ours
         .lines()

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
 
-use crate::util::{self, TempDir, wait_for};
-
-const WAIT: Duration = Duration::from_secs(8);
+use crate::util::{self, RPC_INTERFACE, TempDir, WAIT, wait_for};
 
 /// One listener process. It records every event as `<process> <pid> <serial> <poolserial>
 /// <payload>` in `events.txt` and acts on the REMOTE_COMMUNICATION type, the first time an event
@@ -112,8 +110,7 @@ impl Side {
             "[unix_http_server]\nfile=%(here)s/s.sock\n\n\
              [supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\n\
              childlogdir=%(here)s\nloglevel=debug\n\n\
-             [rpcinterface:supervisor]\n\
-             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n{}",
+             {RPC_INTERFACE}{}",
             programs.replace("PYTHON", &python.display().to_string())
         );
         let conf = dir.write("s.conf", &conf);
@@ -198,7 +195,7 @@ impl Side {
     /// Stops the daemon (SIGTERM, bounded); whether it was still running until then.
     fn stop(mut self) -> (TempDir, bool) {
         let alive = matches!(self.child.try_wait(), Ok(None));
-        let ended = util::terminate(&mut self.child, Duration::from_secs(15)).is_some();
+        let ended = util::terminate(&mut self.child, WAIT).is_some();
         // A daemon that crashed leaves its listeners behind (the reference does, see
         // docs/differences.md): end the ones this scenario started.
         for pid in self.dir.read("pids.txt").lines() {
@@ -302,34 +299,19 @@ fn protocol_log(log: &[String], pool: &str) -> Vec<String> {
 /// What a scenario saw: named observations, compared line by line between the two daemons.
 type Observed = Vec<(String, Vec<String>)>;
 
-/// Runs `scenario` under the reference and under ours (in parallel) and returns both results.
+/// Runs `scenario` under ours and under the reference (`util::side_by_side`): both results.
 fn side_by_side(
     test: &str,
     programs: &str,
     scenario: fn(&Side) -> Result<Observed, String>,
 ) -> Option<(Result<Observed, String>, Result<Observed, String>)> {
-    let refbin = util::require_reference(test)?;
-    let python = refbin.join("python");
-    let ours_dir = TempDir::new("lsours");
-    let ours_exe = ours_dir.applet("supervisord");
-    let programs_ref = programs.to_string();
-    let py = python.clone();
-    let reference = std::thread::spawn(move || {
-        let side = Side::start(
-            &refbin.join("supervisord"),
-            TempDir::new("lsref"),
-            &py,
-            &programs_ref,
-        );
+    util::side_by_side(test, |imp| {
+        let dir = TempDir::new(&imp.tag("ls"));
+        let side = Side::start(&imp.supervisord(&dir), dir, &imp.python(), programs);
         let result = scenario(&side);
         let (_dir, alive) = side.stop();
         result.and_then(|r| alive.then_some(r).ok_or("the daemon died".to_string()))
-    });
-    let side = Side::start(&ours_exe, ours_dir, &python, programs);
-    let ours = scenario(&side);
-    let (_dir, alive) = side.stop();
-    let ours = ours.and_then(|r| alive.then_some(r).ok_or("the daemon died".to_string()));
-    Some((ours, reference.join().unwrap()))
+    })
 }
 
 /// Panics with every difference between the two observations.

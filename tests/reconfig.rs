@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, TempDir};
-
-const WAIT: Duration = Duration::from_secs(15);
+use crate::util::{self, RPC_INTERFACE, TempDir, WAIT};
 
 /// One supervisord (reference or ours) with the matching supervisorctl.
 struct Side {
@@ -41,7 +39,7 @@ fn base_config(d: &Path) -> String {
     format!(
         "[unix_http_server]\nfile={d}/s.sock\n\n\
          [supervisord]\nlogfile={d}/main.log\npidfile={d}/sd.pid\nchildlogdir={d}\nloglevel=info\n\n\
-         [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+         {RPC_INTERFACE}\
          [supervisorctl]\nserverurl=unix://{d}/s.sock\n\n"
     )
 }
@@ -116,7 +114,7 @@ impl Side {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + WAIT;
         let rc = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break status.code();
@@ -191,7 +189,7 @@ impl Side {
     }
 
     fn stop(&mut self) {
-        util::terminate(&mut self.daemon, Duration::from_secs(20));
+        util::terminate(&mut self.daemon, WAIT);
     }
 }
 
@@ -427,29 +425,21 @@ fn scenario(side: &Side) -> Vec<Entry> {
 
 #[test]
 fn reread_and_update_match_reference() {
-    let Some(refbin) = util::require_reference("reread_and_update_match_reference") else {
+    let Some((ours, reference)) = util::side_by_side("reread_and_update_match_reference", |imp| {
+        let bins = TempDir::new("reconf-bin");
+        let side = Side::start(
+            &imp.supervisord(&bins),
+            &imp.supervisorctl(&bins),
+            if imp.is_reference() {
+                "reference"
+            } else {
+                "ours"
+            },
+        );
+        scenario(&side)
+    }) else {
         return;
     };
-    let ours_dir = TempDir::new("reconf-bin");
-    let (reference, ours) = std::thread::scope(|s| {
-        let reference = s.spawn(|| {
-            let side = Side::start(
-                &refbin.join("supervisord"),
-                &refbin.join("supervisorctl"),
-                "reference",
-            );
-            scenario(&side)
-        });
-        let ours = s.spawn(|| {
-            let side = Side::start(
-                &ours_dir.applet("supervisord"),
-                &ours_dir.applet("supervisorctl"),
-                "ours",
-            );
-            scenario(&side)
-        });
-        (reference.join().unwrap(), ours.join().unwrap())
-    });
     let mut diffs = Vec::new();
     for (i, (r, o)) in reference.iter().zip(&ours).enumerate() {
         if r != o {

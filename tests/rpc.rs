@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{self, Daemon, TempDir};
+use crate::util::{self, Daemon, RPC_INTERFACE, TempDir, WAIT};
 
 fn config(dir: &Path) -> String {
     let d = dir.display();
@@ -20,10 +20,7 @@ pidfile={d}/sd.pid
 childlogdir={d}
 nodaemon=true
 
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[program:sleeper]
+{RPC_INTERFACE}[program:sleeper]
 command=/bin/sleep 1000
 startsecs=0
 
@@ -81,7 +78,7 @@ fn probe_script() -> PathBuf {
 fn probe(python: &Path, dir: &Path) -> String {
     let sock = dir.join("sock");
     assert!(
-        util::wait_for(Duration::from_secs(10), || sock.exists()),
+        util::wait_for(WAIT, || sock.exists()),
         "no socket at {}",
         sock.display()
     );
@@ -103,36 +100,21 @@ fn probe(python: &Path, dir: &Path) -> String {
 
 #[test]
 fn every_method_matches_the_reference() {
-    let Some(refbin) = util::require_reference("rpc::every_method_matches_the_reference") else {
+    let Some((got, expected)) =
+        util::side_by_side("rpc::every_method_matches_the_reference", |imp| {
+            let dir = TempDir::new(&imp.tag("rpc"));
+            let conf = dir.write("supervisord.conf", &config(&dir.path));
+            let mut daemon = Daemon {
+                child: util::spawn_foreground(&imp.supervisord(&dir), &dir, &conf),
+            };
+            let transcript = probe(&imp.python(), &dir.path);
+            // The probe shut the daemon down; kill it only if it hangs.
+            util::reap(&mut daemon.child, WAIT);
+            transcript
+        })
+    else {
         return;
     };
-    let python = refbin.join("python");
-
-    let ours = TempDir::new("rpc-ours");
-    let conf = ours.write("supervisord.conf", &config(&ours.path));
-    let mut daemon = Daemon::start(&ours, &conf);
-    let ours_path = ours.path.clone();
-    let py = python.clone();
-    let ours_run = std::thread::spawn(move || probe(&py, &ours_path));
-
-    let theirs = TempDir::new("rpc-ref");
-    let ref_conf = theirs.write("supervisord.conf", &config(&theirs.path));
-    let mut reference = Command::new(refbin.join("supervisord"))
-        .arg("-n")
-        .arg("-c")
-        .arg(&ref_conf)
-        .current_dir(&theirs.path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let expected = probe(&python, &theirs.path);
-    // The probe shut the daemons down; kill them only if they hang.
-    util::reap(&mut reference, Duration::from_secs(20));
-
-    let got = ours_run.join().unwrap();
-    util::reap(&mut daemon.child, Duration::from_secs(20));
 
     let expected: Vec<&str> = expected.lines().collect();
     let got: Vec<&str> = got.lines().collect();
@@ -152,8 +134,8 @@ fn every_method_matches_the_reference() {
 
 /// POSTs one XML-RPC body over the daemon's unix socket (HTTP/1.0: the reply ends at EOF).
 fn post(sock: &Path, body: &str) -> String {
-    let stream = util::connect_unix(sock, Duration::from_secs(10));
-    util::post_rpc(stream, body, Duration::from_secs(30)).expect("a reply within 30 s")
+    let stream = util::connect_unix(sock, WAIT);
+    util::post_rpc(stream, body, WAIT.saturating_mul(2)).expect("a reply in time")
 }
 
 fn call_struct(method: &str, params: &str) -> String {
@@ -172,14 +154,13 @@ fn start_rpc_daemon(tag: &str, programs: &str) -> (TempDir, Daemon, PathBuf) {
         "supervisord.conf",
         &format!(
             "[unix_http_server]\nfile={d}/sock\n\n[supervisord]\nlogfile={d}/main.log\n\
-             pidfile={d}/sd.pid\nchildlogdir={d}\n\n[rpcinterface:supervisor]\n\
-             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             pidfile={d}/sd.pid\nchildlogdir={d}\n\n{RPC_INTERFACE}\
              {programs}"
         ),
     );
     let daemon = Daemon::start(&dir, &conf);
     let sock = dir.join("sock");
-    assert!(util::wait_for(Duration::from_secs(10), || sock.exists()));
+    assert!(util::wait_for(WAIT, || sock.exists()));
     (dir, daemon, sock)
 }
 
@@ -219,7 +200,7 @@ fn stop_right_after_start_does_not_signal_supervisord() {
         "<?xml version='1.0'?><methodCall><methodName>supervisor.getState</methodName></methodCall>",
     );
     assert!(state.contains("<string>RUNNING</string>"), "{state}");
-    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+    assert_eq!(daemon.stop(WAIT), Some(0));
 }
 
 /// The reference answers HTTP 500 here (3 GB does not fit an XML-RPC int); we clamp.
@@ -239,5 +220,5 @@ fn config_info_with_huge_values_is_clamped_not_an_error() {
             .contains("<name>stdout_logfile_maxbytes</name>\n<value><int>2147483647</int></value>"),
         "{reply}"
     );
-    assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
+    assert_eq!(daemon.stop(WAIT), Some(0));
 }

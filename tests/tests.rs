@@ -1,7 +1,8 @@
 //! The one integration-test binary: each module tests one area against the real binary.
 
-mod audit;
+mod capture_under_load;
 mod cli;
+mod compat_edge_cases;
 mod config;
 mod ctl;
 mod daemon;
@@ -11,7 +12,6 @@ mod http;
 mod lifecycle;
 mod listeners;
 mod logs;
-mod perf;
 mod probes;
 mod reconfig;
 mod rpc;

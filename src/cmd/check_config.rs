@@ -5,13 +5,25 @@
 use crate::config;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: check-config [-c FILE] [--dump]\n\n\
-Loads a supervisord config (default: the paths supervisord searches) and reports every problem.\n\n\
-options:\n  \
--c, --configuration FILE  the config file to check\n  \
---dump                    print the resolved configuration as JSON\n  \
---reference-errors        word errors as supervisord 4.3.0 does (`Error: ...`)\n  \
--h, --help                this text";
+/// The options, parsed by argh. Every option is ours (supervisord has no check-config), so argh's
+/// own wording is fine for errors; `normalize` keeps the getopt spellings `-cFILE` and
+/// `--configuration=FILE` the applet accepted before argh.
+#[derive(argh::FromArgs)]
+#[argh(
+    description = "Loads a supervisord config (default: the paths supervisord searches) and reports every problem.",
+    help_triggers("-h", "--help", "-?")
+)]
+struct Args {
+    /// the config file to check
+    #[argh(option, short = 'c', arg_name = "FILE")]
+    configuration: Option<PathBuf>,
+    /// print the resolved configuration as JSON
+    #[argh(switch)]
+    dump: bool,
+    /// word errors as supervisord 4.3.0 does (`Error: ...`)
+    #[argh(switch)]
+    reference_errors: bool,
+}
 
 /// Appends a formatted line to a String buffer.
 macro_rules! outln {
@@ -34,43 +46,47 @@ fn usage_error(argv0: &str, msg: &str) -> i32 {
     2
 }
 
-pub fn main(argv0: &str, args: &[String]) -> i32 {
-    let mut file: Option<PathBuf> = None;
-    let mut dump = false;
-    let mut reference_errors = false;
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_str();
-        match arg {
-            "-h" | "--help" | "-?" => {
-                println!("{USAGE}");
-                return 0;
-            }
-            "--dump" => dump = true,
-            "--reference-errors" => reference_errors = true,
-            "-c" | "--configuration" => {
-                i += 1;
-                let Some(v) = args.get(i) else {
-                    return usage_error(argv0, &format!("option {arg} requires argument"));
-                };
-                file = Some(PathBuf::from(v));
-            }
-            a if a.starts_with("--configuration=") => {
-                file = Some(PathBuf::from(&a["--configuration=".len()..]));
-            }
-            a if a.starts_with("-c") && a.len() > 2 => file = Some(PathBuf::from(&a[2..])),
-            a if a.starts_with('-') => {
-                return usage_error(argv0, &format!("option {a} not recognized"));
-            }
-            a => {
-                return usage_error(
-                    argv0,
-                    &format!("positional arguments are not supported: {a}"),
-                );
+/// Splits the getopt forms argh does not know (`-cFILE`, `--configuration=FILE`) into two words.
+fn normalize(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len() + 1);
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        if a == "--" {
+            out.push(a.clone());
+            out.extend(rest.cloned());
+            break;
+        }
+        if let Some(v) = a.strip_prefix("--configuration=") {
+            out.extend(["--configuration".to_string(), v.to_string()]);
+        } else if let Some(v) = a.strip_prefix("-c").filter(|v| !v.is_empty()) {
+            out.extend(["-c".to_string(), v.to_string()]);
+        } else {
+            out.push(a.clone());
+            if a == "-c" || a == "--configuration" {
+                // The next word is the value even if it looks like `-cX`.
+                out.extend(rest.next().cloned());
             }
         }
-        i += 1;
     }
+    out
+}
+
+pub fn main(argv0: &str, args: &[String]) -> i32 {
+    let words = normalize(args);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let parsed = match <Args as argh::FromArgs>::from_args(&["check-config"], &words) {
+        Ok(parsed) => parsed,
+        Err(exit) if exit.status.is_ok() => {
+            print!("{}", exit.output);
+            return 0;
+        }
+        Err(exit) => return usage_error(argv0, exit.output.trim_end()),
+    };
+    let Args {
+        configuration: file,
+        dump,
+        reference_errors,
+    } = parsed;
     let path = match file {
         Some(p) => {
             if !p.exists() {

@@ -7,6 +7,7 @@ pub mod probe;
 pub mod sample;
 pub mod supervisorctl;
 pub mod supervisord;
+pub mod version;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -37,7 +38,7 @@ pub fn dispatch(args: Vec<OsString>) -> i32 {
     match base.as_str() {
         "supervisord" => supervisord::main(&argv0, &rest),
         "supervisorctl" => supervisorctl::main(&argv0, &rest),
-        "echo_supervisord_conf" => sample::main(&rest),
+        "echo_supervisord_conf" => sample::echo(),
         "supervisor-check-config" => check_config::main(&argv0, &rest),
         _ => dispatch_subcommand(&argv0, &rest),
     }
@@ -55,12 +56,10 @@ fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
         "supervisord" | "daemon" => supervisord::main(&name, args),
         "supervisorctl" | "ctl" => supervisorctl::main(&name, args),
         "check-config" => check_config::main(&name, args),
-        "sample-config" | "echo_supervisord_conf" => sample::main(args),
+        "sample-config" => sample::main(&name, args),
+        "echo_supervisord_conf" => sample::echo(),
         "probe" => probe::main(&name, args),
-        "version" | "--version" | "-V" => {
-            println!("supervisor {PACKAGE_VERSION} (supervisord {SUPERVISOR_VERSION} compatible)");
-            0
-        }
+        "version" | "--version" | "-V" => version::main(&name, args),
         "help" | "--help" | "-h" => {
             print!("{}", help_text(argv0));
             0

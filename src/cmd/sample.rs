@@ -134,17 +134,36 @@ serverurl=unix:///tmp/supervisor.sock ; the daemon to control: unix:///path or h
 ;files = conf.d/*.conf       ; space-separated globs, relative to this file's directory (required)
 "#;
 
-pub fn main(args: &[String]) -> i32 {
-    if let Some(a) = args.first() {
-        if a == "-h" || a == "--help" {
-            println!(
-                "usage: echo_supervisord_conf\n\nPrints a commented sample supervisord config to stdout."
-            );
-            return 0;
+/// `supervisor sample-config` takes no arguments; argh answers `-h` and rejects anything else.
+#[derive(argh::FromArgs)]
+#[argh(
+    description = "Prints a commented sample supervisord config to stdout.",
+    help_triggers("-h", "--help")
+)]
+struct Args {}
+
+/// `supervisor sample-config [-h]`.
+pub fn main(argv0: &str, args: &[String]) -> i32 {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match <Args as argh::FromArgs>::from_args(&["sample-config"], &words) {
+        Ok(Args {}) => echo(),
+        Err(exit) if exit.status.is_ok() => {
+            print!("{}", exit.output);
+            0
         }
-        eprintln!("Error: positional arguments are not supported: {a}");
-        return 2;
+        Err(exit) => {
+            eprintln!(
+                "Error: {}\nFor help, use {argv0} -h",
+                exit.output.trim_end()
+            );
+            2
+        }
     }
+}
+
+/// `echo_supervisord_conf`: like the reference's confecho.main, it reads no arguments at all
+/// (`echo_supervisord_conf -h` prints the sample too).
+pub fn echo() -> i32 {
     print!("{SAMPLE}");
     0
 }

@@ -657,8 +657,8 @@ mod tests {
 
     #[test]
     fn supervisorctl_section_defaults_and_rules() {
-        let dir = std::env::temp_dir().join(format!("svctl-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = crate::testutil::TempDir::new("ctlconf");
+        let dir = tmp.path();
         let defaults = load_ctl(None).unwrap();
         assert_eq!(defaults.serverurl, "http://localhost:9001");
         assert_eq!(defaults.prompt, "supervisor");
@@ -691,7 +691,6 @@ mod tests {
             errs[0].reference_message(),
             format!("could not find config file {}", missing.display())
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -596,8 +596,8 @@ mod tests {
 
     #[test]
     fn glob_matches_files_and_skips_hidden() {
-        let dir = std::env::temp_dir().join(format!("svglob-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = crate::testutil::TempDir::new("glob");
+        let dir = tmp.path();
         std::fs::create_dir_all(dir.join("conf.d")).unwrap();
         for n in ["a.conf", "b.conf", ".h.conf", "c.ini"] {
             std::fs::write(dir.join("conf.d").join(n), "").unwrap();
@@ -611,6 +611,5 @@ mod tests {
         assert_eq!(names, ["a.conf", "b.conf"]);
         assert_eq!(glob(&format!("{}/c*/c.ini", dir.display())).len(), 1);
         assert!(glob(&format!("{}/nope/*.conf", dir.display())).is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

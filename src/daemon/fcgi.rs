@@ -61,8 +61,7 @@ mod tests {
 
     #[test]
     fn unix_socket_replaces_a_stale_file_and_gets_its_mode() {
-        let dir = std::env::temp_dir().join(format!("fcgi-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testutil::TempDir::new("fcgi");
         let path = dir.join("f.sock");
         std::fs::write(&path, "stale").unwrap();
         let opts = FcgiOptions {
@@ -76,7 +75,6 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o640);
         assert!(std::os::unix::net::UnixStream::connect(&path).is_ok());
         assert!(sock.fd() > 2);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

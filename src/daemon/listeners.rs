@@ -127,9 +127,8 @@ mod tests {
 
     #[test]
     fn a_pool_only_gets_events_emitted_after_it_was_created() {
-        let dir = std::env::temp_dir().join(format!("listeners-pools-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.display();
+        let dir = crate::testutil::TempDir::new("listeners-pools");
+        let d = dir.path().display();
         let conf = dir.join("supervisord.conf");
         std::fs::write(
             &conf,
@@ -163,6 +162,5 @@ mod tests {
             vec![(0, 0, added("a")), (1, 1, added("b")), (2, 2, added("p"))]
         );
         assert_eq!(buffered("b"), vec![(1, 0, added("b")), (2, 1, added("p"))]);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

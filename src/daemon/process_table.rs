@@ -702,12 +702,12 @@ impl ProcessTable {
 mod tests {
     use super::*;
     use crate::daemon::Overrides;
+    use crate::testutil::TempDir;
 
     /// A table over a fresh config file in a temp dir (`extra`: the program sections).
-    fn table(tag: &str, extra: &str) -> (ProcessTable, mio::Poll, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("process-table-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.display();
+    fn table(tag: &str, extra: &str) -> (ProcessTable, mio::Poll, TempDir) {
+        let dir = TempDir::new(tag);
+        let d = dir.path().display();
         let conf = dir.join("supervisord.conf");
         let text = format!("[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n{extra}");
         std::fs::write(&conf, text).unwrap();
@@ -725,7 +725,7 @@ mod tests {
     /// pass: the whole shutdown, listeners included, takes one step.
     #[test]
     fn already_stopped_batches_all_finish_in_one_shutdown_step() {
-        let (mut table, _poll, dir) = table(
+        let (mut table, _poll, _dir) = table(
             "stopped",
             "[program:a]\ncommand=cat\nautostart=false\npriority=1\n\n\
              [program:b]\ncommand=cat\nautostart=false\npriority=5\n\n\
@@ -736,7 +736,6 @@ mod tests {
         assert!(table.shutdown_step(now), "stopped groups held the shutdown");
         assert_eq!(table.shutdown.stop_list, Some(Vec::new()));
         assert!(!table.shutdown.holding);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Regression: once a shutdown batch's listeners had nothing left to take, the end of its
@@ -744,7 +743,7 @@ mod tests {
     /// until every process had died (seconds, up to stopwaitsecs).
     #[test]
     fn waiting_for_a_process_to_die_at_shutdown_sets_no_past_deadline() {
-        let (mut table, _poll, dir) = table(
+        let (mut table, _poll, _dir) = table(
             "spin",
             "[program:p]\ncommand=sleep 30\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
         );
@@ -761,7 +760,6 @@ mod tests {
             libc::kill(pid as i32, libc::SIGKILL);
             libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
         }
-        let _ = std::fs::remove_dir_all(&dir);
         assert!(!done, "the process cannot be stopped before it is reaped");
         assert!(
             deadline.is_some_and(|d| d > now),

@@ -368,6 +368,7 @@ mod tests {
     use crate::daemon::Overrides;
     use crate::daemon::process_table::ProcessTable;
     use crate::rpc::{self, RpcOutcome};
+    use crate::testutil::TempDir;
     use crate::xmlrpc::{DecodeOptions, Response, Value, decode_response, encode_call};
 
     const SCENARIO: &str = "daemon::rpc_backend::tests::scenario_with_real_processes";
@@ -391,10 +392,9 @@ mod tests {
     }
 
     /// A process table without programs (nothing is spawned, so nothing is reaped).
-    fn empty_supervisor(tag: &str) -> (ProcessTable, Poll, PathBuf) {
-        let dir = std::env::temp_dir().join(format!("rpc-backend-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.display();
+    fn empty_supervisor(tag: &str) -> (ProcessTable, Poll, TempDir) {
+        let dir = TempDir::new(tag);
+        let d = dir.path().display();
         let conf = dir.join("supervisord.conf");
         std::fs::write(
             &conf,
@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected_and_only_configured_namespaces_are_published() {
-        let (mut sup, _poll, dir) = empty_supervisor("requests");
+        let (mut sup, _poll, _dir) = empty_supervisor("requests");
         let mut clear = || Ok(());
         let now = SystemTime::now();
         let mut backend = DaemonBackend::new(&mut sup, &mut clear, Instant::now());
@@ -433,7 +433,6 @@ mod tests {
         assert!(text.contains("system.multicall"), "{text}");
         assert!(!text.contains("supervisor.getPID"), "{text}");
         assert!(reply(&mut backend, "supervisor.getPID").contains("UNKNOWN_METHOD"));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     struct Harness {
@@ -564,10 +563,9 @@ mod tests {
     #[test]
     #[ignore = "reaps any child: run alone by backend_drives_real_processes"]
     fn scenario_with_real_processes() {
-        let dir = std::env::temp_dir().join(format!("rpc-backend-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let conf = write_conf(&dir, "");
+        let tmp = TempDir::new("rpc-backend");
+        let dir = tmp.path();
+        let conf = write_conf(dir, "");
         let mut h = Harness::new(&conf);
         h.pump_until("autostart", |h| {
             h.state("sleeper") == "RUNNING" && h.state("cat") == "RUNNING"
@@ -662,7 +660,7 @@ mod tests {
             ])]))
         );
         write_conf(
-            &dir,
+            dir,
             "[program:extra]\ncommand=/bin/sleep 1000\nstartsecs=0\n",
         );
         assert_eq!(
@@ -736,6 +734,5 @@ mod tests {
             assert!(Instant::now() < deadline, "shutdown did not finish");
             h.pump();
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -16,28 +16,10 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::*;
 use crate::config::model::{Credentials, InetHttpServerConfig, UnixHttpServerConfig};
+use crate::testutil::TempDir;
 
 const WAKE: Token = Token(0);
 const BASE: usize = 10;
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::SeqCst);
-        let path = PathBuf::from(format!("/tmp/svh-{}-{n}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Dir(path)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn unix_config(path: &Path, chmod: u32, credentials: Option<Credentials>) -> UnixHttpServerConfig {
     UnixHttpServerConfig {
@@ -509,9 +491,9 @@ fn slow_request_times_out_with_408() {
 
 #[test]
 fn unix_socket_mode_is_exactly_configured_and_file_removed_at_shutdown() {
-    let dir = Dir::new("mode");
+    let dir = TempDir::new("mode");
     for mode in [0o700u32, 0o770, 0o777, 0o600] {
-        let path = dir.0.join(format!("s{mode:o}.sock"));
+        let path = dir.join(&format!("s{mode:o}.sock"));
         let server = Server::bind(&[unix_config(&path, mode, None)], &[], test_limits()).unwrap();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, mode, "mode {mode:o}");
@@ -527,8 +509,8 @@ fn unix_socket_mode_is_exactly_configured_and_file_removed_at_shutdown() {
 fn unix_socket_file_is_never_wider_than_configured_while_being_created() {
     // Watch the directory from another thread while binding repeatedly: any observed mode must
     // be within the configured one.
-    let dir = Dir::new("race");
-    let path = dir.0.join("w.sock");
+    let dir = TempDir::new("race");
+    let path = dir.join("w.sock");
     let done = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(AtomicUsize::new(0));
     let (done2, seen2, path2) = (done.clone(), seen.clone(), path.clone());
@@ -562,8 +544,8 @@ fn unix_socket_file_is_never_wider_than_configured_while_being_created() {
 
 #[test]
 fn stale_unix_socket_is_replaced() {
-    let dir = Dir::new("stale");
-    let path = dir.0.join("stale.sock");
+    let dir = TempDir::new("stale");
+    let path = dir.join("stale.sock");
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(path.exists(), "a dead socket file is left behind");
     let server = Server::bind(&[unix_config(&path, 0o700, None)], &[], test_limits()).unwrap();
@@ -572,7 +554,7 @@ fn stale_unix_socket_is_replaced() {
     assert!(ok.starts_with("HTTP/1.0 200 OK"), "{ok:?}");
 
     // A regular file in the way is treated the same (connecting to it fails).
-    let file = dir.0.join("file.sock");
+    let file = dir.join("file.sock");
     std::fs::write(&file, "x").unwrap();
     let mut server = Server::bind(&[unix_config(&file, 0o700, None)], &[], test_limits()).unwrap();
     server.shutdown(Poll::new().unwrap().registry());
@@ -580,8 +562,8 @@ fn stale_unix_socket_is_replaced() {
 
 #[test]
 fn live_sockets_are_not_taken_over() {
-    let dir = Dir::new("live");
-    let path = dir.0.join("live.sock");
+    let dir = TempDir::new("live");
+    let path = dir.join("live.sock");
     let port = free_port();
     let first = Server::bind(
         &[unix_config(&path, 0o700, None)],
@@ -600,7 +582,7 @@ fn live_sockets_are_not_taken_over() {
         "Another program is already listening on a port that one of our HTTP servers is configured to use.  \
          Shut this program down first before starting supervisord."
     );
-    let other = dir.0.join("other.sock");
+    let other = dir.join("other.sock");
     let err = Server::bind(
         &[unix_config(&other, 0o700, None)],
         &[inet_config(port, None)],
@@ -620,8 +602,8 @@ fn live_sockets_are_not_taken_over() {
 
 #[test]
 fn bind_errors_name_the_errno() {
-    let dir = Dir::new("errno");
-    let missing = dir.0.join("no/such/dir/s.sock");
+    let dir = TempDir::new("errno");
+    let missing = dir.join("no/such/dir/s.sock");
     let err = Server::bind(&[unix_config(&missing, 0o700, None)], &[], test_limits())
         .err()
         .expect("ENOENT");
@@ -633,8 +615,8 @@ fn bind_errors_name_the_errno() {
 
 #[test]
 fn every_descriptor_is_cloexec_and_nonblocking() {
-    let dir = Dir::new("fds");
-    let path = dir.0.join("f.sock");
+    let dir = TempDir::new("fds");
+    let path = dir.join("f.sock");
     let port = free_port();
     let mut server = Server::bind(
         &[unix_config(&path, 0o700, None)],

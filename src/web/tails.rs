@@ -196,10 +196,10 @@ mod tests {
         assert_eq!(offset(Some("x=1&offset=7")), Some(7));
         assert_eq!(offset(Some("offset=-1")), None);
         assert_eq!(offset(None), None);
-        let path = std::env::temp_dir().join(format!("dash-read-end-{}", std::process::id()));
+        let tmp = crate::testutil::TempDir::new("dash-read-end");
+        let path = tmp.join("log");
         std::fs::write(&path, b"0123456789").unwrap();
         assert_eq!(read_end(&path, 4).unwrap(), (b"6789".to_vec(), 10));
         assert_eq!(read_end(&path, 100).unwrap(), (b"0123456789".to_vec(), 10));
-        let _ = std::fs::remove_file(&path);
     }
 }

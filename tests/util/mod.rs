@@ -6,6 +6,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// How long a test waits for something that should happen (a daemon coming up, a state change,
+/// a log line). Every wait polls and returns as soon as the condition holds, so a generous
+/// deadline costs nothing when things work and only bounds how long a broken build hangs.
+pub const WAIT: Duration = Duration::from_secs(20);
+
 /// The built multicall binary.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_supervisor"))
@@ -199,6 +204,97 @@ pub fn reference_bin() -> Option<PathBuf> {
         None
     }
 }
+
+/// One implementation in a side-by-side run: ours (the applet symlinks in a test's dir) or the
+/// reference's (its venv). Both sides use the reference's python for helper scripts.
+pub struct Implementation {
+    ref_bin: PathBuf,
+    reference: bool,
+}
+
+impl Implementation {
+    /// Our binaries alone, for a test that checks ours against recorded reference output.
+    pub fn ours() -> Implementation {
+        Implementation {
+            ref_bin: reference_bin().unwrap_or_default(),
+            reference: false,
+        }
+    }
+
+    /// Whether this side runs the reference supervisor.
+    pub fn is_reference(&self) -> bool {
+        self.reference
+    }
+
+    /// `tag` with `-r` (reference) or `-o` (ours) appended, for temp dir names.
+    pub fn tag(&self, tag: &str) -> String {
+        format!("{tag}-{}", if self.reference { "r" } else { "o" })
+    }
+
+    /// This side's supervisord (ours: the symlink in `dir`).
+    pub fn supervisord(&self, dir: &TempDir) -> PathBuf {
+        self.applet(dir, "supervisord")
+    }
+
+    /// This side's supervisorctl (ours: the symlink in `dir`).
+    pub fn supervisorctl(&self, dir: &TempDir) -> PathBuf {
+        self.applet(dir, "supervisorctl")
+    }
+
+    fn applet(&self, dir: &TempDir, name: &str) -> PathBuf {
+        if self.reference {
+            self.ref_bin.join(name)
+        } else {
+            dir.applet(name)
+        }
+    }
+
+    /// The reference venv's python, for probes and listener scripts on either side.
+    pub fn python(&self) -> PathBuf {
+        self.ref_bin.join("python")
+    }
+
+    /// The reference venv's bin dir (for its supervisorctl driving either daemon).
+    pub fn ref_bin(&self) -> &Path {
+        &self.ref_bin
+    }
+}
+
+/// The one "run ours and the reference, then compare" runner: runs `scenario` for both
+/// implementations at once (the reference in a second thread, so a slow side costs no extra
+/// time) and returns `(ours, reference)`. None, with the skip printed, when the reference is not
+/// installed and REQUIRE_REF is unset. A panic on either side fails the test with its message.
+pub fn side_by_side<T: Send>(
+    test: &str,
+    scenario: impl Fn(&Implementation) -> T + Sync,
+) -> Option<(T, T)> {
+    let ref_bin = require_reference(test)?;
+    let ours = Implementation {
+        ref_bin: ref_bin.clone(),
+        reference: false,
+    };
+    let theirs = Implementation {
+        ref_bin,
+        reference: true,
+    };
+    std::thread::scope(|s| {
+        let reference = s.spawn(|| scenario(&theirs));
+        let ours = scenario(&ours);
+        let theirs = reference
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Some((ours, theirs))
+    })
+}
+
+/// `[rpcinterface:supervisor]`: every daemon that answers XML-RPC (and so supervisorctl) needs it.
+pub const RPC_INTERFACE: &str = "[rpcinterface:supervisor]\n\
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
+
+/// The control socket `s.sock` next to the config, and the XML-RPC interface on it.
+pub const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n\
+    [rpcinterface:supervisor]\n\
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 pub fn free_port() -> u16 {

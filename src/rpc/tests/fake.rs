@@ -394,7 +394,3 @@ pub(super) fn standard() -> Fake {
 pub(super) fn err(code: i64, text: &str) -> Answer {
     Err((code, text.to_string()))
 }
-
-pub(super) fn temp_path(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("rpc-unit-{}-{tag}", std::process::id()))
-}

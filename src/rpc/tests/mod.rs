@@ -10,6 +10,7 @@ use fake::*;
 use super::backend::*;
 use super::wire::Value;
 use crate::config::model::*;
+use crate::testutil::TempDir;
 
 #[test]
 fn simple_getters() {
@@ -744,9 +745,9 @@ fn main_log_read_and_clear() {
         ),
         err(20, "NO_FILE")
     );
-    let path = temp_path("mainlog");
+    let tmp = TempDir::new("rpc-mainlog");
+    let path = tmp.join("main.log");
     b.main_log = Some(path.clone());
-    let _ = std::fs::remove_file(&path);
     assert_eq!(
         call(
             &mut b,
@@ -808,10 +809,10 @@ fn main_log_read_and_clear() {
 #[test]
 fn process_log_read_and_tail() {
     let mut b = standard();
-    let out = temp_path("stdout");
+    let tmp = TempDir::new("rpc-stdout");
+    let out = tmp.join("stdout.log");
     std::fs::write(&out, b"hello world\n").unwrap();
-    let missing = temp_path("missing");
-    let _ = std::fs::remove_file(&missing);
+    let missing = tmp.join("missing.log");
     b.proc_mut("sleeper", "sleeper").snap.stdout_logfile = Some(out.clone());
     b.proc_mut("grp", "g1").snap.stderr_logfile = Some(missing.clone());
     let int = Value::Int;

@@ -74,7 +74,8 @@ fn wire_server_decoding_quirks() {
     ));
     assert!(text.contains("<string>3.0</string>"), "{text}");
     // <i8> is passed as a string, which int() still accepts for offsets.
-    let path = temp_path("wire-mainlog");
+    let tmp = crate::testutil::TempDir::new("wire-mainlog");
+    let path = tmp.join("main.log");
     std::fs::write(&path, b"abcdef").unwrap();
     b.main_log = Some(path.clone());
     let text = reply_text(handle_request(

@@ -2,14 +2,10 @@
 //! config and commands on our supervisord/supervisorctl and on the reference's, and compares the
 //! normalised transcripts (output, exit codes, raw XML-RPC replies, selected main-log lines).
 
-use crate::util::{self, TempDir, wait_for};
-use std::path::{Path, PathBuf};
+use crate::util::{self, Implementation, RPC_INTERFACE, RPC_SECTIONS, TempDir, WAIT, wait_for};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(15);
-
-const RPC_SECTIONS: &str = "[unix_http_server]\nfile=%(here)s/s.sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n";
 
 /// One side of a comparison: a temp dir with a config, a supervisord and the matching ctl.
 struct Side {
@@ -20,13 +16,10 @@ struct Side {
 }
 
 impl Side {
-    /// Our binaries when `reference` is None, else the reference's.
-    fn new(reference: Option<&Path>, tag: &str) -> Side {
-        let dir = TempDir::new(tag);
-        let (supervisord, ctl) = match reference {
-            Some(bin) => (bin.join("supervisord"), bin.join("supervisorctl")),
-            None => (dir.applet("supervisord"), dir.applet("supervisorctl")),
-        };
+    /// A fresh dir for `test` with the binaries of `imp`.
+    fn new(imp: &Implementation, test: &str) -> Side {
+        let dir = TempDir::new(&imp.tag(test));
+        let (supervisord, ctl) = (imp.supervisord(&dir), imp.supervisorctl(&dir));
         Side {
             dir,
             daemon: None,
@@ -112,7 +105,7 @@ impl Side {
     /// SIGTERM, then waits (bounded) for the daemon to exit; its exit code.
     fn stop(&mut self) -> Option<i32> {
         let mut child = self.daemon.take()?;
-        util::terminate(&mut child, Duration::from_secs(20)).and_then(|s| s.code())
+        util::terminate(&mut child, WAIT).and_then(|s| s.code())
     }
 
     /// Main-log messages (timestamp cut) containing any of `needles`, masked, in file order.
@@ -184,21 +177,9 @@ fn wait_output(mut child: Child, timeout: Duration) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-/// Runs `scenario` on both sides (in parallel threads) and asserts equal transcripts.
+/// Runs `scenario` on both sides (see `util::side_by_side`); the two transcripts.
 fn compare(test: &str, scenario: impl Fn(&mut Side) -> String + Sync) -> Option<(String, String)> {
-    let reference = util::require_reference(test)?;
-    let (ours, theirs) = std::thread::scope(|s| {
-        let ours = s.spawn(|| {
-            let mut side = Side::new(None, &format!("{test}-o"));
-            scenario(&mut side)
-        });
-        let theirs = s.spawn(|| {
-            let mut side = Side::new(Some(&reference), &format!("{test}-r"));
-            scenario(&mut side)
-        });
-        (ours.join().unwrap(), theirs.join().unwrap())
-    });
-    Some((ours, theirs))
+    util::side_by_side(test, |imp| scenario(&mut Side::new(imp, test)))
 }
 
 fn assert_same(test: &str, ours: &str, theirs: &str) {
@@ -321,10 +302,12 @@ fn ctl_config_section_matches_the_reference() {
         // {SHA} of "secret".
         d.write(
             "s.conf",
-            "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\n\
-             [unix_http_server]\nfile=%(here)s/s.sock\nusername=alice\npassword={SHA}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4\n\n\
-             [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
-             [program:sleeper]\ncommand=/bin/sleep 1000\nstartsecs=0\n",
+            &format!(
+                "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\n\
+                 [unix_http_server]\nfile=%(here)s/s.sock\nusername=alice\npassword={{SHA}}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4\n\n\
+                 {RPC_INTERFACE}\
+                 [program:sleeper]\ncommand=/bin/sleep 1000\nstartsecs=0\n"
+            ),
         );
         d.write(
             "c1.conf",
@@ -414,7 +397,7 @@ impl Drop for PidfileGuard {
             .and_then(|p| p.trim().parse::<i32>().ok())
         {
             util::unsafe_kill(pid, 15);
-            wait_for(Duration::from_secs(10), || !util::pid_alive(pid));
+            wait_for(WAIT, || !util::pid_alive(pid));
         }
     }
 }
@@ -434,7 +417,7 @@ fn daemonized_supervisord_matches_the_reference() {
                 "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\nchildlogdir=%(here)s\n\
                  directory=%(here)s/wd\numask=077\n\n\
                  [inet_http_server]\nport=127.0.0.1:{port}\n\n\
-                 [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+                 {RPC_INTERFACE}\
                  [supervisorctl]\nserverurl=http://127.0.0.1:{port}\n\n\
                  [program:env]\ncommand=/bin/sh -c \"env | grep ^SUPERVISOR_ | sort; umask; pwd; touch made; ls -l made | cut -c1-10; exec sleep 1000\"\nstartsecs=0\n\n\
                  [program:env2]\ncommand=/bin/sh -c \"umask; pwd; echo done; exec sleep 1000\"\nstartsecs=0\numask=027\ndirectory=/tmp\n"
@@ -561,7 +544,7 @@ fn http_get(port: u16, path: &str) -> String {
 /// form values are dropped everywhere, as Python's parse_qs does (`action=` is no action).
 #[test]
 fn tail_page_reports_unknown_names_and_empty_processname_like_the_reference() {
-    let mut side = Side::new(None, "uitail");
+    let mut side = Side::new(&Implementation::ours(), "uitail");
     let port = util::free_port();
     side.dir.write(
         "s.conf",

@@ -6,11 +6,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use crate::util::{Daemon, TempDir, wait_for};
-
-const WAIT: Duration = Duration::from_secs(20);
+use crate::util::{Daemon, RPC_INTERFACE, TempDir, WAIT, wait_for};
 
 fn start(dir: &TempDir, command: &str) -> Daemon {
     let conf = dir.write(
@@ -66,7 +63,7 @@ fn start_with(dir: &TempDir, global: &str, program: &str) -> (Daemon, std::path:
         "s.conf",
         &format!(
             "[unix_http_server]\nfile=%(here)s/s.sock\n\n\
-             [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+             {RPC_INTERFACE}\
              [supervisorctl]\nserverurl=unix://%(here)s/s.sock\n\n\
              [supervisord]\nlogfile=%(here)s/s.log\npidfile=%(here)s/s.pid\nchildlogdir=%(here)s\n{global}\n\n\
              [program:talker]\nstartsecs=0\nautorestart=false\n{program}\n"
@@ -120,7 +117,7 @@ fn large_writes_rotate_exactly_at_maxbytes_with_every_byte_in_order() {
     let files = rotated_set(&dir.join("out.log"), 40);
     let total = || files.iter().map(|f| size(f)).sum::<u64>();
     assert!(
-        wait_for(Duration::from_secs(60), || total() >= data.len() as u64),
+        wait_for(WAIT.saturating_mul(3), || total() >= data.len() as u64),
         "logs hold {} of {} bytes",
         total(),
         data.len()
