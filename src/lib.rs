@@ -2,13 +2,15 @@
 //! shell and fuzz targets and benchmarks can call the parsers directly.
 //!
 //! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `web` -> `rpc` -> `http`,
-//! `process`, `events`, `logs` -> `config` -> leaves (`xmlrpc`, `signals`, `python`, `sys`).
+//! `process`, `events`, `logs` -> `config` -> leaves (`wire`, `getopt`, `xmlrpc`, `signals`,
+//! `python`, `sys`).
 
 pub mod cmd;
 pub mod config;
 pub mod ctl;
 pub mod daemon;
 pub mod events;
+pub mod getopt;
 pub mod http;
 pub mod logs;
 pub mod process;
@@ -17,6 +19,7 @@ pub mod rpc;
 pub mod signals;
 pub mod sys;
 pub mod web;
+pub mod wire;
 pub mod xmlrpc;
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! `supervisor`. Each applet's entry point takes its own arguments and returns an exit code.
 
 pub mod check_config;
-pub mod getopt;
 pub mod probe;
 pub mod sample;
 pub mod supervisorctl;
@@ -12,8 +11,8 @@ pub mod version;
 use std::ffi::OsString;
 use std::path::Path;
 
-/// The supervisor version we report (the reference's, for client compatibility).
-pub const SUPERVISOR_VERSION: &str = "4.3.0";
+use crate::wire::SUPERVISOR_VERSION;
+
 /// Our own package version, shown by `supervisor version`.
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

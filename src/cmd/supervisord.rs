@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::getopt::{Spec, getopt};
 use crate::config::values;
 use crate::daemon::Overrides;
+use crate::getopt::{Spec, getopt, usage_error};
 
 const OPTIONS: Spec = Spec {
     short_with_arg: "cumlydzejiqa",
@@ -65,12 +65,6 @@ Options:
 --profile_options OPTIONS -- accepted for compatibility; profiling is not supported
 ";
 
-/// Prints a usage error as the reference and returns its exit code.
-pub fn usage_error(argv0: &str, msg: &str) -> i32 {
-    eprintln!("Error: {msg}\nFor help, use {argv0} -h");
-    2
-}
-
 fn py_list(items: &[String]) -> String {
     crate::python::list_repr(items.iter().map(|s| crate::python::py_repr(s)))
 }
@@ -97,7 +91,7 @@ pub fn parse_args(argv0: &str, args: &[String]) -> Result<Option<Overrides>, Str
                 return Ok(None);
             }
             "-v" | "--version" => {
-                println!("{}", crate::cmd::SUPERVISOR_VERSION);
+                println!("{}", crate::wire::SUPERVISOR_VERSION);
                 return Ok(None);
             }
             "-u" | "--user" => "u",

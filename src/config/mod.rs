@@ -6,6 +6,7 @@ pub mod error;
 pub mod expand;
 pub mod known;
 pub mod load;
+mod loader;
 pub mod locate;
 pub mod model;
 pub mod programs;

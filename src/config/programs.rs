@@ -3,7 +3,7 @@
 
 use super::expand::{ExpValue, Expansions};
 use super::known;
-use super::load::{Loader, normalize_path};
+use super::loader::{Loader, normalize_path};
 use super::model::*;
 use super::users;
 use super::values;

@@ -2,7 +2,7 @@
 //! and `[rpcinterface:x]`, resolved on the loader.
 
 use super::expand::Expansions;
-use super::load::{Loader, normalize_path};
+use super::loader::{Loader, normalize_path};
 use super::model::*;
 use super::users;
 use super::values;

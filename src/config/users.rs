@@ -71,10 +71,11 @@ fn groups() -> Vec<GroupEntry> {
     parse_group(&std::fs::read_to_string("/etc/group").unwrap_or_default())
 }
 
-/// Python `int()` of a user/group spec (surrounding whitespace allowed).
+/// Python `int()` of a user/group spec (surrounding whitespace allowed); a number past the i64
+/// range counts as no number, as for the other integer options (`values::integer`).
 fn numeric_id(s: &str) -> Option<Result<u32, ()>> {
-    super::values::integer(s)
-        .ok()
+    crate::python::int(s, 10)
+        .and_then(|n| i64::try_from(n).ok())
         .map(|n| u32::try_from(n).map_err(|_| ()))
 }
 

@@ -1,9 +1,10 @@
 //! The daemon-wide commands: avail, reread, update, add, remove, reload, shutdown, version, open.
 
-use super::commands::{do_status, items, make_namespec, py_str};
-use super::controller::{CmdResult, Controller, Failure, exit, fault};
+use super::commands::{do_status, items, make_namespec};
+use super::controller::{CmdResult, Controller, Failure, exit, py_str};
 use super::help;
 use super::transport::CallError;
+use crate::wire::FaultCode;
 use crate::xmlrpc::Value;
 
 /// Prints `Error: <cmd> accepts no arguments` + help when `arg` is not empty.
@@ -55,10 +56,7 @@ pub fn do_avail(c: &mut Controller, arg: &str) -> CmdResult {
             }
             Ok(())
         }
-        Err(CallError::Fault {
-            code: fault::SHUTDOWN_STATE,
-            ..
-        }) => {
+        Err(e) if e.is_fault(FaultCode::ShutdownState) => {
             c.exitstatus = exit::GENERIC;
             c.output("ERROR: supervisor shutting down");
             Ok(())
@@ -115,9 +113,9 @@ pub fn do_reread(c: &mut Controller, arg: &str) -> CmdResult {
         }
         Err(CallError::Fault { code, string }) => {
             c.exitstatus = exit::GENERIC;
-            match code {
-                fault::SHUTDOWN_STATE => c.output("ERROR: supervisor shutting down"),
-                fault::CANT_REREAD => c.output(&format!("ERROR: {string}")),
+            match FaultCode::from_code(code) {
+                Some(FaultCode::ShutdownState) => c.output("ERROR: supervisor shutting down"),
+                Some(FaultCode::CantReread) => c.output(&format!("ERROR: {string}")),
                 _ => return Err(CallError::Fault { code, string }.into()),
             }
             Ok(())
@@ -134,11 +132,7 @@ pub fn do_update(c: &mut Controller, arg: &str) -> CmdResult {
         Ok(r) => r,
         Err(e) => {
             c.exitstatus = exit::GENERIC;
-            if let CallError::Fault {
-                code: fault::SHUTDOWN_STATE,
-                ..
-            } = e
-            {
+            if e.is_fault(FaultCode::ShutdownState) {
                 c.output("ERROR: already shutting down");
                 return Ok(());
             }
@@ -174,7 +168,7 @@ pub fn do_update(c: &mut Controller, arg: &str) -> CmdResult {
         c.output(&format!("{g}: stopped"));
         let failed = items(results)?
             .iter()
-            .any(|r| r.member_int("status") == Some(fault::FAILED));
+            .any(|r| r.member_int("status") == Some(FaultCode::Failed.code()));
         if failed {
             c.output(&format!("{g}: has problems; not removing"));
             c.exitstatus = exit::GENERIC;
@@ -201,23 +195,14 @@ pub fn do_add(c: &mut Controller, arg: &str) -> CmdResult {
     for name in arg.split_whitespace() {
         match c.call("supervisor.addProcessGroup", &[Value::string(name)]) {
             Ok(_) => c.output(&format!("{name}: added process group")),
-            Err(CallError::Fault {
-                code: fault::SHUTDOWN_STATE,
-                ..
-            }) => {
+            Err(e) if e.is_fault(FaultCode::ShutdownState) => {
                 c.output("ERROR: shutting down");
                 c.exitstatus = exit::GENERIC;
             }
-            Err(CallError::Fault {
-                code: fault::ALREADY_ADDED,
-                ..
-            }) => {
+            Err(e) if e.is_fault(FaultCode::AlreadyAdded) => {
                 c.output("ERROR: process group already active");
             }
-            Err(CallError::Fault {
-                code: fault::BAD_NAME,
-                ..
-            }) => {
+            Err(e) if e.is_fault(FaultCode::BadName) => {
                 c.output(&format!("ERROR: no such process/group: {name}"));
                 c.exitstatus = exit::GENERIC;
             }
@@ -237,14 +222,12 @@ pub fn do_remove(c: &mut Controller, arg: &str) -> CmdResult {
             Err(e) => {
                 c.exitstatus = exit::GENERIC;
                 match e {
-                    CallError::Fault {
-                        code: fault::STILL_RUNNING,
-                        ..
-                    } => c.output(&format!("ERROR: process/group still running: {name}")),
-                    CallError::Fault {
-                        code: fault::BAD_NAME,
-                        ..
-                    } => c.output(&format!("ERROR: no such process/group: {name}")),
+                    e if e.is_fault(FaultCode::StillRunning) => {
+                        c.output(&format!("ERROR: process/group still running: {name}"))
+                    }
+                    e if e.is_fault(FaultCode::BadName) => {
+                        c.output(&format!("ERROR: no such process/group: {name}"))
+                    }
                     other => return Err(other.into()),
                 }
             }
@@ -272,11 +255,7 @@ pub fn do_reload(c: &mut Controller, arg: &str) -> CmdResult {
         Ok(_) => c.output("Restarted supervisord"),
         Err(e) => {
             c.exitstatus = exit::GENERIC;
-            if let CallError::Fault {
-                code: fault::SHUTDOWN_STATE,
-                ..
-            } = e
-            {
+            if e.is_fault(FaultCode::ShutdownState) {
                 c.output("ERROR: already shutting down");
             } else {
                 return Err(e.into());
@@ -295,10 +274,7 @@ pub fn do_shutdown(c: &mut Controller, arg: &str) -> CmdResult {
     }
     match c.call("supervisor.shutdown", &[]) {
         Ok(_) => c.output("Shut down"),
-        Err(CallError::Fault {
-            code: fault::SHUTDOWN_STATE,
-            ..
-        }) => c.output("ERROR: already shutting down"),
+        Err(e) if e.is_fault(FaultCode::ShutdownState) => c.output("ERROR: already shutting down"),
         Err(CallError::Io(e)) => {
             c.exitstatus = exit::GENERIC;
             let url = c.options.serverurl.clone();

@@ -1,43 +1,11 @@
-//! The process commands (status, start, stop, restart, signal, pid, clear), the command table,
-//! and the namespec and result-struct helpers they share.
+//! The process commands (status, start, stop, restart, signal, pid, clear) and the namespec and
+//! result-struct helpers they share with the other command files.
 
-use super::controller::{CmdResult, Controller, Failure, Flow, exit, fault};
+use super::controller::{CmdResult, Controller, Failure, exit, py_str};
 use super::help;
 use super::transport::CallError;
+use crate::wire::{FaultCode, ProcessState};
 use crate::xmlrpc::Value;
-
-pub type Command = fn(&mut Controller, &str) -> Result<Flow, Failure>;
-
-/// The command table; `None` = unknown syntax.
-pub fn lookup(cmd: &str) -> Option<Command> {
-    Some(match cmd {
-        "help" => |c, a| help::do_help(c, a).map(|_| Flow::Continue),
-        "EOF" | "quit" | "exit" => |c, _| {
-            c.output("");
-            Ok(Flow::Quit)
-        },
-        "status" => |c, a| do_status(c, a).map(|_| Flow::Continue),
-        "start" => |c, a| do_start(c, a).map(|_| Flow::Continue),
-        "stop" => |c, a| do_stop(c, a).map(|_| Flow::Continue),
-        "restart" => |c, a| do_restart(c, a).map(|_| Flow::Continue),
-        "signal" => |c, a| do_signal(c, a).map(|_| Flow::Continue),
-        "pid" => |c, a| do_pid(c, a).map(|_| Flow::Continue),
-        "clear" => |c, a| do_clear(c, a).map(|_| Flow::Continue),
-        "avail" => |c, a| super::admin::do_avail(c, a).map(|_| Flow::Continue),
-        "reread" => |c, a| super::admin::do_reread(c, a).map(|_| Flow::Continue),
-        "update" => |c, a| super::admin::do_update(c, a).map(|_| Flow::Continue),
-        "add" => |c, a| super::admin::do_add(c, a).map(|_| Flow::Continue),
-        "remove" => |c, a| super::admin::do_remove(c, a).map(|_| Flow::Continue),
-        "reload" => |c, a| super::admin::do_reload(c, a).map(|_| Flow::Continue),
-        "shutdown" => |c, a| super::admin::do_shutdown(c, a).map(|_| Flow::Continue),
-        "version" => |c, a| super::admin::do_version(c, a).map(|_| Flow::Continue),
-        "open" => |c, a| super::admin::do_open(c, a).map(|_| Flow::Continue),
-        "tail" => |c, a| super::tail::do_tail(c, a).map(|_| Flow::Continue),
-        "maintail" => |c, a| super::tail::do_maintail(c, a).map(|_| Flow::Continue),
-        "fg" => |c, a| super::tail::do_fg(c, a).map(|_| Flow::Continue),
-        _ => return None,
-    })
-}
 
 /// `group:name`, or just `name` when both are equal.
 pub fn make_namespec(group: &str, name: &str) -> String {
@@ -54,26 +22,6 @@ pub fn split_namespec(spec: &str) -> (String, Option<String>) {
         Some((g, p)) if p.is_empty() || p == "*" => (g.to_string(), None),
         Some((g, p)) => (g.to_string(), Some(p.to_string())),
         None => (spec.to_string(), Some(spec.to_string())),
-    }
-}
-
-/// Python's `str()` of a value, for messages that interpolate one.
-pub fn py_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Int(i) => i.to_string(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
-        Value::Double(d) => crate::xmlrpc::encode_response(&Value::Double(*d))
-            .ok()
-            .and_then(|x| {
-                x.split("<double>")
-                    .nth(1)
-                    .and_then(|r| r.split('<').next())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default(),
-        Value::Nil => "None".to_string(),
-        other => format!("{other:?}"),
     }
 }
 
@@ -122,36 +70,36 @@ impl Outcome {
     }
 
     fn start_line(&self) -> Result<String, Failure> {
-        let why = match self.status {
-            fault::SUCCESS => return Ok(format!("{}: started", self.namespec())),
-            fault::BAD_NAME => "no such process",
-            fault::NO_FILE => "no such file",
-            fault::NOT_EXECUTABLE => "file is not executable",
-            fault::ALREADY_STARTED => "already started",
-            fault::SPAWN_ERROR => "spawn error",
-            fault::ABNORMAL_TERMINATION => "abnormal termination",
+        let why = match FaultCode::from_code(self.status) {
+            Some(FaultCode::Success) => return Ok(format!("{}: started", self.namespec())),
+            Some(FaultCode::BadName) => "no such process",
+            Some(FaultCode::NoFile) => "no such file",
+            Some(FaultCode::NotExecutable) => "file is not executable",
+            Some(FaultCode::AlreadyStarted) => "already started",
+            Some(FaultCode::SpawnError) => "spawn error",
+            Some(FaultCode::AbnormalTermination) => "abnormal termination",
             _ => return Err(self.unknown()),
         };
         Ok(format!("{}: ERROR ({why})", self.namespec()))
     }
 
     fn signal_line(&self, success: &str) -> Result<String, Failure> {
-        let why = match self.status {
-            fault::SUCCESS => return Ok(format!("{}: {success}", self.namespec())),
-            fault::FAILED => return Ok(self.description.clone()),
-            fault::BAD_NAME => "no such process",
-            fault::BAD_SIGNAL => "bad signal name",
-            fault::NOT_RUNNING => "not running",
+        let why = match FaultCode::from_code(self.status) {
+            Some(FaultCode::Success) => return Ok(format!("{}: {success}", self.namespec())),
+            Some(FaultCode::Failed) => return Ok(self.description.clone()),
+            Some(FaultCode::BadName) => "no such process",
+            Some(FaultCode::BadSignal) => "bad signal name",
+            Some(FaultCode::NotRunning) => "not running",
             _ => return Err(self.unknown()),
         };
         Ok(format!("{}: ERROR ({why})", self.namespec()))
     }
 
     fn clear_line(&self) -> Result<String, Failure> {
-        match self.status {
-            fault::SUCCESS => Ok(format!("{}: cleared", self.namespec())),
-            fault::BAD_NAME => Ok(format!("{}: ERROR (no such process)", self.namespec())),
-            fault::FAILED => Ok(format!("{}: ERROR (failed)", self.namespec())),
+        match FaultCode::from_code(self.status) {
+            Some(FaultCode::Success) => Ok(format!("{}: cleared", self.namespec())),
+            Some(FaultCode::BadName) => Ok(format!("{}: ERROR (no such process)", self.namespec())),
+            Some(FaultCode::Failed) => Ok(format!("{}: ERROR (failed)", self.namespec())),
             _ => Err(self.unknown()),
         }
     }
@@ -168,8 +116,6 @@ pub fn items(v: Value) -> Result<Vec<Value>, Failure> {
         )),
     }
 }
-
-const STOPPED_STATES: [i64; 4] = [0, 100, 200, 1000];
 
 fn show_statuses(c: &Controller, infos: &[Value]) {
     // (group, name) pairs: the namespec is written in place rather than built per line.
@@ -271,7 +217,8 @@ pub fn do_status(c: &mut Controller, arg: &str) -> CmdResult {
     show_statuses(c, &matching);
     if matching.iter().any(|i| {
         i.member_int("state")
-            .is_some_and(|s| STOPPED_STATES.contains(&s))
+            .and_then(ProcessState::from_code)
+            .is_some_and(ProcessState::is_stopped)
     }) {
         c.exitstatus = exit::STATUS_NOT_RUNNING;
     }
@@ -294,7 +241,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
         help::show(c, "start");
         return Ok(());
     }
-    let ignored = Some(fault::ALREADY_STARTED);
+    let ignored = Some(FaultCode::AlreadyStarted.code());
     if names.contains(&"all") {
         for r in items(c.call("supervisor.startAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
@@ -314,10 +261,7 @@ pub fn do_start(c: &mut Controller, arg: &str) -> CmdResult {
                         c.set_exitstatus_from_fault(o.status, ignored);
                     }
                 }
-                Err(CallError::Fault {
-                    code: fault::BAD_NAME,
-                    ..
-                }) => {
+                Err(e) if e.is_fault(FaultCode::BadName) => {
                     c.output(&format!("{group}: ERROR (no such group)"));
                     c.exitstatus = exit::INVALID_ARGS;
                 }
@@ -355,7 +299,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
         help::show(c, "stop");
         return Ok(());
     }
-    let ignored = Some(fault::NOT_RUNNING);
+    let ignored = Some(FaultCode::NotRunning.code());
     if names.contains(&"all") {
         for r in items(c.call("supervisor.stopAllProcesses", &[])?)? {
             let o = Outcome::from_struct(&r);
@@ -377,7 +321,7 @@ pub fn do_stop(c: &mut Controller, arg: &str) -> CmdResult {
                 }
                 Err(CallError::Fault { code, string }) => {
                     c.exitstatus = exit::GENERIC;
-                    if code != fault::BAD_NAME {
+                    if code != FaultCode::BadName.code() {
                         return Err(CallError::Fault { code, string }.into());
                     }
                     c.output(&format!("{group}: ERROR (no such group)"));
@@ -451,10 +395,7 @@ pub fn do_signal(c: &mut Controller, arg: &str) -> CmdResult {
                         c.set_exitstatus_from_fault(o.status, None);
                     }
                 }
-                Err(CallError::Fault {
-                    code: fault::BAD_NAME,
-                    ..
-                }) => {
+                Err(e) if e.is_fault(FaultCode::BadName) => {
                     c.output(&format!("{group}: ERROR (no such group)"));
                     c.exitstatus = exit::GENERIC;
                 }
@@ -505,7 +446,7 @@ pub fn do_pid(c: &mut Controller, arg: &str) -> CmdResult {
                 }
                 Err(CallError::Fault { code, string }) => {
                     c.exitstatus = exit::GENERIC;
-                    if code != fault::BAD_NAME {
+                    if code != FaultCode::BadName.code() {
                         return Err(CallError::Fault { code, string }.into());
                     }
                     c.output(&format!("No such process {name}"));

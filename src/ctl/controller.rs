@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use super::options::CtlOptions;
 use super::transport::{CallError, RpcClient};
 use crate::python::{os_error_class, os_error_text, py_repr};
+use crate::wire::{API_VERSION, FaultCode};
 use crate::xmlrpc::Value;
 
 /// LSB init-script exit statuses the reference uses.
@@ -23,28 +24,6 @@ pub mod exit {
     /// `status`: unknown name or no server.
     pub const STATUS_UNKNOWN: i32 = 4;
 }
-
-/// Fault codes the client reacts to (rpc.md §2).
-pub mod fault {
-    pub const UNKNOWN_METHOD: i64 = 1;
-    pub const SHUTDOWN_STATE: i64 = 6;
-    pub const BAD_NAME: i64 = 10;
-    pub const BAD_SIGNAL: i64 = 11;
-    pub const NO_FILE: i64 = 20;
-    pub const NOT_EXECUTABLE: i64 = 21;
-    pub const FAILED: i64 = 30;
-    pub const ABNORMAL_TERMINATION: i64 = 40;
-    pub const SPAWN_ERROR: i64 = 50;
-    pub const ALREADY_STARTED: i64 = 60;
-    pub const NOT_RUNNING: i64 = 70;
-    pub const SUCCESS: i64 = 80;
-    pub const ALREADY_ADDED: i64 = 90;
-    pub const STILL_RUNNING: i64 = 91;
-    pub const CANT_REREAD: i64 = 92;
-}
-
-/// The API version this client speaks.
-pub const API_VERSION: &str = "3.0";
 
 /// An error that aborts a command and becomes the generic `error:` line.
 #[derive(Debug)]
@@ -73,7 +52,7 @@ pub struct Controller {
     pub options: CtlOptions,
     pub client: RpcClient,
     pub exitstatus: i32,
-    pub input: super::shell::Input,
+    pub input: super::terminal::Input,
 }
 
 impl Controller {
@@ -87,7 +66,7 @@ impl Controller {
             options,
             client,
             exitstatus: exit::SUCCESS,
-            input: super::shell::Input::default(),
+            input: super::terminal::Input::default(),
         }
     }
 
@@ -132,13 +111,13 @@ impl Controller {
 
     /// The reference's per-result exit status rule (ctl.md §4).
     pub fn set_exitstatus_from_fault(&mut self, code: i64, ignored: Option<i64>) {
-        if Some(code) == ignored || code == fault::SUCCESS {
+        if Some(code) == ignored || code == FaultCode::Success.code() {
             return;
         }
-        self.exitstatus = match code {
-            fault::SPAWN_ERROR | fault::ABNORMAL_TERMINATION | fault::NOT_RUNNING => {
-                exit::NOT_RUNNING
-            }
+        self.exitstatus = match FaultCode::from_code(code) {
+            Some(
+                FaultCode::SpawnError | FaultCode::AbnormalTermination | FaultCode::NotRunning,
+            ) => exit::NOT_RUNNING,
             _ => exit::GENERIC,
         };
     }
@@ -150,14 +129,14 @@ impl Controller {
                 if v.as_str() != Some(API_VERSION) {
                     self.output(&format!(
                         "Sorry, this version of supervisorctl expects to talk to a server with API version {API_VERSION}, but the remote version is {}.",
-                        super::commands::py_str(&v)
+                        py_str(&v)
                     ));
                     self.exitstatus = exit::NOT_INSTALLED;
                     return Ok(false);
                 }
                 Ok(true)
             }
-            Err(CallError::Fault { code, .. }) if code == fault::UNKNOWN_METHOD => {
+            Err(e) if e.is_fault(FaultCode::UnknownMethod) => {
                 self.output(
                     "Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).",
                 );
@@ -182,47 +161,6 @@ impl Controller {
         }
     }
 
-    /// Runs one command line; `Flow::Quit` for quit/exit/EOF.
-    pub fn onecmd(&mut self, line: &str) -> Flow {
-        let Some((cmd, arg, line)) = parseline(line) else {
-            return Flow::Continue;
-        };
-        let Some(command) = super::commands::lookup(&cmd) else {
-            self.default(&line);
-            return Flow::Continue;
-        };
-        match command(self, &arg) {
-            Ok(flow) => flow,
-            Err(Failure::Call(CallError::Protocol { status: 401, .. })) => {
-                self.output("Server requires authentication");
-                if self.options.interactive {
-                    if self.prompt_credentials().is_err() {
-                        return Flow::Quit;
-                    }
-                    return self.onecmd(&line);
-                }
-                self.exitstatus = exit::GENERIC;
-                // The reference runs the command a second time here; its error is what shows.
-                match command(self, &arg) {
-                    Ok(flow) => flow,
-                    Err(f) => {
-                        self.report(f);
-                        Flow::Continue
-                    }
-                }
-            }
-            Err(f) => {
-                self.report(f);
-                Flow::Continue
-            }
-        }
-    }
-
-    fn default(&mut self, line: &str) {
-        self.output(&format!("*** Unknown syntax: {line}"));
-        self.exitstatus = exit::GENERIC;
-    }
-
     /// The generic failure line for an error no command handles.
     pub fn report(&mut self, failure: Failure) {
         let (class, message) = describe(&failure);
@@ -235,9 +173,9 @@ impl Controller {
         self.client.reset();
     }
 
-    fn prompt_credentials(&mut self) -> io::Result<()> {
+    pub(super) fn prompt_credentials(&mut self) -> io::Result<()> {
         let username = self.read_line("Username:")?.unwrap_or_default();
-        let password = super::shell::read_password("Password:", &mut self.input)?;
+        let password = super::terminal::read_password("Password:", &mut self.input)?;
         self.output("");
         self.options.username = Some(username.clone());
         self.options.password = Some(password.clone());
@@ -245,6 +183,26 @@ impl Controller {
         self.client.password = Some(password);
         self.client.reset();
         Ok(())
+    }
+}
+
+/// Python's `str()` of a value, for messages that interpolate one.
+pub fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        Value::Double(d) => crate::xmlrpc::encode_response(&Value::Double(*d))
+            .ok()
+            .and_then(|x| {
+                x.split("<double>")
+                    .nth(1)
+                    .and_then(|r| r.split('<').next())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default(),
+        Value::Nil => "None".to_string(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -267,47 +225,5 @@ fn describe(failure: &Failure) -> (String, String) {
             ("xml.parsers.expat.ExpatError".into(), m.clone())
         }
         Failure::Call(CallError::Encode(m)) => ("OverflowError".into(), m.clone()),
-    }
-}
-
-/// `cmd.Cmd.parseline`: (command word, stripped argument, stripped line); None for a blank line.
-/// `?x` means `help x`; the command word is the leading run of letters, digits and `_`.
-pub fn parseline(line: &str) -> Option<(String, String, String)> {
-    let mut line = line.trim().to_string();
-    if line.is_empty() {
-        return None;
-    }
-    if let Some(rest) = line.strip_prefix('?') {
-        line = format!("help {rest}");
-    }
-    let end = line
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
-        .map(|(i, _)| i)
-        .unwrap_or(line.len());
-    let cmd = line[..end].to_string();
-    let arg = line[end..].trim().to_string();
-    Some((cmd, arg, line))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parseline_like_cmd_module() {
-        let cases = [
-            ("", None),
-            ("   ", None),
-            ("status", Some(("status", "", "status"))),
-            ("  stop  a b  ", Some(("stop", "a b", "stop  a b"))),
-            ("?start", Some(("help", "start", "help start"))),
-            ("start-all", Some(("start", "-all", "start-all"))),
-            ("!ls", Some(("", "!ls", "!ls"))),
-        ];
-        for (input, want) in cases {
-            let want = want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
-            assert_eq!(parseline(input), want, "{input:?}");
-        }
     }
 }

@@ -4,11 +4,14 @@
 mod admin;
 mod commands;
 mod controller;
+mod dispatch;
 mod help;
+mod interrupt;
 pub(crate) mod options;
 pub mod probe;
 mod shell;
 mod tail;
+mod terminal;
 mod transport;
 
 use std::sync::atomic::Ordering;
@@ -24,18 +27,14 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
             print!("{}", usage(argv0));
             return 0;
         }
-        Parsed::Usage(message) => {
-            eprintln!("Error: {message}");
-            eprintln!("For help, use {argv0} -h");
-            return 2;
-        }
+        Parsed::Usage(message) => return crate::getopt::usage_error(argv0, &message),
     };
-    shell::install_sigint_handler();
+    interrupt::install_sigint_handler();
     let mut controller = Controller::new(options);
     if !controller.options.args.is_empty() {
         let line = controller.options.args.join(" ");
-        controller.onecmd(&line);
-        if shell::INTERRUPTED.load(Ordering::SeqCst) {
+        dispatch::onecmd(&mut controller, &line);
+        if interrupt::INTERRUPTED.load(Ordering::SeqCst) {
             return 130;
         }
         return controller.exitstatus;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cmd::getopt::{Spec, getopt};
+use crate::getopt::{Spec, getopt};
 use crate::python::py_repr;
 
 /// Everything the controller needs once options are resolved.
@@ -33,8 +33,8 @@ pub enum Parsed {
 
 pub const DEFAULT_SERVERURL: &str = "http://localhost:9001";
 
-/// supervisorctl's options (also the table the shared getopt is tested with).
-pub(crate) const OPTIONS: Spec = Spec {
+/// supervisorctl's options (getopt.rs tests a copy of this table).
+const OPTIONS: Spec = Spec {
     short_with_arg: "csupr",
     short_flags: "h?i",
     long: &[

@@ -4,14 +4,13 @@
 use std::io::{self, BufReader, Read, Write};
 use std::sync::atomic::Ordering;
 
-use super::controller::{CmdResult, Controller, exit, fault};
+use super::controller::{CmdResult, Controller, exit, py_str};
 use super::help;
-use super::shell::INTERRUPTED;
+use super::interrupt::INTERRUPTED;
 use super::transport::{self, CallError, Endpoint, Stream};
 use crate::python::{os_error_class, os_error_text};
+use crate::wire::{FaultCode, ProcessState};
 use crate::xmlrpc::Value;
-
-const RUNNING: i64 = 20;
 
 pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
     if !c.upcheck()? {
@@ -83,13 +82,13 @@ pub fn do_tail(c: &mut Controller, arg: &str) -> CmdResult {
 fn show_log_read(c: &mut Controller, method: &str, params: &[Value], who: &str) -> CmdResult {
     let names_a_process = method != "supervisor.readLog";
     match c.call(method, params) {
-        Ok(v) => c.output(&super::commands::py_str(&v)),
+        Ok(v) => c.output(&py_str(&v)),
         Err(CallError::Fault { code, string }) => {
             c.exitstatus = exit::GENERIC;
-            let why = match code {
-                fault::NO_FILE => "no log file",
-                fault::FAILED => "unknown error reading log",
-                fault::BAD_NAME if names_a_process => "no such process name",
+            let why = match FaultCode::from_code(code) {
+                Some(FaultCode::NoFile) => "no log file",
+                Some(FaultCode::Failed) => "unknown error reading log",
+                Some(FaultCode::BadName) if names_a_process => "no such process name",
                 _ => return Err(CallError::Fault { code, string }.into()),
             };
             c.output(&format!("{who}: ERROR ({why})"));
@@ -294,7 +293,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
     let info = match c.call("supervisor.getProcessInfo", &[Value::string(&name)]) {
         Ok(i) => i,
         Err(CallError::Fault { code, string }) => {
-            if code == fault::BAD_NAME {
+            if code == FaultCode::BadName.code() {
                 c.output("ERROR: bad process name supplied");
                 c.exitstatus = exit::GENERIC;
             } else {
@@ -307,7 +306,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
         }
         Err(e) => return Err(e.into()),
     };
-    if info.member_int("state") != Some(RUNNING) {
+    if info.member_int("state") != Some(ProcessState::Running.code().into()) {
         c.output("ERROR: process not running");
         c.exitstatus = exit::GENERIC;
         return Ok(());
@@ -328,7 +327,7 @@ pub fn do_fg(c: &mut Controller, arg: &str) -> CmdResult {
                 closers.push(closer);
             }
             threads.push(std::thread::spawn(move || {
-                super::shell::block_sigint_in_this_thread();
+                super::interrupt::block_sigint_in_this_thread();
                 stream.pump();
             }));
         }
@@ -360,7 +359,7 @@ fn fg_input_loop(c: &mut Controller, name: &str) -> CmdResult {
         ) {
             Ok(_) => {}
             Err(CallError::Fault { code, string }) => {
-                if code == fault::NOT_RUNNING {
+                if code == FaultCode::NotRunning.code() {
                     c.output("Process got killed");
                 } else {
                     c.output(&format!(
@@ -374,7 +373,7 @@ fn fg_input_loop(c: &mut Controller, name: &str) -> CmdResult {
             Err(e) => return Err(e.into()),
         }
         let info = c.call("supervisor.getProcessInfo", &[Value::string(name)])?;
-        if info.member_int("state") != Some(RUNNING) {
+        if info.member_int("state") != Some(ProcessState::Running.code().into()) {
             c.output("Process got killed");
             c.output("Exiting foreground");
             return Ok(());

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use base64::Engine;
 
+use crate::wire::FaultCode;
 use crate::xmlrpc::{self, DecodeOptions, Response, Value};
 
 /// Where a server URL points.
@@ -85,7 +86,7 @@ impl Read for Stream {
             };
             match result {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if super::shell::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                    if super::interrupt::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                         return Err(io::Error::other("interrupted"));
                     }
                 }
@@ -139,6 +140,13 @@ pub enum CallError {
     BadResponse(String),
     /// The request could not be encoded (a caller bug, kept as an error rather than a panic).
     Encode(String),
+}
+
+impl CallError {
+    /// True for a fault with this code from the server.
+    pub fn is_fault(&self, fault: FaultCode) -> bool {
+        matches!(self, CallError::Fault { code, .. } if *code == fault.code())
+    }
 }
 
 impl From<io::Error> for CallError {

@@ -139,7 +139,7 @@ fn flush_pending_to_stderr(log: &MainLogHandle) {
 
 /// Runs supervisord; returns the process exit code.
 pub fn run(argv0: &str, overrides: Overrides) -> i32 {
-    let usage = |msg: &str| crate::cmd::supervisord::usage_error(argv0, msg);
+    let usage = |msg: &str| crate::getopt::usage_error(argv0, msg);
     let log = match crate::logs::install_buffering_main_log() {
         Ok(log) => log,
         Err(e) => {

@@ -1,13 +1,43 @@
-//! Building a `SpawnPlan` for a process before fork: command lookup, environment, user, directory.
+//! A `SpawnPlan` and how it is built for a process before fork: command lookup, environment, user,
+//! directory. `spawn.rs` carries the plan out.
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsString};
 use std::marker::PhantomData;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 
 use super::command;
-use super::spawn::{SpawnPlan, UserSwitch};
 use crate::config::model::{ProcessConfig, User};
+
+/// Switching to another user in the child.
+#[derive(Debug, Clone)]
+pub struct UserSwitch {
+    pub uid: u32,
+    pub gid: Option<u32>,
+    /// Supplementary groups, primary gid first (as the reference).
+    pub groups: Vec<libc::gid_t>,
+}
+
+/// Everything the child needs, resolved before fork.
+pub struct SpawnPlan<'a> {
+    pub process_name: String,
+    pub filename: CString,
+    pub argv: Vec<CString>,
+    pub env: ChildEnv<'a>,
+    pub directory: Option<CString>,
+    pub umask: Option<u32>,
+    pub user: Option<UserSwitch>,
+    /// A privilege-drop failure known before fork (the child reports it and exits 127).
+    pub user_error: Option<String>,
+    pub redirect_stderr: bool,
+    /// The FastCGI listening socket to put on fd 0 (instead of a stdin pipe).
+    pub stdin_socket: Option<RawFd>,
+    /// RLIMIT_NOFILE (soft, hard) to restore in the child (supervisord raised its own).
+    pub nofile: Option<(u64, u64)>,
+    /// Highest fd to close in the child when close_range is unavailable.
+    pub minfds: u64,
+}
 
 /// supervisord's own environment, read once at start-up as ready `KEY=VALUE` C strings that every
 /// child's environment points into (the daemon never changes its environment; reading and

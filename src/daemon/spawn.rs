@@ -1,41 +1,12 @@
 //! The only fork/exec of a child program. Everything the child needs (C strings, environment,
 //! user and groups, messages) is built before fork; the child only makes async-signal-safe calls.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::command::errno_name;
+use super::plan::SpawnPlan;
 use crate::sys;
-
-/// Switching to another user in the child.
-#[derive(Debug, Clone)]
-pub struct UserSwitch {
-    pub uid: u32,
-    pub gid: Option<u32>,
-    /// Supplementary groups, primary gid first (as the reference).
-    pub groups: Vec<libc::gid_t>,
-}
-
-/// Everything the child needs, resolved before fork.
-pub struct SpawnPlan<'a> {
-    pub process_name: String,
-    pub filename: CString,
-    pub argv: Vec<CString>,
-    pub env: super::plan::ChildEnv<'a>,
-    pub directory: Option<CString>,
-    pub umask: Option<u32>,
-    pub user: Option<UserSwitch>,
-    /// A privilege-drop failure known before fork (the child reports it and exits 127).
-    pub user_error: Option<String>,
-    pub redirect_stderr: bool,
-    /// The FastCGI listening socket to put on fd 0 (instead of a stdin pipe).
-    pub stdin_socket: Option<RawFd>,
-    /// RLIMIT_NOFILE (soft, hard) to restore in the child (supervisord raised its own).
-    pub nofile: Option<(u64, u64)>,
-    /// Highest fd to close in the child when close_range is unavailable.
-    pub minfds: u64,
-}
 
 /// The parent's ends of a new child's pipes.
 pub struct Child {

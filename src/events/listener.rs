@@ -10,25 +10,7 @@ const RESULT_PREFIX_LEN: usize = b"RESULT ".len();
 /// buffer without end.
 const MAX_RESULT_LINE: usize = 4096;
 
-/// A listener's protocol state, with the reference's codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListenerState {
-    Ready = 10,
-    Busy = 20,
-    Acknowledged = 30,
-    Unknown = 40,
-}
-
-impl ListenerState {
-    pub fn name(self) -> &'static str {
-        match self {
-            ListenerState::Ready => "READY",
-            ListenerState::Busy => "BUSY",
-            ListenerState::Acknowledged => "ACKNOWLEDGED",
-            ListenerState::Unknown => "UNKNOWN",
-        }
-    }
-}
+pub use crate::wire::ListenerState;
 
 /// What the daemon must do after feeding listener output.
 #[derive(Debug, Clone, PartialEq, Eq)]

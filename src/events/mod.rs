@@ -4,7 +4,7 @@
 pub mod listener;
 pub mod pool;
 
-use crate::process::state::ProcessState;
+use crate::wire::ProcessState;
 
 /// Every event type name, abstract ones included (those can be subscribed to, never emitted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

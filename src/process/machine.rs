@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::model::{AutoRestart, LogLevel, ProcessConfig};
 use crate::events::{Event, ProcessStateChange};
-use crate::process::state::ProcessState;
 use crate::process::wait_status;
+use crate::wire::ProcessState;
 
 /// A program that exited within this long of its start is not restarted sooner than this long
 /// after that start (the reference's pace, from its 1-second loop).

@@ -1,13 +1,13 @@
-//! Processes, purely: state names and codes, the per-process state machine, wait-status text and
-//! group ordering. Nothing here makes a syscall or reads a clock (the daemon passes `now` in).
+//! Processes, purely: the per-process state machine, wait-status text and group ordering (the
+//! state names and codes are wire vocabulary, in `crate::wire`). Nothing here makes a syscall or
+//! reads a clock (the daemon passes `now` in).
 
 pub mod machine;
 pub mod order;
-pub mod state;
 pub mod wait_status;
 
+pub use crate::wire::{ProcessState, SupervisorState};
 pub use machine::{Action, Input, Process};
-pub use state::{ProcessState, SupervisorState};
 
 /// A default `[program:x]` process config, as the reference's defaults, for tests.
 #[cfg(test)]

@@ -8,9 +8,25 @@ use std::time::SystemTime;
 use super::backend::{Backend, ProcessId, ProcessState};
 use super::fault::{Fault, FaultCode};
 use super::info::result_struct;
-use super::methods::{self, Call};
 use super::params::int;
 use super::wire::Value;
+
+/// What a method call produced: a value or fault now, or a job the daemon re-polls (wait=true).
+#[derive(Debug)]
+pub enum Call {
+    Done(Result<Value, Fault>),
+    Wait(Job),
+}
+
+impl From<Result<Value, Fault>> for Call {
+    fn from(r: Result<Value, Fault>) -> Call {
+        Call::Done(r)
+    }
+}
+
+/// The method dispatcher (`dispatch::call`), handed to a multicall so that it can run its
+/// entries without this file importing the dispatcher that imports it.
+pub type Dispatch = fn(&str, &[Value], &mut dyn Backend, SystemTime) -> Call;
 
 #[derive(Debug)]
 pub enum Job {
@@ -128,14 +144,21 @@ impl Each {
 /// `system.multicall`: calls run in order; one that waits holds back the rest.
 #[derive(Debug)]
 pub struct Multicall {
+    dispatch: Dispatch,
     remaining: VecDeque<Value>,
     current: Option<Box<Job>>,
     results: Vec<Value>,
 }
 
 impl Multicall {
-    pub fn begin(calls: Vec<Value>, backend: &mut dyn Backend, now: SystemTime) -> Call {
+    pub fn begin(
+        calls: Vec<Value>,
+        backend: &mut dyn Backend,
+        now: SystemTime,
+        dispatch: Dispatch,
+    ) -> Call {
         let mut multi = Multicall {
+            dispatch,
             remaining: calls.into(),
             current: None,
             results: Vec::new(),
@@ -156,7 +179,7 @@ impl Multicall {
             let Some(next) = self.remaining.pop_front() else {
                 break;
             };
-            match run_one(&next, backend, now) {
+            match run_one(&next, backend, now, self.dispatch) {
                 Call::Done(outcome) => self.results.push(entry(outcome)),
                 Call::Wait(job) => self.current = Some(Box::new(job)),
             }
@@ -180,7 +203,7 @@ fn entry(outcome: Result<Value, Fault>) -> Value {
     }
 }
 
-fn run_one(call: &Value, backend: &mut dyn Backend, now: SystemTime) -> Call {
+fn run_one(call: &Value, backend: &mut dyn Backend, now: SystemTime, dispatch: Dispatch) -> Call {
     if call.as_struct().is_none() {
         return Call::Done(Err(Fault::new(FaultCode::IncorrectParameters)));
     }
@@ -214,7 +237,7 @@ fn run_one(call: &Value, backend: &mut dyn Backend, now: SystemTime) -> Call {
         Some(Value::Array(items)) => items,
         Some(_) => return Call::Done(Err(Fault::new(FaultCode::IncorrectParameters))),
     };
-    methods::call(name, params, backend, now)
+    dispatch(name, params, backend, now)
 }
 
 /// The Python type a decoded value has on the reference's server side.

@@ -1,28 +1,7 @@
-//! The method table: every published `system.*` and `supervisor.*` method with its signature and
-//! help text, name resolution (UNKNOWN_METHOD), parameter counts (INCORRECT_PARAMETERS) and the
-//! SHUTDOWN_STATE gate, then dispatch to the implementations.
-
-use std::time::SystemTime;
+//! The method table: every published `system.*` and `supervisor.*` method with its signature,
+//! parameter counts and help text, and name resolution. `dispatch.rs` runs calls through it.
 
 use super::backend::Backend;
-use super::deferred::Job;
-use super::fault::{Fault, FaultCode};
-use super::supervisor;
-use super::system;
-use super::wire::Value;
-
-/// What a method call produced: a value or fault now, or a job the daemon re-polls (wait=true).
-#[derive(Debug)]
-pub enum Call {
-    Done(Result<Value, Fault>),
-    Wait(Job),
-}
-
-impl From<Result<Value, Fault>> for Call {
-    fn from(r: Result<Value, Fault>) -> Call {
-        Call::Done(r)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Namespace {
@@ -42,7 +21,7 @@ pub struct MethodSpec {
 }
 
 impl MethodSpec {
-    fn max_params(&self) -> usize {
+    pub fn max_params(&self) -> usize {
         self.signature.len() - 1
     }
 }
@@ -484,20 +463,6 @@ pub fn list_methods(backend: &dyn Backend) -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-/// Runs one call by name (the path shared by a plain request and each multicall entry).
-pub fn call(method: &str, params: &[Value], backend: &mut dyn Backend, now: SystemTime) -> Call {
-    let Some(spec) = lookup(method, backend) else {
-        return Call::Done(Err(Fault::new(FaultCode::UnknownMethod)));
-    };
-    if params.len() < spec.required || params.len() > spec.max_params() {
-        return Call::Done(Err(Fault::new(FaultCode::IncorrectParameters)));
-    }
-    match spec.namespace {
-        Namespace::System => system::call(spec.name, params, backend, now),
-        Namespace::Main => supervisor::call(spec.name, params, backend, now),
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod backend;
 mod deferred;
+mod dispatch;
 pub mod fault;
 mod info;
 mod methods;
@@ -22,9 +23,8 @@ mod tests;
 use std::time::SystemTime;
 
 pub use backend::Backend;
-use deferred::Job;
+use deferred::{Call, Job};
 pub use fault::{Fault, FaultCode};
-use methods::Call;
 pub use wire::Value;
 use wire::{DecodeError, DecodeOptions};
 
@@ -75,7 +75,7 @@ pub fn handle_request(body: &[u8], backend: &mut dyn Backend, now: SystemTime) -
         }
     };
     log::trace!("XML-RPC method called: {}()", call.method);
-    match methods::call(&call.method, &call.params, backend, now) {
+    match dispatch::call(&call.method, &call.params, backend, now) {
         Call::Done(outcome) => RpcOutcome::Reply(reply(&call.method, outcome)),
         Call::Wait(job) => RpcOutcome::Pending(PendingCall {
             method: call.method,
@@ -97,7 +97,7 @@ pub enum Called {
 /// directly: the same table, parameter checks, SHUTDOWN_STATE gate and faults as an XML-RPC
 /// request, without XML on either side (and without the request's trace lines).
 pub fn call(method: &str, params: &[Value], backend: &mut dyn Backend, now: SystemTime) -> Called {
-    match methods::call(method, params, backend, now) {
+    match dispatch::call(method, params, backend, now) {
         Call::Done(outcome) => Called::Done(outcome),
         Call::Wait(job) => Called::Pending(PendingCall {
             method: method.to_string(),

@@ -12,15 +12,13 @@ use super::backend::{
     AddGroupError, Backend, ClearLogError, CommandProblem, GroupSnapshot, ProcessId,
     ProcessSnapshot, ProcessState, RemoveGroupError, StdinError,
 };
-use super::deferred::{Each, Job};
+use super::deferred::{Call, Each, Job};
 use super::fault::{Fault, FaultCode};
 use super::info::{all_config_info, process_info, result_struct};
-use super::methods::Call;
 use super::params::{self, int, missing, python_int, python_str, truthy};
 use super::wire::Value;
 use crate::logs::{self, ReadError};
-
-const API_VERSION: &str = "3.0";
+use crate::wire::{API_VERSION, SUPERVISOR_VERSION};
 
 type Outcome = Result<Value, Fault>;
 
@@ -59,7 +57,7 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
     }
     match name {
         "getAPIVersion" | "getVersion" => Ok(Value::string(API_VERSION)).into(),
-        "getSupervisorVersion" => Ok(Value::string(crate::cmd::SUPERVISOR_VERSION)).into(),
+        "getSupervisorVersion" => Ok(Value::string(SUPERVISOR_VERSION)).into(),
         "getIdentification" => Ok(Value::string(b.identification())).into(),
         "getState" => {
             let state = b.supervisor_state();

@@ -1,20 +1,18 @@
-//! The `system.*` methods: introspection (listMethods, methodHelp, methodSignature) and
-//! multicall. They work in every supervisord state.
+//! The `system.*` introspection methods (listMethods, methodHelp, methodSignature); multicall
+//! runs in `dispatch.rs`. They work in every supervisord state.
 //!
 //! Arguments are taken with patterns, never by index: see `params::missing`.
 #![deny(clippy::indexing_slicing)]
 
-use std::time::SystemTime;
-
 use super::backend::Backend;
-use super::deferred::Multicall;
+use super::deferred::Call;
 use super::fault::{Fault, FaultCode};
-use super::methods::{self, Call};
+use super::methods;
 use super::params::missing;
 use super::wire::Value;
 
 /// Runs a `system.*` method whose parameter count was already checked.
-pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
+pub fn call(name: &str, p: &[Value], b: &mut dyn Backend) -> Call {
     match name {
         "listMethods" => Call::Done(Ok(Value::Array(
             methods::list_methods(b)
@@ -32,11 +30,6 @@ pub fn call(name: &str, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Ca
                 Value::Array(spec.signature.iter().map(|t| Value::string(*t)).collect())
             }))
         }
-        "multicall" => match first(p) {
-            Ok(Value::Array(calls)) => Multicall::begin(calls.clone(), b, now),
-            Ok(_) => Call::Done(Err(Fault::new(FaultCode::IncorrectParameters))),
-            Err(f) => Call::Done(Err(f)),
-        },
         _ => Call::Done(Err(Fault::new(FaultCode::UnknownMethod))),
     }
 }

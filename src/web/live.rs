@@ -88,7 +88,7 @@ impl Live {
         }
         let mut hello = format!("retry: {RETRY_MS}\n\n").into_bytes();
         hello.extend_from_slice(&frame("table", first));
-        if server.push_chunk(id, &hello, now) {
+        if push(server, id, &hello, now) {
             self.clients.push(id);
         }
     }
@@ -97,12 +97,23 @@ impl Live {
     /// bytes past the server's stream limit) is dropped by the server and forgotten here.
     pub fn send(&mut self, server: &mut http::Server, event: &str, data: &str, now: Instant) {
         let bytes = frame(event, data);
-        self.clients.retain(|c| server.push_chunk(*c, &bytes, now));
+        self.clients.retain(|c| push(server, *c, &bytes, now));
     }
 
     pub fn shutdown(&mut self) {
         self.clients.clear();
     }
+}
+
+/// Pieces a large event (the table of a thousand processes) is handed to the server in: each is
+/// written to the socket at once, so only what the client has not taken counts against the
+/// server's per-stream limit, not the event's whole size.
+const PIECE: usize = 64 * 1024;
+
+fn push(server: &mut http::Server, id: RequestId, bytes: &[u8], now: Instant) -> bool {
+    bytes
+        .chunks(PIECE)
+        .all(|piece| server.push_chunk(id, piece, now))
 }
 
 /// One server-sent event. `data` is split at newlines (each line its own `data:` field, which

@@ -423,7 +423,7 @@ fn page(title: &str, content: &str, wall: SystemTime) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <meta name=\"color-scheme\" content=\"light dark\">\n  <title>{}</title>\n  <link rel=\"stylesheet\" href=\"assets/app.css\">\n  <script src=\"assets/app.js\" defer></script>\n</head>\n<body>\n<main id=\"wrapper\">\n{content}\n</main>\n<footer id=\"footer\">\n  <a href=\"http://supervisord.org\">Supervisor</a> <span>{}</span> &copy; <span>{}</span>\n</footer>\n</body>\n</html>\n",
         escape(title),
-        crate::cmd::SUPERVISOR_VERSION,
+        crate::wire::SUPERVISOR_VERSION,
         year(wall)
     )
 }
@@ -458,8 +458,19 @@ fn no_cache(mut response: Response) -> Response {
     response
 }
 
+/// What the pages may load: their own script, style sheet, live feed and log streams, forms
+/// posted to themselves; nothing inline, nothing from elsewhere, no framing. (The HTTP layer's
+/// security headers must allow at least this much: a second, stricter policy would be enforced
+/// as well and stop the script.)
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 fn html(body: String) -> Response {
-    no_cache(Response::ok("text/html;charset=utf-8", body.into_bytes()))
+    let mut response = no_cache(Response::ok("text/html;charset=utf-8", body.into_bytes()));
+    response
+        .headers
+        .insert(0, ("Content-Security-Policy".to_string(), CSP.to_string()));
+    response
 }
 
 /// `/assets/app.js` and `/assets/app.css`: the page's one script and one style sheet, compiled

@@ -142,6 +142,7 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   // Resource failures are checked by URL below (the browser's own /favicon.ico probe is a 404).
+  // A CSP violation is a console error too: the page must work under its strict policy.
   page.on("console", (m) => { if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
   page.on("response", (r) => { if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`); });
   const base = `http://127.0.0.1:${port}`;
@@ -187,7 +188,7 @@ try {
 
   step("a crash and its restart appear live");
   if ((await row("crasher").locator("td.restarts").textContent()) !== "0") fail("crasher restarted already");
-  fs.writeFileSync(path.join(dir, "crash-now"), "");
+  fs.writeFileSync(path.join(dir, "crash-now"), ""); // its content does not matter
   await waitFor("crasher restart", async () =>
     (await row("crasher").locator("td.restarts").textContent()) === "1" && (await stateOf("crasher")) === "RUNNING", 15000);
 
@@ -227,7 +228,11 @@ try {
   step("the log view follows new output, keeps bad bytes safe, pauses");
   await page.goto(`${base}/log.html?processname=printer`);
   await page.waitForSelector("#live.on", { timeout: 10000 });
-  const say = (text) => fs.writeFileSync(path.join(dir, "say"), text);
+  // Written aside and renamed: the printer must never see (and remove) a half-written file.
+  const say = (text) => {
+    fs.writeFileSync(path.join(dir, "say.tmp"), text);
+    fs.renameSync(path.join(dir, "say.tmp"), path.join(dir, "say"));
+  };
   say(Buffer.concat([Buffer.from("hello from the printer \xff "), Buffer.from([0xff, 0xfe]), Buffer.from(" end\n")]));
   await page.waitForFunction(() => document.querySelector("#log").textContent.includes("hello from the printer"), null, { timeout: 10000 });
   const logText = await page.locator("#log").textContent();
@@ -269,7 +274,8 @@ try {
     evil.waitForResponse((r) => r.url().startsWith(`${base}/index.html`)),
     evil.evaluate(() => document.getElementById("f").submit()),
   ]);
-  const guarded = (await fetch(`${base}/`, { headers: { Authorization: AUTH } })).headers.get("content-security-policy");
+  // The HTTP layer's request policy (cross-site checks) comes with its nosniff header.
+  const guarded = (await fetch(`${base}/ok.html`, { headers: { Authorization: AUTH } })).headers.get("x-content-type-options");
   await sleep(500);
   const still = await rpc(port, "supervisor.getProcessInfo", ["running"]);
   if (guarded) {

@@ -3,18 +3,16 @@
 //! answers INCORRECT_PARAMETERS (the reference's fault when Python raises TypeError for it).
 
 use super::fake::*;
+use crate::rpc::deferred::Call;
+use crate::rpc::dispatch;
 use crate::rpc::fault::FaultCode;
-use crate::rpc::methods::{Call, METHODS, Namespace};
+use crate::rpc::methods::{METHODS, Namespace};
 use crate::rpc::wire::Value;
-use crate::rpc::{supervisor, system};
 
 /// Calls the implementation itself, as if the table had let any count through.
 fn call_unchecked(namespace: Namespace, name: &str, params: &[Value]) -> Call {
     let mut b = standard();
-    match namespace {
-        Namespace::System => system::call(name, params, &mut b, now()),
-        Namespace::Main => supervisor::call(name, params, &mut b, now()),
-    }
+    dispatch::run(namespace, name, params, &mut b, now())
 }
 
 /// A value of a signature type: a real process name for strings, so that only the count is off.

@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::model::*;
 use crate::rpc::backend::*;
+use crate::rpc::deferred::Call;
 use crate::rpc::deferred::Job;
-use crate::rpc::methods::{self, Call};
+use crate::rpc::dispatch;
 use crate::rpc::wire::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum OnStart {
@@ -338,7 +339,7 @@ pub(super) fn s(v: &str) -> Value {
 
 /// Runs a method that must answer at once.
 pub(super) fn call(b: &mut Fake, method: &str, params: Vec<Value>) -> Answer {
-    match methods::call(method, &params, b, now()) {
+    match dispatch::call(method, &params, b, now()) {
         Call::Done(r) => r.map_err(|f| (f.code.code(), f.text())),
         Call::Wait(job) => panic!("{method} unexpectedly waits: {job:?}"),
     }
@@ -346,7 +347,7 @@ pub(super) fn call(b: &mut Fake, method: &str, params: Vec<Value>) -> Answer {
 
 /// Runs a method that must wait; returns the job.
 pub(super) fn call_waiting(b: &mut Fake, method: &str, params: Vec<Value>) -> Job {
-    match methods::call(method, &params, b, now()) {
+    match dispatch::call(method, &params, b, now()) {
         Call::Done(r) => panic!("{method} unexpectedly answered: {r:?}"),
         Call::Wait(job) => job,
     }

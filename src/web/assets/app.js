@@ -125,6 +125,7 @@
     old.replaceWith(row);
     learnClock(row);
     row.classList.add("flash");
+    row.addEventListener("animationend", () => row.classList.remove("flash"), { once: true });
     if (focused && focused.name === "action") {
       const again = $('button[value="' + focused.value + '"]', row);
       if (again && !again.disabled) again.focus();

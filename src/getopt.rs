@@ -1,6 +1,16 @@
 //! Python's `getopt.getopt`, which both of the reference's command lines use: clustered short
 //! options (`-nc file`, `-cfile`), long options by unique prefix (`--conf=x`), parsing stops at
-//! the first positional argument or after `--`. Error texts are getopt's, word for word.
+//! the first positional argument or after `--`. Error texts are getopt's, word for word. Also the
+//! usage-error rendering both commands share (supervisor/options.py `Options.usage`).
+//!
+//! A leaf: supervisord's entry point (cmd), the daemon's config errors and supervisorctl use it.
+
+/// Prints a usage error as the reference (`Error: <msg>` and where to find help, on stderr) and
+/// returns its exit code.
+pub fn usage_error(argv0: &str, msg: &str) -> i32 {
+    eprintln!("Error: {msg}\nFor help, use {argv0} -h");
+    2
+}
 
 /// The options one command accepts.
 pub struct Spec<'a> {
@@ -94,8 +104,21 @@ fn long_option<'a>(spec: &Spec<'a>, name: &str) -> Result<(&'a str, bool), Strin
 mod tests {
     use super::*;
 
-    /// supervisorctl's table: short options with and without arguments, long prefixes.
-    use crate::ctl::options::OPTIONS as CTL;
+    /// supervisorctl's table (ctl/options.rs): short options with and without arguments, long
+    /// prefixes.
+    const CTL: Spec = Spec {
+        short_with_arg: "csupr",
+        short_flags: "h?i",
+        long: &[
+            ("help", false),
+            ("configuration", true),
+            ("interactive", false),
+            ("serverurl", true),
+            ("username", true),
+            ("password", true),
+            ("history_file", true),
+        ],
+    };
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
