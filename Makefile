@@ -6,7 +6,7 @@ MANDIR ?= $(PREFIX)/share/man
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref browser fmt lint clean install bench
+.PHONY: build release static image run test ref browser fmt lint clean install bench
 
 build:
 	$(CARGO) build
@@ -18,6 +18,13 @@ release:
 static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
 	@ls -l target/$(STATIC_TARGET)/release/supervisor
+
+# The scratch image around the static binary (packaging/Dockerfile; docs/containers.md).
+IMAGE ?= supervisor
+CONTAINER_TOOL ?= $(shell command -v podman || command -v docker)
+image: static
+	$(CONTAINER_TOOL) build $(if $(findstring podman,$(CONTAINER_TOOL)),--format docker) \
+		-f packaging/Dockerfile -t $(IMAGE) .
 
 # Builds and starts the daemon in the foreground on the bundled example config.
 run: build
@@ -41,9 +48,11 @@ browser:
 	@if command -v npm >/dev/null && [ ! -d tests/browser/node_modules/playwright-core ]; then \
 		cd tests/browser && npm ci --no-audit --no-fund; fi
 
+# The static build is for the container test (tests/container.rs runs it in an image).
 test: ref browser
+	$(MAKE) static
 	$(CARGO) build
-	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
+	REQUIRE_REF=1 REQUIRE_CONTAINER=1 $(CARGO) test -- --test-threads=8
 
 fmt:
 	$(CARGO) fmt --all

@@ -4,6 +4,7 @@ mod capture_under_load;
 mod cli;
 mod compat_edge_cases;
 mod config;
+mod container;
 mod ctl;
 mod daemon;
 mod dashboard;
