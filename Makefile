@@ -6,7 +6,7 @@ MANDIR ?= $(PREFIX)/share/man
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static image run test ref browser fmt lint clean install bench
+.PHONY: build release static image run test ref browser fmt lint clean install bench fuzz
 
 build:
 	$(CARGO) build
@@ -66,6 +66,12 @@ lint:
 bench: ref
 	$(MAKE) static || $(CARGO) build --release
 	bench/run.sh
+
+# Each fuzz target for FUZZ_SECONDS (default 600), one after the other at nice 19; the corpora
+# grow (minimized) in fuzz/corpus and fuzz/README.md gets a dated line per run. `make test`
+# replays the corpora on stable (src/fuzz_bodies.rs).
+fuzz:
+	fuzz/run.sh
 
 install: release
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

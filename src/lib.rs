@@ -10,6 +10,7 @@ pub mod config;
 pub mod ctl;
 pub mod daemon;
 pub mod events;
+pub mod fuzz_bodies;
 pub mod getopt;
 pub mod http;
 pub mod logs;

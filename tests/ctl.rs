@@ -66,7 +66,7 @@ fn config(env_dir: &Path, port: u16, version: u8) -> String {
     }
     if version == 3 {
         c.push_str(
-            "[program:stubborn]\ncommand=/bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\nstartsecs=0\nstopwaitsecs=20\n\n",
+            "[program:stubborn]\ncommand=/bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\nstartsecs=0\nstopwaitsecs=3600\n\n",
         );
     }
     c
@@ -859,11 +859,18 @@ fn compare(a: &Side, b: &Side) -> Vec<String> {
 /// while the daemon waits for a process that ignores SIGTERM.
 fn compare_shutdown(a: &Side, b: &Side) -> Vec<String> {
     let mut diffs = Vec::new();
+    // The stubborn process holds each daemon in SHUTDOWN for as long as the steps take (its
+    // stopwaitsecs is far beyond them, so a slow machine cannot end the window early); it is
+    // killed by pid once the steps are done, and the daemons then finish shutting down.
+    let mut stubborn = Vec::new();
     for side in [a, b] {
         let env = side.env;
         env.write_config(3);
         env.refctl("update");
         env.wait_states(&[("stubborn", "RUNNING")]);
+        if let Ok(pid) = env.refctl("pid stubborn").stdout.trim().parse::<i32>() {
+            stubborn.push(pid);
+        }
     }
     // With one shared daemon only `b` (our ctl) gets to shut it down.
     for side in [b, a] {
@@ -901,6 +908,9 @@ fn compare_shutdown(a: &Side, b: &Side) -> Vec<String> {
                 a.label, na, b.label, nb
             ));
         }
+    }
+    for pid in stubborn {
+        util::unsafe_kill(pid, 9);
     }
     diffs
 }

@@ -16,7 +16,7 @@ import sys
 
 # Layer order, top down; a module may import only from modules on a lower line.
 LAYERS = [
-    {"main", "lib"},
+    {"main", "lib", "fuzz_bodies"},
     {"cmd"},
     {"daemon", "ctl"},
     {"web"},

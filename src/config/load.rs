@@ -281,6 +281,25 @@ pub fn check(path: &Path) -> Report {
     if failed || !l.errors.is_empty() {
         return l.into_report(None);
     }
+    resolve(l, path)
+}
+
+/// Resolves `text` as if it were the config file at `path`, without reading any file: an
+/// `[include]` section's files are not read. The fuzz target's entry point.
+pub fn check_text(text: &str, path: &Path) -> Report {
+    let mut l = Loader::new(path);
+    match source::parse(text, path) {
+        Ok(main) => l.doc.merge(main),
+        Err(errs) => {
+            l.errors.extend(errs);
+            return l.into_report(None);
+        }
+    }
+    resolve(l, path)
+}
+
+/// Everything after reading the sources: `[supervisord]`, programs, servers, `[supervisorctl]`.
+fn resolve(mut l: Loader, path: &Path) -> Report {
     if !l.doc.has_section("supervisord") {
         let mut err = ConfigError::new(".ini file does not include supervisord section").file(path);
         err.reference = Some(err.problem.clone());

@@ -12,7 +12,7 @@ pub mod probe;
 mod shell;
 mod tail;
 mod terminal;
-mod transport;
+pub(crate) mod transport;
 
 use std::sync::atomic::Ordering;
 

@@ -230,8 +230,7 @@ impl RpcClient {
         request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         request.push_str(body);
         conn.get_mut().write_all(request.as_bytes())?;
-        let head = read_head(conn)?;
-        let body = read_body(conn, &head)?;
+        let (head, body) = read_response(conn)?;
         if head.close {
             self.conn = None;
         }
@@ -325,6 +324,13 @@ pub fn read_head<R: BufRead>(r: &mut R) -> io::Result<Head> {
     Ok(head)
 }
 
+/// Reads one whole response (head and body) as `RpcClient` does.
+pub fn read_response<R: BufRead>(r: &mut R) -> io::Result<(Head, Vec<u8>)> {
+    let head = read_head(r)?;
+    let body = read_body(r, &head)?;
+    Ok((head, body))
+}
+
 /// Reads a whole body: chunked, by Content-Length, or until the server closes.
 pub(crate) fn read_body<R: BufRead>(r: &mut R, head: &Head) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
@@ -369,8 +375,16 @@ pub fn read_chunk<R: BufRead>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
             }
         }
     }
-    let mut data = vec![0; size];
-    r.read_exact(&mut data)?;
+    // The size is the server's word: read what arrives instead of allocating it up front (a
+    // bogus `666666666333333` chunk once asked for 400 PiB and aborted the client).
+    let mut data = Vec::with_capacity(size.min(MAX_RESERVE));
+    r.take(size as u64).read_to_end(&mut data)?;
+    if data.len() < size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "chunked body ended early",
+        ));
+    }
     line.clear();
     r.read_line(&mut line)?;
     Ok(Some(data))
@@ -379,6 +393,17 @@ pub fn read_chunk<R: BufRead>(r: &mut R) -> io::Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz, ctl_response): a huge chunk size was allocated before reading.
+    #[test]
+    fn huge_chunk_size_is_not_allocated_up_front() {
+        let mut r = std::io::Cursor::new(&b"666666666333333\r\nshort"[..]);
+        let err = read_chunk(&mut r).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let mut r = std::io::Cursor::new(&b"3\r\nabc\r\n0\r\n\r\n"[..]);
+        assert_eq!(read_chunk(&mut r).unwrap(), Some(b"abc".to_vec()));
+        assert_eq!(read_chunk(&mut r).unwrap(), None);
+    }
 
     #[test]
     fn endpoints() {

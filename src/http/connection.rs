@@ -112,6 +112,13 @@ impl Conn {
         self.input.extend_from_slice(data);
     }
 
+    /// Whether the connection waits for something other than input (the daemon's answer, or its
+    /// last response to be written). When `read_room` is 0 this must hold; otherwise the
+    /// connection would never read again and never see its peer's EOF.
+    pub fn waits_for_output_or_daemon(&self) -> bool {
+        matches!(self.phase, Phase::Dispatched { .. } | Phase::Closing)
+    }
+
     /// Whether the peer's EOF should close the connection now (rather than after flushing).
     pub fn closes_on_eof(&self) -> bool {
         !matches!(self.phase, Phase::Closing)
@@ -159,7 +166,8 @@ impl Conn {
                                 return None;
                             }
                             AuthOutcome::Malformed => {
-                                let response = Response::error(500).with_close();
+                                // The body (if any) is unread: close rather than parse it.
+                                let response = Response::error(400).with_close();
                                 self.finish_local(
                                     head.version,
                                     &response,

@@ -118,10 +118,33 @@ fn local_error_statuses() {
             "HTTP/1.1 401 Unauthorized",
             false,
         ),
+        // Undecodable credentials are the client's fault: 400, never a 5xx (the reference
+        // answers 500 for a text without ':' like this one, 400 for bad base64).
         (
             "GET / HTTP/1.1\r\nAuthorization: Basic dXNlcg==\r\n\r\n".into(),
             Some(creds()),
-            "HTTP/1.1 500 Internal Server Error",
+            "HTTP/1.1 400 Bad Request",
+            false,
+        ),
+        (
+            "GET / HTTP/1.1\r\nAuthorization: Basic A\r\n\r\n".into(),
+            Some(creds()),
+            "HTTP/1.1 400 Bad Request",
+            false,
+        ),
+        (
+            "POST /RPC2 HTTP/1.1\r\nAuthorization: Basic !!!!\r\nContent-Length: 3\r\n\r\nabc"
+                .into(),
+            Some(creds()),
+            "HTTP/1.1 400 Bad Request",
+            false,
+        ),
+        // Blank lines before a request count toward the head limit (512 here).
+        ("\r\n".repeat(257), None, "HTTP/1.1 431 ", false),
+        (
+            "\r\n".repeat(200) + "GET / HTTP/1.1\r\nX: " + &"y".repeat(200),
+            None,
+            "HTTP/1.1 431 ",
             false,
         ),
         // Auth comes before the length check, so a stranger learns nothing else.
@@ -487,5 +510,51 @@ fn arbitrary_bytes_never_panic_or_overgrow() {
             }
             assert!(conn.input.len() <= l.max_head_bytes.max(l.max_body_bytes) + 1);
         }
+    }
+}
+
+/// A connection that stops reading must be one that has something else to wait for (the
+/// daemon's answer, its own output): otherwise it would never see the peer's EOF and hold its
+/// slot until the idle timeout (blank lines past the head limit once did that).
+#[test]
+fn a_connection_never_stops_reading_while_waiting_for_input() {
+    let t0 = Instant::now();
+    let l = limits();
+    let inputs: Vec<Vec<u8>> = vec![
+        b"\r\n".repeat(300),
+        [b"GET / HTTP/1.1\r\n\r\n".to_vec(), b"\r\n".repeat(300)].concat(),
+        b"\n".repeat(600),
+        [
+            b"\r\n".repeat(100),
+            b"GET / HTTP/1.1\r\nA: b\r\n".to_vec(),
+            b"x".repeat(400),
+        ]
+        .concat(),
+        [
+            b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n".to_vec(),
+            b"z".repeat(600),
+        ]
+        .concat(),
+    ];
+    for input in inputs {
+        let mut conn = Conn::new(t0);
+        let mut fed = 0;
+        while fed < input.len() {
+            let room = conn.read_room(&l);
+            if room == 0 {
+                break;
+            }
+            let end = input.len().min(fed + room.min(7));
+            conn.on_input(&input[fed..end], t0);
+            fed = end;
+            while conn.advance(&l, None, t0, wall()).is_some() {
+                conn.respond(&Response::ok("text/plain", "x"), t0, wall());
+            }
+        }
+        assert!(
+            conn.read_room(&l) > 0 || conn.waits_for_output_or_daemon(),
+            "{:?} stalled after {fed} bytes",
+            String::from_utf8_lossy(&input)
+        );
     }
 }

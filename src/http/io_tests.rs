@@ -59,6 +59,7 @@ struct Running {
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
     open_streams: Arc<AtomicUsize>,
+    open_clients: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -69,11 +70,15 @@ impl Running {
         server.register(poll.registry(), BASE).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let open_streams = Arc::new(AtomicUsize::new(0));
+        let open_clients = Arc::new(AtomicUsize::new(0));
         let (stop2, open2) = (stop.clone(), open_streams.clone());
+        let clients2 = open_clients.clone();
         let thread = std::thread::spawn(move || {
             let mut events = Events::with_capacity(64);
             let mut ticks: Vec<RequestId> = Vec::new();
             let mut floods: Vec<RequestId> = Vec::new();
+            // RPCs whose body is `hold` are never answered (a call the daemon is still working on).
+            let mut held: Vec<RequestId> = Vec::new();
             while !stop2.load(Ordering::SeqCst) {
                 let now = Instant::now();
                 let until = server
@@ -92,6 +97,7 @@ impl Running {
                 }
                 while let Some(request) = queue.pop() {
                     match &request.route {
+                        Route::Rpc if request.body == b"hold" => held.push(request.id),
                         Route::Rpc => queue.extend(server.respond(
                             request.id,
                             Response::xml(request.body.clone()),
@@ -126,6 +132,8 @@ impl Running {
                 let block = vec![b'x'; 32 * 1024];
                 floods.retain(|id| server.push_chunk(*id, &block, now));
                 open2.store(ticks.len() + floods.len(), Ordering::SeqCst);
+                held.retain(|id| server.is_open(*id));
+                clients2.store(server.raw_fds().len() - 1, Ordering::SeqCst);
             }
             server.shutdown(poll.registry());
         });
@@ -133,12 +141,23 @@ impl Running {
             stop,
             waker,
             open_streams,
+            open_clients,
             thread: Some(thread),
         }
     }
 
     fn streams(&self) -> usize {
         self.open_streams.load(Ordering::SeqCst)
+    }
+
+    /// Client connections the server holds (its listener excluded).
+    fn clients(&self) -> usize {
+        self.open_clients.load(Ordering::SeqCst)
+    }
+
+    /// Every connection is gone (the slots are free), soon.
+    fn wait_all_closed(&self, what: &str) {
+        wait_for(what, Duration::from_secs(3), || self.clients() == 0);
     }
 }
 
@@ -656,4 +675,141 @@ fn every_descriptor_is_cloexec_and_nonblocking() {
     }
     server.shutdown(poll.registry());
     assert!(!path.exists());
+}
+
+/// A TCP client whose close sends RST (SO_LINGER 0) instead of FIN.
+fn reset(stream: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on our own descriptor with a correctly sized struct.
+    unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&stream),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(stream);
+}
+
+/// Regression: more blank lines than the head limit, alone or after a request, then close:
+/// the connection stopped reading at the limit without an error, never saw the EOF and held
+/// its slot (CLOSE-WAIT) until the idle timeout; enough of them made everyone else get 503.
+#[test]
+fn blank_line_floods_past_the_head_limit_free_their_slot() {
+    let (running, port) = start_tcp(None);
+    let max = test_limits().max_head_bytes;
+    let floods = [
+        b"\r\n".repeat(max / 2 + 1),
+        [
+            b"GET /ok.html HTTP/1.1\r\n\r\n".to_vec(),
+            b"\r\n".repeat(max),
+        ]
+        .concat(),
+        b"\n".repeat(max * 3),
+    ];
+    for flood in &floods {
+        // A client that stays: the limit's error, then the close.
+        let (text, eof) = exchange(tcp(port), flood, Duration::from_secs(2));
+        assert!(text.contains("HTTP/1.1 431 "), "{text:?}");
+        assert!(eof, "not closed: {text:?}");
+        // More than the connection limit, so a leak shows as a 503 below.
+        for _ in 0..test_limits().max_connections + 2 {
+            let mut s = tcp(port);
+            let _ = s.write_all(flood);
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let (text, eof) = read_all(&mut s, Duration::from_secs(2));
+            assert!(eof, "not closed: {text:?}");
+        }
+        running.wait_all_closed("the flooding connections to close");
+    }
+    let (ok, _) = exchange(tcp(port), b"GET /ok.html HTTP/1.0\r\n\r\n", SHORT);
+    assert!(ok.starts_with("HTTP/1.0 200 OK"), "{ok:?}");
+}
+
+/// Every way a client can leave, in every state, frees its slot at once: FIN or RST, in the
+/// head, the body, after a limit's error response, behind a request the daemon still holds,
+/// and mid-stream.
+#[test]
+fn every_way_a_connection_ends_frees_its_slot() {
+    let (running, port) = start_tcp(None);
+    let l = test_limits();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("nothing sent", vec![]),
+        ("half a head", b"GET /ok.ht".to_vec()),
+        ("blank lines only", b"\r\n\r\n".to_vec()),
+        (
+            "half a body",
+            b"POST /RPC2 HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc".to_vec(),
+        ),
+        (
+            "head too large",
+            format!(
+                "GET / HTTP/1.1\r\nX: {}\r\n\r\n",
+                "v".repeat(l.max_head_bytes)
+            )
+            .into_bytes(),
+        ),
+        (
+            "uri too long",
+            format!("GET /{} HTTP/1.1\r\n\r\n", "u".repeat(l.max_uri_bytes + 1)).into_bytes(),
+        ),
+        (
+            "too many headers",
+            format!(
+                "GET / HTTP/1.1\r\n{}\r\n",
+                "A: b\r\n".repeat(l.max_headers + 1)
+            )
+            .into_bytes(),
+        ),
+        (
+            "body too large",
+            format!(
+                "POST /RPC2 HTTP/1.1\r\nContent-Length: {}\r\n\r\nxx",
+                l.max_body_bytes + 1
+            )
+            .into_bytes(),
+        ),
+        ("bad request line", b"HELLO\r\n\r\n".to_vec()),
+        (
+            "chunked upload",
+            b"POST /RPC2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n".to_vec(),
+        ),
+        (
+            "held request",
+            b"POST /RPC2 HTTP/1.1\r\nContent-Length: 4\r\n\r\nhold".to_vec(),
+        ),
+        (
+            "held request, pipeline past the limit",
+            [
+                b"POST /RPC2 HTTP/1.1\r\nContent-Length: 4\r\n\r\nhold".to_vec(),
+                b"GET /ok.html HTTP/1.1\r\n".repeat(l.max_head_bytes / 10),
+            ]
+            .concat(),
+        ),
+        ("stream", b"GET /logtail/foo HTTP/1.1\r\n\r\n".to_vec()),
+        (
+            "flood stream",
+            b"GET /mainlogtail HTTP/1.1\r\n\r\n".to_vec(),
+        ),
+    ];
+    for (name, input) in &cases {
+        for rst in [false, true] {
+            let mut s = tcp(port);
+            s.write_all(input).unwrap();
+            // Let the server take it in (and reach the state) before the client goes.
+            wait_for(name, Duration::from_secs(3), || running.clients() == 1);
+            std::thread::sleep(Duration::from_millis(50));
+            if rst {
+                reset(s);
+            } else {
+                drop(s);
+            }
+            running.wait_all_closed(&format!("{name} (rst {rst}) to be closed"));
+        }
+    }
 }

@@ -19,11 +19,11 @@
 //!   pass. `server.shutdown(registry)` closes everything and removes the unix socket files.
 
 mod auth;
-mod connection;
+pub(crate) mod connection;
 mod listener;
-mod request;
+pub(crate) mod request;
 mod response;
-mod router;
+pub(crate) mod router;
 mod server;
 mod sha1;
 

@@ -157,18 +157,18 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> HeadParse {
     let len = match request.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
-            return partial_state(buf, limits).map_or(HeadParse::Partial, fail);
+            return partial_state(buf, skipped, limits).map_or(HeadParse::Partial, fail);
         }
         Err(httparse::Error::TooManyHeaders) => return fail(HeadError::HeadTooLarge),
         Err(_) => {
             // An over-long target may fail to parse only because it was cut; report the limit.
-            return match partial_state(buf, limits) {
+            return match partial_state(buf, skipped, limits) {
                 Some(error) => fail(error),
                 None => fail(HeadError::BadRequest),
             };
         }
     };
-    if len > limits.max_head_bytes {
+    if skipped + len > limits.max_head_bytes {
         return fail(HeadError::HeadTooLarge);
     }
     let (Some(method), Some(target), Some(minor)) = (request.method, request.path, request.version)
@@ -233,8 +233,10 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> HeadParse {
     HeadParse::Complete { head, skipped, len }
 }
 
-/// For an incomplete head: which limit (if any) it already broke.
-fn partial_state(buf: &[u8], limits: &Limits) -> Option<HeadError> {
+/// For an incomplete head: which limit (if any) it already broke. The blank lines skipped before
+/// it count too: the connection stops reading at the limit, so a head that is still partial
+/// there must be an error, or the connection would wait forever without reading its EOF.
+fn partial_state(buf: &[u8], skipped: usize, limits: &Limits) -> Option<HeadError> {
     let line_end = buf.iter().position(|b| *b == b'\n');
     let request_line = &buf[..line_end.unwrap_or(buf.len())];
     // Bytes of the target seen so far: after the first space, up to the next one.
@@ -251,7 +253,7 @@ fn partial_state(buf: &[u8], limits: &Limits) -> Option<HeadError> {
     if target_len > limits.max_uri_bytes {
         return Some(HeadError::UriTooLong);
     }
-    if buf.len() > limits.max_head_bytes {
+    if skipped + buf.len() > limits.max_head_bytes {
         return Some(HeadError::HeadTooLarge);
     }
     None

@@ -96,9 +96,10 @@ pub fn route(method: &str, target: &str) -> Route {
 
 /// `rest` is what follows `/logtail`.
 fn logtail(rest: &str) -> Route {
-    // The reference fails with 500 when there is no process part at all.
+    // The reference fails with 500 when there is no process part at all; a client's request
+    // never gets a 5xx here (docs/differences.md), so it is a 400.
     let Some(spec) = rest.strip_prefix('/') else {
-        return Route::Error(500);
+        return Route::Error(400);
     };
     let (namespec, channel) = match spec.rsplit_once('/') {
         Some((name, "stdout")) => (name, Channel::Stdout),
@@ -149,7 +150,7 @@ mod tests {
                 tail("chatty:chatty", Channel::Stdout),
             ),
             ("GET", "/logtail/foo/other", Route::Error(404)),
-            ("GET", "/logtail", Route::Error(500)),
+            ("GET", "/logtail", Route::Error(400)),
             ("GET", "/logtail/", Route::Error(404)),
             ("POST", "/logtail/foo", Route::Error(400)),
             ("GET", "/mainlogtail", Route::MainLogTail),

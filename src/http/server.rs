@@ -134,6 +134,8 @@ struct Client {
     peer: String,
     /// Shut down for writing already (draining).
     shut: bool,
+    /// The socket reported the peer's EOF or an error (epoll RDHUP/HUP/ERR).
+    peer_gone: bool,
 }
 
 /// All configured HTTP servers and their clients.
@@ -245,7 +247,15 @@ impl Server {
         if index < self.listeners.len() {
             self.accept_all(registry, index, now, &mut out);
         } else if index - self.listeners.len() < self.clients.len() {
-            self.service(index - self.listeners.len(), now, &mut out);
+            let slot = index - self.listeners.len();
+            // Remembered because the event comes once: a connection that has stopped reading
+            // (a full pipeline behind a request the daemon still holds) would not see its EOF.
+            if (event.is_read_closed() || event.is_error())
+                && let Some(Some(client)) = self.clients.get_mut(slot)
+            {
+                client.peer_gone = true;
+            }
+            self.service(slot, now, &mut out);
         }
         out
     }
@@ -435,6 +445,7 @@ impl Server {
                 listener: index,
                 peer,
                 shut: false,
+                peer_gone: false,
             });
             self.service(slot, now, out);
         }
@@ -474,6 +485,14 @@ impl Server {
                         return;
                     }
                 }
+            }
+            // Not reading (its buffer is full) yet gone: the EOF read above would have closed it.
+            if client.peer_gone
+                && client.conn.read_room(&self.limits) == 0
+                && client.conn.closes_on_eof()
+            {
+                self.close(slot);
+                return;
             }
             // Parse and route.
             let listener = &self.listeners[client.listener];

@@ -283,7 +283,8 @@ pub fn handle(
                 "Web interface error: unknown action {}",
                 crate::python::py_repr(action)
             );
-            return Outcome::Respond(Response::error(500));
+            // The reference answers 500; an unknown action is the client's error (issue 13).
+            return Outcome::Respond(Response::error(400));
         }
         Plan::Call {
             method,

@@ -273,6 +273,19 @@ pub fn decode_response(body: &str, opts: &DecodeOptions) -> Result<Response, Dec
     }
 }
 
+/// The fast path's answer (None: it left the document alone) and the tree decoder's, for the
+/// same response; the fuzz targets check that the fast path never contradicts the tree.
+pub(crate) type BothWays = (
+    Option<Result<Value, Value>>,
+    Result<Result<Value, Value>, DecodeError>,
+);
+
+pub(crate) fn response_both_ways(body: &str, opts: &DecodeOptions) -> BothWays {
+    let fast = fast::response(body, opts);
+    let tree = parse_tree(body, opts).and_then(|root| strict::response(&root));
+    (fast, tree)
+}
+
 fn parse_int(text: &str) -> Result<i64, DecodeError> {
     text.trim()
         .parse::<i64>()

@@ -11,3 +11,6 @@ mod value;
 pub use decode::{DecodeError, DecodeOptions, Response, decode_call, decode_response};
 pub use encode::{encode_call, encode_fault, encode_response};
 pub use value::Value;
+
+/// For the fuzz targets' differential check of the two response decoders.
+pub(crate) use decode::response_both_ways;
