@@ -64,7 +64,7 @@ fn knows_essential(dir: &TempDir) -> bool {
         .args(["check-config", "--dump", "-c"])
         .arg(&conf)
         .output();
-    out.is_ok_and(|o| o.status.success() && util::stdout(&o).contains("essential"))
+    out.is_ok_and(|o| o.status.success() && util::stdout(&o).contains("\"essential\": true"))
 }
 
 fn podman_usable() -> Result<(), String> {
@@ -256,8 +256,8 @@ fn in_podman(dir: &TempDir, essential: bool) {
         "orphans were not reaped:\n{logs}"
     );
     assert!(
-        logs.contains("success: late entered RUNNING state"),
-        "supervisord's own log is not on stdout:\n{logs}"
+        final_logs.contains("success: late entered RUNNING state"),
+        "supervisord's own log is not on stdout:\n{final_logs}"
     );
     assert!(healthy, "healthcheck never passed: {health:?}");
     eprintln!("container test: healthcheck exit codes until healthy: {health:?}");
@@ -290,9 +290,20 @@ fn in_podman(dir: &TempDir, essential: bool) {
     args.push(IMAGE.into());
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let t_run = Instant::now();
-    let run = podman.cmd(&argv).output().unwrap();
-    let out = util::stdout(&run) + &util::stderr(&run);
-    assert_eq!(run.status.code(), Some(3), "{out}");
+    let out_path = dir.join("essential.out");
+    let out_file = std::fs::File::create(&out_path).unwrap();
+    let mut run = podman
+        .cmd(&argv)
+        .stdout(out_file.try_clone().unwrap())
+        .stderr(out_file)
+        .spawn()
+        .unwrap();
+    let status = util::reap(&mut run, Duration::from_secs(30));
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    if status.is_none() {
+        let _ = podman.run(&["rm", "-f", "-a", "-t", "0"]);
+    }
+    assert_eq!(status.and_then(|s| s.code()), Some(3), "{out}");
     assert!(out.contains("job done"), "{out}");
     eprintln!(
         "container test: essential job's exit 3 became podman run's in {:.1?}",
@@ -320,18 +331,33 @@ fn in_chroot(dir: &TempDir, essential: bool) {
     assert!(null.is_ok_and(|s| s.success()));
     let _ = std::os::unix::fs::symlink("/proc/self/fd/1", root.join("dev/stdout"));
     let _ = std::os::unix::fs::symlink("/proc/self/fd/2", root.join("dev/stderr"));
-    let out_path = dir.join("chroot.out");
-    let out = std::fs::File::create(&out_path).unwrap();
+    // A pipe, as a container runtime gives: a file shared by supervisord's log and the programs'
+    // /dev/stdout would be written at two offsets.
     let script =
         "mount -t proc proc proc && exec chroot . /usr/bin/supervisord -n -c /etc/supervisord.conf";
     let mut child = Command::new("unshare")
         .args(["--pid", "--fork", "--mount", "--mount-proc", "sh", "-c"])
-        .arg(format!("cd {} && {script}", root.display()))
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
+        .arg(format!("cd {} && {script} 2>&1", root.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let read = || std::fs::read_to_string(&out_path).unwrap_or_default();
+    let collected = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut pipe = child.stdout.take().unwrap();
+    let sink = collected.clone();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut text) = sink.lock() {
+                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    });
+    let read = || collected.lock().map(|t| t.clone()).unwrap_or_default();
     let seen = util::wait_for(Duration::from_secs(20), || {
         read().contains("zombies: ") && read().contains("user: ")
     });
@@ -352,6 +378,7 @@ fn in_chroot(dir: &TempDir, essential: bool) {
     let pid1 = util::stdout(&pid1).trim().to_string();
     util::unsafe_kill(pid1.parse().unwrap_or(0), 15);
     let status = util::reap(&mut child, Duration::from_secs(10));
+    let _ = reader.join();
     let logs = read();
     eprintln!("container test (unshare + chroot, no podman):\n{logs}");
     assert!(seen, "{logs}");

@@ -75,7 +75,13 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
         i += 1;
     }
     // The config's [supervisorctl] section fills in whatever the options did not give.
-    if let Some(conf) = file.or_else(|| search_config_file(argv0)) {
+    // Given a URL (and no -c), no config file is read: the probe may run where none exists.
+    let conf = match (file, &url) {
+        (Some(file), _) => Some(file),
+        (None, None) => search_config_file(argv0),
+        (None, Some(_)) => None,
+    };
+    if let Some(conf) = conf {
         match read_ctl_section(&conf) {
             Ok(section) => {
                 url = url.or(section.serverurl);
