@@ -33,7 +33,7 @@ run: build
 
 # The reference supervisor 4.3.0 in a venv, for the compatibility tests, with the official
 # Prometheus client whose parser checks /metrics.
-ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/.prometheus_client
+ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/bin/dotenv $(REF_VENV)/.prometheus_client
 
 $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
@@ -42,6 +42,10 @@ $(REF_VENV)/bin/supervisord:
 $(REF_VENV)/.prometheus_client: $(REF_VENV)/bin/supervisord
 	$(REF_VENV)/bin/pip install --quiet prometheus_client
 	touch $@
+
+# python-dotenv: the env_file= parser is compared with it (tests/extensions.rs).
+$(REF_VENV)/bin/dotenv: $(REF_VENV)/bin/supervisord
+	$(REF_VENV)/bin/pip install --quiet python-dotenv==1.2.2
 
 # playwright-core for the real-browser dashboard test (tests/browser; skipped without node).
 browser:

@@ -462,7 +462,7 @@ def prewarm_memory(size):
     subprocess.run([sys.executable, PREWARM, str(int(size * PREWARM_FACTOR))], check=True)
 
 
-def log_through_daemon(impl, ctx, tag, command, size, just_before=None):
+def log_through_daemon(impl, ctx, tag, command, size, just_before=None, options=None):
     """Starts a daemon whose one program writes `size` bytes to stdout once the harness opens its
     start gate (a FIFO; no RPC needed); returns (wall s, daemon cpu s, log path, daemon).
     `just_before()` runs once the daemon is ready, right before the timed transfer."""
@@ -472,7 +472,8 @@ def log_through_daemon(impl, ctx, tag, command, size, just_before=None):
     os.mkfifo(gate)
     prog = [("writer", {"command": f"/bin/bash {GATED} {gate} {command}", "startsecs": "0",
                         "autorestart": "false", "startretries": "0", "stdout_logfile": out,
-                        "stdout_logfile_maxbytes": "0", "stderr_logfile": "NONE"})]
+                        "stdout_logfile_maxbytes": "0", "stderr_logfile": "NONE",
+                        **(options or {})})]
     d = h.Daemon(impl, wd, prog)
     try:
         d.start()
@@ -636,6 +637,45 @@ def log_lines(impl, ctx, run):
     return r
 
 
+# The prefix and stamp each line gets in the prefixed transfer: `2026-12-04T21:07:03.123Z ` (25
+# bytes) then `[writer] ` (9 bytes).
+PREFIX_OPTIONS = {"log_prefix": '"[writer] "', "log_timestamps": "true"}
+PREFIXED_EXTRA = 25 + len("[writer] ")
+
+
+def log_lines_prefixed(impl, ctx, run):
+    """The `log lines` transfer with `log_prefix` and `log_timestamps` on (our extension: the
+    output goes through the line assembler instead of splice); ours only (the reference ignores
+    the keys, so its number would be the plain transfer again)."""
+    r = Results()
+    if impl.name == "reference":
+        return r
+    n = ctx.p["lines"]
+    producer = f"{sys.executable} {LINES} {n}"
+    size = n * (80 + PREFIXED_EXTRA)
+    d = None
+
+    def through_daemon():
+        nonlocal d
+        wall, cpu, calls, out, d = log_through_daemon(impl, ctx, "plines", producer, size,
+                                                      options=PREFIX_OPTIONS)
+        with open(out, "rb") as f:
+            lines = f.read().split(b"\n")
+        os.unlink(out)
+        freed_memory()
+        want = expected_lines(n).split(b"\n")
+        intact = len(lines) == len(want) and all(
+            got[PREFIXED_EXTRA:] == w and got[24:PREFIXED_EXTRA] == b" [writer] "
+            for got, w in zip(lines[:-1], want[:-1]))
+        return wall, cpu, n / wall, intact
+    try:
+        r.measure(["plines_s", "plines_cpu_s", "plines_rate", "plines_intact"], through_daemon)
+    finally:
+        if d:
+            d.stop()
+    return r
+
+
 # ---------------------------------------------------------------- binary size
 
 
@@ -753,6 +793,7 @@ ALL = [
     ("exit at once", exit_at_once),
     ("log bytes", log_bytes),
     ("log lines", log_lines),
+    ("log lines prefixed", log_lines_prefixed),
     ("binary size", binary_size),
     ("metrics scrape", metrics_scrape),
 ]

@@ -9,6 +9,7 @@ mod ctl;
 mod daemon;
 mod dashboard;
 mod events;
+mod extensions;
 mod hardening;
 mod http;
 mod lifecycle;

@@ -93,6 +93,10 @@ fn path(p: &Path) -> Json {
     Json::Str(p.to_string_lossy().into_owned())
 }
 
+fn paths(list: &[std::path::PathBuf]) -> Json {
+    Json::List(list.iter().map(|p| path(p)).collect())
+}
+
 fn opt_str(s: &Option<String>) -> Json {
     s.as_ref().map(|s| st(s)).unwrap_or(Json::Null)
 }
@@ -230,6 +234,20 @@ fn process(p: &ProcessConfig, global_env: &BTreeMap<String, String>) -> Json {
             p.serverurl.as_ref().map(|s| st(s)).unwrap_or(st("AUTO")),
         ),
     ]);
+    // Our keys appear only when set, so dumps of reference configs stay as they were.
+    let ext = &p.extensions;
+    if ext.essential {
+        fields.push(("essential", Json::Bool(true)));
+    }
+    if let Some(prefix) = &ext.log_prefix {
+        fields.push(("log_prefix", st(prefix)));
+    }
+    if ext.log_timestamps {
+        fields.push(("log_timestamps", Json::Bool(true)));
+    }
+    if !ext.env_file.is_empty() {
+        fields.push(("env_file", paths(&ext.env_file)));
+    }
     obj(fields)
 }
 
@@ -275,7 +293,7 @@ fn group(g: &GroupConfig, global_env: &BTreeMap<String, String>) -> Json {
 /// The whole model as JSON.
 pub fn to_json(c: &Config) -> Json {
     let s = &c.supervisord;
-    let supervisord = obj(vec![
+    let mut supervisord = vec![
         ("logfile", path(&s.logfile)),
         ("logfile_maxbytes", uint(s.logfile_maxbytes)),
         ("logfile_backups", int(s.logfile_backups)),
@@ -296,7 +314,14 @@ pub fn to_json(c: &Config) -> Json {
         ("strip_ansi", Json::Bool(s.strip_ansi)),
         ("environment", env(&s.environment)),
         ("identifier", st(&s.identifier)),
-    ]);
+    ];
+    if s.extensions.exit_when_idle {
+        supervisord.push(("exit_when_idle", Json::Bool(true)));
+    }
+    if !s.extensions.env_file.is_empty() {
+        supervisord.push(("env_file", paths(&s.extensions.env_file)));
+    }
+    let supervisord = obj(supervisord);
     let unix = c
         .unix_http_servers
         .iter()

@@ -19,6 +19,9 @@ pub const SUPERVISORD: &[&str] = &[
     "environment",
     "identifier",
     "profile_options",
+    // Ours (docs/extensions.md).
+    "exit_when_idle",
+    "env_file",
 ];
 pub const UNIX_HTTP_SERVER: &[&str] = &["file", "chmod", "chown", "username", "password"];
 pub const INET_HTTP_SERVER: &[&str] = &["port", "username", "password"];
@@ -62,6 +65,11 @@ pub const PROGRAM: &[&str] = &[
     "directory",
     "umask",
     "serverurl",
+    // Ours (docs/extensions.md).
+    "essential",
+    "log_prefix",
+    "log_timestamps",
+    "env_file",
 ];
 pub const EVENTLISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler"];
 pub const FCGI_EXTRA: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];

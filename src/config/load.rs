@@ -3,6 +3,7 @@
 //! problem is collected, not only the first.
 
 use super::error::ConfigError;
+use super::expand::Expansions;
 use super::known;
 use super::loader::{Loader, normalize_path, str_exp};
 use super::model::*;
@@ -215,6 +216,10 @@ impl Loader {
         let nocleanup = self.typed(s, "nocleanup", &ex, false, values::boolean);
         let strip_ansi = self.typed(s, "strip_ansi", &ex, false, values::boolean);
         let environment = self.supervisord_environment();
+        let extensions = SupervisordExtensions {
+            exit_when_idle: self.typed(s, "exit_when_idle", &ex, false, values::boolean),
+            env_file: self.env_files(s, &ex),
+        };
         // Keys of the global environment become ENV_ names for every later section.
         for (k, v) in &environment {
             self.env.insert(format!("ENV_{k}"), str_exp(v));
@@ -237,7 +242,40 @@ impl Loader {
             strip_ansi,
             environment,
             identifier,
+            extensions,
         }
+    }
+
+    /// `env_file = PATH[, PATH...]`: each path (relative to the directory of the file the
+    /// option is written in) must exist and parse now; its values are read again at each spawn.
+    pub fn env_files(&mut self, section: &str, exps: &Expansions) -> Vec<PathBuf> {
+        let Ok(Some(raw)) = self.get(section, "env_file", exps) else {
+            return Vec::new();
+        };
+        let dir = self
+            .entry(section, "env_file")
+            .and_then(|e| e.file.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        let mut files = Vec::new();
+        for piece in raw.split(',').map(str::trim) {
+            if piece.is_empty() {
+                self.error(
+                    section,
+                    Some("env_file"),
+                    "empty path in the list".into(),
+                    Some(&raw),
+                );
+                continue;
+            }
+            let expanded = values::expanduser(piece);
+            let path = normalize_path(&dir.join(expanded).to_string_lossy());
+            if let Err(e) = super::dotenv::read_file(&path) {
+                self.error(section, Some("env_file"), e.describe(&path), Some(&raw));
+                continue;
+            }
+            files.push(path);
+        }
+        files
     }
 
     /// `[supervisord] environment` is expanded twice (the second time with host_node_name).

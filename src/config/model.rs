@@ -107,6 +107,28 @@ pub struct ProcessConfig {
     pub umask: Option<u32>,
     /// `serverurl=`: None means AUTO.
     pub serverurl: Option<String>,
+    /// Our keys beyond the reference's (docs/extensions.md).
+    pub extensions: ProgramExtensions,
+}
+
+/// `[program:x]` keys of ours (docs/extensions.md); the defaults change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProgramExtensions {
+    /// `essential=`: when it ends for good, supervisord stops everything and exits with its status.
+    pub essential: bool,
+    /// `log_prefix=`, expanded: written before each output line in every log target.
+    pub log_prefix: Option<String>,
+    /// `log_timestamps=`: an RFC 3339 UTC time before each output line.
+    pub log_timestamps: bool,
+    /// `env_file=`: dotenv files read at each spawn, later files winning (absolute paths).
+    pub env_file: Vec<PathBuf>,
+}
+
+impl ProgramExtensions {
+    /// Output goes through the line-assembling path (prefix and/or timestamps).
+    pub fn prefixes_lines(&self) -> bool {
+        self.log_timestamps || self.log_prefix.is_some()
+    }
 }
 
 /// A process group: a program (numprocs instances), a [group:x], a listener pool or fcgi program.
@@ -139,6 +161,17 @@ pub struct SupervisordConfig {
     pub strip_ansi: bool,
     pub environment: BTreeMap<String, String>,
     pub identifier: String,
+    /// Our keys beyond the reference's (docs/extensions.md).
+    pub extensions: SupervisordExtensions,
+}
+
+/// `[supervisord]` keys of ours (docs/extensions.md); the defaults change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SupervisordExtensions {
+    /// `exit_when_idle=`: exit 0 once no program runs or will start.
+    pub exit_when_idle: bool,
+    /// `env_file=`: dotenv files under every program's own (absolute paths).
+    pub env_file: Vec<PathBuf>,
 }
 
 /// Log levels of the main log, with the reference's numeric values.

@@ -453,6 +453,10 @@ fn resolve_processes(
         users::lookup_user(v).map(|u| u.user)
     });
     let umask = l.typed_opt(section, "umask", &common, values::octal);
+    let essential = l.typed(section, "essential", &common, false, values::boolean);
+    let log_timestamps = l.typed(section, "log_timestamps", &common, false, values::boolean);
+    let env_file = l.env_files(section, &common);
+    let log_prefix_raw = l.entry(section, "log_prefix").map(|e| e.value);
     let process_name_raw = l
         .entry(section, "process_name")
         .map(|e| e.value)
@@ -541,6 +545,15 @@ fn resolve_processes(
             }
             Err(()) => break,
         };
+        let log_prefix = match &log_prefix_raw {
+            Some(raw) => {
+                match l.expand_value(section, "log_prefix", raw, &exps, "log_prefix", true) {
+                    Some(text) => Some(values::quoted_text(&text)),
+                    None => break,
+                }
+            }
+            None => None,
+        };
         let Some(name) = l.expand_value(
             section,
             "process_name",
@@ -575,6 +588,12 @@ fn resolve_processes(
             directory,
             umask,
             serverurl: serverurl.clone(),
+            extensions: ProgramExtensions {
+                essential,
+                log_prefix,
+                log_timestamps,
+                env_file: env_file.clone(),
+            },
         });
     }
     let _ = kind;

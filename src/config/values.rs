@@ -91,6 +91,15 @@ pub fn autorestart(value: &str) -> Result<AutoRestart, String> {
     }
 }
 
+/// A text value of ours: a value in double quotes keeps its leading and trailing spaces (the
+/// ini reader trims them otherwise); the quotes are removed.
+pub fn quoted_text(value: &str) -> String {
+    match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => inner.to_string(),
+        None => value.to_string(),
+    }
+}
+
 /// Python `os.path.expanduser`.
 pub fn expanduser(path: &str) -> String {
     if !path.starts_with('~') {
@@ -481,6 +490,14 @@ mod tests {
             log_level("warning"),
             Err("bad logging level name 'warning'".to_string())
         );
+    }
+
+    #[test]
+    fn quoted_text_keeps_inner_spaces() {
+        assert_eq!(quoted_text("\"[web] \""), "[web] ");
+        assert_eq!(quoted_text("[web]"), "[web]");
+        assert_eq!(quoted_text("\""), "\"");
+        assert_eq!(quoted_text("\"\""), "");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
@@ -110,6 +110,7 @@ fn splice_staged(
     log: &mut ChildLog,
     buf: &mut [u8],
     outputs: &mut Vec<ChannelOutput>,
+    wall: SystemTime,
 ) -> (Spliced, Option<ChannelOutput>) {
     let asked = want.min(staging.capacity());
     let staged = match staging.fill_from(child, asked) {
@@ -135,7 +136,7 @@ fn splice_staged(
             if n == 0 {
                 break;
             }
-            outputs.extend(log.feed(&buf[..n]));
+            outputs.extend(log.feed(&buf[..n], wall));
         }
     }
     (
@@ -318,7 +319,13 @@ impl ChildPipes {
     /// Reads a pipe of `slot` until it is empty (a short read) or WouldBlock (at most
     /// `max_reads` chunks, so one chatty child cannot starve the loop), handing each chunk to the
     /// channel, or splicing it straight into the log file when the channel needs nothing else.
-    fn drain(&mut self, slot: &mut Slot, stream: Stream, max_reads: usize) -> Drained {
+    fn drain(
+        &mut self,
+        slot: &mut Slot,
+        stream: Stream,
+        max_reads: usize,
+        wall: SystemTime,
+    ) -> Drained {
         let mut drained = Drained {
             limited: false,
             bytes: 0,
@@ -350,7 +357,7 @@ impl ChildPipes {
                     break;
                 }
                 let (spliced, report) = match self.staging.as_ref() {
-                    Some(staging) => splice_staged(staging, fd, want, log, buf, outputs),
+                    Some(staging) => splice_staged(staging, fd, want, log, buf, outputs, wall),
                     None => log.splice_from(fd, want),
                 };
                 outputs.extend(report);
@@ -387,8 +394,8 @@ impl ChildPipes {
                     total += n;
                     let data = &buf[..n];
                     match stream {
-                        Stream::Stdout => outputs.extend(slot.stdout_log.feed(data)),
-                        _ => outputs.extend(slot.stderr_log.feed(data)),
+                        Stream::Stdout => outputs.extend(slot.stdout_log.feed(data, wall)),
+                        _ => outputs.extend(slot.stderr_log.feed(data, wall)),
                     }
                     if let (Stream::Stdout, Some(listener)) = (stream, slot.listener.as_mut()) {
                         listener_actions.extend(listener.feed(data));
@@ -504,7 +511,7 @@ impl ProcessTable {
         if slot.pipes.get(stream).is_none() || stream == Stream::Stdin {
             return (false, 0);
         }
-        let drained = self.pipes.drain(slot, stream, max_reads);
+        let drained = self.pipes.drain(slot, stream, max_reads, self.wall);
         self.handle_channel_outputs(gi, pi, stream, drained.outputs);
         let group = self.groups[gi].config.name.clone();
         self.apply_listener_actions(&group, drained.listener_actions);
@@ -572,8 +579,8 @@ impl ProcessTable {
         };
         self.pipes.forget(fd.as_raw_fd(), token);
         let outputs = match stream {
-            Stream::Stdout => slot.stdout_log.finish(),
-            Stream::Stderr => slot.stderr_log.finish(),
+            Stream::Stdout => slot.stdout_log.finish(self.wall),
+            Stream::Stderr => slot.stderr_log.finish(self.wall),
             Stream::Stdin => Vec::new(),
         };
         self.handle_channel_outputs(gi, pi, stream, outputs);

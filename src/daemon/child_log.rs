@@ -6,6 +6,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::config::model::{LogLevel, LogTarget, ProcessConfig};
 use crate::logs::{
@@ -109,9 +110,10 @@ impl ChildLog {
         Ok(())
     }
 
-    pub fn feed(&mut self, data: &[u8]) -> Vec<ChannelOutput> {
+    /// One chunk read in the loop pass at `wall` (stamps prefixed lines).
+    pub fn feed(&mut self, data: &[u8], wall: SystemTime) -> Vec<ChannelOutput> {
         match self.output.as_mut() {
-            Some(o) => o.feed(data),
+            Some(o) => o.feed_at(data, wall),
             None => Vec::new(),
         }
     }
@@ -129,9 +131,9 @@ impl ChildLog {
     }
 
     /// The pipe closed: flush held-back bytes.
-    pub fn finish(&mut self) -> Vec<ChannelOutput> {
+    pub fn finish(&mut self, wall: SystemTime) -> Vec<ChannelOutput> {
         match self.output.as_mut() {
-            Some(o) => o.finish(),
+            Some(o) => o.finish_at(wall),
             None => Vec::new(),
         }
     }

@@ -29,7 +29,8 @@ const PENDING_LOG_RETRY: Duration = Duration::from_millis(50);
 /// How the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    Shutdown,
+    /// With supervisord's exit status (0 unless an essential program decided otherwise).
+    Shutdown(i32),
     Restart,
 }
 
@@ -84,6 +85,7 @@ impl<'a> Daemon<'a> {
         self.table.queue_autostart();
         loop {
             let (now, wall) = (Instant::now(), SystemTime::now());
+            self.table.wall = wall;
             let sup = &mut self.table;
             let more_to_start = (sup.autostart_step(now, STARTUP_BUDGET)
                 | sup.create_auto_logs_step(STARTUP_BUDGET))
@@ -93,7 +95,7 @@ impl<'a> Daemon<'a> {
                 return if sup.state == SupervisorState::Restarting {
                     Exit::Restart
                 } else {
-                    Exit::Shutdown
+                    Exit::Shutdown(sup.exit_status.unwrap_or(0))
                 };
             }
             let log = self.main_log;
@@ -143,6 +145,7 @@ impl<'a> Daemon<'a> {
                 continue;
             }
             let (now, wall) = (Instant::now(), SystemTime::now());
+            self.table.wall = wall;
             for event in self.events.iter() {
                 let token = event.token();
                 if token == tokens::SIGNALS {

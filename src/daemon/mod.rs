@@ -252,9 +252,9 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             let _ = std::fs::remove_file(&sd.pidfile);
         }
         event_serial = daemon.finish();
-        if exit == Exit::Shutdown {
+        if let Exit::Shutdown(status) = exit {
             log.flush_stdout_before_exit(EXIT_STDOUT_GRACE);
-            return 0;
+            return status;
         }
         first = false;
     }

@@ -129,6 +129,8 @@ impl ChildEnv<'_> {
 pub struct SpawnContext<'a> {
     pub base_environment: &'a BaseEnvironment,
     pub global_environment: &'a BTreeMap<String, String>,
+    /// `[supervisord] env_file`: read at every spawn, under the program's own files.
+    pub global_env_files: &'a [std::path::PathBuf],
     /// supervisord's SUPERVISOR_SERVER_URL (first unix server, else first inet server).
     pub serverurl: Option<&'a str>,
     pub minfds: u64,
@@ -136,12 +138,43 @@ pub struct SpawnContext<'a> {
     pub nofile: Option<(u64, u64)>,
 }
 
-/// The PATH a program's command is looked up in: its own `environment=PATH`, else supervisord's.
-pub fn search_path(process: &ProcessConfig, base: &BaseEnvironment) -> Option<String> {
-    process.environment.get("PATH").cloned().or_else(|| {
-        let path = base.get("PATH")?;
-        std::str::from_utf8(path).ok().map(str::to_string)
-    })
+/// The PATH a program's command is looked up in: its own `environment=PATH`, else the last
+/// PATH of its env files, else supervisord's.
+pub fn search_path(
+    process: &ProcessConfig,
+    file_vars: &[(String, String)],
+    base: &BaseEnvironment,
+) -> Option<String> {
+    process
+        .environment
+        .get("PATH")
+        .or_else(|| {
+            file_vars
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v)
+        })
+        .cloned()
+        .or_else(|| {
+            let path = base.get("PATH")?;
+            std::str::from_utf8(path).ok().map(str::to_string)
+        })
+}
+
+/// The variables of the env files (`[supervisord]`'s, then the program's), read now so a
+/// restart sees edits; Err is the spawnerr naming the file (and line).
+pub fn env_file_vars(
+    process: &ProcessConfig,
+    ctx: &SpawnContext,
+) -> Result<Vec<(String, String)>, String> {
+    let own = &process.extensions.env_file;
+    if own.is_empty() && ctx.global_env_files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut vars = crate::config::dotenv::read_files(ctx.global_env_files)?;
+    vars.extend(crate::config::dotenv::read_files(own)?);
+    Ok(vars)
 }
 
 fn cstring(bytes: Vec<u8>) -> Result<CString, String> {
@@ -149,11 +182,13 @@ fn cstring(bytes: Vec<u8>) -> Result<CString, String> {
 }
 
 /// The child's environment, lowest precedence first: supervisord's own, the SUPERVISOR_*
-/// variables, `[supervisord] environment`, the program's `environment`. A later value replaces
-/// an earlier one in place (keeping the first one's position); values with a NUL are dropped.
+/// variables, the env files' (`file_vars`, in order), `[supervisord] environment`, the
+/// program's `environment`. A later value replaces an earlier one in place (keeping the first
+/// one's position); values with a NUL are dropped.
 pub fn environment<'a>(
     process: &ProcessConfig,
     group: &str,
+    file_vars: &[(String, String)],
     ctx: &SpawnContext<'a>,
 ) -> ChildEnv<'a> {
     let base = &ctx.base_environment.entries;
@@ -191,6 +226,9 @@ pub fn environment<'a>(
     }
     set("SUPERVISOR_PROCESS_NAME", &process.name);
     set("SUPERVISOR_GROUP_NAME", group);
+    for (k, v) in file_vars {
+        set(k, v);
+    }
     for (k, v) in ctx.global_environment {
         set(k, v);
     }
@@ -246,8 +284,9 @@ pub fn build<'a>(
     group: &str,
     ctx: &SpawnContext<'a>,
 ) -> Result<SpawnPlan<'a>, String> {
-    let env = environment(process, group, ctx);
-    let path_var = search_path(process, ctx.base_environment);
+    let file_vars = env_file_vars(process, ctx)?;
+    let env = environment(process, group, &file_vars, ctx);
+    let path_var = search_path(process, &file_vars, ctx.base_environment);
     let resolved = command::resolve(&process.command, path_var.as_deref())?;
     let filename = cstring(resolved.filename.into_bytes())?;
     let argv = resolved
@@ -304,11 +343,16 @@ mod tests {
         let ctx = SpawnContext {
             base_environment: &base,
             global_environment: &global,
+            global_env_files: &[],
             serverurl: Some("unix:///tmp/s.sock"),
             minfds: 1024,
             nofile: None,
         };
-        let env = environment(&p, "grp", &ctx);
+        let files = [
+            ("A".to_string(), "file".to_string()),
+            ("C".to_string(), "file".to_string()),
+        ];
+        let env = environment(&p, "grp", &files, &ctx);
         let get = |k: &str| {
             let prefix = format!("{k}=");
             env.vars()
@@ -317,6 +361,7 @@ mod tests {
         };
         assert_eq!(get("A").as_deref(), Some("program"));
         assert_eq!(get("B").as_deref(), Some("global"));
+        assert_eq!(get("C").as_deref(), Some("file"));
         assert_eq!(get("SUPERVISOR_ENABLED").as_deref(), Some("1"));
         assert_eq!(
             get("SUPERVISOR_SERVER_URL").as_deref(),
@@ -339,6 +384,7 @@ mod tests {
                 "SUPERVISOR_SERVER_URL",
                 "SUPERVISOR_PROCESS_NAME",
                 "SUPERVISOR_GROUP_NAME",
+                "C",
                 "B"
             ]
         );
@@ -350,11 +396,16 @@ mod tests {
     fn search_path_prefers_the_program_environment() {
         let base = BaseEnvironment::from_pairs([("PATH".into(), "/daemon/bin".into())]);
         let mut p = test_config("web");
-        assert_eq!(search_path(&p, &base).as_deref(), Some("/daemon/bin"));
+        assert_eq!(search_path(&p, &[], &base).as_deref(), Some("/daemon/bin"));
+        let files = [
+            ("PATH".to_string(), "/first/bin".to_string()),
+            ("PATH".to_string(), "/file/bin".to_string()),
+        ];
+        assert_eq!(search_path(&p, &files, &base).as_deref(), Some("/file/bin"));
         p.environment.insert("PATH".into(), "/own/bin".into());
-        assert_eq!(search_path(&p, &base).as_deref(), Some("/own/bin"));
+        assert_eq!(search_path(&p, &files, &base).as_deref(), Some("/own/bin"));
         let empty = BaseEnvironment::from_pairs([]);
         p.environment.clear();
-        assert_eq!(search_path(&p, &empty), None);
+        assert_eq!(search_path(&p, &[], &empty), None);
     }
 }

@@ -19,6 +19,7 @@ use crate::config::model::{Config, GroupConfig, LogLevel};
 use crate::events::Event;
 use crate::logs::Channel;
 use crate::process::order::{StopEntry, next_stop_batch};
+use crate::process::outcome::{self, Outlook};
 use crate::process::{Action, Input, Process, ProcessState, SupervisorState, wait_status};
 
 /// How often shutdown logs `waiting for ... to die`.
@@ -83,6 +84,13 @@ pub struct ProcessTable {
     pub(super) base_environment: plan::BaseEnvironment,
     /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
     pub child_nofile: Option<(u64, u64)>,
+    /// supervisord's exit status, decided by the first essential program that ended for good
+    /// (or `exit_when_idle`) before any shutdown began; None: 0.
+    pub exit_status: Option<i32>,
+    /// The idle check after start-up ran (`exit_when_idle`).
+    startup_idle_checked: bool,
+    /// Wall-clock time of the current loop pass (set by the loop): stamps prefixed output.
+    pub wall: SystemTime,
 }
 
 /// Where a shutdown (or restart) stands.
@@ -148,6 +156,9 @@ impl ProcessTable {
             serverurl,
             base_environment: plan::BaseEnvironment::current(),
             child_nofile: None,
+            exit_status: None,
+            startup_idle_checked: false,
+            wall: SystemTime::now(),
         };
         let groups = sup.config.groups.clone();
         for g in groups {
@@ -278,7 +289,9 @@ impl ProcessTable {
     /// more are queued.
     pub fn autostart_step(&mut self, now: Instant, budget: Duration) -> bool {
         let started = Instant::now();
-        while let Some((group, name)) = self.autostart_queue.pop_front() {
+        while self.state == SupervisorState::Running
+            && let Some((group, name)) = self.autostart_queue.pop_front()
+        {
             if let Some((gi, pi)) = self.find(&group, &name) {
                 self.feed(gi, pi, Input::AutoStart, now);
             }
@@ -288,6 +301,11 @@ impl ProcessTable {
         }
         if !self.autostart_queue.is_empty() {
             return true;
+        }
+        if !self.startup_idle_checked {
+            // Nothing (or nothing more) to autostart: maybe there is nothing to wait for.
+            self.startup_idle_checked = true;
+            self.check_idle();
         }
         if self.autostart_queue.capacity() > 0 {
             // Start-up is over: give back the queue and the heap pages freed since loading.
@@ -391,6 +409,64 @@ impl ProcessTable {
                 }
             }
         }
+        self.check_ending(gi, pi);
+    }
+
+    /// After a process changed, while no shutdown has begun: an essential program that ended
+    /// for good stops everything with its exit status; with `exit_when_idle`, so does the last
+    /// program to finish (status 0).
+    fn check_ending(&mut self, gi: usize, pi: usize) {
+        if self.state != SupervisorState::Running || self.exit_status.is_some() {
+            return;
+        }
+        let process = &self.groups[gi].slots[pi].process;
+        if process.config.extensions.essential {
+            let outlook = Outlook {
+                queued_for_start: false,
+                blocked: self.blocked_by_dependency(gi, pi),
+            };
+            if let Some(ending) = outcome::ending(process, outlook) {
+                log::warn!("{}", outcome::shutdown_reason(process.name(), &ending));
+                self.exit_status = Some(outcome::exit_code(&ending));
+                self.request_stop(SupervisorState::Shutdown);
+                return;
+            }
+        }
+        if self.startup_idle_checked {
+            self.check_idle();
+        }
+    }
+
+    /// `exit_when_idle`: shuts down (status 0) once no process runs, starts, stops or waits to
+    /// restart or to start, and none will by itself.
+    fn check_idle(&mut self) {
+        if !self.config.supervisord.extensions.exit_when_idle
+            || self.state != SupervisorState::Running
+            || self.exit_status.is_some()
+            || !self.autostart_queue.is_empty()
+        {
+            return;
+        }
+        let all_idle = (0..self.groups.len()).all(|gi| {
+            (0..self.groups[gi].slots.len()).all(|pi| {
+                let outlook = Outlook {
+                    queued_for_start: false,
+                    blocked: self.blocked_by_dependency(gi, pi),
+                };
+                outcome::idle(&self.groups[gi].slots[pi].process, outlook)
+            })
+        });
+        if all_idle {
+            log::info!("exit_when_idle: no program is running or will start: shutting down");
+            self.exit_status = Some(0);
+            self.request_stop(SupervisorState::Shutdown);
+        }
+    }
+
+    /// Whether a process can never start because a program it depends on went FATAL. The
+    /// dependencies extension (issue 12) answers this; until then nothing depends on anything.
+    pub fn blocked_by_dependency(&self, _gi: usize, _pi: usize) -> bool {
+        false
     }
 
     fn kill(&mut self, gi: usize, pi: usize, pid: u32, signal: i32, group: bool) -> Option<Input> {
@@ -415,6 +491,7 @@ impl ProcessTable {
         let ctx = SpawnContext {
             base_environment: &self.base_environment,
             global_environment: &sd.environment,
+            global_env_files: &sd.extensions.env_file,
             serverurl: self.serverurl.as_deref(),
             minfds: sd.minfds,
             nofile: self.child_nofile,

@@ -16,6 +16,7 @@ use super::process_table::{ProcessTable, RequestError, Slot};
 use crate::config::model::AutoRestart;
 use crate::config::model::Config;
 use crate::events::Event;
+use crate::process::outcome;
 use crate::process::{Input, ProcessState, SupervisorState};
 use crate::rpc::backend::{
     AddGroupError, Backend, ClearLogError, CommandProblem, ConfigDiff, GroupSnapshot, ProcessId,
@@ -80,6 +81,10 @@ fn snapshot(group: &str, slot: &Slot) -> ProcessSnapshot {
             .as_deref()
             .map(std::path::Path::to_path_buf),
         killing: p.killing,
+        exit_code: p
+            .wait_status
+            .map(|status| outcome::exit_code(&outcome::Ending::Exited(status))),
+        settled: outcome::ending(p, outcome::Outlook::default()).is_some(),
     }
 }
 
@@ -253,7 +258,13 @@ impl Backend for DaemonBackend<'_> {
             return Ok(());
         };
         let config = &self.sup.slot(gi, pi).process.config;
-        let path_var = super::plan::search_path(config, &self.sup.base_environment);
+        // A PATH from the env files counts; an unreadable file is the spawn's error to report.
+        let files: Vec<_> = (self.sup.config.supervisord.extensions.env_file.iter())
+            .chain(&config.extensions.env_file)
+            .cloned()
+            .collect();
+        let file_vars = crate::config::dotenv::read_files(&files).unwrap_or_default();
+        let path_var = super::plan::search_path(config, &file_vars, &self.sup.base_environment);
         match command::resolve(&config.command, path_var.as_deref()) {
             Ok(_) => Ok(()),
             // Only a failed lookup is NO_FILE; every other refusal is NOT_EXECUTABLE.

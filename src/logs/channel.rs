@@ -6,11 +6,13 @@ use std::io;
 use std::os::fd::RawFd;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::config::model::{LogChannel, LogLevel, LogTarget, ProcessConfig};
 
 use super::ansi::AnsiStripper;
 use super::auto::Channel;
+use super::lines::LinePrefixer;
 use super::rotating::{RotatingFile, Spliced, WriteReport};
 use super::syslog::SyslogSender;
 use crate::python::{py_bytes_repr, py_repr};
@@ -38,6 +40,10 @@ pub struct ChannelConfig {
     /// An event listener's stdout: protocol bytes go to the file verbatim, the main-log copy shows
     /// them as a Python bytes repr, and there is no capture mode, syslog or PROCESS_LOG event.
     pub listener_protocol: bool,
+    /// `log_prefix=` (expanded): written before each line in the file and syslog.
+    pub log_prefix: Option<String>,
+    /// `log_timestamps=`: an RFC 3339 UTC time before each line.
+    pub log_timestamps: bool,
 }
 
 impl ChannelConfig {
@@ -79,6 +85,11 @@ impl ChannelConfig {
             strip_ansi,
             mainlog_debug: loglevel <= LogLevel::Debug,
             listener_protocol,
+            // An event listener's stdout is protocol, never prefixed.
+            log_prefix: (!listener_protocol)
+                .then(|| process.extensions.log_prefix.clone())
+                .flatten(),
+            log_timestamps: process.extensions.log_timestamps && !listener_protocol,
         }
     }
 }
@@ -139,20 +150,36 @@ pub struct OutputChannel {
     capturing: bool,
     /// Bytes that may be the start of a token, held until the next read.
     held: Vec<u8>,
+    /// Line assembly for `log_prefix=` / `log_timestamps=` (None: bytes go out as read).
+    lines: Option<Box<LinePrefixer>>,
+    /// The wall time of the loop pass that read the bytes being processed (line stamps).
+    wall: SystemTime,
 }
 
 impl OutputChannel {
     /// Opens the channel's log file (append, never truncating). An error here is a spawn error
     /// in the reference (`unknown error making dispatchers for '<name>': <error>`).
     pub fn new(config: ChannelConfig) -> io::Result<OutputChannel> {
+        let prefixed = config.log_prefix.is_some() || config.log_timestamps;
         let file = match &config.logfile {
-            Some(path) => Some(RotatingFile::open_shared(
-                Arc::clone(path),
-                config.logfile_maxbytes,
-                config.logfile_backups,
-            )?),
+            Some(path) => {
+                let mut file = RotatingFile::open_shared(
+                    Arc::clone(path),
+                    config.logfile_maxbytes,
+                    config.logfile_backups,
+                )?;
+                // Whole lines per write, so programs sharing a stream never interleave mid-line.
+                file.set_whole_lines(prefixed);
+                Some(file)
+            }
             None => None,
         };
+        let lines = prefixed.then(|| {
+            Box::new(LinePrefixer::new(
+                config.log_prefix.as_deref(),
+                config.log_timestamps,
+            ))
+        });
         let syslog = config.syslog.then(|| Box::new(SyslogSender::new()));
         let capture = (config.capture_maxbytes > 0).then(|| {
             Box::new(CaptureBuffer {
@@ -168,6 +195,8 @@ impl OutputChannel {
             capture,
             capturing: false,
             held: Vec::new(),
+            lines,
+            wall: SystemTime::UNIX_EPOCH,
         })
     }
 
@@ -176,8 +205,15 @@ impl OutputChannel {
         self.file.as_ref().map(|f| f.path())
     }
 
-    /// Processes one chunk read from the pipe.
+    /// Processes one chunk read from the pipe (tests: lines stamped with the epoch).
+    #[cfg(test)]
     pub fn feed(&mut self, data: &[u8]) -> Vec<ChannelOutput> {
+        self.feed_at(data, SystemTime::UNIX_EPOCH)
+    }
+
+    /// Processes one chunk read from the pipe in the loop pass at `wall`.
+    pub fn feed_at(&mut self, data: &[u8], wall: SystemTime) -> Vec<ChannelOutput> {
+        self.wall = wall;
         let mut out = Vec::new();
         if self.config.listener_protocol {
             self.log_listener(data, &mut out);
@@ -224,6 +260,7 @@ impl OutputChannel {
             && !config.syslog
             && !config.mainlog_debug
             && !config.listener_protocol
+            && self.lines.is_none()
             && self.file.as_ref().is_some_and(RotatingFile::splice_ready)
     }
 
@@ -242,14 +279,27 @@ impl OutputChannel {
         }
     }
 
-    /// End of the pipe (the child closed it): held-back bytes are plain output.
+    /// End of the pipe (tests: a last line stamped with the epoch).
+    #[cfg(test)]
     pub fn finish(&mut self) -> Vec<ChannelOutput> {
+        self.finish_at(SystemTime::UNIX_EPOCH)
+    }
+
+    /// End of the pipe (the child closed it) in the loop pass at `wall`: held-back bytes are
+    /// plain output, and a last line without a newline gets one.
+    pub fn finish_at(&mut self, wall: SystemTime) -> Vec<ChannelOutput> {
+        self.wall = wall;
         let mut out = Vec::new();
         let held = std::mem::take(&mut self.held);
         self.log_piece(&held, &mut out);
         let tail = self.stripper.finish();
         if !tail.is_empty() {
             self.write_normal(&tail, &mut out);
+        }
+        if let Some(lines) = self.lines.as_mut() {
+            let mut last = Vec::new();
+            lines.finish(wall, &mut last);
+            self.write_targets(&last, &mut out);
         }
         out
     }
@@ -308,8 +358,23 @@ impl OutputChannel {
         }
     }
 
-    /// The normal (non-capture) destinations: file and syslog.
+    /// The normal (non-capture) destinations: file and syslog, through the line assembler
+    /// when lines are prefixed.
     fn write_normal(&mut self, data: &[u8], out: &mut Vec<ChannelOutput>) {
+        match self.lines.as_mut() {
+            Some(lines) => {
+                let mut complete = Vec::new();
+                lines.feed(data, self.wall, &mut complete);
+                self.write_targets(&complete, out);
+            }
+            None => self.write_targets(data, out),
+        }
+    }
+
+    fn write_targets(&mut self, data: &[u8], out: &mut Vec<ChannelOutput>) {
+        if data.is_empty() {
+            return;
+        }
         if let Some(report) = self.file.as_mut().and_then(|f| f.write(data)) {
             out.push(ChannelOutput::WriteProblem(report));
         }

@@ -20,6 +20,8 @@ fn config(dir: &TempDir) -> ChannelConfig {
         strip_ansi: false,
         mainlog_debug: false,
         listener_protocol: false,
+        log_prefix: None,
+        log_timestamps: false,
     }
 }
 
@@ -364,6 +366,8 @@ fn splice_only_when_nothing_but_the_file_needs_the_bytes() {
             false,
         ),
         ("tiny maxbytes", |c| c.logfile_maxbytes = 1000, false),
+        ("log_prefix", |c| c.log_prefix = Some("p ".into()), false),
+        ("log_timestamps", |c| c.log_timestamps = true, false),
     ];
     for (name, tweak, ready) in cases {
         let mut cfg = plain(&dir);
@@ -407,4 +411,32 @@ fn not_ready_channels_refuse_to_splice_and_leave_the_pipe_alone() {
     }
     assert_eq!(&buf[..5], b"kept\n");
     assert_eq!(read(&dir.join("cat.log")), b"");
+}
+
+/// `log_prefix` / `log_timestamps`: the file gets whole prefixed lines (a partial line waits,
+/// the end of the pipe completes it), stamped with the pass's wall time; events keep the raw
+/// bytes.
+#[test]
+fn prefixed_lines_reach_the_file_whole_and_events_stay_raw() {
+    let dir = TempDir::new("prefixed");
+    let mut channel = OutputChannel::new(ChannelConfig {
+        log_prefix: Some("[cat] ".into()),
+        log_timestamps: true,
+        ..config(&dir)
+    })
+    .unwrap();
+    let wall = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_796_418_423_123);
+    let outputs = channel.feed_at(b"one\ntw", wall);
+    assert_eq!(view(outputs), vec![Out::Log("one\ntw".into())]);
+    assert_eq!(
+        read(&dir.join("cat.log")),
+        b"2026-12-04T21:07:03.123Z [cat] one\n"
+    );
+    channel.feed_at(b"o\nlast", wall);
+    channel.finish_at(wall + std::time::Duration::from_secs(1));
+    assert_eq!(
+        String::from_utf8(read(&dir.join("cat.log"))).unwrap(),
+        "2026-12-04T21:07:03.123Z [cat] one\n2026-12-04T21:07:03.123Z [cat] two\n\
+         2026-12-04T21:07:04.123Z [cat] last\n"
+    );
 }

@@ -5,6 +5,7 @@ pub mod ansi;
 pub mod auto;
 pub mod channel;
 pub mod follow;
+pub mod lines;
 pub mod mainlog;
 pub mod read;
 pub mod rotating;

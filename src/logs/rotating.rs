@@ -72,6 +72,8 @@ pub struct RotatingFile {
     /// A splice into this file failed in a way that will not change (filesystem without splice
     /// support): only writes from now on.
     splice_disabled: bool,
+    /// Every write ends at a line end (`log_prefix=` output): see `write_lines`.
+    whole_lines: bool,
 }
 
 /// What one `RotatingFile::splice_from` did.
@@ -128,6 +130,38 @@ fn is_regular(file: &File) -> bool {
     }
 }
 
+/// The longest start of `data` (complete lines) one write may take atomically: lines up to
+/// PIPE_BUF bytes together, else one whole (longer) line, else everything (no newline).
+fn whole_lines_chunk(data: &[u8]) -> &[u8] {
+    let window = &data[..data.len().min(libc::PIPE_BUF)];
+    if window.len() == data.len() && data.ends_with(b"\n") {
+        return data;
+    }
+    if let Some(at) = window.iter().rposition(|&b| b == b'\n') {
+        return &data[..=at];
+    }
+    match data.iter().position(|&b| b == b'\n') {
+        Some(at) => &data[..=at],
+        None => data,
+    }
+}
+
+/// `write_counting` one whole-lines chunk at a time: a pipe takes a write of up to PIPE_BUF
+/// bytes whole or not at all, so when it fills up no line is left half written for another
+/// program's output to land in (only a single line longer than PIPE_BUF can be split).
+fn write_lines(file: &mut File, data: &[u8]) -> (usize, Option<io::Error>) {
+    let mut written = 0;
+    while written < data.len() {
+        let chunk = whole_lines_chunk(&data[written..]);
+        let (n, error) = write_counting(file, chunk);
+        written += n;
+        if error.is_some() {
+            return (written, error);
+        }
+    }
+    (written, None)
+}
+
 /// rename that tolerates a missing source (the active log removed by a cleanup script).
 fn rename_tolerant(from: &Path, to: &Path) -> io::Result<()> {
     match std::fs::rename(from, to) {
@@ -179,7 +213,14 @@ impl RotatingFile {
             pending: Vec::new(),
             append_cleared: false,
             splice_disabled: false,
+            whole_lines: false,
         })
+    }
+
+    /// Writes (and queued bytes) go out in whole lines only (see `write_lines`); the caller
+    /// hands over complete lines.
+    pub fn set_whole_lines(&mut self, on: bool) {
+        self.whole_lines = on;
     }
 
     /// Uses a freshly opened file (append mode) from now on.
@@ -235,7 +276,9 @@ impl RotatingFile {
             lost += pending_lost;
             error = error.or(pending_error);
             if self.pending.is_empty() {
+                let whole_lines = self.whole_lines;
                 let (written, write_error) = match self.file.as_mut() {
+                    Some(file) if whole_lines => write_lines(file, data),
                     Some(file) => write_counting(file, data),
                     None => (0, None),
                 };
@@ -267,7 +310,14 @@ impl RotatingFile {
     /// Keeps bytes a full pipe did not take; returns how many did not fit and are lost.
     fn queue(&mut self, data: &[u8]) -> u64 {
         let room = PENDING_LIMIT.saturating_sub(self.pending.len());
-        let kept = room.min(data.len());
+        let mut kept = room.min(data.len());
+        if self.whole_lines && kept < data.len() {
+            // Whole lines only: a cut line would run into the next output on the stream.
+            kept = data[..kept]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |at| at + 1);
+        }
         self.pending.extend_from_slice(&data[..kept]);
         (data.len() - kept) as u64
     }
@@ -277,10 +327,15 @@ impl RotatingFile {
         if self.pending.is_empty() {
             return (0, None);
         }
+        let whole_lines = self.whole_lines;
         let Some(file) = self.file.as_mut() else {
             return (0, None);
         };
-        let (written, error) = write_counting(file, &self.pending);
+        let (written, error) = if whole_lines {
+            write_lines(file, &self.pending)
+        } else {
+            write_counting(file, &self.pending)
+        };
         match error {
             Some(e) if e.kind() != io::ErrorKind::WouldBlock => {
                 let lost = self.pending.len() as u64;

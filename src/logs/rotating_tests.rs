@@ -328,3 +328,66 @@ fn full_tmpfs_counts_lost_bytes_and_recovers() {
         assert!(read(&path).ends_with(b"x\n"));
     });
 }
+
+/// Whole-lines mode: chunks end at line ends and stay within PIPE_BUF unless one line is longer.
+#[test]
+fn whole_lines_chunks_end_at_line_ends() {
+    let short = b"a\nbb\n";
+    assert_eq!(super::whole_lines_chunk(short), short);
+    let mut many = Vec::new();
+    for i in 0..1000 {
+        many.extend_from_slice(format!("line {i}\n").as_bytes());
+    }
+    let chunk = super::whole_lines_chunk(&many);
+    assert!(chunk.len() <= libc::PIPE_BUF && chunk.ends_with(b"\n"));
+    assert!(chunk.len() > libc::PIPE_BUF - 10);
+    let mut long = vec![b'x'; 3 * libc::PIPE_BUF];
+    long.extend_from_slice(b"\nnext\n");
+    assert_eq!(
+        super::whole_lines_chunk(&long).len(),
+        3 * libc::PIPE_BUF + 1
+    );
+    assert_eq!(super::whole_lines_chunk(b"no newline"), b"no newline");
+}
+
+/// Whole-lines mode on a full pipe: what reaches the reader, queued or not, is whole lines
+/// only (dropped output is dropped in whole lines too).
+#[test]
+fn full_pipe_in_whole_lines_mode_never_cuts_a_line() {
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (reader, writer) = (fds[0], fds[1]);
+    unsafe { libc::fcntl(reader, libc::F_SETFL, libc::O_NONBLOCK) };
+    let path = PathBuf::from(format!("/proc/self/fd/{writer}"));
+    let mut file = RotatingFile::open(&path, 0, 0).unwrap();
+    file.set_whole_lines(true);
+    let mut batch = Vec::new();
+    for i in 0..2000 {
+        batch.extend_from_slice(format!("{i:05} {}\n", "y".repeat(i % 300)).as_bytes());
+    }
+    for _ in 0..20 {
+        file.write(&batch);
+    }
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = unsafe { libc::read(reader, buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            got.extend_from_slice(&buf[..n as usize]);
+            continue;
+        }
+        if !file.has_pending() {
+            break;
+        }
+        file.flush_pending();
+    }
+    assert!(got.ends_with(b"\n"));
+    for line in got.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let i: usize = std::str::from_utf8(&line[..5]).unwrap().parse().unwrap();
+        assert_eq!(&line[5..], format!(" {}", "y".repeat(i % 300)).as_bytes());
+    }
+    unsafe {
+        libc::close(reader);
+        libc::close(writer);
+    }
+}

@@ -76,6 +76,8 @@ pub struct Process {
     /// A stop was requested and the child has not been reaped yet.
     pub killing: bool,
     pub exitstatus: Option<i32>,
+    /// The raw wait status of the last reaped child (None before the first exit).
+    pub wait_status: Option<i32>,
     pub spawnerr: Option<String>,
     /// No automatic starts any more (supervisord is shutting down or restarting).
     pub holding: bool,
@@ -96,6 +98,7 @@ impl Process {
             delay: None,
             killing: false,
             exitstatus: None,
+            wait_status: None,
             spawnerr: None,
             holding: false,
         }
@@ -351,6 +354,7 @@ impl Process {
         }
         let (es, text) = wait_status::decode(status);
         self.laststop = Some(now);
+        self.wait_status = Some(status);
         let too_quickly = self.laststart.is_some_and(|start| {
             now.duration_since(start) < Duration::from_secs(self.config.startsecs)
         });

@@ -4,6 +4,7 @@
 
 pub mod machine;
 pub mod order;
+pub mod outcome;
 pub mod wait_status;
 
 pub use crate::wire::{ProcessState, SupervisorState};
@@ -45,5 +46,6 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         directory: None,
         umask: None,
         serverurl: None,
+        extensions: Default::default(),
     }
 }

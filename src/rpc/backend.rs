@@ -57,6 +57,12 @@ pub struct ProcessSnapshot {
     pub stderr_logfile: Option<PathBuf>,
     /// A stop (kill) is in progress: stdin writes are refused like the reference.
     pub killing: bool,
+    /// The last exit as a shell reports it: the exit code, or 128+N after signal N; None
+    /// before the first exit (for probes and metrics; not part of the reference's API).
+    pub exit_code: Option<i32>,
+    /// It reached a state it will not leave by itself: EXITED with no restart coming, or
+    /// FATAL (what `essential=` and `exit_when_idle=` act on).
+    pub settled: bool,
 }
 
 #[cfg(test)]
@@ -74,6 +80,8 @@ impl ProcessSnapshot {
             stdout_logfile: None,
             stderr_logfile: None,
             killing: false,
+            exit_code: None,
+            settled: false,
         }
     }
 }

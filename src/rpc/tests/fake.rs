@@ -315,6 +315,7 @@ pub(super) fn config(groups: Vec<GroupConfig>) -> Config {
             strip_ansi: false,
             environment: BTreeMap::new(),
             identifier: "supervisor".into(),
+            extensions: Default::default(),
         },
         unix_http_servers: vec![],
         inet_http_servers: vec![],
