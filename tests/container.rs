@@ -40,7 +40,7 @@ exec $bb sleep 1000
 /// The long-running container's programs (its /etc/supervisor/conf.d).
 const PROGRAMS: &str = "[program:who]\n\
 command=/bin/busybox sh -c 'echo \"user: $(/bin/busybox id -un) $(/bin/busybox id -u)\"; exec /bin/busybox sleep 1000'\n\
-user=app\nstartsecs=0\nstdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n\n\
+user=app\nlog_prefix=\"[%(program_name)s] \"\nstartsecs=0\nstdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n\n\
 [program:check]\ncommand=/bin/busybox sh /test/check.sh\nstartsecs=0\n\
 stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n\n\
 [program:stubborn]\ncommand=/bin/busybox sh -c 'trap \"\" TERM; while :; do /bin/busybox sleep 1; done'\n\
@@ -248,7 +248,8 @@ fn in_podman(dir: &TempDir, essential: bool) {
         logs.contains("pid1: /usr/bin/supervisord -n -c /etc/supervisord.conf"),
         "supervisord is not PID 1:\n{logs}"
     );
-    assert!(logs.contains("user: app 1000"), "{logs}");
+    // A name from the image's /etc/passwd, and the program's log_prefix on its lines.
+    assert!(logs.contains("[who] user: app 1000"), "{logs}");
     // supervisord logs each orphan it reaps; none is left a zombie.
     assert!(logs.matches("reaped unknown pid").count() >= 5, "{logs}");
     assert!(
