@@ -64,6 +64,7 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	python3 tools/modcycles.py src
 
 # Side by side with the reference (bench/RESULTS.md, docs/bench-notes.md). Benchmarks the static
 # build (the shipped artifact) when it links, else the plain release build; < 15 minutes.

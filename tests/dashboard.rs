@@ -291,3 +291,30 @@ fn dashboard_in_a_real_browser() {
         "browser test failed:\n{stdout}\n{stderr}"
     );
 }
+
+#[test]
+fn events_stream_sends_a_table_larger_than_the_stream_buffer() {
+    let port = free_port();
+    // 1000 never-started programs: a first event of about 1.3 MB, past the 1 MiB a stream may
+    // hold unsent in the server (the rest waits in the feed until the socket drains).
+    let programs: String = (0..1000)
+        .map(|i| format!("[program:p{i:04}]\ncommand=sleep 1000\nautostart=false\n\n"))
+        .collect();
+    let (dir, mut d) = start("dashbig", port, &programs);
+    assert!(wait_for(WAIT, || dir
+        .read("s.log")
+        .contains("supervisord started")));
+    let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(sse, "GET /events HTTP/1.0\r\n\r\n").unwrap();
+    // A slow client: the socket fills, the server's buffer fills, the rest waits for room.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut seen = String::new();
+    let deadline = Instant::now() + WAIT;
+    assert!(
+        read_until(&mut sse, &mut seen, "data-ns=\"p0999\"", deadline),
+        "got {} bytes",
+        seen.len()
+    );
+    assert!(seen.len() > 1024 * 1024, "{} bytes", seen.len());
+    assert_eq!(d.stop(WAIT), Some(0));
+}

@@ -8,6 +8,7 @@ mod container;
 mod ctl;
 mod daemon;
 mod dashboard;
+mod dependencies;
 mod events;
 mod extensions;
 mod hardening;

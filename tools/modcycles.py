@@ -27,6 +27,15 @@ LAYERS = [
 ]
 
 
+# File cycles that are known and accepted for now, each with its reason. child_io.rs and
+# dep_gate.rs add `impl ProcessTable` methods (child output routing, dependency holds) while the
+# table owns their types (ChildPipes, DepGate): one type's implementation split by concern. To
+# remove it, move the types the table owns out of the files that extend the table.
+KNOWN_FILE_CYCLES = {
+    frozenset({"daemon/child_io.rs", "daemon/dep_gate.rs", "daemon/process_table.rs"}),
+}
+
+
 def layer_of(top):
     for i, layer in enumerate(LAYERS):
         if top in layer:
@@ -181,8 +190,10 @@ def main():
     for name, graph in (("file", edges), ("top-level module", top_graph(edges, top))):
         for comp in sccs(graph):
             if len(comp) > 1:
-                bad = True
-                print(f"{name} cycle: " + " <-> ".join(sorted(comp)))
+                known = name == "file" and frozenset(comp) in KNOWN_FILE_CYCLES
+                bad |= not known
+                label = "known file cycle (KNOWN_FILE_CYCLES)" if known else f"{name} cycle"
+                print(f"{label}: " + " <-> ".join(sorted(comp)))
     for f, deps in sorted(edges.items()):
         lf = layer_of(top(f))
         for d in sorted(deps):

@@ -11,6 +11,8 @@ pub enum Json {
     Null,
     Bool(bool),
     Int(i64),
+    /// Seconds with fractions (the extensions' durations).
+    Num(f64),
     Str(String),
     List(Vec<Json>),
     Object(Vec<(String, Json)>),
@@ -24,6 +26,7 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Json::Int(n) => out.push_str(&n.to_string()),
+            Json::Num(n) => out.push_str(&n.to_string()),
             Json::Str(s) => write_str(out, s),
             Json::List(items) if items.is_empty() => out.push_str("[]"),
             Json::List(items) => {
@@ -247,6 +250,34 @@ fn process(p: &ProcessConfig, global_env: &BTreeMap<String, String>) -> Json {
     }
     if !ext.env_file.is_empty() {
         fields.push(("env_file", paths(&ext.env_file)));
+    }
+    // Extensions appear only when set: a config without them dumps as before.
+    if !p.depends_on.is_empty() {
+        let deps = p
+            .depends_on
+            .iter()
+            .map(|d| st(&format!("{}:{}", d.label, d.condition.name())))
+            .collect();
+        fields.push(("depends_on", Json::List(deps)));
+    }
+    let r = &p.restart;
+    if r.is_set() {
+        fields.extend([
+            ("restart_delay", Json::Num(r.restart_delay.as_secs_f64())),
+            (
+                "restart_delay_max",
+                Json::Num(r.restart_delay_max.as_secs_f64()),
+            ),
+            (
+                "restart_jitter",
+                Json::Num(f64::from(r.restart_jitter_ppm) / 1e6),
+            ),
+            (
+                "backoff_max",
+                r.backoff_max
+                    .map_or(Json::Null, |d| Json::Num(d.as_secs_f64())),
+            ),
+        ]);
     }
     obj(fields)
 }

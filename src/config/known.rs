@@ -70,6 +70,12 @@ pub const PROGRAM: &[&str] = &[
     "log_prefix",
     "log_timestamps",
     "env_file",
+    // Extensions (the reference ignores them): dependencies and restart policies.
+    "depends_on",
+    "restart_delay",
+    "restart_delay_max",
+    "restart_jitter",
+    "backoff_max",
 ];
 pub const EVENTLISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler"];
 pub const FCGI_EXTRA: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];

@@ -348,6 +348,7 @@ fn resolve(mut l: Loader, path: &Path) -> Report {
     let supervisord = l.supervisord();
     let rpcinterfaces = l.rpcinterfaces();
     let groups = super::programs::process_groups(&mut l);
+    super::dependencies::validate(&mut l, &groups);
     let (unix_http_servers, inet_http_servers) = l.servers();
     let supervisorctl = if l.doc.has_section("supervisorctl") {
         Some(l.supervisorctl())

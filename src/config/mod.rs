@@ -1,6 +1,7 @@
 //! Configuration: reading supervisord.conf files (with includes), expanding values, and resolving
 //! them into the typed model of `model.rs`.
 
+pub mod dependencies;
 pub mod dotenv;
 pub mod dump;
 pub mod error;

@@ -109,6 +109,11 @@ pub struct ProcessConfig {
     pub serverurl: Option<String>,
     /// Our keys beyond the reference's (docs/extensions.md).
     pub extensions: ProgramExtensions,
+    /// `depends_on=` (an extension; empty when not set), in the order written.
+    pub depends_on: Vec<Dependency>,
+    /// `restart_delay=`, `restart_delay_max=`, `restart_jitter=`, `backoff_max=` (extensions;
+    /// the default changes nothing).
+    pub restart: RestartPolicy,
 }
 
 /// `[program:x]` keys of ours (docs/extensions.md); the defaults change nothing.
@@ -128,6 +133,70 @@ impl ProgramExtensions {
     /// Output goes through the line-assembling path (prefix and/or timestamps).
     pub fn prefixes_lines(&self) -> bool {
         self.log_timestamps || self.log_prefix.is_some()
+    }
+}
+
+/// What a dependency waits for (`depends_on = NAME:CONDITION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DepCondition {
+    /// Spawned (STARTING or later).
+    Started,
+    /// RUNNING (the default).
+    Running,
+    /// RUNNING with its health check passing.
+    Healthy,
+    /// EXITED with an expected exit code (one-shot jobs).
+    Exited,
+}
+
+impl DepCondition {
+    pub fn name(self) -> &'static str {
+        match self {
+            DepCondition::Started => "started",
+            DepCondition::Running => "running",
+            DepCondition::Healthy => "healthy",
+            DepCondition::Exited => "exited",
+        }
+    }
+}
+
+/// Which processes a dependency names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DepTarget {
+    /// `NAME`: every process of the program `[program:NAME]` (wherever it is grouped).
+    Program(String),
+    /// `group:*`: every process of the group.
+    Group(String),
+    /// `group:process`.
+    Process { group: String, process: String },
+}
+
+/// One entry of `depends_on=`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dependency {
+    /// The NAME as written (shown in `waiting for NAME (condition)`).
+    pub label: String,
+    pub target: DepTarget,
+    pub condition: DepCondition,
+}
+
+/// Restart policy of a program (extensions). `Default` is the reference's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct RestartPolicy {
+    /// Wait before an autorestart after an exit from RUNNING (0: at once, as the reference).
+    pub restart_delay: std::time::Duration,
+    /// Above `restart_delay`: the delay doubles per consecutive unexpected exit up to this.
+    pub restart_delay_max: std::time::Duration,
+    /// Random spread of each delay, in millionths (0..=1_000_000).
+    pub restart_jitter_ppm: u32,
+    /// Cap of the linear start backoff (1, 2, 3, ... s); None: uncapped, as the reference.
+    pub backoff_max: Option<std::time::Duration>,
+}
+
+impl RestartPolicy {
+    /// Whether any key is set (only then does anything differ from the reference).
+    pub fn is_set(&self) -> bool {
+        *self != RestartPolicy::default()
     }
 }
 

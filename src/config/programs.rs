@@ -457,6 +457,8 @@ fn resolve_processes(
     let log_timestamps = l.typed(section, "log_timestamps", &common, false, values::boolean);
     let env_file = l.env_files(section, &common);
     let log_prefix_raw = l.entry(section, "log_prefix").map(|e| e.value);
+    let depends_on = super::dependencies::read_depends_on(l, section, &common);
+    let restart = super::dependencies::read_restart(l, section, &common);
     let process_name_raw = l
         .entry(section, "process_name")
         .map(|e| e.value)
@@ -594,6 +596,8 @@ fn resolve_processes(
                 log_timestamps,
                 env_file: env_file.clone(),
             },
+            depends_on: depends_on.clone(),
+            restart,
         });
     }
     let _ = kind;

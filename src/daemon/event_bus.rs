@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::process_table::log_at;
 use crate::config::model::EventListenerOptions;
 use crate::events::pool::Pool;
 use crate::events::{Event, EventType};
+use crate::logs::log_at;
 
 const TICKS: [(EventType, u64); 3] = [
     (EventType::Tick5, 5),

@@ -3,8 +3,9 @@
 //! whether a listener still has events to take. The pools themselves are the event bus's.
 
 use super::child_io::StdinError;
-use super::process_table::{ProcessTable, log_at};
+use super::process_table::ProcessTable;
 use crate::events::listener::{ListenerAction, ListenerState};
+use crate::logs::log_at;
 use crate::process::ProcessState;
 
 impl ProcessTable {

@@ -15,7 +15,7 @@ use super::child_log::ChildLog;
 use super::event_bus::EventBus;
 use super::plan::{self, SpawnContext};
 use super::spawn;
-use crate::config::model::{Config, GroupConfig, LogLevel};
+use crate::config::model::{Config, GroupConfig};
 use crate::events::Event;
 use crate::logs::Channel;
 use crate::process::order::{StopEntry, next_stop_batch};
@@ -91,6 +91,8 @@ pub struct ProcessTable {
     startup_idle_checked: bool,
     /// Wall-clock time of the current loop pass (set by the loop): stamps prefixed output.
     pub wall: SystemTime,
+    /// `depends_on=`: held starts and stops (dep_gate.rs).
+    pub(super) deps: super::dep_gate::DepGate,
 }
 
 /// Where a shutdown (or restart) stands.
@@ -106,18 +108,6 @@ struct ShutdownProgress {
     /// The current batch is held back for its listeners (only then is `drain`'s end a deadline:
     /// a past end would make the loop spin until the shutdown is over).
     holding: bool,
-}
-
-pub fn log_at(level: LogLevel, msg: &str) {
-    match level {
-        LogLevel::Critical => log::error!(target: "crit", "{msg}"),
-        LogLevel::Error => log::error!("{msg}"),
-        LogLevel::Warn => log::warn!("{msg}"),
-        LogLevel::Info => log::info!("{msg}"),
-        LogLevel::Debug => log::debug!("{msg}"),
-        LogLevel::Trace => log::trace!("{msg}"),
-        LogLevel::Blather => log::trace!(target: "blather", "{msg}"),
-    }
 }
 
 /// supervisord's own server URL for children: first unix server, else first inet server.
@@ -159,6 +149,7 @@ impl ProcessTable {
             exit_status: None,
             startup_idle_checked: false,
             wall: SystemTime::now(),
+            deps: Default::default(),
         };
         let groups = sup.config.groups.clone();
         for g in groups {
@@ -176,12 +167,19 @@ impl ProcessTable {
         let mut slots = Vec::with_capacity(config.processes.len());
         let group_name: Rc<str> = Rc::from(config.name.as_str());
         for pc in &config.processes {
+            let mut process = Process::new(pc.clone(), group_name.clone());
+            if pc.restart.restart_jitter_ppm > 0 {
+                // restart_jitter=: a random seed per process (the machine itself is pure).
+                use std::hash::BuildHasher;
+                process.jitter_state =
+                    std::collections::hash_map::RandomState::new().hash_one(&pc.name) | 1;
+            }
             let make = |channel| ChildLog::new(pc, channel, &sd.childlogdir, &sd.identifier);
             let stdout_log = make(Channel::Stdout);
             let stderr_log = make(Channel::Stderr);
             self.auto_logs_pending |= stdout_log.needs_auto_file() || stderr_log.needs_auto_file();
             slots.push(Slot {
-                process: Process::new(pc.clone(), group_name.clone()),
+                process,
                 pipes: Pipes::default(),
                 stdout_log,
                 stderr_log,
@@ -221,6 +219,7 @@ impl ProcessTable {
                 fcgi_socket,
             },
         );
+        self.refresh_dependencies();
         true
     }
 
@@ -242,6 +241,7 @@ impl ProcessTable {
         }
         self.bus.remove_pool(name);
         self.bus.emit(Event::GroupRemoved(name.to_string()));
+        self.refresh_dependencies();
         Ok(())
     }
 
@@ -293,7 +293,7 @@ impl ProcessTable {
             && let Some((group, name)) = self.autostart_queue.pop_front()
         {
             if let Some((gi, pi)) = self.find(&group, &name) {
-                self.feed(gi, pi, Input::AutoStart, now);
+                self.autostart_one(gi, pi, now);
             }
             if started.elapsed() >= budget {
                 break;
@@ -362,6 +362,9 @@ impl ProcessTable {
         if p.state.is_running() {
             return Err(RequestError::AlreadyStarted);
         }
+        if self.start_with_dependencies(gi, pi, now) {
+            return Ok(());
+        }
         // STOPPING goes on to the machine, which refuses to spawn over the live child and logs
         // the reference's `process 'x' already running` warning.
         self.feed(gi, pi, Input::Start, now);
@@ -369,8 +372,26 @@ impl ProcessTable {
     }
 
     pub fn stop_process(&mut self, gi: usize, pi: usize, now: Instant) -> Result<(), RequestError> {
+        // depends_on: stopping a held start cancels it.
+        let was_held = self.cancel_hold(gi, pi);
+        // restart_delay=: a stop cancels a pending restart (EXITED -> STOPPED).
+        if self.groups[gi].slots[pi]
+            .process
+            .restart_pending(now)
+            .is_some()
+        {
+            self.feed(gi, pi, Input::Stop, now);
+            return Ok(());
+        }
         if !self.groups[gi].slots[pi].process.state.is_running() {
-            return Err(RequestError::NotRunning);
+            return if was_held {
+                Ok(())
+            } else {
+                Err(RequestError::NotRunning)
+            };
+        }
+        if self.hold_stop_for_dependents(gi, pi) {
+            return Ok(());
         }
         self.feed(gi, pi, Input::Stop, now);
         Ok(())
@@ -404,7 +425,7 @@ impl ProcessTable {
                             queue.push_back(failed);
                         }
                     }
-                    Action::Log(level, msg) => log_at(level, &msg),
+                    Action::Log(level, msg) => crate::logs::log_at(level, &msg),
                     Action::Emit(event) => self.bus.emit(event),
                 }
             }
@@ -461,12 +482,6 @@ impl ProcessTable {
             self.exit_status = Some(0);
             self.request_stop(SupervisorState::Shutdown);
         }
-    }
-
-    /// Whether a process can never start because a program it depends on went FATAL. The
-    /// dependencies extension (issue 12) answers this; until then nothing depends on anything.
-    pub fn blocked_by_dependency(&self, _gi: usize, _pi: usize) -> bool {
-        false
     }
 
     fn kill(&mut self, gi: usize, pi: usize, pid: u32, signal: i32, group: bool) -> Option<Input> {
@@ -619,6 +634,7 @@ impl ProcessTable {
                 }
             }
         }
+        self.settle_dependencies(now);
     }
 
     /// The earliest deadline of any process or of shutdown reporting.
@@ -676,28 +692,28 @@ impl ProcessTable {
                     listener: self.bus.is_pool(name),
                 })
                 .collect();
-            let size = next_stop_batch(&entries);
-            if size == 0 {
+            let edges = self.group_stop_edges(remaining);
+            let picked = next_stop_batch(&entries, &edges);
+            if picked.is_empty() {
                 break;
             }
-            let batch: Vec<String> = remaining[remaining.len() - size..]
-                .iter()
-                .rev()
-                .cloned()
-                .collect();
+            let batch: Vec<String> = picked.iter().map(|&i| remaining[i].clone()).collect();
             self.shutdown.holding = self.delay_for_event_drain(&batch, now);
             if self.shutdown.holding {
                 break;
             }
+            let batch_groups: Vec<usize> =
+                batch.iter().filter_map(|n| index.get(n).copied()).collect();
             let mut all_stopped = true;
-            for name in &batch {
-                let Some(&gi) = index.get(name) else {
-                    continue;
-                };
+            for &gi in &batch_groups {
                 let order = crate::process::order::stop_order(&self.groups[gi].slots, |s| {
                     (s.process.config.priority, s.process.name())
                 });
                 for pi in order {
+                    // depends_on: a dependency waits until its dependents here have stopped.
+                    if self.has_unstopped_dependents(gi, pi, &batch_groups) {
+                        continue;
+                    }
                     self.feed(gi, pi, Input::StopForShutdown, now);
                 }
                 all_stopped &= self.groups[gi]
@@ -709,7 +725,7 @@ impl ProcessTable {
                 break;
             }
             if let Some(list) = self.shutdown.stop_list.as_mut() {
-                list.truncate(list.len().saturating_sub(batch.len()));
+                list.retain(|name| !batch.contains(name));
             }
         }
         let unstopped: Vec<&str> = self

@@ -7,20 +7,22 @@
 //! SystemTime::now())` where `clear` is the main log's clear (`logs::MainLogHandle::clear`:
 //! remove, notice, reopen).
 
+use std::collections::HashMap;
 use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::child_io;
 use super::command;
+use super::dep_gate::Held;
 use super::process_table::{ProcessTable, RequestError, Slot};
 use crate::config::model::AutoRestart;
 use crate::config::model::Config;
 use crate::events::Event;
 use crate::process::outcome;
-use crate::process::{Input, ProcessState, SupervisorState};
+use crate::process::{ProcessState, SupervisorState};
 use crate::rpc::backend::{
-    AddGroupError, Backend, ClearLogError, CommandProblem, ConfigDiff, GroupSnapshot, ProcessId,
-    ProcessSnapshot, ProcessStatus, RemoveGroupError, StdinError,
+    AddGroupError, Backend, ClearLogError, CommandProblem, ConfigDiff, GroupSnapshot, Hold,
+    ProcessId, ProcessSnapshot, ProcessStatus, RemoveGroupError, StdinError,
 };
 
 /// The factory of the standard `[rpcinterface:x]` (the one that publishes `supervisor.*`).
@@ -60,7 +62,7 @@ fn epoch(t: Option<SystemTime>) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn snapshot(group: &str, slot: &Slot) -> ProcessSnapshot {
+fn snapshot(group: &str, slot: &Slot, hold: Hold) -> ProcessSnapshot {
     let p = &slot.process;
     ProcessSnapshot {
         id: ProcessId::new(group, p.name()),
@@ -85,6 +87,21 @@ fn snapshot(group: &str, slot: &Slot) -> ProcessSnapshot {
             .wait_status
             .map(|status| outcome::exit_code(&outcome::Ending::Exited(status))),
         settled: outcome::ending(p, outcome::Outlook::default()).is_some(),
+        hold,
+    }
+}
+
+/// The hold of a process (our keys), from the table's held starts and pending restarts.
+fn hold_of(held: &HashMap<(String, String), Held>, group: &str, slot: &Slot, now: Instant) -> Hold {
+    let p = &slot.process;
+    match held.get(&(group.to_string(), p.name().to_string())) {
+        Some(Held::Waiting(text)) => return Hold::Dependencies(text.clone()),
+        Some(Held::Blocked(text)) => return Hold::Blocked(text.clone()),
+        None => {}
+    }
+    match p.restart_pending(now) {
+        Some(left) => Hold::Restart(format!("restarting in {} s", left.as_secs_f64().ceil())),
+        None => Hold::None,
     }
 }
 
@@ -201,8 +218,9 @@ impl Backend for DaemonBackend<'_> {
         if let Some(gi) = self.sup.group_index(name) {
             let now = self.now;
             for pi in 0..self.sup.groups[gi].slots.len() {
-                self.sup.feed(gi, pi, Input::AutoStart, now);
+                self.sup.autostart_one(gi, pi, now);
             }
+            self.sup.settle_dependencies(now);
         }
         Ok(())
     }
@@ -225,6 +243,8 @@ impl Backend for DaemonBackend<'_> {
     }
 
     fn groups(&self) -> Vec<GroupSnapshot> {
+        let held = self.sup.held_processes();
+        let now = self.now;
         self.sup
             .groups
             .iter()
@@ -234,7 +254,13 @@ impl Backend for DaemonBackend<'_> {
                 slots.sort_by_key(|s| s.process.config.priority);
                 GroupSnapshot {
                     name: g.config.name.clone(),
-                    processes: slots.iter().map(|s| snapshot(&g.config.name, s)).collect(),
+                    processes: slots
+                        .iter()
+                        .map(|s| {
+                            let hold = hold_of(&held, &g.config.name, s, now);
+                            snapshot(&g.config.name, s, hold)
+                        })
+                        .collect(),
                 }
             })
             .collect()
@@ -246,7 +272,9 @@ impl Backend for DaemonBackend<'_> {
 
     fn process(&self, id: &ProcessId) -> Option<ProcessSnapshot> {
         let (gi, pi) = self.locate(id)?;
-        Some(snapshot(&id.group, self.sup.slot(gi, pi)))
+        let slot = self.sup.slot(gi, pi);
+        let hold = hold_of(&self.sup.held_processes(), &id.group, slot, self.now);
+        Some(snapshot(&id.group, slot, hold))
     }
 
     fn create_auto_logs(&mut self) {
@@ -357,6 +385,15 @@ impl Backend for DaemonBackend<'_> {
             Err(child_io::StdinError::Closed) => Err(StdinError::Closed),
             Err(child_io::StdinError::Failed(msg)) => Err(StdinError::Failed(msg)),
         }
+    }
+
+    fn dependents_first(&self, ids: Vec<ProcessId>) -> Vec<ProcessId> {
+        let pairs = ids.into_iter().map(|id| (id.group, id.name)).collect();
+        self.sup
+            .dependency_stop_order(pairs)
+            .into_iter()
+            .map(|(g, n)| ProcessId::new(g, n))
+            .collect()
     }
 
     fn remote_comm_event(&mut self, kind: &str, data: &str) {

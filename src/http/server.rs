@@ -315,6 +315,19 @@ impl Server {
         }
     }
 
+    /// How many more stream bytes `push_chunk` would take now (None when the client is gone):
+    /// the limit less what is still unsent. Lets a producer with more to say wait for room.
+    pub fn stream_room(&self, id: RequestId) -> Option<usize> {
+        match self.clients.get(id.slot) {
+            Some(Some(c)) if c.generation == id.generation => Some(
+                self.limits
+                    .max_stream_buffer
+                    .saturating_sub(c.conn.pending_output().len()),
+            ),
+            _ => None,
+        }
+    }
+
     /// Whether the client of a request (e.g. a stream) is still connected.
     pub fn is_open(&self, id: RequestId) -> bool {
         matches!(self.clients.get(id.slot), Some(Some(c)) if c.generation == id.generation)

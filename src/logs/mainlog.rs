@@ -472,6 +472,19 @@ impl MainLogHandle {
     }
 }
 
+/// Logs `msg` at a configured level (the state machine's and listeners' log actions carry one).
+pub fn log_at(level: LogLevel, msg: &str) {
+    match level {
+        LogLevel::Critical => log::error!(target: "crit", "{msg}"),
+        LogLevel::Error => log::error!("{msg}"),
+        LogLevel::Warn => log::warn!("{msg}"),
+        LogLevel::Info => log::info!("{msg}"),
+        LogLevel::Debug => log::debug!("{msg}"),
+        LogLevel::Trace => log::trace!("{msg}"),
+        LogLevel::Blather => log::trace!(target: "blather", "{msg}"),
+    }
+}
+
 #[cfg(test)]
 #[path = "mainlog_tests.rs"]
 mod tests;

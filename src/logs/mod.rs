@@ -21,7 +21,7 @@ mod testutil;
 pub use auto::{Channel, auto_log_name, cleanup_auto_logs, create_auto_log_at};
 pub use channel::{ChannelConfig, ChannelOutput, OutputChannel};
 pub use follow::FileFollower;
-pub use mainlog::{MainLogConfig, MainLogHandle, install_buffering_main_log};
+pub use mainlog::{MainLogConfig, MainLogHandle, install_buffering_main_log, log_at};
 pub use read::{ReadError, read_log, tail_log};
 pub use rotating::{Spliced, WriteReport};
 pub use splice::StagingPipe;

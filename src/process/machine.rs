@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::model::{AutoRestart, LogLevel, ProcessConfig};
 use crate::events::{Event, ProcessStateChange};
-use crate::process::wait_status;
+use crate::process::{restart, wait_status};
 use crate::wire::ProcessState;
 
 /// A program that exited within this long of its start is not restarted sooner than this long
@@ -81,6 +81,10 @@ pub struct Process {
     pub spawnerr: Option<String>,
     /// No automatic starts any more (supervisord is shutting down or restarting).
     pub holding: bool,
+    /// `restart_delay_max=`: consecutive unexpected exits after RUNNING (the doubling).
+    pub restart_streak: u32,
+    /// `restart_jitter=`: the random state of the spread (the daemon seeds it).
+    pub jitter_state: u64,
 }
 
 impl Process {
@@ -101,7 +105,21 @@ impl Process {
             wait_status: None,
             spawnerr: None,
             holding: false,
+            restart_streak: 0,
+            jitter_state: 0,
         }
+    }
+
+    /// How long until a pending automatic restart of ours (`restart_delay=`, `backoff_max=`);
+    /// None when none is pending or the program sets none of those keys.
+    pub fn restart_pending(&self, now: Instant) -> Option<Duration> {
+        if !self.config.restart.is_set()
+            || self.holding
+            || !matches!(self.state, ProcessState::Exited | ProcessState::Backoff)
+        {
+            return None;
+        }
+        self.delay.map(|d| d.saturating_duration_since(now))
     }
 
     pub fn name(&self) -> &str {
@@ -134,6 +152,8 @@ impl Process {
                 }
             }
             Input::Start => {
+                // A manual start cancels a pending delay (spawn clears it) and the doubling.
+                self.restart_streak = 0;
                 if matches!(
                     self.state,
                     ProcessState::Stopped
@@ -148,7 +168,10 @@ impl Process {
                     self.spawn(now, &mut out);
                 }
             }
-            Input::Stop => self.stop(now, &mut out),
+            Input::Stop => {
+                self.restart_streak = 0;
+                self.stop(now, &mut out)
+            }
             Input::Hold => self.holding = true,
             Input::StopForShutdown => {
                 self.holding = true;
@@ -254,7 +277,14 @@ impl Process {
 
     fn enter_backoff(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.backoff += 1;
-        self.delay = Some(now + Duration::from_secs(u64::from(self.backoff)));
+        let wait = Duration::from_secs(u64::from(self.backoff));
+        // backoff_max= caps the reference's linear backoff.
+        let wait = self
+            .config
+            .restart
+            .backoff_max
+            .map_or(wait, |max| wait.min(max));
+        self.delay = Some(now + wait);
         self.change_state(ProcessState::Backoff, true, out);
     }
 
@@ -275,6 +305,12 @@ impl Process {
     }
 
     fn stop(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state == ProcessState::Exited && self.restart_pending(now).is_some() {
+            // restart_delay=: a stop cancels the pending restart, like a stop in BACKOFF.
+            self.delay = None;
+            self.change_state(ProcessState::Stopped, true, out);
+            return;
+        }
         if self.state == ProcessState::Backoff {
             let msg = format!(
                 "Attempted to kill {}, which is in BACKOFF state.",
@@ -416,10 +452,37 @@ impl Process {
             if restart {
                 // Restart at once, but keep the reference's pace of at most one start per second.
                 let earliest = self.laststart.map_or(now, |s| s + MIN_RESTART_INTERVAL);
-                self.delay = Some(earliest.max(now));
+                let wait = self.restart_wait(expected, now);
+                self.delay = Some(earliest.max(now + wait));
             }
         }
         self.pid = 0;
+    }
+
+    /// restart_delay=: how long to wait before this autorestart (zero without the key), and
+    /// the doubling's bookkeeping.
+    fn restart_wait(&mut self, expected: bool, now: Instant) -> Duration {
+        let policy = self.config.restart;
+        if policy.restart_delay.is_zero() {
+            return Duration::ZERO;
+        }
+        let up_for = self
+            .laststart
+            .map_or(Duration::ZERO, |s| now.duration_since(s));
+        let startsecs = Duration::from_secs(self.config.startsecs);
+        if restart::streak_resets(&policy, up_for, startsecs) {
+            self.restart_streak = 0;
+        }
+        let spread = if policy.restart_jitter_ppm > 0 {
+            restart::spread(&mut self.jitter_state)
+        } else {
+            0.0
+        };
+        let wait = restart::delay(&policy, self.restart_streak, spread);
+        if !expected {
+            self.restart_streak = self.restart_streak.saturating_add(1);
+        }
+        wait
     }
 
     fn change_state(&mut self, to: ProcessState, expected: bool, out: &mut Vec<Action>) {

@@ -2,9 +2,11 @@
 //! state names and codes are wire vocabulary, in `crate::wire`). Nothing here makes a syscall or
 //! reads a clock (the daemon passes `now` in).
 
+pub mod deps;
 pub mod machine;
 pub mod order;
 pub mod outcome;
+pub mod restart;
 pub mod wait_status;
 
 pub use crate::wire::{ProcessState, SupervisorState};
@@ -47,5 +49,7 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         umask: None,
         serverurl: None,
         extensions: Default::default(),
+        depends_on: Vec::new(),
+        restart: Default::default(),
     }
 }

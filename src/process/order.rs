@@ -24,25 +24,41 @@ pub struct StopEntry {
     pub listener: bool,
 }
 
-/// How many groups at the end of `remaining` (the groups still to stop, in ascending priority:
-/// the last is stopped first) form the next shutdown batch; 0 when nothing is left.
+/// The next shutdown (or `stop all`) batch: indices into `remaining` (the groups still to stop,
+/// in ascending priority: the last is stopped first), highest index first; empty when nothing
+/// is left. `stop_before` holds `(a, b)` pairs of `remaining` indices: group `a` depends on
+/// group `b` (`depends_on=`), so `a` must be stopped before `b` is.
 ///
 /// Highest priority number first; groups of equal priority are stopped together, the next
 /// priority once all of them are stopped. An event listener group goes alone (as every group
 /// does in the reference), so the listeners stopped after it still get its STOPPING/STOPPED
-/// events; a listener also ends the batch of equal priority before it.
-pub fn next_stop_batch(remaining: &[StopEntry]) -> usize {
-    let Some(last) = remaining.last() else {
-        return 0;
+/// events; a listener also ends the batch of equal priority before it. Dependencies win over
+/// priority: a group is not stopped while a group that depends on it is left (a cycle between
+/// groups, possible with `[group:x]` members, falls back to priority alone).
+pub fn next_stop_batch(remaining: &[StopEntry], stop_before: &[(usize, usize)]) -> Vec<usize> {
+    let free = |i: &usize| {
+        !stop_before
+            .iter()
+            .any(|&(a, b)| b == *i && a != *i && a < remaining.len())
     };
-    if last.listener {
-        return 1;
+    let mut candidates: Vec<usize> = (0..remaining.len()).filter(free).collect();
+    if candidates.is_empty() {
+        candidates = (0..remaining.len()).collect();
     }
-    remaining
+    let Some(&last) = candidates.last() else {
+        return Vec::new();
+    };
+    if remaining[last].listener {
+        return vec![last];
+    }
+    candidates
         .iter()
         .rev()
-        .take_while(|e| e.priority == last.priority && !e.listener)
-        .count()
+        .copied()
+        .take_while(|&i| {
+            remaining[i].priority == remaining[last].priority && !remaining[i].listener
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -52,8 +68,9 @@ mod tests {
     /// A group for `batches`: (name, priority, is a listener pool).
     type Group = (&'static str, Option<i32>, bool);
 
-    /// Every batch of a whole shutdown, assuming each batch stops completely, by names.
-    fn batches(groups: &[Group]) -> Vec<Vec<&'static str>> {
+    /// Every batch of a whole shutdown, assuming each batch stops completely, by names;
+    /// `deps`: (dependent, dependency) pairs of group names.
+    fn batches_with(groups: &[Group], deps: &[(&str, &str)]) -> Vec<Vec<&'static str>> {
         let mut remaining: Vec<_> = groups.to_vec();
         let mut out = Vec::new();
         loop {
@@ -61,13 +78,57 @@ mod tests {
                 .iter()
                 .map(|&(_, priority, listener)| StopEntry { priority, listener })
                 .collect();
-            let n = next_stop_batch(&entries);
-            if n == 0 {
+            let index = |name: &str| remaining.iter().position(|g| g.0 == name);
+            let edges: Vec<(usize, usize)> = deps
+                .iter()
+                .filter_map(|(a, b)| Some((index(a)?, index(b)?)))
+                .collect();
+            let batch = next_stop_batch(&entries, &edges);
+            if batch.is_empty() {
                 return out;
             }
-            let batch = remaining.split_off(remaining.len() - n);
-            out.push(batch.iter().rev().map(|g| g.0).collect());
+            out.push(batch.iter().map(|&i| remaining[i].0).collect());
+            let mut sorted = batch.clone();
+            sorted.sort_unstable();
+            for i in sorted.into_iter().rev() {
+                remaining.remove(i);
+            }
         }
+    }
+
+    fn batches(groups: &[Group]) -> Vec<Vec<&'static str>> {
+        batches_with(groups, &[])
+    }
+
+    #[test]
+    fn dependencies_win_over_priority() {
+        let p = |name, priority| (name, Some(priority), false);
+        // web (priority 1) depends on db (priority 999): web stops first anyway.
+        assert_eq!(
+            batches_with(&[p("web", 1), p("db", 999)], &[("web", "db")]),
+            vec![vec!["web"], vec!["db"]]
+        );
+        // Equal priorities: the dependency waits for its dependents' batch.
+        assert_eq!(
+            batches_with(
+                &[p("db", 5), p("migrate", 5), p("web", 5), p("other", 5)],
+                &[("web", "db"), ("web", "migrate"), ("migrate", "db")]
+            ),
+            vec![vec!["other", "web"], vec!["migrate"], vec!["db"]]
+        );
+        // Unrelated groups keep the priority order.
+        assert_eq!(
+            batches_with(
+                &[p("a", 1), p("db", 2), p("b", 3), p("web", 4)],
+                &[("web", "db")]
+            ),
+            vec![vec!["web"], vec!["b"], vec!["db"], vec!["a"]]
+        );
+        // A cycle between groups falls back to priority.
+        assert_eq!(
+            batches_with(&[p("a", 1), p("b", 2)], &[("a", "b"), ("b", "a")]),
+            vec![vec!["b"], vec!["a"]]
+        );
     }
 
     #[test]

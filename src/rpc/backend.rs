@@ -63,6 +63,31 @@ pub struct ProcessSnapshot {
     /// It reached a state it will not leave by itself: EXITED with no restart coming, or
     /// FATAL (what `essential=` and `exit_when_idle=` act on).
     pub settled: bool,
+    /// A start or restart held back by one of our keys (shown as the description).
+    pub hold: Hold,
+}
+
+/// Why a process waits in a state of the reference's with a description of ours (extensions).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Hold {
+    #[default]
+    None,
+    /// `depends_on=`: a start waits for dependencies (`waiting for db (healthy)`).
+    Dependencies(String),
+    /// `depends_on=`: a dependency cannot come up by itself (`blocked: db (running) is FATAL`).
+    Blocked(String),
+    /// `restart_delay=`/`backoff_max=`: an automatic restart is pending (`restarting in 8 s`).
+    Restart(String),
+}
+
+impl Hold {
+    /// The description to show instead of the reference's, if any.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Hold::None => None,
+            Hold::Dependencies(t) | Hold::Blocked(t) | Hold::Restart(t) => Some(t),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +107,7 @@ impl ProcessSnapshot {
             killing: false,
             exit_code: None,
             settled: false,
+            hold: Hold::None,
         }
     }
 }
@@ -245,4 +271,10 @@ pub trait Backend {
     fn write_stdin(&mut self, id: &ProcessId, data: &[u8]) -> Result<(), StdinError>;
     /// Emits REMOTE_COMMUNICATION with payload `type:<type>\n<data>`.
     fn remote_comm_event(&mut self, kind: &str, data: &str);
+
+    /// `ids` reordered so that processes stop before what they depend on (`depends_on=`);
+    /// the given order otherwise.
+    fn dependents_first(&self, ids: Vec<ProcessId>) -> Vec<ProcessId> {
+        ids
+    }
 }

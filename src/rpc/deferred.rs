@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use super::backend::{Backend, ProcessId, ProcessState};
+use super::backend::{Backend, Hold, ProcessId, ProcessState};
 use super::fault::{Fault, FaultCode};
 use super::info::result_struct;
 use super::params::int;
@@ -57,6 +57,10 @@ impl Job {
                         name.clone(),
                     )));
                 };
+                // depends_on: the start is held until its dependencies hold.
+                if matches!(p.hold, Hold::Dependencies(_)) {
+                    return None;
+                }
                 if !p.spawnerr.is_empty() {
                     return Some(Err(Fault::with(FaultCode::SpawnError, name.clone())));
                 }

@@ -56,6 +56,9 @@ pub fn process_info(group: &str, p: &ProcessSnapshot, now: SystemTime) -> Value 
 
 /// The `description` member: what `supervisorctl status` prints after the state name.
 fn describe(p: &ProcessSnapshot, start: i64, stop: i64, now: i64) -> String {
+    if let Some(text) = p.hold.text() {
+        return text.to_string();
+    }
     match p.state {
         ProcessState::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
         ProcessState::Fatal | ProcessState::Backoff => {

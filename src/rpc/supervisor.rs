@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::backend::{
-    AddGroupError, Backend, ClearLogError, CommandProblem, GroupSnapshot, ProcessId,
+    AddGroupError, Backend, ClearLogError, CommandProblem, GroupSnapshot, Hold, ProcessId,
     ProcessSnapshot, ProcessState, RemoveGroupError, StdinError,
 };
 use super::deferred::{Call, Each, Job};
@@ -215,16 +215,20 @@ fn remove_group(p: &[Value], b: &mut dyn Backend) -> Outcome {
 #[derive(Clone, Copy)]
 struct Verb {
     eligible: fn(ProcessState) -> bool,
+    /// Act on dependents before their dependencies (`depends_on=`; stopping).
+    dependents_first: bool,
     act: fn(&mut dyn Backend, &ProcessId, &str, bool) -> Call,
 }
 
 const START: Verb = Verb {
     eligible: is_not_running,
+    dependents_first: false,
     act: start_one,
 };
 
 const STOP: Verb = Verb {
     eligible: ProcessState::is_running,
+    dependents_first: true,
     act: stop_one,
 };
 
@@ -262,7 +266,10 @@ fn on_named_group(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime)
 
 /// startAllProcesses/stopAllProcesses.
 fn on_all(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call {
-    let targets = all_in_priority_order(b);
+    let mut targets = all_in_priority_order(b);
+    if verb.dependents_first {
+        targets = b.dependents_first(targets);
+    }
     let wait = wait_flag(p, 0);
     Each::begin(b, targets, verb.eligible, each_action(verb, wait), now)
 }
@@ -278,7 +285,10 @@ fn on_group(verb: Verb, name: &str, wait: bool, b: &mut dyn Backend, now: System
     let Some(group) = b.group(name) else {
         return Call::Done(Err(fault(FaultCode::BadName, name)));
     };
-    let targets = group.processes.into_iter().map(|p| p.id).collect();
+    let mut targets = group.processes.into_iter().map(|p| p.id).collect();
+    if verb.dependents_first {
+        targets = b.dependents_first(targets);
+    }
     Each::begin(b, targets, verb.eligible, each_action(verb, wait), now)
 }
 
@@ -326,7 +336,8 @@ fn stop_one(b: &mut dyn Backend, id: &ProcessId, name: &str, wait: bool) -> Call
     let Some(before) = b.process(id) else {
         return Call::Done(Err(fault(FaultCode::BadName, name)));
     };
-    if !before.state.is_running() {
+    // A held start or restart (our keys) is not running, but a stop cancels it.
+    if !before.state.is_running() && before.hold == Hold::None {
         return Call::Done(Err(fault(FaultCode::NotRunning, name)));
     }
     if let Err(msg) = b.stop_process(id) {

@@ -17,10 +17,45 @@ pub const MAX_CLIENTS: usize = 16;
 /// How long the browser waits before reconnecting a dropped stream (the `retry:` field, ms).
 const RETRY_MS: u32 = 2000;
 
+/// Most bytes one stream may have waiting here for room in the server's buffer (a table is
+/// about 1.3 KB per process); a client further behind is dropped and reconnects afresh.
+const MAX_BACKLOG: usize = 8 * 1024 * 1024;
+
+/// One open stream and what it has not been handed yet.
+struct Client {
+    id: RequestId,
+    backlog: Vec<u8>,
+    /// Bytes of `backlog` already handed to the server.
+    handed: usize,
+}
+
+impl Client {
+    /// Hands the server as much of the backlog as it has room for. False: the client is gone.
+    fn flush(&mut self, server: &mut http::Server, now: Instant) -> bool {
+        while self.handed < self.backlog.len() {
+            let Some(room) = server.stream_room(self.id) else {
+                return false;
+            };
+            let n = room.min(PIECE).min(self.backlog.len() - self.handed);
+            if n == 0 {
+                // Full: the loop comes back when the socket drains (after_pass).
+                return true;
+            }
+            if !server.push_chunk(self.id, &self.backlog[self.handed..self.handed + n], now) {
+                return false;
+            }
+            self.handed += n;
+        }
+        self.backlog.clear();
+        self.handed = 0;
+        true
+    }
+}
+
 /// The open streams, oldest first, and what the page shows that only the transitions know.
 #[derive(Default)]
 pub struct Live {
-    clients: Vec<RequestId>,
+    clients: Vec<Client>,
     /// Starts per process (namespec) since the daemon began, counted from the transitions into
     /// STARTING; the page's "restarts" column is this minus the first start.
     starts: HashMap<String, u32>,
@@ -72,10 +107,10 @@ impl Live {
 
     /// Answers `GET /events` with a stream whose first event is `first` (the whole table).
     pub fn open(&mut self, server: &mut http::Server, id: RequestId, first: &str, now: Instant) {
-        self.clients.retain(|c| server.is_open(*c));
+        self.clients.retain(|c| server.is_open(c.id));
         if self.clients.len() >= MAX_CLIENTS {
             let oldest = self.clients.remove(0);
-            server.close_stream(oldest);
+            server.close_stream(oldest.id);
         }
         let headers = [
             ("Content-Type", "text/event-stream"),
@@ -88,16 +123,34 @@ impl Live {
         }
         let mut hello = format!("retry: {RETRY_MS}\n\n").into_bytes();
         hello.extend_from_slice(&frame("table", first));
-        if push(server, id, &hello, now) {
-            self.clients.push(id);
+        let mut client = Client {
+            id,
+            backlog: hello,
+            handed: 0,
+        };
+        if client.flush(server, now) {
+            self.clients.push(client);
         }
     }
 
-    /// Sends one event to every open stream; a client that fell too far behind (its unsent
-    /// bytes past the server's stream limit) is dropped by the server and forgotten here.
+    /// Sends one event to every open stream; a client that fell too far behind (more than
+    /// MAX_BACKLOG waiting here) is closed and forgotten.
     pub fn send(&mut self, server: &mut http::Server, event: &str, data: &str, now: Instant) {
         let bytes = frame(event, data);
-        self.clients.retain(|c| push(server, *c, &bytes, now));
+        self.clients.retain_mut(|c| {
+            if c.backlog.len() - c.handed + bytes.len() > MAX_BACKLOG {
+                server.close_stream(c.id);
+                return false;
+            }
+            c.backlog.extend_from_slice(&bytes);
+            c.flush(server, now)
+        });
+    }
+
+    /// Once per loop pass: streams with a backlog take what their sockets made room for.
+    pub fn poll(&mut self, server: &mut http::Server, now: Instant) {
+        self.clients
+            .retain_mut(|c| c.backlog.is_empty() || c.flush(server, now));
     }
 
     pub fn shutdown(&mut self) {
@@ -105,16 +158,10 @@ impl Live {
     }
 }
 
-/// Pieces a large event (the table of a thousand processes) is handed to the server in: each is
-/// written to the socket at once, so only what the client has not taken counts against the
-/// server's per-stream limit, not the event's whole size.
+/// Most bytes handed to the server at once (one HTTP chunk): a large event (the table of a
+/// thousand processes) goes out as the socket takes it, never more than the server's
+/// per-stream limit queued there; the rest waits in the client's backlog.
 const PIECE: usize = 64 * 1024;
-
-fn push(server: &mut http::Server, id: RequestId, bytes: &[u8], now: Instant) -> bool {
-    bytes
-        .chunks(PIECE)
-        .all(|piece| server.push_chunk(id, piece, now))
-}
 
 /// One server-sent event. `data` is split at newlines (each line its own `data:` field, which
 /// the browser joins again), so no text can end the event early or inject a field.
@@ -175,7 +222,11 @@ mod tests {
         assert_eq!(live.restarts("web"), 1);
         assert_eq!(live.restarts("pool:w1"), 0);
         assert_eq!(live.restarts("nope"), 0);
-        live.clients.push(fake_id());
+        live.clients.push(Client {
+            id: fake_id(),
+            backlog: Vec::new(),
+            handed: 0,
+        });
         let changes = live.note(&events);
         assert_eq!(changes.processes, ["web", "pool:w1"]);
         assert!(changes.table);

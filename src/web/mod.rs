@@ -122,6 +122,7 @@ impl Web {
         self.server.handle_timeout(now);
         self.poll_pending(backend, now, wall);
         self.tails.poll(&mut self.server, now);
+        self.live.poll(&mut self.server, now);
     }
 
     /// Closes every connection and listener; removes the unix socket files we created.
