@@ -48,6 +48,9 @@ pub fn response(statuses: &[ProcessStatus<'_>], wall: SystemTime) -> Response {
 /// together), each with HELP and TYPE.
 pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
     let mut out = String::with_capacity(2048 + statuses.len() * BYTES_PER_PROCESS);
+    // Every family repeats each process's labels: escape them once, into one buffer.
+    let labels = Labels::new(statuses);
+    let rows = || statuses.iter().enumerate().map(|(i, p)| (labels.get(i), p));
     family(
         &mut out,
         "supervisor_up",
@@ -62,13 +65,15 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "gauge",
         "The process state's numeric code (0 STOPPED, 10 STARTING, 20 RUNNING, 30 BACKOFF, 40 STOPPING, 100 EXITED, 200 FATAL, 1000 UNKNOWN).",
     );
-    for p in statuses {
+    for (l, p) in rows() {
+        let code = i64::from(p.state.code());
         sample(
             &mut out,
             "supervisor_process_state",
-            p,
-            None,
-            p.state.code(),
+            l,
+            "",
+            "",
+            Num::Int(code),
         );
     }
     family(
@@ -77,16 +82,11 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "gauge",
         "1 for the process's current state, 0 for the others.",
     );
-    for p in statuses {
+    for (l, p) in rows() {
         for state in STATES {
-            let value = u8::from(state == p.state);
-            sample(
-                &mut out,
-                "supervisor_process_state_info",
-                p,
-                Some(("state", state.name())),
-                value,
-            );
+            let value = Num::Int(i64::from(state == p.state));
+            let metric = "supervisor_process_state_info";
+            sample(&mut out, metric, l, "state", state.name(), value);
         }
     }
     family(
@@ -95,9 +95,9 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "gauge",
         "1 while the process is RUNNING.",
     );
-    for p in statuses {
-        let up = u8::from(p.state == ProcessState::Running);
-        sample(&mut out, "supervisor_process_up", p, None, up);
+    for (l, p) in rows() {
+        let up = Num::Int(i64::from(p.state == ProcessState::Running));
+        sample(&mut out, "supervisor_process_up", l, "", "", up);
     }
     family(
         &mut out,
@@ -105,14 +105,9 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "gauge",
         "When the process was last spawned, seconds since the epoch (0: never).",
     );
-    for p in statuses {
-        sample(
-            &mut out,
-            "supervisor_process_start_time_seconds",
-            p,
-            None,
-            p.start_time,
-        );
+    for (l, p) in rows() {
+        let metric = "supervisor_process_start_time_seconds";
+        sample(&mut out, metric, l, "", "", Num::Float(p.start_time));
     }
     family(
         &mut out,
@@ -120,13 +115,14 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "counter",
         "Spawns after the first, whatever caused them.",
     );
-    for p in statuses {
-        let restarts = p.spawns.saturating_sub(1);
+    for (l, p) in rows() {
+        let restarts = Num::Uint(p.spawns.saturating_sub(1));
         sample(
             &mut out,
             "supervisor_process_restarts_total",
-            p,
-            None,
+            l,
+            "",
+            "",
             restarts,
         );
     }
@@ -136,9 +132,10 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "gauge",
         "The last exit status (processes that have exited since their last spawn).",
     );
-    for p in statuses {
+    for (l, p) in rows() {
         if let Some(code) = p.exitstatus {
-            sample(&mut out, "supervisor_process_exit_status", p, None, code);
+            let code = Num::Int(i64::from(code));
+            sample(&mut out, "supervisor_process_exit_status", l, "", "", code);
         }
     }
     if statuses.iter().any(|p| p.healthy.is_some()) {
@@ -148,15 +145,10 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
             "gauge",
             "1 while the process's health check passes (processes with a health check).",
         );
-        for p in statuses {
+        for (l, p) in rows() {
             if let Some(healthy) = p.healthy {
-                sample(
-                    &mut out,
-                    "supervisor_process_healthy",
-                    p,
-                    None,
-                    u8::from(healthy),
-                );
+                let value = Num::Int(i64::from(healthy));
+                sample(&mut out, "supervisor_process_healthy", l, "", "", value);
             }
         }
     }
@@ -166,14 +158,53 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "counter",
         "Output bytes captured from the process, per channel.",
     );
-    for p in statuses {
+    for (l, p) in rows() {
         for (channel, bytes) in ["stdout", "stderr"].into_iter().zip(p.log_bytes) {
-            let label = Some(("channel", channel));
-            sample(&mut out, "supervisor_log_bytes_total", p, label, bytes);
+            let metric = "supervisor_log_bytes_total";
+            sample(&mut out, metric, l, "channel", channel, Num::Uint(bytes));
         }
     }
     self_series(&mut out, me);
     out
+}
+
+/// Every process's escaped `group="..",name=".."`, in one String.
+struct Labels {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Labels {
+    fn new(statuses: &[ProcessStatus<'_>]) -> Labels {
+        let mut text = String::with_capacity(statuses.len() * 48);
+        let mut ends = Vec::with_capacity(statuses.len());
+        for p in statuses {
+            text.push_str("group=\"");
+            escape_label(&mut text, p.group);
+            text.push_str("\",name=\"");
+            escape_label(&mut text, p.name);
+            text.push('"');
+            ends.push(text.len());
+        }
+        Labels { text, ends }
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = match i.checked_sub(1) {
+            Some(before) => self.ends.get(before).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.text.get(start..end).unwrap_or("")
+    }
+}
+
+/// A sample value; integers skip the formatting machinery (a scrape writes thousands).
+#[derive(Debug, Clone, Copy)]
+enum Num {
+    Int(i64),
+    Uint(u64),
+    Float(f64),
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -181,26 +212,46 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
 }
 
-/// `name{group="..",name=".."[,extra=".."]} value`.
-fn sample(
-    out: &mut String,
-    metric: &str,
-    p: &ProcessStatus<'_>,
-    extra: Option<(&str, &str)>,
-    value: impl std::fmt::Display,
-) {
+/// `metric{LABELS[,extra="value"]} number`; `labels` already escaped, `extra` needs none.
+fn sample(out: &mut String, metric: &str, labels: &str, extra: &str, value: &str, num: Num) {
     out.push_str(metric);
-    out.push_str("{group=\"");
-    escape_label(out, p.group);
-    out.push_str("\",name=\"");
-    escape_label(out, p.name);
-    if let Some((label, text)) = extra {
-        out.push_str("\",");
-        out.push_str(label);
+    out.push('{');
+    out.push_str(labels);
+    if !extra.is_empty() {
+        out.push(',');
+        out.push_str(extra);
         out.push_str("=\"");
-        escape_label(out, text);
+        out.push_str(value);
+        out.push('"');
     }
-    let _ = writeln!(out, "\"}} {value}");
+    out.push_str("} ");
+    match num {
+        Num::Int(v) => {
+            if v < 0 {
+                out.push('-');
+            }
+            push_digits(out, v.unsigned_abs());
+        }
+        Num::Uint(v) => push_digits(out, v),
+        Num::Float(v) => {
+            let _ = write!(out, "{v}");
+        }
+    }
+    out.push('\n');
+}
+
+fn push_digits(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or("0"));
 }
 
 /// A label value as the format wants it: backslash, double quote and newline escaped.
@@ -416,6 +467,32 @@ mod tests {
             assert_eq!(ones.len(), 1, "{out}");
             assert!(ones[0].contains(&format!("state=\"{}\"", state.name())));
         }
+    }
+
+    #[test]
+    fn numbers_and_escaped_labels() {
+        let mut out = String::new();
+        for num in [
+            Num::Int(0),
+            Num::Int(-15),
+            Num::Uint(u64::MAX),
+            Num::Float(1.5),
+        ] {
+            sample(&mut out, "m", "a=\"b\"", "", "", num);
+        }
+        assert_eq!(
+            out,
+            "m{a=\"b\"} 0\nm{a=\"b\"} -15\nm{a=\"b\"} 18446744073709551615\nm{a=\"b\"} 1.5\n"
+        );
+        let p = ProcessStatus {
+            name: "we\"ird",
+            ..process("g\\1", "x")
+        };
+        let q = process("g", "n");
+        let labels = Labels::new(&[p, q]);
+        assert_eq!(labels.get(0), "group=\"g\\\\1\",name=\"we\\\"ird\"");
+        assert_eq!(labels.get(1), "group=\"g\",name=\"n\"");
+        assert_eq!(labels.get(2), "");
     }
 
     #[test]
