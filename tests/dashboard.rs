@@ -158,7 +158,12 @@ fn events_stream_pushes_state_changes_and_is_silent_when_idle() {
         .read("s.log")
         .contains("success: web")));
     let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(sse, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    // A real name: this server has no credentials, so the DNS-rebinding check applies.
+    write!(
+        sse,
+        "GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .unwrap();
     let mut seen = String::new();
     let deadline = Instant::now() + WAIT;
     assert!(

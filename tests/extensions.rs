@@ -226,10 +226,15 @@ fn env_file_precedence_reread_and_vanishing_file() {
     if check("A=program B=one C=global D=supervisord E=global F=daemon V=1").is_none() {
         return;
     }
-    // The next spawn (autorestart) reads the edited file.
+    // A later spawn (autorestart) reads the edited file. A spawn already under way when the file
+    // changes still dumps V=1 (it read the file before), so wait for a dump with the new value.
     dir.write("one.env", "A=one\nB=one\nD=one\nV=2\n");
-    std::fs::remove_file(&out).unwrap();
-    assert!(wait_for(WAIT, || out.exists()), "{}", dir.read("s.log"));
+    assert!(
+        wait_for(WAIT, || std::fs::read_to_string(&out)
+            .is_ok_and(|s| s.contains("\"V\": \"2\""))),
+        "{}",
+        dir.read("s.log")
+    );
     check("A=program B=one C=global D=supervisord E=global F=daemon V=2");
     // A file that vanished: the spawn fails, naming it.
     std::fs::remove_file(dir.join("two.env")).unwrap();

@@ -128,6 +128,9 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     let Some(cfg) = report.config else {
         return 1;
     };
+    for w in config::servers::exposure_warnings(&cfg) {
+        eprintln!("warning: {w}");
+    }
     if dump {
         emit(&config::dump::to_json(&cfg).render());
         return 0;

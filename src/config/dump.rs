@@ -377,6 +377,11 @@ pub fn to_json(c: &Config) -> Json {
                 ("port", int(i.port)),
             ];
             f.extend(credentials(&i.credentials));
+            f.push((
+                "allowed_hosts",
+                Json::List(i.allowed_hosts.iter().map(|h| st(h)).collect()),
+            ));
+            f.push(("protected_mode", Json::Bool(i.protected_mode)));
             obj(f)
         })
         .collect();

@@ -24,7 +24,13 @@ pub const SUPERVISORD: &[&str] = &[
     "env_file",
 ];
 pub const UNIX_HTTP_SERVER: &[&str] = &["file", "chmod", "chown", "username", "password"];
-pub const INET_HTTP_SERVER: &[&str] = &["port", "username", "password"];
+pub const INET_HTTP_SERVER: &[&str] = &[
+    "port",
+    "username",
+    "password",
+    "allowed_hosts",
+    "protected_mode",
+];
 pub const SUPERVISORCTL: &[&str] = &[
     "serverurl",
     "username",

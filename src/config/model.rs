@@ -280,6 +280,11 @@ pub struct InetHttpServerConfig {
     pub host: String,
     pub port: u16,
     pub credentials: Option<Credentials>,
+    /// Extra `Host` names an unauthenticated server answers (`allowed_hosts`, lower-cased;
+    /// `*` = any). Not in the reference: the DNS-rebinding check (docs/extensions.md).
+    pub allowed_hosts: Vec<String>,
+    /// `protected_mode` (default true): without credentials, refuse peers not on loopback.
+    pub protected_mode: bool,
 }
 
 /// `[supervisorctl]` (only read by the client).

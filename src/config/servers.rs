@@ -35,6 +35,12 @@ impl Loader {
         let mut inet = Vec::new();
         for section in names.iter().filter(|n| n.starts_with("inet_http_server")) {
             let credentials = self.credentials(section);
+            let allowed_hosts = self.typed(section, "allowed_hosts", &none, Vec::new(), |v| {
+                values::host_names(v)
+            });
+            let protected_mode = self.typed(section, "protected_mode", &none, true, |v| {
+                values::boolean(v)
+            });
             match self.get(section, "port", &none) {
                 Ok(Some(port)) => match values::inet_address(&port) {
                     Ok((host, port)) => inet.push(InetHttpServerConfig {
@@ -42,6 +48,8 @@ impl Loader {
                         host,
                         port,
                         credentials,
+                        allowed_hosts,
+                        protected_mode,
                     }),
                     Err(problem) => self.error(section, Some("port"), problem, Some(&port)),
                 },
@@ -160,4 +168,45 @@ impl Loader {
         }
         out
     }
+}
+
+/// check-config's warnings about `[inet_http_server]` sections without credentials that listen
+/// beyond loopback (all interfaces, or an address or name that is not loopback): every host
+/// that reaches the port may drive the daemon unless protected mode refuses it.
+pub fn exposure_warnings(config: &Config) -> Vec<String> {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let loopback_only = |host: &str, port: u16| -> bool {
+        if host == "localhost" {
+            return true;
+        }
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return ip.to_canonical().is_loopback();
+        }
+        match (host, port).to_socket_addrs() {
+            Ok(addrs) => {
+                let addrs: Vec<_> = addrs.collect();
+                !addrs.is_empty() && addrs.iter().all(|a| a.ip().to_canonical().is_loopback())
+            }
+            Err(_) => false,
+        }
+    };
+    config
+        .inet_http_servers
+        .iter()
+        .filter(|s| s.credentials.is_none() && !loopback_only(&s.host, s.port))
+        .map(|s| {
+            let host = if s.host.is_empty() { "*" } else { &s.host };
+            if s.protected_mode {
+                format!(
+                    "[{}] listens on {host}:{} without a username and password: only loopback clients will be served (protected mode); set username and password, or protected_mode = false to serve every host that reaches the port",
+                    s.section, s.port
+                )
+            } else {
+                format!(
+                    "[{}] listens on {host}:{} without a username and password and protected_mode = false: every host that reaches the port can control supervisord",
+                    s.section, s.port
+                )
+            }
+        })
+        .collect()
 }

@@ -218,6 +218,36 @@ pub fn inet_address(value: &str) -> Result<(String, u16), String> {
     Ok((host, port))
 }
 
+/// `allowed_hosts`: host names or IP literals separated by commas or blanks, lower-cased, a
+/// trailing dot dropped; `*` allows any. Ports are not part of a name (the Host check ignores them).
+pub fn host_names(value: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for word in value.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
+        let name = word.to_lowercase();
+        let name = name.strip_suffix('.').unwrap_or(&name).to_string();
+        let literal = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(&name);
+        let valid = name == "*"
+            || literal.parse::<std::net::IpAddr>().is_ok()
+            || (!name.is_empty()
+                && name.len() <= 253
+                && name.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                }));
+        if !valid {
+            return Err(format!("not a host name or IP address: {}", py_repr(word)));
+        }
+        names.push(literal.to_string());
+    }
+    Ok(names)
+}
+
 /// `list_of_strings`: comma-separated, each stripped; empty means none.
 pub fn list_of_strings(value: &str) -> Vec<String> {
     if value.is_empty() {
@@ -515,6 +545,26 @@ mod tests {
                 want.map(|s| s.to_string()).map_err(|e| e.to_string()),
                 "{v:?}"
             );
+        }
+    }
+
+    #[test]
+    fn host_name_lists() {
+        let cases: &[(&str, Result<&[&str], ()>)] = &[
+            ("", Ok(&[])),
+            ("example.com", Ok(&["example.com"])),
+            ("A.Example.COM., b", Ok(&["a.example.com", "b"])),
+            ("x,y z", Ok(&["x", "y", "z"])),
+            ("*", Ok(&["*"])),
+            ("10.0.0.1, [::1], ::1", Ok(&["10.0.0.1", "::1", "::1"])),
+            ("host:9001", Err(())),
+            ("exa mple..com", Err(())),
+            ("a/b", Err(())),
+        ];
+        for (input, want) in cases {
+            let got = host_names(input).map_err(|_| ());
+            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{input:?}");
         }
     }
 

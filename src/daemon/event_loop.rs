@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll};
 
+use super::notify::Notifier;
 use super::process_table::ProcessTable;
 use super::rpc_backend::DaemonBackend;
 use super::signal_pipe::SignalPipe;
@@ -53,6 +54,8 @@ pub struct Daemon<'a> {
     events: Events,
     /// Installed once for the whole run (it outlives restarts).
     signals: &'a SignalPipe,
+    /// systemd readiness (`$NOTIFY_SOCKET`), also for the whole run.
+    notifier: &'a Notifier,
     table: ProcessTable,
     /// The HTTP servers: XML-RPC, log tails, the web pages.
     web: Web,
@@ -65,6 +68,7 @@ impl<'a> Daemon<'a> {
     pub fn new(
         poll: Poll,
         signals: &'a SignalPipe,
+        notifier: &'a Notifier,
         table: ProcessTable,
         web: Web,
         main_log: MainLogHandle,
@@ -73,6 +77,7 @@ impl<'a> Daemon<'a> {
             poll,
             events: Events::with_capacity(256),
             signals,
+            notifier,
             table,
             web,
             main_log,
@@ -83,6 +88,11 @@ impl<'a> Daemon<'a> {
     /// Runs until every process is stopped after a shutdown or restart request.
     pub fn run(&mut self) -> Exit {
         self.table.queue_autostart();
+        // systemd hears READY=1 once per configuration, after the pass that spawned the last
+        // autostart program (the HTTP servers already listen); RELOADING=1 / STOPPING=1 once
+        // the stop begins, however it was requested (signal or XML-RPC).
+        let mut ready_sent = false;
+        let mut announced = SupervisorState::Running;
         loop {
             let (now, wall) = (Instant::now(), SystemTime::now());
             self.table.wall = wall;
@@ -91,6 +101,18 @@ impl<'a> Daemon<'a> {
                 | sup.create_auto_logs_step(STARTUP_BUDGET))
             .then_some(now);
             sup.handle_timeouts(now);
+            if !ready_sent && more_to_start.is_none() && sup.state == SupervisorState::Running {
+                ready_sent = true;
+                self.notifier.ready();
+            }
+            if sup.state != announced {
+                announced = sup.state;
+                match announced {
+                    SupervisorState::Restarting => self.notifier.reloading(),
+                    SupervisorState::Shutdown => self.notifier.stopping(),
+                    _ => {}
+                }
+            }
             if sup.state != SupervisorState::Running && sup.shutdown_step(now) {
                 return if sup.state == SupervisorState::Restarting {
                     Exit::Restart

@@ -13,6 +13,7 @@ pub mod event_bus;
 pub mod event_loop;
 pub mod fcgi;
 pub mod listeners;
+pub mod notify;
 pub mod plan;
 pub mod process_table;
 pub mod rpc_backend;
@@ -30,6 +31,7 @@ use crate::config::model::{Config, LogLevel, User};
 use crate::logs::{MainLogConfig, MainLogHandle};
 use crate::web;
 use event_loop::{Daemon, Exit};
+use notify::Notifier;
 use process_table::ProcessTable;
 use signal_pipe::SignalPipe;
 
@@ -159,6 +161,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             return 1;
         }
     };
+    let notifier = Notifier::from_env();
     loop {
         let config = match load_config(&overrides) {
             Ok(c) => c,
@@ -246,7 +249,7 @@ pub fn run(argv0: &str, overrides: Overrides) -> i32 {
             setup::daemonize(sd.umask, sd.directory.as_deref());
         }
         let pidfile_written = setup::write_pidfile(&sd.pidfile);
-        let mut daemon = Daemon::new(poll, &signals, table, web, log);
+        let mut daemon = Daemon::new(poll, &signals, &notifier, table, web, log);
         let exit = daemon.run();
         daemon.close_web();
         if pidfile_written {

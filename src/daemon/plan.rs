@@ -75,9 +75,14 @@ impl EnvVar {
 }
 
 impl BaseEnvironment {
-    /// The current process environment.
+    /// The current process environment, less `$NOTIFY_SOCKET`: systemd's readiness socket is
+    /// supervisord's alone (a child writing READY=1 there would be rejected by systemd at best,
+    /// or taken as supervisord's readiness with NotifyAccess=all). `environment=` can still
+    /// set it for a program.
     pub fn current() -> BaseEnvironment {
-        BaseEnvironment::from_pairs(std::env::vars_os())
+        BaseEnvironment::from_pairs(
+            std::env::vars_os().filter(|(k, _)| k != super::notify::NOTIFY_SOCKET),
+        )
     }
 
     pub fn from_pairs(pairs: impl IntoIterator<Item = (OsString, OsString)>) -> BaseEnvironment {

@@ -69,6 +69,9 @@ pub struct Conn {
     request_started: Option<Instant>,
     last_write_progress: Instant,
     access: Vec<AccessEntry>,
+    /// Requests whose credentials were wrong or malformed (not those without any), since the
+    /// server last asked: it logs them, rate-limited.
+    auth_failures: u32,
 }
 
 impl Conn {
@@ -82,6 +85,7 @@ impl Conn {
             request_started: None,
             last_write_progress: now,
             access: Vec::new(),
+            auth_failures: 0,
         }
     }
 
@@ -153,7 +157,12 @@ impl Conn {
                     self.input.drain(..skipped + len);
                     let request_line = head.request_line();
                     if let Some(credentials) = credentials {
-                        match auth::check(credentials, head.header("authorization")) {
+                        let outcome = auth::check(credentials, head.header("authorization"));
+                        if outcome != AuthOutcome::Allowed && head.header("authorization").is_some()
+                        {
+                            self.auth_failures = self.auth_failures.saturating_add(1);
+                        }
+                        match outcome {
                             AuthOutcome::Allowed => {}
                             AuthOutcome::Denied => {
                                 self.finish_local(
@@ -319,6 +328,10 @@ impl Conn {
         self.phase = Phase::Draining {
             until: now + DRAIN_TIME,
         };
+    }
+
+    pub fn take_auth_failures(&mut self) -> u32 {
+        std::mem::take(&mut self.auth_failures)
     }
 
     pub fn take_access_entries(&mut self) -> Vec<AccessEntry> {

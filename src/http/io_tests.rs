@@ -37,6 +37,8 @@ fn inet_config(port: u16, credentials: Option<Credentials>) -> InetHttpServerCon
         host: "127.0.0.1".into(),
         port,
         credentials,
+        allowed_hosts: Vec::new(),
+        protected_mode: true,
     }
 }
 

@@ -21,6 +21,8 @@
 mod auth;
 pub(crate) mod connection;
 mod listener;
+mod policy;
+mod ratelimit;
 pub(crate) mod request;
 mod response;
 pub(crate) mod router;

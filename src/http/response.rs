@@ -6,6 +6,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The `Server:` header every reference response carries.
 pub const SERVER_HEADER: &str = "Medusa/1.12";
 
+/// On every response (not in the reference; docs/differences.md): no MIME sniffing (a short
+/// text/plain log tail is shown at once instead of being buffered for sniffing) and no framing
+/// (clickjacking of the status page's buttons).
+pub const SECURITY_HEADERS: &str = "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n";
+
+/// On HTML responses besides: the page loads its script and style sheet from this server only
+/// (`/assets/`; nothing inline, so injected markup cannot run), talks only to this server
+/// (fetch, the event stream), submits forms only to itself, cannot be framed, and is not kept
+/// in caches (it shows process states and log excerpts).
+pub const HTML_SECURITY_HEADERS: &str = "Content-Security-Policy: default-src 'none'; \
+script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; \
+form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\nCache-Control: no-store\r\n";
+
 /// A complete (non-streaming) response. Headers are written in the order given, after `Server`
 /// and `Date`; `Content-Length` is appended when absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +74,14 @@ impl Response {
             1,
             ("WWW-Authenticate".into(), "Basic realm=\"default\"".into()),
         );
+        response.close = true;
+        response
+    }
+
+    /// 403 from the request policy: the one-line reason as plain text; the connection closes.
+    pub fn forbidden(reason: &str) -> Response {
+        let mut response = Response::ok("text/plain", format!("Forbidden: {reason}\n"));
+        response.status = 403;
         response.close = true;
         response
     }
@@ -153,6 +174,14 @@ pub fn write_head(
     out.extend_from_slice(
         format!("Server: {SERVER_HEADER}\r\nDate: {}\r\n", http_date(now)).as_bytes(),
     );
+    // Ours, right after the reference's first two so that its own header block follows intact.
+    out.extend_from_slice(SECURITY_HEADERS.as_bytes());
+    let html = headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("content-type") && value.starts_with("text/html")
+    });
+    if html {
+        out.extend_from_slice(HTML_SECURITY_HEADERS.as_bytes());
+    }
     for (name, value) in headers {
         // Header values come from the daemon; a stray CR/LF must not split the response.
         let value: String = value.chars().filter(|c| *c != '\r' && *c != '\n').collect();
@@ -385,9 +414,52 @@ mod tests {
         for (version, response, keep_alive_10, want) in cases {
             let mut out = Vec::new();
             let n = write_response(&mut out, version, &response, keep_alive_10, now);
-            assert_eq!(String::from_utf8(out).unwrap(), want);
-            assert_eq!(n, want.len());
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(n, text.len());
+            assert_eq!(without_security_headers(&text), want);
         }
+    }
+
+    /// The reference's bytes: ours minus the headers it does not send.
+    fn without_security_headers(text: &str) -> String {
+        let ours = [SECURITY_HEADERS, HTML_SECURITY_HEADERS];
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let head: Vec<&str> = head
+            .split("\r\n")
+            .filter(|line| !ours.iter().any(|h| h.split("\r\n").any(|l| l == *line)))
+            .collect();
+        format!("{}\r\n\r\n{body}", head.join("\r\n"))
+    }
+
+    #[test]
+    fn security_headers_on_every_response_and_csp_on_html() {
+        let now = at(0);
+        let cases = [
+            (Response::ok("text/plain", "OK"), false),
+            (Response::xml("<x/>"), false),
+            (Response::error(404), true),
+            (Response::ok("text/html; charset=utf-8", "<p>"), true),
+            (Response::forbidden("no"), false),
+        ];
+        for (response, html) in cases {
+            let mut out = Vec::new();
+            write_response(&mut out, Version::Http11, &response, false, now);
+            let text = String::from_utf8(out).unwrap();
+            let head = text.split("\r\n\r\n").next().unwrap();
+            assert!(
+                head.contains("\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY"),
+                "{text}"
+            );
+            assert_eq!(
+                head.contains("Content-Security-Policy: default-src 'none';"),
+                html,
+                "{text}"
+            );
+            assert_eq!(head.contains("Cache-Control: no-store"), html, "{text}");
+        }
+        let forbidden = Response::forbidden("cross-site request refused");
+        assert_eq!((forbidden.status, forbidden.close), (403, true));
+        assert_eq!(forbidden.body, b"Forbidden: cross-site request refused\n");
     }
 
     #[test]

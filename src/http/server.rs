@@ -2,14 +2,17 @@
 //! reads and writes until WouldBlock, requests handed out and answers taken back by id.
 
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::event::Event;
 use mio::{Interest, Registry, Token};
 
 use super::connection::{Accepted, Conn, TimeoutOutcome};
 use super::listener::{self, BindError, UnixSocket};
+use super::policy::{self, RequestFacts, ServerPolicy, Verdict};
+use super::ratelimit::RateLimit;
 use super::request::{Limits, percent_decode};
 use super::response::{Response, Version, access_log_date, write_response};
 use super::router::{Route, route};
@@ -68,7 +71,13 @@ struct Listener {
     socket: ListenSocket,
     section: String,
     credentials: Option<Credentials>,
+    policy: ServerPolicy,
 }
+
+/// Log lines about one client's failed logins or refused requests: at most one a minute.
+const REPORT_INTERVAL: Duration = Duration::from_secs(60);
+/// Clients tracked for those reports (beyond it they share one line).
+const REPORT_CLIENTS: usize = 1024;
 
 enum Stream {
     Tcp(mio::net::TcpStream),
@@ -132,6 +141,9 @@ struct Client {
     generation: u64,
     listener: usize,
     peer: String,
+    /// The client's and our address of a TCP connection (None on a unix socket).
+    peer_ip: Option<IpAddr>,
+    local_ip: Option<IpAddr>,
     /// Shut down for writing already (draining).
     shut: bool,
     /// The socket reported the peer's EOF or an error (epoll RDHUP/HUP/ERR).
@@ -145,6 +157,8 @@ pub struct Server {
     limits: Limits,
     base: usize,
     next_generation: u64,
+    failed_logins: RateLimit,
+    refusals: RateLimit,
 }
 
 impl Server {
@@ -168,6 +182,14 @@ impl Server {
                     socket: ListenSocket::Tcp(socket),
                     section: config.section.clone(),
                     credentials: config.credentials.clone(),
+                    policy: ServerPolicy {
+                        section: config.section.clone(),
+                        inet: true,
+                        authenticated: config.credentials.is_some(),
+                        protected_mode: config.protected_mode,
+                        configured_host: config.host.clone(),
+                        allowed_hosts: config.allowed_hosts.clone(),
+                    },
                 }),
                 Err(e) => {
                     undo(&unix_paths);
@@ -183,6 +205,14 @@ impl Server {
                         socket: ListenSocket::Unix(socket),
                         section: config.section.clone(),
                         credentials: config.credentials.clone(),
+                        policy: ServerPolicy {
+                            section: config.section.clone(),
+                            inet: false,
+                            authenticated: config.credentials.is_some(),
+                            protected_mode: false,
+                            configured_host: String::new(),
+                            allowed_hosts: Vec::new(),
+                        },
                     });
                 }
                 Err(e) => {
@@ -197,6 +227,8 @@ impl Server {
             limits,
             base: 0,
             next_generation: 1,
+            failed_logins: RateLimit::new(REPORT_INTERVAL, REPORT_CLIENTS),
+            refusals: RateLimit::new(REPORT_INTERVAL, REPORT_CLIENTS),
         })
     }
 
@@ -211,6 +243,23 @@ impl Server {
             .iter()
             .filter(|l| l.credentials.is_none())
             .map(|l| l.section.clone())
+            .collect()
+    }
+
+    /// Unauthenticated TCP servers listening beyond loopback: (section, protected_mode). The
+    /// daemon logs a CRIT line for each: in protected mode they refuse non-loopback clients.
+    pub fn exposed_sections(&self) -> Vec<(String, bool)> {
+        self.listeners
+            .iter()
+            .filter(|l| l.credentials.is_none())
+            .filter_map(|l| match &l.socket {
+                ListenSocket::Tcp(s) => {
+                    let local = s.local_addr().ok()?;
+                    let exposed = local.ip().is_unspecified() || !policy::is_loopback(local.ip());
+                    exposed.then(|| (l.section.clone(), l.policy.protected_mode))
+                }
+                ListenSocket::Unix(_) => None,
+            })
             .collect()
     }
 
@@ -410,15 +459,16 @@ impl Server {
     ) {
         loop {
             let accepted = match &self.listeners[index].socket {
-                ListenSocket::Tcp(l) => l
-                    .accept()
-                    .map(|(s, addr)| (Stream::Tcp(s), addr.to_string())),
+                ListenSocket::Tcp(l) => l.accept().map(|(s, addr)| {
+                    let local = s.local_addr().ok().map(|a: SocketAddr| a.ip());
+                    (Stream::Tcp(s), addr.to_string(), Some(addr.ip()), local)
+                }),
                 ListenSocket::Unix(l) => l
                     .listener
                     .accept()
-                    .map(|(s, _)| (Stream::Unix(s), "localhost:0".to_string())),
+                    .map(|(s, _)| (Stream::Unix(s), "localhost:0".to_string(), None, None)),
             };
-            let (mut stream, peer) = match accepted {
+            let (mut stream, peer, peer_ip, local_ip) = match accepted {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -457,6 +507,8 @@ impl Server {
                 generation,
                 listener: index,
                 peer,
+                peer_ip,
+                local_ip,
                 shut: false,
                 peer_gone: false,
             });
@@ -517,6 +569,26 @@ impl Server {
             {
                 progressed = true;
                 let request = make_request(accepted, slot, client, &listener.section);
+                let facts = RequestFacts {
+                    method: &request.method,
+                    route: &request.route,
+                    query: request.query.as_deref(),
+                    headers: &request.headers,
+                    peer: client.peer_ip,
+                    local: client.local_ip,
+                };
+                if let Verdict::Refuse(reason) = policy::check(&listener.policy, &facts) {
+                    let key = client_key(client.peer_ip);
+                    if let Some((key, n)) = self.refusals.record(&key, now) {
+                        log::warn!(
+                            "HTTP request from {key} refused ({n} since the last such line): {reason}"
+                        );
+                    }
+                    client
+                        .conn
+                        .respond(&Response::forbidden(&reason), now, wall);
+                    continue;
+                }
                 match &request.route {
                     Route::Ok => {
                         client
@@ -527,6 +599,17 @@ impl Server {
                         client.conn.respond(&Response::error(*status), now, wall);
                     }
                     _ => out.push(request),
+                }
+            }
+            let failures = client.conn.take_auth_failures();
+            if failures > 0 {
+                let key = client_key(client.peer_ip);
+                for _ in 0..failures {
+                    if let Some((key, n)) = self.failed_logins.record(&key, now) {
+                        log::warn!(
+                            "HTTP authentication failed for {key} ({n} since the last such line)"
+                        );
+                    }
                 }
             }
             for entry in client.conn.take_access_entries() {
@@ -593,6 +676,14 @@ fn make_request(accepted: Accepted, slot: usize, client: &Client, section: &str)
         peer: client.peer.clone(),
         server: section.to_string(),
     }
+}
+
+/// The client as the rate-limited log lines name it: its IP address (all ports alike).
+fn client_key(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(
+        || "localhost".to_string(),
+        |ip| ip.to_canonical().to_string(),
+    )
 }
 
 /// Over the connection limit: one best-effort 503, then close. Never waits for the client.

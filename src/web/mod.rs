@@ -84,6 +84,13 @@ impl Web {
         for section in self.server.unauthenticated_sections() {
             log::error!(target: "crit", "Server '{section}' running without any HTTP authentication checking");
         }
+        for (section, protected) in self.server.exposed_sections() {
+            if protected {
+                log::error!(target: "crit", "Server '{section}' listens beyond loopback without a username/password: protected mode answers only loopback clients (others get 403); set [{section}] protected_mode = false to serve them");
+            } else {
+                log::error!(target: "crit", "Server '{section}' serves every client that can reach it without authentication ([{section}] protected_mode = false)");
+            }
+        }
         self.tails.start(registry, tail_token);
         self.tail_token = Some(tail_token);
         self.server.register(registry, http_token_base)

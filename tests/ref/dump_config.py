@@ -149,7 +149,10 @@ def main():
         else:
             inet.append({"section": c["section"], "host": c["host"],
                          "port": c["port"], "username": c["username"],
-                         "password": c["password"]})
+                         "password": c["password"],
+                         # Ours only (docs/extensions.md); the reference checks
+                         # neither, these are our defaults.
+                         "allowed_hosts": [], "protected_mode": True})
     ctl = None
     with open(path) as f:
         has_ctl = any(line.strip().startswith("[supervisorctl]") for line in f)
