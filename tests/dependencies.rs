@@ -197,3 +197,145 @@ fn the_reference_starts_on_the_configs() {
         .contains("spawned: 'web'")));
     util::terminate(&mut child, WAIT);
 }
+
+const HEAD: &str = "[supervisord]\nlogfile=%(here)s/main.log\nchildlogdir=%(here)s\npidfile=%(here)s/sd.pid\n\n\
+     [supervisorctl]\nserverurl=unix://%(here)s/s.sock\n\n";
+
+fn spawns(log: &str, name: &str) -> usize {
+    log.matches(&format!("spawned: '{name}' with pid")).count()
+}
+
+/// `update` after a change of one program's depends_on / restart_delay / restart_delay_max /
+/// restart_jitter / backoff_max restarts that program only (each key in turn).
+#[test]
+fn update_restarts_only_the_program_whose_key_changed() {
+    let dir = TempDir::new("deps-update");
+    let write = |a_extra: &str| {
+        dir.write(
+            "supervisord.conf",
+            &format!(
+                "{HEAD}{}[program:a]\ncommand=sleep 1000\nstartsecs=0\n{a_extra}\n\n\
+                 [program:b]\ncommand=sleep 1000\nstartsecs=0\n",
+                util::RPC_SECTIONS
+            ),
+        )
+    };
+    let conf = write("");
+    let mut daemon = Daemon::start(&dir, &conf);
+    assert!(util::wait_for(WAIT, || {
+        let log = dir.read("main.log");
+        spawns(&log, "a") == 1 && spawns(&log, "b") == 1
+    }));
+    let keys = [
+        "depends_on=b",
+        "depends_on=b:started",
+        "restart_delay=0.5",
+        "restart_delay=0.5\nrestart_delay_max=4",
+        "restart_delay=0.5\nrestart_delay_max=4\nrestart_jitter=0.2",
+        "backoff_max=3",
+    ];
+    for (i, extra) in keys.into_iter().enumerate() {
+        write(extra);
+        let conf_arg = conf.to_str().unwrap();
+        let out = util::run(&dir, "supervisorctl", &["-c", conf_arg, "update"]);
+        let text = util::stdout(&out);
+        assert!(text.contains("a: updated process group"), "{extra}: {text}");
+        assert!(!text.contains("b:"), "{extra}: {text}");
+        assert!(
+            util::wait_for(WAIT, || spawns(&dir.read("main.log"), "a") == i + 2),
+            "{extra}: {}",
+            dir.read("main.log")
+        );
+        assert_eq!(spawns(&dir.read("main.log"), "b"), 1, "{extra}");
+    }
+    assert_eq!(daemon.stop(WAIT), Some(0));
+}
+
+const WAITS_FOR_DB: &str = "[program:db]\ncommand=sleep 1000\nstartsecs=2\n\n\
+    [program:web]\ncommand=sleep 1000\nstartsecs=0\ndepends_on=db\n\n";
+
+/// `stop all` while web waits for db cancels the wait: starting db afterwards does not start
+/// web. (stopAllProcesses, the dashboard's "stop all" and stopProcessGroup share the path.)
+#[test]
+fn stop_all_cancels_pending_dependency_waits() {
+    let dir = TempDir::new("deps-stopall");
+    let conf = dir.write(
+        "supervisord.conf",
+        &format!("{HEAD}{}{WAITS_FOR_DB}", util::RPC_SECTIONS),
+    );
+    let mut daemon = Daemon::start(&dir, &conf);
+    let conf_arg = conf.to_str().unwrap();
+    assert!(util::wait_for(WAIT, || spawns(&dir.read("main.log"), "db") == 1));
+    let out = util::run(&dir, "supervisorctl", &["-c", conf_arg, "stop", "all"]);
+    assert!(
+        util::stdout(&out).contains("db: stopped"),
+        "{}",
+        util::stdout(&out)
+    );
+    let out = util::run(&dir, "supervisorctl", &["-c", conf_arg, "start", "db"]);
+    assert!(
+        util::stdout(&out).contains("db: started"),
+        "{}",
+        util::stdout(&out)
+    );
+    // web would be spawned at once after db's RUNNING: give it a moment to show up.
+    std::thread::sleep(Duration::from_millis(500));
+    let log = dir.read("main.log");
+    assert_eq!(spawns(&log, "web"), 0, "{log}");
+    let status = util::stdout(&util::run(
+        &dir,
+        "supervisorctl",
+        &["-c", conf_arg, "status", "web"],
+    ));
+    assert!(
+        status.contains("STOPPED") && !status.contains("waiting"),
+        "{status}"
+    );
+    assert_eq!(daemon.stop(WAIT), Some(0));
+}
+
+/// A shutdown while web waits for db never starts web.
+#[test]
+fn shutdown_cancels_pending_dependency_waits() {
+    let dir = TempDir::new("deps-shutdown");
+    let conf = dir.write("supervisord.conf", &format!("{HEAD}{WAITS_FOR_DB}"));
+    let mut daemon = Daemon::start(&dir, &conf);
+    assert!(util::wait_for(WAIT, || spawns(&dir.read("main.log"), "db") == 1));
+    assert_eq!(daemon.stop(WAIT), Some(0));
+    let log = dir.read("main.log");
+    assert_eq!(spawns(&log, "web"), 0, "{log}");
+}
+
+/// exit_when_idle: a program waiting for its dependencies is work still to come (the daemon
+/// stays until it ran); one blocked by a FATAL dependency is finished.
+#[test]
+fn exit_when_idle_waits_for_held_programs_but_not_blocked_ones() {
+    let dir = TempDir::new("deps-idle");
+    let run_to_exit = |programs: &str| {
+        let conf = dir.write(
+            "supervisord.conf",
+            &format!("[supervisord]\nlogfile=%(here)s/main.log\nexit_when_idle=true\n\n{programs}"),
+        );
+        let _ = std::fs::remove_file(dir.join("main.log"));
+        let mut child = util::spawn_foreground(&dir.applet("supervisord"), &dir, &conf);
+        let status = util::reap(&mut child, WAIT).and_then(|s| s.code());
+        (status, dir.read("main.log"))
+    };
+    let (status, log) = run_to_exit(
+        "[program:migrate]\ncommand=sh -c \"sleep 0.3; exit 0\"\nstartsecs=0\nautorestart=false\n\n\
+         [program:web]\ncommand=sh -c \"sleep 0.3; exit 0\"\nstartsecs=0\nautorestart=false\n\
+         depends_on=migrate:exited\n",
+    );
+    assert_eq!(status, Some(0), "{log}");
+    let web_exit = log.find("exited: web").expect(&log);
+    let idle = log.find("exit_when_idle: no program").expect(&log);
+    assert!(web_exit < idle, "{log}");
+    let (status, log) = run_to_exit(
+        "[program:db]\ncommand=sh -c \"exit 1\"\nstartsecs=1\nstartretries=0\n\n\
+         [program:web]\ncommand=sleep 1000\nstartsecs=0\ndepends_on=db\n",
+    );
+    assert_eq!(status, Some(0), "{log}");
+    assert!(log.contains("gave up: db entered FATAL"), "{log}");
+    assert!(log.contains("exit_when_idle: no program"), "{log}");
+    assert_eq!(spawns(&log, "web"), 0, "{log}");
+}

@@ -22,5 +22,6 @@ mod logs;
 mod probes;
 mod reconfig;
 mod rpc;
+mod shell_pty;
 mod systemd;
 mod util;

@@ -109,16 +109,15 @@ pub struct ProcessConfig {
     pub serverurl: Option<String>,
     /// Our keys beyond the reference's (docs/extensions.md).
     pub extensions: ProgramExtensions,
-    /// `depends_on=` (an extension; empty when not set), in the order written.
-    pub depends_on: Vec<Dependency>,
-    /// `restart_delay=`, `restart_delay_max=`, `restart_jitter=`, `backoff_max=` (extensions;
-    /// the default changes nothing).
-    pub restart: RestartPolicy,
 }
 
 /// `[program:x]` keys of ours (docs/extensions.md); the defaults change nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProgramExtensions {
+    /// `depends_on=` (empty when not set), in the order written.
+    pub depends_on: Vec<Dependency>,
+    /// `restart_delay=`, `restart_delay_max=`, `restart_jitter=`, `backoff_max=`.
+    pub restart: RestartPolicy,
     /// `essential=`: when it ends for good, supervisord stops everything and exits with its status.
     pub essential: bool,
     /// `log_prefix=`, expanded: written before each output line in every log target.

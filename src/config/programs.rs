@@ -591,13 +591,13 @@ fn resolve_processes(
             umask,
             serverurl: serverurl.clone(),
             extensions: ProgramExtensions {
+                depends_on: depends_on.clone(),
+                restart,
                 essential,
                 log_prefix,
                 log_timestamps,
                 env_file: env_file.clone(),
             },
-            depends_on: depends_on.clone(),
-            restart,
         });
     }
     let _ = kind;

@@ -57,7 +57,7 @@ impl ProcessTable {
             .groups
             .iter()
             .flat_map(|g| &g.config.processes)
-            .any(|p| !p.depends_on.is_empty());
+            .any(|p| !p.extensions.depends_on.is_empty());
     }
 
     /// The graph over the table's processes and the (group, process) index of each node.
@@ -117,7 +117,7 @@ impl ProcessTable {
                 && p.laststart.is_none()
                 && p.config.autostart
                 && !p.holding
-                && !p.config.depends_on.is_empty();
+                && !p.config.extensions.depends_on.is_empty();
             if would_start {
                 let (graph, index) = self.dep_graph();
                 if let Some(node) = Self::node_of(&index, gi, pi)
@@ -173,6 +173,17 @@ impl ProcessTable {
         }
         let (g, n) = self.names(gi, pi);
         self.deps.release(&g, &n)
+    }
+
+    /// `stop all` / a group stop: drops a held start (not a held stop: that stop is wanted).
+    pub(super) fn cancel_held_start(&mut self, gi: usize, pi: usize) {
+        if self.deps.waiting.is_empty() {
+            return;
+        }
+        let (g, n) = self.names(gi, pi);
+        self.deps
+            .waiting
+            .retain(|(wg, wn, _)| !(*wg == g && *wn == n));
     }
 
     /// `stop all`: a dependency whose dependents are on their way down stops after them.
@@ -360,6 +371,19 @@ impl ProcessTable {
                 self.names(gi, pi)
             })
             .collect()
+    }
+
+    /// Whether a start of the process is held until its dependencies hold (`exit_when_idle`
+    /// counts it as work still to come unless it is blocked).
+    pub(super) fn is_held(&self, gi: usize, pi: usize) -> bool {
+        if self.deps.waiting.is_empty() {
+            return false;
+        }
+        let (g, n) = self.names(gi, pi);
+        self.deps
+            .waiting
+            .iter()
+            .any(|(wg, wn, _)| *wg == g && *wn == n)
     }
 
     /// Whether a process can never start because a dependency cannot come up by itself.

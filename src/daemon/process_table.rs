@@ -168,7 +168,7 @@ impl ProcessTable {
         let group_name: Rc<str> = Rc::from(config.name.as_str());
         for pc in &config.processes {
             let mut process = Process::new(pc.clone(), group_name.clone());
-            if pc.restart.restart_jitter_ppm > 0 {
+            if pc.extensions.restart.restart_jitter_ppm > 0 {
                 // restart_jitter=: a random seed per process (the machine itself is pure).
                 use std::hash::BuildHasher;
                 process.jitter_state =
@@ -470,8 +470,9 @@ impl ProcessTable {
         }
         let all_idle = (0..self.groups.len()).all(|gi| {
             (0..self.groups[gi].slots.len()).all(|pi| {
+                // A start held for its dependencies is still to come (unless blocked).
                 let outlook = Outlook {
-                    queued_for_start: false,
+                    queued_for_start: self.is_held(gi, pi),
                     blocked: self.blocked_by_dependency(gi, pi),
                 };
                 outcome::idle(&self.groups[gi].slots[pi].process, outlook)

@@ -396,6 +396,14 @@ impl Backend for DaemonBackend<'_> {
             .collect()
     }
 
+    fn cancel_held_starts(&mut self, ids: &[ProcessId]) {
+        for id in ids {
+            if let Some((gi, pi)) = self.locate(id) {
+                self.sup.cancel_held_start(gi, pi);
+            }
+        }
+    }
+
     fn remote_comm_event(&mut self, kind: &str, data: &str) {
         self.sup.bus.emit(Event::RemoteCommunication {
             kind: kind.to_string(),

@@ -49,7 +49,5 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         umask: None,
         serverurl: None,
         extensions: Default::default(),
-        depends_on: Vec::new(),
-        restart: Default::default(),
     }
 }

@@ -21,7 +21,8 @@ pub enum Ending {
 /// Facts about a process that live in the daemon rather than in its machine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outlook {
-    /// Queued for the daemon's start-up (autostart not done yet).
+    /// Queued for the daemon's start-up (autostart not done yet) or its start held until its
+    /// dependencies hold.
     pub queued_for_start: bool,
     /// It will never be started: a dependency went FATAL.
     pub blocked: bool,

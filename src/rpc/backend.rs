@@ -277,4 +277,7 @@ pub trait Backend {
     fn dependents_first(&self, ids: Vec<ProcessId>) -> Vec<ProcessId> {
         ids
     }
+    /// Drops the starts of `ids` held until their dependencies hold (`depends_on=`), so a
+    /// `stop all` or group stop leaves them stopped for good.
+    fn cancel_held_starts(&mut self, _ids: &[ProcessId]) {}
 }

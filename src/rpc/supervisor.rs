@@ -217,18 +217,22 @@ struct Verb {
     eligible: fn(ProcessState) -> bool,
     /// Act on dependents before their dependencies (`depends_on=`; stopping).
     dependents_first: bool,
+    /// Cancel the held starts of the targets (`depends_on=`; stopping).
+    cancels_held_starts: bool,
     act: fn(&mut dyn Backend, &ProcessId, &str, bool) -> Call,
 }
 
 const START: Verb = Verb {
     eligible: is_not_running,
     dependents_first: false,
+    cancels_held_starts: false,
     act: start_one,
 };
 
 const STOP: Verb = Verb {
     eligible: ProcessState::is_running,
     dependents_first: true,
+    cancels_held_starts: true,
     act: stop_one,
 };
 
@@ -270,6 +274,10 @@ fn on_all(verb: Verb, p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Call
     if verb.dependents_first {
         targets = b.dependents_first(targets);
     }
+    if verb.cancels_held_starts {
+        // Held starts are STOPPED, so not eligible: without this they would start later.
+        b.cancel_held_starts(&targets);
+    }
     let wait = wait_flag(p, 0);
     Each::begin(b, targets, verb.eligible, each_action(verb, wait), now)
 }
@@ -288,6 +296,10 @@ fn on_group(verb: Verb, name: &str, wait: bool, b: &mut dyn Backend, now: System
     let mut targets = group.processes.into_iter().map(|p| p.id).collect();
     if verb.dependents_first {
         targets = b.dependents_first(targets);
+    }
+    if verb.cancels_held_starts {
+        // Held starts are STOPPED, so not eligible: without this they would start later.
+        b.cancel_held_starts(&targets);
     }
     Each::begin(b, targets, verb.eligible, each_action(verb, wait), now)
 }
