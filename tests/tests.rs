@@ -14,6 +14,7 @@ mod extensions;
 mod faults;
 mod guard;
 mod hardening;
+mod health;
 mod http;
 mod lifecycle;
 mod listeners;

@@ -280,6 +280,25 @@ fn process(p: &ProcessConfig, global_env: &BTreeMap<String, String>) -> Json {
             ),
         ]);
     }
+    if let Some(h) = &ext.healthcheck {
+        fields.extend([
+            ("healthcheck", st(&h.spec)),
+            ("healthcheck_interval", Json::Num(h.interval.as_secs_f64())),
+            ("healthcheck_timeout", Json::Num(h.timeout.as_secs_f64())),
+            ("healthcheck_retries", int(h.retries)),
+            (
+                "healthcheck_start_period",
+                Json::Num(h.start_period.as_secs_f64()),
+            ),
+            (
+                "healthcheck_action",
+                st(match h.action {
+                    HealthAction::None => "none",
+                    HealthAction::Restart => "restart",
+                }),
+            ),
+        ]);
+    }
     obj(fields)
 }
 

@@ -556,6 +556,7 @@ fn resolve_processes(
             }
             None => None,
         };
+        let healthcheck = super::healthcheck::read(l, section, &exps);
         let Some(name) = l.expand_value(
             section,
             "process_name",
@@ -597,6 +598,7 @@ fn resolve_processes(
                 log_prefix,
                 log_timestamps,
                 env_file: env_file.clone(),
+                healthcheck,
             },
         });
     }

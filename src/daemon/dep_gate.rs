@@ -90,7 +90,11 @@ impl ProcessTable {
                     exited_ok: p
                         .exitstatus
                         .is_some_and(|es| p.config.exitcodes.contains(&es)),
-                    healthy: None,
+                    // Starting (no verdict yet) and Unhealthy both wait.
+                    healthy: s
+                        .health
+                        .as_ref()
+                        .map(|h| h.monitor.health == crate::process::health::Health::Healthy),
                     restarting: matches!(p.state, ProcessState::Exited | ProcessState::Backoff)
                         && p.next_deadline().is_some(),
                 }

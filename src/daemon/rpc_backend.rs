@@ -83,6 +83,7 @@ fn snapshot(group: &str, slot: &Slot, hold: Hold) -> ProcessSnapshot {
             .as_deref()
             .map(std::path::Path::to_path_buf),
         killing: p.killing,
+        health: slot.health.as_ref().map(|h| h.monitor.health),
         exit_code: p
             .wait_status
             .map(|status| outcome::exit_code(&outcome::Ending::Exited(status))),
@@ -127,7 +128,7 @@ fn status<'s>(group: &'s str, slot: &'s Slot) -> ProcessStatus<'s> {
         exitstatus: p.exitstatus,
         spawns: slot.spawns,
         log_bytes: slot.log_bytes,
-        healthy: None,
+        healthy: slot.health.as_ref().map(|h| h.monitor.health),
         spawnerr: p.spawnerr.as_deref().unwrap_or(""),
     }
 }

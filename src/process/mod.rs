@@ -3,6 +3,7 @@
 //! reads a clock (the daemon passes `now` in).
 
 pub mod deps;
+pub mod health;
 pub mod machine;
 pub mod order;
 pub mod outcome;

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::http::Response;
-use crate::rpc::backend::{ProcessState, ProcessStatus};
+use crate::rpc::backend::{Health, ProcessState, ProcessStatus};
 
 /// The content type Prometheus expects for the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -147,7 +147,7 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         );
         for (l, p) in rows() {
             if let Some(healthy) = p.healthy {
-                let value = Num::Int(i64::from(healthy));
+                let value = Num::Int(i64::from(healthy == Health::Healthy));
                 sample(&mut out, "supervisor_process_healthy", l, "", "", value);
             }
         }
@@ -507,7 +507,7 @@ mod tests {
         let p = ProcessStatus {
             state: ProcessState::Exited,
             exitstatus: Some(3),
-            healthy: Some(false),
+            healthy: Some(Health::Unhealthy),
             spawns: 0,
             ..process("g", "p")
         };

@@ -2,7 +2,7 @@
 //! pure function over the process statuses, so tests need no processes).
 
 use crate::http::Response;
-use crate::rpc::backend::{ProcessState, ProcessStatus, SupervisorState};
+use crate::rpc::backend::{Health, ProcessState, ProcessStatus, SupervisorState};
 
 /// Why one process keeps supervisord from being ready (None: it is ready).
 pub fn not_ready(p: &ProcessStatus<'_>) -> Option<String> {
@@ -12,8 +12,9 @@ pub fn not_ready(p: &ProcessStatus<'_>) -> Option<String> {
     }
     match p.state {
         ProcessState::Running => match p.healthy {
-            Some(false) => Some("RUNNING but its health check fails".to_string()),
-            _ => None,
+            Some(Health::Unhealthy) => Some("RUNNING but its health check fails".to_string()),
+            Some(Health::Starting) => Some("RUNNING, health check not passed yet".to_string()),
+            Some(Health::Healthy) | None => None,
         },
         // A one-shot that finished as expected and stays finished is done, not broken.
         ProcessState::Exited if p.exit_expected && !p.restarts_after_exit => None,
@@ -102,14 +103,21 @@ mod tests {
             (base, None),
             (
                 ProcessStatus {
-                    healthy: Some(true),
+                    healthy: Some(Health::Healthy),
                     ..base
                 },
                 None,
             ),
             (
                 ProcessStatus {
-                    healthy: Some(false),
+                    healthy: Some(Health::Starting),
+                    ..base
+                },
+                Some("RUNNING, health check not passed yet"),
+            ),
+            (
+                ProcessStatus {
+                    healthy: Some(Health::Unhealthy),
                     ..base
                 },
                 Some("RUNNING but its health check fails"),
