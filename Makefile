@@ -14,7 +14,7 @@ APPLETS = supervisord supervisorctl echo_supervisord_conf pidproxy
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref browser fmt lint clean install install-files uninstall bench fuzz stress man man-check deb
+.PHONY: build release static image run test ref browser fmt lint clean install install-files uninstall bench fuzz stress man man-check deb
 
 build:
 	$(CARGO) build
@@ -27,17 +27,29 @@ static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
 	@ls -l target/$(STATIC_TARGET)/release/supervisor
 
+# The scratch image around the static binary (packaging/Dockerfile; docs/containers.md).
+IMAGE ?= supervisor
+CONTAINER_TOOL ?= $(shell command -v podman || command -v docker)
+image: static
+	$(CONTAINER_TOOL) build $(if $(findstring podman,$(CONTAINER_TOOL)),--format docker) \
+		-f packaging/Dockerfile -t $(IMAGE) .
+
 # Builds and starts the daemon in the foreground on the bundled example config.
 run: build
 	mkdir -p /tmp/supervisor-example
 	./target/debug/supervisor supervisord -n -c examples/supervisord.conf
 
-# The reference supervisor 4.3.0 in a venv, for the compatibility tests.
-ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/bin/dotenv
+# The reference supervisor 4.3.0 in a venv, for the compatibility tests, with the official
+# Prometheus client whose parser checks /metrics.
+ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/bin/dotenv $(REF_VENV)/.prometheus_client
 
 $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
+
+$(REF_VENV)/.prometheus_client: $(REF_VENV)/bin/supervisord
+	$(REF_VENV)/bin/pip install --quiet prometheus_client
+	touch $@
 
 # python-dotenv: the env_file= parser is compared with it (tests/extensions.rs).
 $(REF_VENV)/bin/dotenv: $(REF_VENV)/bin/supervisord
@@ -48,9 +60,11 @@ browser:
 	@if command -v npm >/dev/null && [ ! -d tests/browser/node_modules/playwright-core ]; then \
 		cd tests/browser && npm ci --no-audit --no-fund; fi
 
+# The static build is for the container test (tests/container.rs runs it in an image).
 test: ref browser man-check
+	$(MAKE) static
 	$(CARGO) build
-	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
+	REQUIRE_REF=1 REQUIRE_CONTAINER=1 $(CARGO) test -- --test-threads=8
 
 # Lints every manual page with mandoc: any warning or error fails (`mandoc -T lint man/*` also
 # shows style hints such as source lines over 80 bytes; the pages are clean of those too).

@@ -225,7 +225,7 @@ _supervisor() {
     supervisor-check-config) __supervisor_check_config ;;
     *)
         if ((_supervisor_cword == 1)); then
-            __supervisor_reply "supervisord daemon supervisorctl ctl check-config sample-config echo_supervisord_conf pidproxy completions version help" "${_supervisor_words[1]}"
+            __supervisor_reply "supervisord daemon supervisorctl ctl check-config sample-config echo_supervisord_conf pidproxy completions probe version help" "${_supervisor_words[1]}"
             return
         fi
         case ${_supervisor_words[1]} in

@@ -142,7 +142,7 @@ complete -c echo_supervisord_conf -f
 complete -c pidproxy -n 'test (count (commandline -opc)) -eq 1' -r -F -d pidfile
 complete -c pidproxy -n 'test (count (commandline -opc)) -eq 2' -x -a '(__fish_complete_command)'
 
-set -l applets supervisord daemon supervisorctl ctl check-config sample-config echo_supervisord_conf pidproxy completions version help
+set -l applets supervisord daemon supervisorctl ctl check-config sample-config echo_supervisord_conf pidproxy completions probe version help
 complete -c supervisor -n "not __fish_seen_subcommand_from $applets" -f -a "$applets"
 __supervisor_complete_ctl supervisor '__fish_seen_subcommand_from ctl supervisorctl'
 __supervisor_complete_daemon supervisor '__fish_seen_subcommand_from daemon supervisord'

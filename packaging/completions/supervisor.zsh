@@ -143,7 +143,7 @@ _supervisor() {
     supervisor-check-config) _supervisor_check_config ;;
     *)
       if (( CURRENT == 2 )); then
-        compadd -- supervisord daemon supervisorctl ctl check-config sample-config echo_supervisord_conf pidproxy completions version help
+        compadd -- supervisord daemon supervisorctl ctl check-config sample-config echo_supervisord_conf pidproxy completions probe version help
         return
       fi
       case $words[2] in

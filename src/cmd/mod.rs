@@ -4,6 +4,7 @@
 pub mod check_config;
 pub mod completions;
 pub mod pidproxy;
+pub mod probe;
 pub mod sample;
 pub mod supervisorctl;
 pub mod supervisord;
@@ -17,7 +18,7 @@ use crate::wire::SUPERVISOR_VERSION;
 /// Our own package version, shown by `supervisor version`.
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-const APPLETS: &str = "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, pidproxy, completions, version, help";
+const APPLETS: &str = "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, pidproxy, completions, probe, version, help";
 
 /// Runs the applet named by argv and returns the process exit code.
 pub fn dispatch(args: Vec<OsString>) -> i32 {
@@ -60,6 +61,7 @@ fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
         "echo_supervisord_conf" => sample::echo(),
         "pidproxy" => pidproxy::main(&name, args),
         "completions" => completions::main(&name, args),
+        "probe" => probe::main(&name, args),
         "version" | "--version" | "-V" => version::main(&name, args),
         "help" | "--help" | "-h" => {
             print!("{}", help_text(argv0));
@@ -83,6 +85,7 @@ fn help_text(argv0: &str) -> String {
          sample-config          print a commented sample config (also: named echo_supervisord_conf)\n  \
          pidproxy PIDFILE CMD   run a daemon that forks, standing for the pid in PIDFILE (also: named pidproxy)\n  \
          completions SHELL      print the bash, zsh or fish completion script\n  \
+         probe [PATH]           GET /readyz (or PATH) from supervisord; exit 0 on 200 (HEALTHCHECK)\n  \
          version                print the version\n  \
          help                   this text\n"
     )
