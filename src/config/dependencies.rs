@@ -208,7 +208,7 @@ pub(super) fn validate(l: &mut Loader, groups: &[GroupConfig]) {
     let processes: Vec<_> = groups.iter().flat_map(|g| g.processes.iter()).collect();
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     for (i, p) in processes.iter().enumerate() {
-        for dep in &p.depends_on {
+        for dep in &p.extensions.depends_on {
             let found = targets(&nodes, &dep.target);
             let option = Some("depends_on");
             if found.is_empty() {

@@ -252,15 +252,16 @@ fn process(p: &ProcessConfig, global_env: &BTreeMap<String, String>) -> Json {
         fields.push(("env_file", paths(&ext.env_file)));
     }
     // Extensions appear only when set: a config without them dumps as before.
-    if !p.depends_on.is_empty() {
+    if !p.extensions.depends_on.is_empty() {
         let deps = p
+            .extensions
             .depends_on
             .iter()
             .map(|d| st(&format!("{}:{}", d.label, d.condition.name())))
             .collect();
         fields.push(("depends_on", Json::List(deps)));
     }
-    let r = &p.restart;
+    let r = &p.extensions.restart;
     if r.is_set() {
         fields.extend([
             ("restart_delay", Json::Num(r.restart_delay.as_secs_f64())),
@@ -276,6 +277,25 @@ fn process(p: &ProcessConfig, global_env: &BTreeMap<String, String>) -> Json {
                 "backoff_max",
                 r.backoff_max
                     .map_or(Json::Null, |d| Json::Num(d.as_secs_f64())),
+            ),
+        ]);
+    }
+    if let Some(h) = &ext.healthcheck {
+        fields.extend([
+            ("healthcheck", st(&h.spec)),
+            ("healthcheck_interval", Json::Num(h.interval.as_secs_f64())),
+            ("healthcheck_timeout", Json::Num(h.timeout.as_secs_f64())),
+            ("healthcheck_retries", int(h.retries)),
+            (
+                "healthcheck_start_period",
+                Json::Num(h.start_period.as_secs_f64()),
+            ),
+            (
+                "healthcheck_action",
+                st(match h.action {
+                    HealthAction::None => "none",
+                    HealthAction::Restart => "restart",
+                }),
             ),
         ]);
     }

@@ -82,6 +82,13 @@ pub const PROGRAM: &[&str] = &[
     "restart_delay_max",
     "restart_jitter",
     "backoff_max",
+    // Health checks (docs/extensions.md).
+    "healthcheck",
+    "healthcheck_interval",
+    "healthcheck_timeout",
+    "healthcheck_retries",
+    "healthcheck_start_period",
+    "healthcheck_action",
 ];
 pub const EVENTLISTENER_EXTRA: &[&str] = &["events", "buffer_size", "result_handler"];
 pub const FCGI_EXTRA: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];

@@ -6,6 +6,7 @@ pub mod dotenv;
 pub mod dump;
 pub mod error;
 pub mod expand;
+pub mod healthcheck;
 pub mod known;
 pub mod load;
 mod loader;

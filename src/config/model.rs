@@ -109,16 +109,15 @@ pub struct ProcessConfig {
     pub serverurl: Option<String>,
     /// Our keys beyond the reference's (docs/extensions.md).
     pub extensions: ProgramExtensions,
-    /// `depends_on=` (an extension; empty when not set), in the order written.
-    pub depends_on: Vec<Dependency>,
-    /// `restart_delay=`, `restart_delay_max=`, `restart_jitter=`, `backoff_max=` (extensions;
-    /// the default changes nothing).
-    pub restart: RestartPolicy,
 }
 
 /// `[program:x]` keys of ours (docs/extensions.md); the defaults change nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProgramExtensions {
+    /// `depends_on=` (empty when not set), in the order written.
+    pub depends_on: Vec<Dependency>,
+    /// `restart_delay=`, `restart_delay_max=`, `restart_jitter=`, `backoff_max=`.
+    pub restart: RestartPolicy,
     /// `essential=`: when it ends for good, supervisord stops everything and exits with its status.
     pub essential: bool,
     /// `log_prefix=`, expanded: written before each output line in every log target.
@@ -127,6 +126,8 @@ pub struct ProgramExtensions {
     pub log_timestamps: bool,
     /// `env_file=`: dotenv files read at each spawn, later files winning (absolute paths).
     pub env_file: Vec<PathBuf>,
+    /// `healthcheck=` and its `healthcheck_*` options (None when not set).
+    pub healthcheck: Option<Box<HealthCheck>>,
 }
 
 impl ProgramExtensions {
@@ -198,6 +199,46 @@ impl RestartPolicy {
     pub fn is_set(&self) -> bool {
         *self != RestartPolicy::default()
     }
+}
+
+/// What a health check probes (`healthcheck=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// `exec:COMMAND ARGS`: the command line, split and looked up like `command=` at check time.
+    Exec(String),
+    /// `http://HOST:PORT/PATH`: a GET; a 2xx or 3xx status is healthy. `host` is the Host header
+    /// (as written), `addr` the resolved address (IP literals and `localhost` only).
+    Http {
+        addr: std::net::SocketAddr,
+        host: String,
+        path: String,
+    },
+    /// `tcp:HOST:PORT`: healthy when a connection succeeds.
+    Tcp(std::net::SocketAddr),
+}
+
+/// `healthcheck_action=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthAction {
+    /// Mark unhealthy, log, expose.
+    None,
+    /// Also stop and start the process.
+    Restart,
+}
+
+/// A program's health check, every option resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// `healthcheck=` as written (for `--dump` and messages).
+    pub spec: String,
+    pub probe: Probe,
+    pub interval: std::time::Duration,
+    pub timeout: std::time::Duration,
+    /// Consecutive counted failures before unhealthy (at least 1).
+    pub retries: u32,
+    /// Failures within this long of entering RUNNING do not count.
+    pub start_period: std::time::Duration,
+    pub action: HealthAction,
 }
 
 /// A process group: a program (numprocs instances), a [group:x], a listener pool or fcgi program.

@@ -556,6 +556,7 @@ fn resolve_processes(
             }
             None => None,
         };
+        let healthcheck = super::healthcheck::read(l, section, &exps);
         let Some(name) = l.expand_value(
             section,
             "process_name",
@@ -591,13 +592,14 @@ fn resolve_processes(
             umask,
             serverurl: serverurl.clone(),
             extensions: ProgramExtensions {
+                depends_on: depends_on.clone(),
+                restart,
                 essential,
                 log_prefix,
                 log_timestamps,
                 env_file: env_file.clone(),
+                healthcheck,
             },
-            depends_on: depends_on.clone(),
-            restart,
         });
     }
     let _ = kind;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod commands;
+mod complete;
 mod controller;
 mod dispatch;
 mod help;

@@ -188,6 +188,11 @@ pub struct ChildPipes {
 }
 
 impl ChildPipes {
+    /// The loop's registry (health checks clone it when they first need it).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     pub fn new(registry: Registry) -> ChildPipes {
         ChildPipes {
             registry,

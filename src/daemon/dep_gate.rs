@@ -57,7 +57,7 @@ impl ProcessTable {
             .groups
             .iter()
             .flat_map(|g| &g.config.processes)
-            .any(|p| !p.depends_on.is_empty());
+            .any(|p| !p.extensions.depends_on.is_empty());
     }
 
     /// The graph over the table's processes and the (group, process) index of each node.
@@ -90,7 +90,11 @@ impl ProcessTable {
                     exited_ok: p
                         .exitstatus
                         .is_some_and(|es| p.config.exitcodes.contains(&es)),
-                    healthy: None,
+                    // Starting (no verdict yet) and Unhealthy both wait.
+                    healthy: s
+                        .health
+                        .as_ref()
+                        .map(|h| h.monitor.health == crate::process::health::Health::Healthy),
                     restarting: matches!(p.state, ProcessState::Exited | ProcessState::Backoff)
                         && p.next_deadline().is_some(),
                 }
@@ -117,7 +121,7 @@ impl ProcessTable {
                 && p.laststart.is_none()
                 && p.config.autostart
                 && !p.holding
-                && !p.config.depends_on.is_empty();
+                && !p.config.extensions.depends_on.is_empty();
             if would_start {
                 let (graph, index) = self.dep_graph();
                 if let Some(node) = Self::node_of(&index, gi, pi)

@@ -176,6 +176,8 @@ impl<'a> Daemon<'a> {
                     }
                 } else if self.table.pipes.owns(token) {
                     self.table.on_pipe_event(token, now);
+                } else if self.table.health.owns(token) {
+                    self.table.on_health_event(token, now);
                 } else if self.web.owns(token) {
                     let log = self.main_log;
                     let mut clear = move || log.clear();

@@ -12,6 +12,8 @@ pub mod dep_gate;
 pub mod event_bus;
 pub mod event_loop;
 pub mod fcgi;
+pub mod health_checks;
+mod health_table;
 pub mod listeners;
 pub mod notify;
 pub mod plan;

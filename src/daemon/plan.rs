@@ -289,10 +289,21 @@ pub fn build<'a>(
     group: &str,
     ctx: &SpawnContext<'a>,
 ) -> Result<SpawnPlan<'a>, String> {
+    build_command(process, &process.command, group, ctx)
+}
+
+/// `build` for another command line run as the program (its user, directory, umask and
+/// environment): an exec health check.
+pub fn build_command<'a>(
+    process: &ProcessConfig,
+    command_line: &str,
+    group: &str,
+    ctx: &SpawnContext<'a>,
+) -> Result<SpawnPlan<'a>, String> {
     let file_vars = env_file_vars(process, ctx)?;
     let env = environment(process, group, &file_vars, ctx);
     let path_var = search_path(process, &file_vars, ctx.base_environment);
-    let resolved = command::resolve(&process.command, path_var.as_deref())?;
+    let resolved = command::resolve(command_line, path_var.as_deref())?;
     let filename = cstring(resolved.filename.into_bytes())?;
     let argv = resolved
         .argv

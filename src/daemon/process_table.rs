@@ -40,6 +40,8 @@ pub struct Slot {
     pub last_stop_report: Option<Instant>,
     /// Protocol state when this process is an event listener (new for every spawn).
     pub listener: Option<Box<crate::events::listener::Listener>>,
+    /// The health check's state (None when the program has no `healthcheck=`).
+    pub health: Option<Box<super::health_checks::SlotHealth>>,
 }
 
 pub struct Group {
@@ -70,12 +72,14 @@ pub struct ProcessTable {
     pub pipes: ChildPipes,
     /// Emitted events and the event-listener pools they go to.
     pub bus: EventBus,
+    /// Health checks in flight (sockets in the loop, exec checks by pid).
+    pub health: super::health_checks::HealthChecks,
     /// Some AUTO log file is named but not created yet (see `create_auto_logs_step`).
     auto_logs_pending: bool,
     /// Processes still to be autostarted, in start order.
     autostart_queue: VecDeque<(String, String)>,
     shutdown: ShutdownProgress,
-    serverurl: Option<String>,
+    pub(super) serverurl: Option<String>,
     /// supervisord's environment, the base of every child's.
     pub(super) base_environment: plan::BaseEnvironment,
     /// RLIMIT_NOFILE children get back (supervisord raised its own soft limit).
@@ -106,6 +110,13 @@ struct ShutdownProgress {
     holding: bool,
 }
 
+/// When a slot's health check has something due.
+fn health_deadline(slot: &Slot) -> Option<Instant> {
+    let health = slot.health.as_ref()?;
+    let config = slot.process.config.extensions.healthcheck.as_ref()?;
+    health.monitor.next_deadline(config)
+}
+
 /// supervisord's own server URL for children: first unix server, else first inet server.
 pub fn server_url(config: &Config) -> Option<String> {
     if let Some(u) = config.unix_http_servers.first() {
@@ -134,6 +145,7 @@ impl ProcessTable {
             overrides,
             state: SupervisorState::Running,
             groups: Vec::new(),
+            health: super::health_checks::HealthChecks::default(),
             pipes: ChildPipes::new(registry),
             bus: EventBus::new(event_serial, SystemTime::now()),
             auto_logs_pending: false,
@@ -164,7 +176,7 @@ impl ProcessTable {
         let group_name: Rc<str> = Rc::from(config.name.as_str());
         for pc in &config.processes {
             let mut process = Process::new(pc.clone(), group_name.clone());
-            if pc.restart.restart_jitter_ppm > 0 {
+            if pc.extensions.restart.restart_jitter_ppm > 0 {
                 // restart_jitter=: a random seed per process (the machine itself is pure).
                 use std::hash::BuildHasher;
                 process.jitter_state =
@@ -182,6 +194,11 @@ impl ProcessTable {
                 stdin_buffer: Vec::new(),
                 last_stop_report: None,
                 listener: None,
+                health: pc
+                    .extensions
+                    .healthcheck
+                    .as_ref()
+                    .map(|_| Box::new(super::health_checks::SlotHealth::new(&pc.name))),
             });
         }
         // Keep (priority, name) order; later groups of equal priority go after existing ones.
@@ -361,6 +378,7 @@ impl ProcessTable {
         }
         // STOPPING goes on to the machine, which refuses to spawn over the live child and logs
         // the reference's `process 'x' already running` warning.
+        self.forget_health_restart(gi, pi);
         self.feed(gi, pi, Input::Start, now);
         Ok(())
     }
@@ -387,6 +405,7 @@ impl ProcessTable {
         if self.hold_stop_for_dependents(gi, pi) {
             return Ok(());
         }
+        self.forget_health_restart(gi, pi);
         self.feed(gi, pi, Input::Stop, now);
         Ok(())
     }
@@ -423,6 +442,9 @@ impl ProcessTable {
                     Action::Emit(event) => self.bus.emit(event),
                 }
             }
+        }
+        if self.groups[gi].slots[pi].health.is_some() {
+            self.follow_health(gi, pi, now);
         }
         self.check_ending(gi, pi);
     }
@@ -592,6 +614,11 @@ impl ProcessTable {
     }
 
     fn on_child_exit(&mut self, pid: u32, status: i32, now: Instant) {
+        // An exec health check is never taken for a program (their pids are live at once).
+        if let Some(owner) = self.health.take_exec(pid) {
+            self.exec_check_exited(owner, pid, status, now);
+            return;
+        }
         let found = self.groups.iter().enumerate().find_map(|(gi, g)| {
             g.slots
                 .iter()
@@ -626,6 +653,9 @@ impl ProcessTable {
                 {
                     self.feed(gi, pi, Input::Timeout, now);
                 }
+                if self.groups[gi].slots[pi].health.is_some() {
+                    self.health_timeout(gi, pi, now);
+                }
             }
         }
         self.settle_dependencies(now);
@@ -637,7 +667,8 @@ impl ProcessTable {
             .groups
             .iter()
             .flat_map(|g| g.slots.iter())
-            .filter_map(|s| s.process.next_deadline());
+            .flat_map(|s| [s.process.next_deadline(), health_deadline(s)])
+            .flatten();
         let report = match (&self.shutdown.stop_list, self.shutdown.last_report) {
             (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
             _ => None,

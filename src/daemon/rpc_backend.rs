@@ -82,6 +82,7 @@ fn snapshot(group: &str, slot: &Slot, hold: Hold) -> ProcessSnapshot {
             .as_deref()
             .map(std::path::Path::to_path_buf),
         killing: p.killing,
+        health: slot.health.as_ref().map(|h| h.monitor.health),
         exit_code: p
             .wait_status
             .map(|status| outcome::exit_code(&outcome::Ending::Exited(status))),

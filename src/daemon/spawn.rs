@@ -64,6 +64,38 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
         set_nonblocking(parent_stderr.as_raw_fd());
     }
 
+    let child_stderr_fd = match &stderr_pipe {
+        Some((_, w)) => w.as_raw_fd(),
+        None => child_stdout.as_raw_fd(),
+    };
+    let fds = (
+        match (&stdin_pipe, plan.stdin_socket) {
+            (Some((child_stdin, _)), _) => child_stdin.as_raw_fd(),
+            (None, Some(socket)) => socket,
+            (None, None) => -1,
+        },
+        child_stdout.as_raw_fd(),
+        child_stderr_fd,
+    );
+    let pid = fork_exec(plan, fds)?;
+    drop(child_stdout);
+    let stdin = stdin_pipe.map(|(_child_end, parent_end)| parent_end);
+    Ok(Child {
+        pid,
+        stdin,
+        stdout: parent_stdout,
+        stderr: stderr_pipe.map(|(r, _w)| r),
+    })
+}
+
+/// Forks and execs the plan with `null` (an open /dev/null) as stdin, stdout and stderr: an
+/// exec health check, whose output nobody reads. Returns the pid.
+pub fn spawn_quiet(plan: &SpawnPlan, null: RawFd) -> Result<u32, String> {
+    fork_exec(plan, (null, null, null))
+}
+
+/// The fork and the child's set-up over the given stdin/stdout/stderr descriptors.
+fn fork_exec(plan: &SpawnPlan, fds: (RawFd, RawFd, RawFd)) -> Result<u32, String> {
     // Pointers for execve, built before fork.
     let mut argv: Vec<*const libc::c_char> = plan.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
@@ -96,19 +128,6 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
             msg("Could not set user id of effective user"),
         )
     });
-    let child_stderr_fd = match &stderr_pipe {
-        Some((_, w)) => w.as_raw_fd(),
-        None => child_stdout.as_raw_fd(),
-    };
-    let fds = (
-        match (&stdin_pipe, plan.stdin_socket) {
-            (Some((child_stdin, _)), _) => child_stdin.as_raw_fd(),
-            (None, Some(socket)) => socket,
-            (None, None) => -1,
-        },
-        child_stdout.as_raw_fd(),
-        child_stderr_fd,
-    );
 
     // Signals stay blocked across fork: one meant for the child that arrives before the child
     // has reset its handlers must not run the daemon's handler there (it would write to the
@@ -159,14 +178,7 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
             )
         }
     }
-    drop(child_stdout);
-    let stdin = stdin_pipe.map(|(_child_end, parent_end)| parent_end);
-    Ok(Child {
-        pid: pid as u32,
-        stdin,
-        stdout: parent_stdout,
-        stderr: stderr_pipe.map(|(r, _w)| r),
-    })
+    Ok(pid as u32)
 }
 
 /// dup2 that also works when the pipe already sits on the target fd (then only CLOEXEC is cleared).

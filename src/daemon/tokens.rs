@@ -8,6 +8,7 @@
 //! | 2 | writability of full log targets | `WriteWaits` |
 //! | `FIRST_PIPE`..`LAST_PIPE` | child stdin/stdout/stderr pipes | `ChildPipes` (child_io.rs) |
 //! | `HTTP_BASE`.. | HTTP listeners, then their connections | `http::Server` (given at start) |
+//! | `HEALTH_BASE`.. | sockets of http/tcp health checks in flight | `HealthChecks` (health_checks.rs) |
 
 use mio::Token;
 
@@ -24,3 +25,6 @@ pub const FIRST_PIPE: usize = 16;
 pub const LAST_PIPE: usize = 1 << 30;
 /// HTTP tokens start here: the listeners, then one per connection.
 pub const HTTP_BASE: usize = LAST_PIPE;
+/// Health-check socket tokens start here, far above any HTTP connection (the HTTP server's
+/// tokens are its listeners plus its bounded connection slots).
+pub const HEALTH_BASE: usize = HTTP_BASE + (1 << 30);

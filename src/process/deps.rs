@@ -61,7 +61,8 @@ impl Graph {
         let edges = configs
             .iter()
             .map(|c| {
-                c.depends_on
+                c.extensions
+                    .depends_on
                     .iter()
                     .map(|d| Edge {
                         label: d.label.clone(),

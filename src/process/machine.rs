@@ -113,7 +113,7 @@ impl Process {
     /// How long until a pending automatic restart of ours (`restart_delay=`, `backoff_max=`);
     /// None when none is pending or the program sets none of those keys.
     pub fn restart_pending(&self, now: Instant) -> Option<Duration> {
-        if !self.config.restart.is_set()
+        if !self.config.extensions.restart.is_set()
             || self.holding
             || !matches!(self.state, ProcessState::Exited | ProcessState::Backoff)
         {
@@ -281,6 +281,7 @@ impl Process {
         // backoff_max= caps the reference's linear backoff.
         let wait = self
             .config
+            .extensions
             .restart
             .backoff_max
             .map_or(wait, |max| wait.min(max));
@@ -462,7 +463,7 @@ impl Process {
     /// restart_delay=: how long to wait before this autorestart (zero without the key), and
     /// the doubling's bookkeeping.
     fn restart_wait(&mut self, expected: bool, now: Instant) -> Duration {
-        let policy = self.config.restart;
+        let policy = self.config.extensions.restart;
         if policy.restart_delay.is_zero() {
             return Duration::ZERO;
         }

@@ -3,6 +3,7 @@
 //! reads a clock (the daemon passes `now` in).
 
 pub mod deps;
+pub mod health;
 pub mod machine;
 pub mod order;
 pub mod outcome;
@@ -49,7 +50,5 @@ pub fn test_config(name: &str) -> crate::config::model::ProcessConfig {
         umask: None,
         serverurl: None,
         extensions: Default::default(),
-        depends_on: Vec::new(),
-        restart: Default::default(),
     }
 }

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use crate::config::model::Config;
 
+/// A process's health-check verdict (`healthcheck=`).
+pub use crate::process::health::Health;
 /// Process and supervisord states with the reference's codes, names and state sets.
 pub use crate::process::{ProcessState, SupervisorState};
 
@@ -63,6 +65,9 @@ pub struct ProcessSnapshot {
     /// It reached a state it will not leave by itself: EXITED with no restart coming, or
     /// FATAL (what `essential=` and `exit_when_idle=` act on).
     pub settled: bool,
+    /// None when the program has no health check; else its verdict since it last entered
+    /// RUNNING (`Starting` until the first one, and whenever the process is not RUNNING).
+    pub health: Option<Health>,
     /// A start or restart held back by one of our keys (shown as the description).
     pub hold: Hold,
 }
@@ -107,6 +112,7 @@ impl ProcessSnapshot {
             killing: false,
             exit_code: None,
             settled: false,
+            health: None,
             hold: Hold::None,
         }
     }

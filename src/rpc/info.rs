@@ -60,7 +60,15 @@ fn describe(p: &ProcessSnapshot, start: i64, stop: i64, now: i64) -> String {
         return text.to_string();
     }
     match p.state {
-        ProcessState::Running => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+        ProcessState::Running => match p.health {
+            None => format!("pid {}, uptime {}", p.pid, uptime(now - start)),
+            Some(h) => format!(
+                "pid {}, uptime {}, {}",
+                p.pid,
+                uptime(now - start),
+                h.name()
+            ),
+        },
         ProcessState::Fatal | ProcessState::Backoff => {
             if p.spawnerr.is_empty() {
                 format!("unknown error (try \"tail {}\")", p.id.name)
