@@ -6,7 +6,7 @@ MANDIR ?= $(PREFIX)/share/man
 REF_VENV ?= .ref-venv
 STATIC_TARGET ?= x86_64-unknown-linux-gnu
 
-.PHONY: build release static run test ref browser fmt lint clean install bench fuzz stress
+.PHONY: build release static image run test ref browser fmt lint clean install bench fuzz stress
 
 build:
 	$(CARGO) build
@@ -19,17 +19,29 @@ static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
 	@ls -l target/$(STATIC_TARGET)/release/supervisor
 
+# The scratch image around the static binary (packaging/Dockerfile; docs/containers.md).
+IMAGE ?= supervisor
+CONTAINER_TOOL ?= $(shell command -v podman || command -v docker)
+image: static
+	$(CONTAINER_TOOL) build $(if $(findstring podman,$(CONTAINER_TOOL)),--format docker) \
+		-f packaging/Dockerfile -t $(IMAGE) .
+
 # Builds and starts the daemon in the foreground on the bundled example config.
 run: build
 	mkdir -p /tmp/supervisor-example
 	./target/debug/supervisor supervisord -n -c examples/supervisord.conf
 
-# The reference supervisor 4.3.0 in a venv, for the compatibility tests.
-ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/bin/dotenv
+# The reference supervisor 4.3.0 in a venv, for the compatibility tests, with the official
+# Prometheus client whose parser checks /metrics.
+ref: $(REF_VENV)/bin/supervisord $(REF_VENV)/bin/dotenv $(REF_VENV)/.prometheus_client
 
 $(REF_VENV)/bin/supervisord:
 	python3 -m venv $(REF_VENV)
 	$(REF_VENV)/bin/pip install --quiet supervisor==4.3.0
+
+$(REF_VENV)/.prometheus_client: $(REF_VENV)/bin/supervisord
+	$(REF_VENV)/bin/pip install --quiet prometheus_client
+	touch $@
 
 # python-dotenv: the env_file= parser is compared with it (tests/extensions.rs).
 $(REF_VENV)/bin/dotenv: $(REF_VENV)/bin/supervisord
@@ -40,9 +52,11 @@ browser:
 	@if command -v npm >/dev/null && [ ! -d tests/browser/node_modules/playwright-core ]; then \
 		cd tests/browser && npm ci --no-audit --no-fund; fi
 
+# The static build is for the container test (tests/container.rs runs it in an image).
 test: ref browser
+	$(MAKE) static
 	$(CARGO) build
-	REQUIRE_REF=1 $(CARGO) test -- --test-threads=8
+	REQUIRE_REF=1 REQUIRE_CONTAINER=1 $(CARGO) test -- --test-threads=8
 
 # The load test with the issue's numbers (tests/load.rs; 200 clients x 50 getAllProcessInfo on
 # 200 programs, 200 idle half-open connections), alone on the machine. Its last result is in

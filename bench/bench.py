@@ -20,9 +20,9 @@ from harness import BenchError
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-FULL = dict(n=500, n_socket=1000, log_bytes=1 << 30, lines=1_000_000, runs=3, idle_secs=10.0,
+FULL = dict(n=500, n_socket=1000, n_metrics=1000, log_bytes=1 << 30, lines=1_000_000, runs=3, idle_secs=10.0,
             ctl_reps=5, rpc_reps=20, restart_cycles=4, probe_secs=1.2, callgrind=True, budget=600)
-QUICK = dict(n=20, n_socket=40, log_bytes=16 << 20, lines=20_000, runs=1, idle_secs=2.0,
+QUICK = dict(n=20, n_socket=40, n_metrics=1000, log_bytes=16 << 20, lines=20_000, runs=1, idle_secs=2.0,
              ctl_reps=2, rpc_reps=5, restart_cycles=2, probe_secs=1.1, callgrind=False, budget=300)
 
 
@@ -91,6 +91,13 @@ def metrics(p):
         ("plines_cpu_s", "    daemon CPU", "s", "{:.3f}", None, None),
         ("plines_intact", "    every line present, stamped and prefixed", "", "{}",
          ("true", True, "yes"), None),
+        ("metrics_ms", f"GET /metrics, {p['n_metrics']} programs, warm client", "ms", "{:.2f}", None, None),
+        ("metrics_daemon_ms", "  daemon CPU per scrape", "ms", "{:.2f}", None, None),
+        ("metrics_kb", "  exposition size", "KiB", "{:.0f}", None, None),
+        ("metrics_gapi_ms", f"  getAllProcessInfo, same {p['n_metrics']} programs", "ms", "{:.2f}", None, None),
+        ("metrics_gapi_daemon_ms", "  daemon CPU per getAllProcessInfo", "ms", "{:.2f}", None, None),
+        ("metrics_vs_gapi", "  scrape wall / getAllProcessInfo wall", "", "{:.2f}", ("abs_lt", 1, "< 1"),
+         None),
         ("size_mb", f"binary size, stripped ({binary_kind(p)}; reference: its venv without Python)", "MB",
          "{:.2f}",
          ("abs_lt", 3, "< 3 MB"), None),

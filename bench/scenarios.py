@@ -711,6 +711,80 @@ def binary_size(impl, ctx, run):
 
 # (name, function, runs of the reference at most): the reference's 1000-program start takes ~30 s
 # and its value is only context for an absolute target, so it is measured once.
+# ---------------------------------------------------------------- /metrics next to getAllProcessInfo
+
+
+def http_get(c, path):
+    """One GET on a keep-alive RpcConn; returns the body (bytes)."""
+    if c.sock is None:
+        c._connect()
+    c.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    status, headers, data = c._read_response()
+    if headers.get("connection", "").lower() == "close":
+        c.close()
+    if status != 200:
+        raise BenchError(f"GET {path}: HTTP {status}")
+    return data
+
+
+def metrics_scrape(impl, ctx, run):
+    """A Prometheus scrape of n programs against getAllProcessInfo on the same daemon (ours only:
+    the reference has no /metrics). Both warm keep-alive clients; daemon CPU from /proc."""
+    n = ctx.p["n_metrics"]
+    r = Results()
+    keys = ["metrics_ms", "metrics_daemon_ms", "metrics_gapi_ms", "metrics_gapi_daemon_ms",
+            "metrics_vs_gapi", "metrics_kb"]
+    if impl.name == "reference":
+        r.fail_rest(keys, "the reference has no /metrics")
+        return r
+    d = h.Daemon(impl, ctx.workdir(impl, "metrics"), sleeper(n))
+    try:
+        d.start()
+        if not r.measure("_running", lambda: wait_all_running(d, n, 60 + n * 0.2)):
+            r.fail_rest(keys, str(r["_running"]))
+            return r
+        reps = ctx.p["rpc_reps"]
+
+        def timed(call):
+            c = h.RpcConn(d.sock_path)
+            try:
+                body = call(c)  # warm-up
+                walls, dcpu = [], []
+                for _ in range(reps):
+                    c0 = h.cpu_seconds(d.pid)
+                    t0 = time.monotonic()
+                    body = call(c)
+                    walls.append(time.monotonic() - t0)
+                    dcpu.append(h.cpu_seconds(d.pid) - c0)
+                return statistics.median(walls) * 1000, statistics.median(dcpu) * 1000, body
+            finally:
+                c.close()
+
+        def scrape():
+            wall, cpu, body = timed(lambda c: http_get(c, "/metrics"))
+            ones = body.count(b'state="RUNNING"} 1\n')
+            if ones != n:
+                raise BenchError(f"/metrics showed {ones}/{n} RUNNING")
+            return wall, cpu, len(body) / 1024
+        r.measure(["metrics_ms", "metrics_daemon_ms", "metrics_kb"], scrape)
+
+        def gapi():
+            wall, cpu, body = timed(lambda c: c.call("supervisor.getAllProcessInfo"))
+            if len(h.statenames(body)) != n:
+                raise BenchError(f"getAllProcessInfo returned {len(h.statenames(body))}/{n}")
+            return wall, cpu
+        r.measure(["metrics_gapi_ms", "metrics_gapi_daemon_ms"], gapi)
+        ok = not isinstance(r.get("metrics_ms"), BenchError) and not isinstance(r.get("metrics_gapi_ms"),
+                                                                               BenchError)
+        if ok:
+            r["metrics_vs_gapi"] = r["metrics_ms"] / r["metrics_gapi_ms"]
+        else:
+            r.fail_rest(["metrics_vs_gapi"], "a side failed")
+    finally:
+        d.stop()
+    return r
+
+
 ALL = [
     ("one program", one_program),
     ("many programs", many_programs),
@@ -721,4 +795,5 @@ ALL = [
     ("log lines", log_lines),
     ("log lines prefixed", log_lines_prefixed),
     ("binary size", binary_size),
+    ("metrics scrape", metrics_scrape),
 ]

@@ -2,6 +2,7 @@
 //! `supervisor`. Each applet's entry point takes its own arguments and returns an exit code.
 
 pub mod check_config;
+pub mod probe;
 pub mod sample;
 pub mod supervisorctl;
 pub mod supervisord;
@@ -16,7 +17,7 @@ use crate::wire::SUPERVISOR_VERSION;
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 const APPLETS: &str =
-    "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, version, help";
+    "supervisord (daemon), supervisorctl (ctl), check-config, sample-config, probe, version, help";
 
 /// Runs the applet named by argv and returns the process exit code.
 pub fn dispatch(args: Vec<OsString>) -> i32 {
@@ -56,6 +57,7 @@ fn dispatch_subcommand(argv0: &str, rest: &[String]) -> i32 {
         "check-config" => check_config::main(&name, args),
         "sample-config" => sample::main(&name, args),
         "echo_supervisord_conf" => sample::echo(),
+        "probe" => probe::main(&name, args),
         "version" | "--version" | "-V" => version::main(&name, args),
         "help" | "--help" | "-h" => {
             print!("{}", help_text(argv0));
@@ -77,6 +79,7 @@ fn help_text(argv0: &str) -> String {
          supervisorctl | ctl    control a running daemon (also: named supervisorctl)\n  \
          check-config [-c FILE] [--dump]   validate a config, print a summary or the resolved model\n  \
          sample-config          print a commented sample config (also: named echo_supervisord_conf)\n  \
+         probe [PATH]           GET /readyz (or PATH) from supervisord; exit 0 on 200 (HEALTHCHECK)\n  \
          version                print the version\n  \
          help                   this text\n"
     )

@@ -9,6 +9,7 @@ mod dispatch;
 mod help;
 mod interrupt;
 pub(crate) mod options;
+pub mod probe;
 mod shell;
 mod tail;
 mod terminal;

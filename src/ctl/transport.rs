@@ -52,7 +52,7 @@ impl Endpoint {
     }
 
     /// The Host header value.
-    fn host_header(&self) -> String {
+    pub(crate) fn host_header(&self) -> String {
         match self {
             Endpoint::Unix(_) => "localhost".to_string(),
             Endpoint::Tcp { host, port: 80 } => host.clone(),
@@ -332,7 +332,7 @@ pub fn read_response<R: BufRead>(r: &mut R) -> io::Result<(Head, Vec<u8>)> {
 }
 
 /// Reads a whole body: chunked, by Content-Length, or until the server closes.
-fn read_body<R: BufRead>(r: &mut R, head: &Head) -> io::Result<Vec<u8>> {
+pub(crate) fn read_body<R: BufRead>(r: &mut R, head: &Head) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
     if head.chunked {
         while let Some(chunk) = read_chunk(r)? {

@@ -423,6 +423,9 @@ impl ChildPipes {
         if total >= 32 * 1024 && !eof && self.grown.insert(token) {
             grow_pipe(fd);
         }
+        // One add per drain (reads and splices alike) keeps the count free on the hot path.
+        let channel = usize::from(stream != Stream::Stdout);
+        slot.log_bytes[channel] = slot.log_bytes[channel].saturating_add(total as u64);
         drained.limited = limited;
         drained.bytes = total;
         drained.eof = eof;

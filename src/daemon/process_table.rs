@@ -40,6 +40,10 @@ pub struct Slot {
     pub last_stop_report: Option<Instant>,
     /// Protocol state when this process is an event listener (new for every spawn).
     pub listener: Option<Box<crate::events::listener::Listener>>,
+    /// Spawn attempts since the process was added (metrics: restarts are all but the first).
+    pub spawns: u64,
+    /// Output bytes captured from the child (stdout, stderr), read or spliced (metrics).
+    pub log_bytes: [u64; 2],
     /// The health check's state (None when the program has no `healthcheck=`).
     pub health: Option<Box<super::health_checks::SlotHealth>>,
 }
@@ -194,6 +198,8 @@ impl ProcessTable {
                 stdin_buffer: Vec::new(),
                 last_stop_report: None,
                 listener: None,
+                spawns: 0,
+                log_bytes: [0; 2],
                 health: pc
                     .extensions
                     .healthcheck
@@ -530,6 +536,7 @@ impl ProcessTable {
         };
         let group_name = self.groups[gi].config.name.clone();
         let slot = &mut self.groups[gi].slots[pi];
+        slot.spawns += 1;
         slot.process.laststart_wall = Some(SystemTime::now());
         let mut plan = match plan::build(&slot.process.config, &group_name, &ctx) {
             Ok(plan) => plan,

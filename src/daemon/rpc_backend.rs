@@ -15,13 +15,14 @@ use super::child_io;
 use super::command;
 use super::dep_gate::Held;
 use super::process_table::{ProcessTable, RequestError, Slot};
+use crate::config::model::AutoRestart;
 use crate::config::model::Config;
 use crate::events::Event;
 use crate::process::outcome;
 use crate::process::{ProcessState, SupervisorState};
 use crate::rpc::backend::{
     AddGroupError, Backend, ClearLogError, CommandProblem, ConfigDiff, GroupSnapshot, Hold,
-    ProcessId, ProcessSnapshot, RemoveGroupError, StdinError,
+    ProcessId, ProcessSnapshot, ProcessStatus, RemoveGroupError, StdinError,
 };
 
 /// The factory of the standard `[rpcinterface:x]` (the one that publishes `supervisor.*`).
@@ -102,6 +103,33 @@ fn hold_of(held: &HashMap<(String, String), Held>, group: &str, slot: &Slot, now
     match p.restart_pending(now) {
         Some(left) => Hold::Restart(format!("restarting in {} s", left.as_secs_f64().ceil())),
         None => Hold::None,
+    }
+}
+
+/// What the probes and metrics read of one process (borrowed, nothing allocated).
+fn status<'s>(group: &'s str, slot: &'s Slot) -> ProcessStatus<'s> {
+    let p = &slot.process;
+    let exit_expected = p
+        .exitstatus
+        .is_some_and(|es| p.config.exitcodes.contains(&es));
+    let restarts_after_exit = match p.config.autorestart {
+        AutoRestart::Always => true,
+        AutoRestart::Unexpected => !exit_expected,
+        AutoRestart::Never => false,
+    };
+    ProcessStatus {
+        group,
+        name: p.name(),
+        state: p.state,
+        autostart: p.config.autostart,
+        exit_expected,
+        restarts_after_exit,
+        start_time: epoch(p.laststart_wall),
+        exitstatus: p.exitstatus,
+        spawns: slot.spawns,
+        log_bytes: slot.log_bytes,
+        healthy: slot.health.as_ref().map(|h| h.monitor.health),
+        spawnerr: p.spawnerr.as_deref().unwrap_or(""),
     }
 }
 
@@ -204,6 +232,15 @@ impl Backend for DaemonBackend<'_> {
             Err(RequestError::BadName) => Err(RemoveGroupError::NotActive),
             Err(_) => Err(RemoveGroupError::StillRunning),
         }
+    }
+
+    fn statuses(&self) -> Vec<ProcessStatus<'_>> {
+        let count = self.sup.groups.iter().map(|g| g.slots.len()).sum();
+        let mut out = Vec::with_capacity(count);
+        for g in &self.sup.groups {
+            out.extend(g.slots.iter().map(|slot| status(&g.config.name, slot)));
+        }
+        out
     }
 
     fn groups(&self) -> Vec<GroupSnapshot> {

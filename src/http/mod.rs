@@ -32,7 +32,7 @@ mod sha1;
 // Re-exports: the API the daemon's web layer uses.
 pub use request::Limits;
 pub use response::{Response, ctime, http_date};
-pub use router::{Channel, Route};
+pub use router::{Channel, Probe, Route};
 pub use server::{Request, RequestId, Server};
 
 #[cfg(test)]

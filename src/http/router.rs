@@ -25,8 +25,19 @@ pub enum Route {
     /// `/events` and its files `/assets/app.js`, `/assets/app.css` (GET or POST); `page` is the
     /// name without leading slashes (empty for `/`).
     Ui { page: String },
+    /// GET `/healthz`, `/readyz`, `/metrics`: the orchestrator probes and Prometheus metrics (our
+    /// extension; the reference answers 404).
+    Probe(Probe),
     /// Answer with this status and the standard error page.
     Error(u16),
+}
+
+/// Which probe a `Route::Probe` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Healthz,
+    Readyz,
+    Metrics,
 }
 
 /// Routes a request by method and raw target (path with optional query, %-encoded).
@@ -54,6 +65,14 @@ pub fn route(method: &str, target: &str) -> Route {
         };
     }
     let page = path.trim_start_matches('/');
+    if method == "GET" {
+        match page {
+            "healthz" => return Route::Probe(Probe::Healthz),
+            "readyz" => return Route::Probe(Probe::Readyz),
+            "metrics" => return Route::Probe(Probe::Metrics),
+            _ => {}
+        }
+    }
     if method == "GET" || method == "POST" {
         match page {
             "ok.html" => return Route::Ok,
@@ -174,6 +193,12 @@ mod tests {
             ),
             ("GET", "/assets/other.js", Route::Error(404)),
             ("HEAD", "/", Route::Error(404)),
+            ("GET", "/healthz", Route::Probe(Probe::Healthz)),
+            ("GET", "/readyz?verbose", Route::Probe(Probe::Readyz)),
+            ("GET", "/metrics", Route::Probe(Probe::Metrics)),
+            ("POST", "/metrics", Route::Error(400)),
+            ("HEAD", "/healthz", Route::Error(404)),
+            ("GET", "/metrics/x", Route::Error(404)),
             ("GET", "/nope", Route::Error(404)),
             ("PUT", "/nope", Route::Error(400)),
         ];

@@ -118,6 +118,33 @@ impl ProcessSnapshot {
     }
 }
 
+/// One process as the probes and metrics read it: borrowed names, no allocation per process (a
+/// scrape of thousands of processes must stay cheaper than `getAllProcessInfo`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessStatus<'a> {
+    pub group: &'a str,
+    pub name: &'a str,
+    pub state: ProcessState,
+    /// `autostart=` (readiness only waits for these).
+    pub autostart: bool,
+    /// The last exit's status is in `exitcodes=`.
+    pub exit_expected: bool,
+    /// After this exit the process is started again by itself (`autorestart=`).
+    pub restarts_after_exit: bool,
+    /// Wall-clock time of the last spawn, seconds since the epoch; 0 if never started.
+    pub start_time: f64,
+    /// The last exit status (None before any exit, and while running).
+    pub exitstatus: Option<i32>,
+    /// Spawn attempts since the process was added (the first and every restart).
+    pub spawns: u64,
+    /// Output bytes captured from the child: stdout, stderr.
+    pub log_bytes: [u64; 2],
+    /// The health check's verdict where the program has one (None: not checked).
+    pub healthy: Option<Health>,
+    /// The last spawn error (empty if none).
+    pub spawnerr: &'a str,
+}
+
 /// An active process group and its processes, in priority order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupSnapshot {
@@ -218,6 +245,12 @@ pub trait Backend {
             .processes
             .into_iter()
             .find(|p| p.id.name == id.name)
+    }
+
+    /// Every active process as the probes and metrics read it (one allocation for all), groups
+    /// in `groups()` order, processes in config order. Default: none (backends without probes).
+    fn statuses(&self) -> Vec<ProcessStatus<'_>> {
+        Vec::new()
     }
 
     /// Creates every AUTO child log file start-up has not created yet; called before a request

@@ -6,7 +6,9 @@
 
 mod form;
 mod live;
+mod metrics;
 mod page;
+mod probes;
 mod status;
 mod tails;
 
@@ -17,7 +19,7 @@ use mio::{Registry, Token};
 
 use crate::config::model::Config;
 use crate::events::Event;
-use crate::http::{self, Request, RequestId, Response, Route};
+use crate::http::{self, Probe, Request, RequestId, Response, Route};
 use crate::rpc::{self, Backend, PendingCall, RpcOutcome};
 use live::Live;
 use tails::Tails;
@@ -260,6 +262,16 @@ impl Web {
                         Vec::new()
                     }
                 }
+            }
+            Route::Probe(probe) => {
+                let response = match probe {
+                    Probe::Healthz => probes::healthz(),
+                    Probe::Readyz => {
+                        probes::readyz(backend.supervisor_state(), &backend.statuses())
+                    }
+                    Probe::Metrics => metrics::response(&backend.statuses(), wall),
+                };
+                self.server.respond(request.id, response, now)
             }
             Route::Ok => {
                 self.server
