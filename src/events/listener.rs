@@ -29,8 +29,14 @@ pub struct Listener {
     pub event: Option<BufferedEvent>,
     pending: Vec<u8>,
     result_len: Option<usize>,
+    /// Bytes of the current result read so far; only the first few are kept (`result`),
+    /// since the only answer that matters is the two bytes `OK`.
+    result_read: usize,
     result: Vec<u8>,
 }
+
+/// How much of a result body is kept: enough to tell `OK` from anything longer.
+const RESULT_KEPT: usize = 2;
 
 impl Listener {
     pub fn new(name: &str) -> Listener {
@@ -40,6 +46,7 @@ impl Listener {
             event: None,
             pending: Vec::new(),
             result_len: None,
+            result_read: 0,
             result: Vec::new(),
         }
     }
@@ -141,15 +148,21 @@ impl Listener {
             }
             return true;
         };
-        let needed = len - self.result.len();
-        let take = needed.min(self.pending.len());
-        self.result.extend(self.pending.drain(..take));
-        if self.result.len() < len {
+        // A listener may announce any length (`RESULT 99999999999`): count the body, keep only
+        // its head, so memory stays bounded however much it writes.
+        let take = (len - self.result_read).min(self.pending.len());
+        let keep = take.min(RESULT_KEPT.saturating_sub(self.result.len()));
+        self.result.extend_from_slice(&self.pending[..keep]);
+        self.pending.drain(..take);
+        self.result_read += take;
+        if self.result_read < len {
             return false;
         }
-        let result = std::mem::take(&mut self.result);
+        let is_ok = len == 2 && self.result == b"OK";
+        self.result.clear();
+        self.result_read = 0;
         self.result_len = None;
-        if result == b"OK" {
+        if is_ok {
             out.push(ListenerAction::Log(
                 LogLevel::Debug,
                 format!("{}: event was processed", self.name),
@@ -312,6 +325,30 @@ mod tests {
         let a = l.feed(&vec![b'x'; MAX_RESULT_LINE + 1]);
         assert!(a.contains(&ListenerAction::Rebuffer(event(5))));
         assert_eq!(l.state, ListenerState::Unknown);
+    }
+
+    #[test]
+    fn a_huge_result_length_is_counted_not_buffered() {
+        let mut l = Listener::new("lst");
+        l.feed(b"READY\n");
+        l.sent(event(6));
+        let n = 3 * 1024 * 1024;
+        assert!(l.feed(format!("RESULT {n}\n").as_bytes()).is_empty());
+        let chunk = vec![b'y'; 64 * 1024];
+        for _ in 0..(n / chunk.len()) - 1 {
+            assert!(l.feed(&chunk).is_empty());
+            assert!(l.result.len() <= RESULT_KEPT && l.pending.is_empty());
+        }
+        let a = l.feed(&chunk);
+        assert!(a.contains(&ListenerAction::Rebuffer(event(6))));
+        assert!(logs(&a).contains(&"Warn lst: event was rejected".to_string()));
+        assert_eq!(l.state, ListenerState::Acknowledged);
+        // The next result is read from scratch.
+        l.feed(b"READY\n");
+        l.sent(event(7));
+        let a = l.feed(b"RESULT 2\nOK");
+        assert!(logs(&a).contains(&"Debug lst: event was processed".to_string()));
+        assert!(!a.iter().any(|x| matches!(x, ListenerAction::Rebuffer(_))));
     }
 
     #[test]
