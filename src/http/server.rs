@@ -530,9 +530,9 @@ impl Server {
             let mut progressed = false;
             let reading = !(dispatched_here && client.conn.is_dispatched());
             // Read.
-            while reading {
+            loop {
                 let room = client.conn.read_room(&self.limits).min(buf.len());
-                if room == 0 {
+                if room == 0 || !reading {
                     break;
                 }
                 match client.stream.recv(&mut buf[..room]) {
