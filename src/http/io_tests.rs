@@ -871,3 +871,26 @@ fn half_closed_clients_get_answers_to_what_they_sent_in_full() {
         }
     }
 }
+
+/// A half-closed client's request that the daemon holds keeps its connection (the reply is
+/// still to come); the same client closing entirely (on a unix socket the server sees HUP)
+/// frees the slot at once.
+#[test]
+fn a_held_request_waits_for_a_half_closed_client_but_not_for_a_gone_one() {
+    let dir = TempDir::new("halfhold");
+    let path = dir.join("s.sock");
+    let running = Running::start(
+        Server::bind(&[unix_config(&path, 0o700, None)], &[], test_limits()).unwrap(),
+    );
+    let mut s = unix(&path);
+    s.write_all(b"POST /RPC2 HTTP/1.1\r\nContent-Length: 4\r\n\r\nhold")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    wait_for("the connection", Duration::from_secs(3), || {
+        running.clients() == 1
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(running.clients(), 1, "held for the daemon's reply");
+    drop(s);
+    running.wait_all_closed("the gone client's slot to be freed");
+}

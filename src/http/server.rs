@@ -297,6 +297,12 @@ impl Server {
             self.accept_all(registry, index, now, &mut out);
         } else if index - self.listeners.len() < self.clients.len() {
             let slot = index - self.listeners.len();
+            // Nothing can reach the peer any more (HUP: a unix socket's peer closed, or both
+            // directions are shut; an error such as a reset): whatever it asked is moot.
+            if event.is_write_closed() {
+                self.close(slot);
+                return out;
+            }
             // Remembered because the event comes once: a connection that has stopped reading
             // (a full pipeline behind a request the daemon still holds) would not see its EOF.
             if (event.is_read_closed() || event.is_error())
