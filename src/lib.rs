@@ -3,7 +3,7 @@
 //!
 //! Layers, top down (imports only go down): `cmd` -> `daemon` / `ctl` -> `web` -> `rpc` -> `http`,
 //! `process`, `events`, `logs` -> `config` -> leaves (`wire`, `getopt`, `xmlrpc`, `signals`,
-//! `python`, `sys`).
+//! `python`, `sys`, `sort`).
 
 pub mod cmd;
 pub mod config;
@@ -18,6 +18,7 @@ pub mod process;
 pub mod python;
 pub mod rpc;
 pub mod signals;
+pub mod sort;
 pub mod sys;
 pub mod web;
 pub mod wire;

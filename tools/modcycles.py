@@ -23,7 +23,7 @@ LAYERS = [
     {"rpc"},
     {"http", "process", "events", "logs"},
     {"config"},
-    {"wire", "signals", "pyrepr", "python", "sys", "getopt", "xmlrpc"},
+    {"wire", "signals", "pyrepr", "python", "sys", "sort", "getopt", "xmlrpc"},
 ]
 
 

@@ -319,7 +319,7 @@ fn group(g: &GroupConfig, global_env: &BTreeMap<String, String>) -> Json {
         GroupKind::Program => {}
         GroupKind::EventListener(e) => {
             let mut events = e.events.clone();
-            events.sort();
+            crate::sort::sort(&mut events);
             fields.push(("events", Json::List(events.iter().map(|e| st(e)).collect())));
             fields.push(("buffer_size", int(e.buffer_size as i64)));
             fields.push(("result_handler", st(&e.result_handler)));

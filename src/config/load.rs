@@ -91,7 +91,7 @@ impl Loader {
                 self.warn(format!("No file matches via include \"{pattern}\""));
                 continue;
             }
-            matches.sort();
+            crate::sort::sort(&mut matches);
             for path in matches {
                 self.infos.push(format!(
                     "Included extra file \"{}\" during parsing",

@@ -233,7 +233,9 @@ pub(super) fn process_groups(l: &mut Loader) -> Vec<GroupConfig> {
     }
 
     // Stable sort keeps the reference's order for equal (priority, name).
-    groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut groups, |a, b| {
+        (a.priority, &a.name).cmp(&(b.priority, &b.name))
+    });
     groups
 }
 
@@ -603,7 +605,9 @@ fn resolve_processes(
         });
     }
     let _ = kind;
-    processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    crate::sort::sort_by(&mut processes, |a, b| {
+        (a.priority, &a.name).cmp(&(b.priority, &b.name))
+    });
     processes
 }
 

@@ -603,7 +603,7 @@ mod tests {
             std::fs::write(dir.join("conf.d").join(n), "").unwrap();
         }
         let mut got = glob(&format!("{}/conf.d/*.conf", dir.display()));
-        got.sort();
+        crate::sort::sort(&mut got);
         let names: Vec<String> = got
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

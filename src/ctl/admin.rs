@@ -105,7 +105,7 @@ pub fn do_reread(c: &mut Controller, arg: &str) -> CmdResult {
             if table.is_empty() {
                 c.output("No config updates to processes");
             }
-            table.sort();
+            crate::sort::sort(&mut table);
             for (name, word) in table {
                 c.output(&format!("{name}: {word}"));
             }

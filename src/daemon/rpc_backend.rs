@@ -252,7 +252,7 @@ impl Backend for DaemonBackend<'_> {
             .map(|g| {
                 let mut slots: Vec<&Slot> = g.slots.iter().collect();
                 // The reference sorts a group's processes by priority (stable).
-                slots.sort_by_key(|s| s.process.config.priority);
+                crate::sort::sort_by_key(&mut slots, |s| s.process.config.priority);
                 GroupSnapshot {
                     name: g.config.name.clone(),
                     processes: slots

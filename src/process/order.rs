@@ -3,9 +3,7 @@
 
 /// Indices of `items` in start order: ascending priority, ties by name, then by input position.
 pub fn start_order<T>(items: &[T], key: impl Fn(&T) -> (i32, &str)) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..items.len()).collect();
-    idx.sort_by(|&a, &b| key(&items[a]).cmp(&key(&items[b])));
-    idx
+    crate::sort::order(items.len(), &|a, b| key(&items[a]).cmp(&key(&items[b])))
 }
 
 /// Indices in stop order: the exact reverse of the start order.
@@ -89,7 +87,7 @@ mod tests {
             }
             out.push(batch.iter().map(|&i| remaining[i].0).collect());
             let mut sorted = batch.clone();
-            sorted.sort_unstable();
+            crate::sort::sort(&mut sorted);
             for i in sorted.into_iter().rev() {
                 remaining.remove(i);
             }

@@ -158,7 +158,7 @@ pub fn all_config_info(config: &Config, active: &[GroupSnapshot]) -> Value {
             ));
         }
     }
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    crate::sort::sort_by(&mut entries, |a, b| a.0.cmp(b.0));
     Value::Array(entries.into_iter().map(|(_, v)| v).collect())
 }
 

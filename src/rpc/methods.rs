@@ -460,7 +460,7 @@ pub fn list_methods(backend: &dyn Backend) -> Vec<String> {
             }
         }
     }
-    names.sort();
+    crate::sort::sort(&mut names);
     names.dedup();
     names
 }

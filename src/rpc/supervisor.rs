@@ -460,10 +460,10 @@ fn get_process_info(p: &[Value], b: &mut dyn Backend, now: SystemTime) -> Outcom
 
 fn all_process_info(b: &dyn Backend, now: SystemTime) -> Value {
     let mut groups = b.groups();
-    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::sort::sort_by(&mut groups, |a, b| a.name.cmp(&b.name));
     let mut out = Vec::new();
     for mut g in groups {
-        g.processes.sort_by(|a, b| a.id.name.cmp(&b.id.name));
+        crate::sort::sort_by(&mut g.processes, |a, b| a.id.name.cmp(&b.id.name));
         for p in &g.processes {
             out.push(process_info(&g.name, p, now));
         }

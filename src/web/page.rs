@@ -125,15 +125,15 @@ pub fn groups(infos: &[Value], view: &TableView) -> String {
 
 fn sort(rows: &mut [&Value], key: Option<&str>) {
     match key {
-        Some("name") => rows.sort_by_key(|i| namespec(i)),
-        Some("state") => rows.sort_by_key(|i| {
+        Some("name") => crate::sort::sort_by_key(rows, |i| namespec(i)),
+        Some("state") => crate::sort::sort_by_key(rows, |i| {
             (
                 state_rank(i.member_str("statename").unwrap_or_default()),
                 namespec(i),
             )
         }),
         // Longest running first; stopped ones (start 0 or not running) last.
-        Some("uptime") => rows.sort_by_key(|i| {
+        Some("uptime") => crate::sort::sort_by_key(rows, |i| {
             let running = i.member_str("statename") == Some(ProcessState::Running.name());
             let start = i.member_int("start").unwrap_or(0);
             (!running, start, namespec(i))
