@@ -22,9 +22,12 @@ build:
 release:
 	$(CARGO) build --release
 
-# A statically linked x86_64 binary (glibc static; no musl target is needed).
+# A statically linked x86_64 binary (glibc static; no musl target is needed). Its relative
+# relocations (the static-pie's ASLR) are packed as RELR (glibc >= 2.36 applies them at start):
+# 1 KB instead of the 90 KB of .rela.dyn entries, with the same relocation at a random base.
+STATIC_RUSTFLAGS = -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs
 static:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(STATIC_TARGET)
 	@ls -l target/$(STATIC_TARGET)/release/supervisor
 
 # The scratch image around the static binary (packaging/Dockerfile; docs/containers.md).
