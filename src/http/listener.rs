@@ -177,11 +177,13 @@ pub fn bind_unix(config: &UnixHttpServerConfig) -> Result<UnixSocket, BindError>
         match result {
             Ok(()) => {}
             Err(Errno::EPERM) => {
-                let me = nix::unistd::getuid();
-                let user = nix::unistd::User::from_uid(me)
+                // Named from /etc/passwd like every other user (config::users): no NSS, which
+                // keeps getpwuid_r and its lookup machinery out of the static binary.
+                let me = nix::unistd::getuid().as_raw().to_string();
+                let user = crate::config::users::lookup_user(&me)
                     .ok()
-                    .flatten()
-                    .map_or(me.as_raw().to_string(), |u| u.name);
+                    .and_then(|u| u.user.name)
+                    .unwrap_or(me);
                 return Err(cleanup(BindError::Chown {
                     path: path.clone(),
                     uid,
