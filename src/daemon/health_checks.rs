@@ -2,13 +2,16 @@
 //! one mio loop (tokens from `tokens::HEALTH_BASE`), exec probes as children in their own process
 //! group with /dev/null as stdio, reaped by the process table's normal reaping. No threads, no
 //! DNS (addresses were resolved by the config). The verdicts are the pure `process::health`'s.
+//! It also keeps the schedule: every process's next health deadline in one ordered set, so the
+//! loop finds the due checks and its poll timeout without visiting every process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -19,11 +22,13 @@ use crate::process::health::{Monitor, Outcome};
 /// Longest status line read from an http check (the rest of the answer is not read).
 const MAX_STATUS_LINE: usize = 1024;
 
-/// Which process a check belongs to (names survive group changes; indexes do not).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the process a check belongs to was when the check started: (group, slot) indexes.
+/// Only a hint, checked against the check in flight (adding or removing a group moves indexes;
+/// the check itself, a pid or a token, is unique while it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckOwner {
-    pub group: Rc<str>,
-    pub name: String,
+    pub gi: usize,
+    pub pi: usize,
 }
 
 /// A process's health: the pure monitor and the check it has in flight.
@@ -33,16 +38,35 @@ pub struct SlotHealth {
     pub running: Option<Running>,
     /// `healthcheck_action=restart` stopped the process: start it once it is stopped.
     pub restart_pending: bool,
+    /// The deadline this process has in the schedule (the key to remove when it moves).
+    pub(super) scheduled: Option<Instant>,
+    /// An http check's request bytes, built by the first check (the config never changes under
+    /// a process: `update` replaces it).
+    pub(super) http_request: Option<Rc<[u8]>>,
 }
 
 impl SlotHealth {
     pub fn new(name: &str) -> SlotHealth {
+        let mut monitor = Monitor::new(name);
+        // The main log's level is set before any process exists and stays for the table's life.
+        monitor.set_debug_lines(log::max_level() >= log::LevelFilter::Debug);
         SlotHealth {
-            monitor: Monitor::new(name),
+            monitor,
             running: None,
             restart_pending: false,
+            scheduled: None,
+            http_request: None,
         }
     }
+}
+
+/// The request an http check sends.
+pub fn http_request(host: &str, path: &str) -> Rc<[u8]> {
+    format!(
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: supervisor-healthcheck\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes()
+    .into()
 }
 
 /// A check in flight.
@@ -55,8 +79,9 @@ pub enum Running {
 enum Protocol {
     Tcp,
     Http {
-        request: Vec<u8>,
+        request: Rc<[u8]>,
         written: usize,
+        /// A status line split across reads (most answers come whole in the first read).
         response: Vec<u8>,
     },
 }
@@ -81,6 +106,9 @@ pub struct HealthChecks {
     exec: HashMap<u32, CheckOwner>,
     /// /dev/null for exec checks' stdio, opened on first use.
     null: Option<File>,
+    /// Every process's next health deadline, by (deadline, group index, slot index): the
+    /// first entry is the loop's next health wake-up. Rebuilt when groups move.
+    pub(super) schedule: BTreeSet<(Instant, usize, usize)>,
 }
 
 /// A short reason for the log: the system's text of the errno (`connection refused`).
@@ -114,35 +142,32 @@ impl HealthChecks {
         loop_registry: &Registry,
         owner: CheckOwner,
         addr: SocketAddr,
-        http: Option<(&str, &str)>,
+        http: Option<Rc<[u8]>>,
     ) -> Result<Token, Outcome> {
         let proto = if http.is_some() { "http" } else { "tcp" };
         let mut stream = TcpStream::connect(addr)
-            .map_err(|e| Outcome::Fail(format!("{proto} connect: {}", errno_text(&e))))?;
+            .map_err(|e| Outcome::fail(format!("{proto} connect: {}", errno_text(&e))))?;
         let index = self.free.pop().unwrap_or(self.sockets.len());
         let token = Token(tokens::HEALTH_BASE + index);
         if self.registry.is_none() {
             let clone = loop_registry
                 .try_clone()
-                .map_err(|e| Outcome::Fail(format!("{proto} watch: {}", errno_text(&e))))?;
+                .map_err(|e| Outcome::fail(format!("{proto} watch: {}", errno_text(&e))))?;
             self.registry = Some(clone);
         }
         let Some(registry) = &self.registry else {
-            return Err(Outcome::Fail(format!("{proto}: no poll registry")));
+            return Err(Outcome::fail(format!("{proto}: no poll registry")));
         };
         if let Err(e) =
             registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
         {
             self.free.push(index);
-            return Err(Outcome::Fail(format!("{proto} watch: {}", errno_text(&e))));
+            return Err(Outcome::fail(format!("{proto} watch: {}", errno_text(&e))));
         }
         let protocol = match http {
             None => Protocol::Tcp,
-            Some((host, path)) => Protocol::Http {
-                request: format!(
-                    "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: supervisor-healthcheck\r\nConnection: close\r\n\r\n"
-                )
-                .into_bytes(),
+            Some(request) => Protocol::Http {
+                request,
                 written: 0,
                 response: Vec::new(),
             },
@@ -166,7 +191,7 @@ impl HealthChecks {
         let index = token.0.checked_sub(tokens::HEALTH_BASE)?;
         let check = self.sockets.get_mut(index)?.as_mut()?;
         let outcome = check.advance()?;
-        let owner = check.owner.clone();
+        let owner = check.owner;
         self.close(token);
         Some((owner, token, outcome))
     }
@@ -191,7 +216,7 @@ impl HealthChecks {
                 .read(true)
                 .write(true)
                 .open("/dev/null")
-                .map_err(|e| Outcome::Fail(format!("exec: /dev/null: {}", errno_text(&e))))?;
+                .map_err(|e| Outcome::fail(format!("exec: /dev/null: {}", errno_text(&e))))?;
             self.null = Some(file);
         }
         Ok(self.null.as_ref().map_or(-1, |f| f.as_raw_fd()))
@@ -226,7 +251,7 @@ impl SocketCheck {
         };
         if !self.connected {
             if let Ok(Some(e)) | Err(e) = self.stream.take_error() {
-                return Some(Outcome::Fail(format!(
+                return Some(Outcome::fail(format!(
                     "{proto} connect: {}",
                     errno_text(&e)
                 )));
@@ -236,7 +261,7 @@ impl SocketCheck {
                 // Spurious wake-up: still connecting.
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return None,
                 Err(e) => {
-                    return Some(Outcome::Fail(format!(
+                    return Some(Outcome::fail(format!(
                         "{proto} connect: {}",
                         errno_text(&e)
                     )));
@@ -249,30 +274,39 @@ impl SocketCheck {
             response,
         } = &mut self.protocol
         else {
-            return Some(Outcome::Pass("tcp connected".to_string()));
+            return Some(Outcome::pass("tcp connected"));
         };
         while *written < request.len() {
             match self.stream.write(&request[*written..]) {
                 Ok(n) => *written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Outcome::Fail(format!("http send: {}", errno_text(&e)))),
+                Err(e) => return Some(Outcome::fail(format!("http send: {}", errno_text(&e)))),
             }
         }
         let mut buf = [0u8; 512];
         loop {
-            if let Some(outcome) = status_outcome(response) {
-                return Some(outcome);
-            }
-            if response.len() >= MAX_STATUS_LINE {
-                return Some(Outcome::Fail("http bad answer".to_string()));
-            }
             match self.stream.read(&mut buf) {
-                Ok(0) => return Some(Outcome::Fail("http no answer".to_string())),
-                Ok(n) => response.extend_from_slice(&buf[..n]),
+                Ok(0) => return Some(Outcome::fail("http no answer")),
+                Ok(n) => {
+                    // The usual answer has its whole status line in the first read: judged in
+                    // place, without buffering.
+                    if response.is_empty() {
+                        if let Some(outcome) = status_outcome(&buf[..n]) {
+                            return Some(outcome);
+                        }
+                    }
+                    response.extend_from_slice(&buf[..n]);
+                    if let Some(outcome) = status_outcome(response) {
+                        return Some(outcome);
+                    }
+                    if response.len() >= MAX_STATUS_LINE {
+                        return Some(Outcome::fail("http bad answer"));
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Outcome::Fail(format!("http read: {}", errno_text(&e)))),
+                Err(e) => return Some(Outcome::fail(format!("http read: {}", errno_text(&e)))),
             }
         }
     }
@@ -288,9 +322,11 @@ fn status_outcome(response: &[u8]) -> Option<Outcome> {
         _ => None,
     };
     Some(match code {
-        Some(c @ 200..=399) => Outcome::Pass(format!("http {c}")),
-        Some(c) => Outcome::Fail(format!("http {c}")),
-        None => Outcome::Fail("http bad answer".to_string()),
+        // The usual answer's reason without an allocation per check.
+        Some(200) => Outcome::pass("http 200"),
+        Some(c @ 200..=399) => Outcome::pass(format!("http {c}")),
+        Some(c) => Outcome::fail(format!("http {c}")),
+        None => Outcome::fail("http bad answer"),
     })
 }
 
@@ -313,10 +349,10 @@ mod tests {
                 b"HTTP/1.1 503 Busy\r\nX: y",
                 Some(Outcome::Fail("http 503".into())),
             ),
-            (b"HTTP/1.1 199 x\n", Some(Outcome::Fail("http 199".into()))),
+            (b"HTTP/1.1 199 x\n", Some(Outcome::fail("http 199"))),
             (
                 b"SSH-2.0-x\r\n",
-                Some(Outcome::Fail("http bad answer".into())),
+                Some(Outcome::fail("http bad answer")),
             ),
             (b"HTTP/1.1 200 OK", None),
         ];

@@ -114,13 +114,6 @@ struct ShutdownProgress {
     holding: bool,
 }
 
-/// When a slot's health check has something due.
-fn health_deadline(slot: &Slot) -> Option<Instant> {
-    let health = slot.health.as_ref()?;
-    let config = slot.process.config.extensions.healthcheck.as_ref()?;
-    health.monitor.next_deadline(config)
-}
-
 /// supervisord's own server URL for children: first unix server, else first inet server.
 pub fn server_url(config: &Config) -> Option<String> {
     if let Some(u) = config.unix_http_servers.first() {
@@ -236,6 +229,7 @@ impl ProcessTable {
                 fcgi_socket,
             },
         );
+        self.rebuild_health_schedule();
         self.refresh_dependencies();
         true
     }
@@ -253,6 +247,7 @@ impl ProcessTable {
             )));
         }
         let group = self.groups.remove(gi);
+        self.rebuild_health_schedule();
         if let Some(socket) = group.fcgi_socket {
             log::info!("Closing socket {}", socket.description);
         }
@@ -660,11 +655,9 @@ impl ProcessTable {
                 {
                     self.feed(gi, pi, Input::Timeout, now);
                 }
-                if self.groups[gi].slots[pi].health.is_some() {
-                    self.health_timeout(gi, pi, now);
-                }
             }
         }
+        self.health_timeouts(now);
         self.settle_dependencies(now);
     }
 
@@ -674,8 +667,8 @@ impl ProcessTable {
             .groups
             .iter()
             .flat_map(|g| g.slots.iter())
-            .flat_map(|s| [s.process.next_deadline(), health_deadline(s)])
-            .flatten();
+            .filter_map(|s| s.process.next_deadline())
+            .chain(self.next_health_deadline());
         let report = match (&self.shutdown.stop_list, self.shutdown.last_report) {
             (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
             _ => None,
