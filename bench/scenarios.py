@@ -785,6 +785,30 @@ def metrics_scrape(impl, ctx, run):
     return r
 
 
+# ---------------------------------------------------------------- health checks at scale
+
+
+def health_checks(impl, ctx, run):
+    """hc_programs programs, each with an http health check every second against one small server
+    (bench/health.py): daemon CPU per check and lateness (ours only: the reference has none)."""
+    import health
+    keys = ["hc_cpu_us", "hc_late", "hc_p99_ms", "hc_runq_ms"]
+    r = Results()
+    if impl.name == "reference":
+        r.fail_rest(keys, "the reference has no health checks")
+        return r
+
+    def measure():
+        res = health.run(impl.supervisord, programs=ctx.p["hc_programs"], interval=1.0,
+                         seconds=ctx.p["hc_secs"], workdir=ctx.workdir(impl, "health"))
+        if res["checks"] < 0.95 * res["expected"]:
+            raise BenchError(f"served {res['checks']} of ~{res['expected']:.0f} checks")
+        _, p99, _, over = res["sent"]
+        return res["us_per_check"], over, p99, res["runq_wait_s"] * 1000
+    r.measure(keys, measure)
+    return r
+
+
 ALL = [
     ("one program", one_program),
     ("many programs", many_programs),
@@ -796,4 +820,5 @@ ALL = [
     ("log lines prefixed", log_lines_prefixed),
     ("binary size", binary_size),
     ("metrics scrape", metrics_scrape),
+    ("health checks", health_checks),
 ]
