@@ -200,6 +200,77 @@ fn exec_check_that_hangs_is_killed_with_its_group_at_the_timeout() {
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
+/// A failed exec check's output (stdout and stderr, trimmed, bounded, quoted) is in its reason:
+/// the `unhealthy` line and each failed check's debug line.
+#[test]
+fn exec_check_output_is_logged_when_it_fails() {
+    let dir = TempDir::new("hc-exec-out");
+    let conf = config(
+        &dir,
+        "[program:app]\ncommand=sleep 1000\nstartsecs=0\n\
+         healthcheck=exec:sh -c 'echo \"db not ready\"; echo retry later >&2; exit 3'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=30\nhealthcheck_retries=1\n\n\
+         [program:chatty]\ncommand=sleep 1000\nstartsecs=0\n\
+         healthcheck=exec:sh -c 'head -c 300000 /dev/zero | tr \"\\\\0\" x; exit 1'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=30\nhealthcheck_retries=2\n\n\
+         [program:quiet]\ncommand=sleep 1000\nstartsecs=0\nhealthcheck=exec:sh -c 'exit 4'\n\
+         healthcheck_interval=60\nhealthcheck_retries=1\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(
+        wait_log(
+            &dir,
+            r#"health: app unhealthy (exec exit status 3, output "db not ready\nretry later" after 1 check)"#
+        ),
+        "{}",
+        main_log(&dir)
+    );
+    // 300 kB (more than a pipe holds) does not block the check; 200 characters are shown.
+    let shown = format!(r#"output "{}..."#, "x".repeat(200));
+    let line = format!("health: chatty check failed (exec exit status 1, {shown}\", 1 in a row)");
+    assert!(wait_log(&dir, &line), "{}", main_log(&dir));
+    assert!(
+        wait_log(&dir, "health: quiet unhealthy (exec exit status 4 after 1 check)"),
+        "{}",
+        main_log(&dir)
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+/// A check that ends (passing or failing) takes what is left of its process group with it, long
+/// before its timeout.
+#[test]
+fn exec_check_leftover_children_are_killed_when_it_ends() {
+    let dir = TempDir::new("hc-exec-left");
+    let conf = config(
+        &dir,
+        "[program:good]\ncommand=sleep 1000\nstartsecs=0\ndirectory=%(here)s\n\
+         healthcheck=exec:sh -c 'echo $$ > good.txt; sleep 1000 & exit 0'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=60\n\n\
+         [program:bad]\ncommand=sleep 1000\nstartsecs=0\ndirectory=%(here)s\n\
+         healthcheck=exec:sh -c 'echo $$ > bad.txt; sleep 1000 & exit 2'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=60\nhealthcheck_retries=1\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    assert!(wait_log(&dir, "health: good healthy (exec exit 0)"), "{}", main_log(&dir));
+    assert!(
+        wait_log(&dir, "health: bad unhealthy (exec exit status 2 after 1 check)"),
+        "{}",
+        main_log(&dir)
+    );
+    for file in ["good.txt", "bad.txt"] {
+        let pgid: i32 = dir.read(file).trim().parse().unwrap();
+        assert!(
+            wait_for(WAIT, || group_members(pgid).is_empty()),
+            "{file}: the check's leftover children survived: {:?}",
+            group_members(pgid)
+        );
+    }
+    let log = main_log(&dir);
+    assert!(!log.contains("reaped unknown pid"), "{log}");
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
 #[test]
 fn exec_check_passes_on_exit_zero_and_fails_on_others() {
     let dir = TempDir::new("hc-exec2");

@@ -100,19 +100,26 @@ impl ProcessTable {
         }
     }
 
-    /// A reaped exec check (its result, unless it was cancelled or timed out already).
+    /// A reaped exec check (its result, unless it was cancelled or timed out already). A failed
+    /// check's reason carries the start of what it printed (`exec exit status 1, output
+    /// "connection refused"`): the reason is in the debug line of every failed check and in the
+    /// `unhealthy` line.
     pub(super) fn exec_check_exited(
         &mut self,
         owner: CheckOwner,
         pid: u32,
         status: i32,
+        output: Option<String>,
         now: Instant,
     ) {
         let outcome = if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
             Outcome::pass("exec exit 0")
         } else {
             let (_, text) = wait_status::decode(status);
-            Outcome::fail(format!("exec {text}"))
+            match output {
+                Some(output) => Outcome::fail(format!("exec {text}, output {output}")),
+                None => Outcome::fail(format!("exec {text}")),
+            }
         };
         self.check_result(owner, Running::Exec(pid), outcome, now);
     }
@@ -253,7 +260,7 @@ impl ProcessTable {
     }
 
     /// Forks an exec check as the program would be (user, directory, environment), in its own
-    /// process group with /dev/null as stdio.
+    /// process group, stdin on /dev/null and its output into a pipe the loop reads.
     fn spawn_exec_check(
         &mut self,
         gi: usize,
@@ -275,10 +282,11 @@ impl ProcessTable {
         };
         let plan = plan::build_command(&process, command, &group, &ctx)
             .map_err(|msg| Outcome::fail(format!("exec: {msg}")))?;
-        let pid =
-            spawn::spawn_quiet(&plan, null).map_err(|msg| Outcome::fail(format!("exec: {msg}")))?;
+        let (pid, output) =
+            spawn::spawn_check(&plan, null).map_err(|msg| Outcome::fail(format!("exec: {msg}")))?;
         drop(plan);
-        self.health.add_exec(pid, owner);
+        self.health
+            .add_exec(self.pipes.registry(), pid, owner, output);
         Ok(pid)
     }
 

@@ -617,8 +617,8 @@ impl ProcessTable {
 
     fn on_child_exit(&mut self, pid: u32, status: i32, now: Instant) {
         // An exec health check is never taken for a program (their pids are live at once).
-        if let Some(owner) = self.health.take_exec(pid) {
-            self.exec_check_exited(owner, pid, status, now);
+        if let Some((owner, output)) = self.health.take_exec(pid) {
+            self.exec_check_exited(owner, pid, status, output, now);
             return;
         }
         let found = self.groups.iter().enumerate().find_map(|(gi, g)| {
