@@ -230,7 +230,10 @@ fn exec_check_output_is_logged_when_it_fails() {
     let line = format!("health: chatty check failed (exec exit status 1, {shown}\", 1 in a row)");
     assert!(wait_log(&dir, &line), "{}", main_log(&dir));
     assert!(
-        wait_log(&dir, "health: quiet unhealthy (exec exit status 4 after 1 check)"),
+        wait_log(
+            &dir,
+            "health: quiet unhealthy (exec exit status 4 after 1 check)"
+        ),
         "{}",
         main_log(&dir)
     );
@@ -252,9 +255,16 @@ fn exec_check_leftover_children_are_killed_when_it_ends() {
          healthcheck_interval=60\nhealthcheck_timeout=60\nhealthcheck_retries=1\n",
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "health: good healthy (exec exit 0)"), "{}", main_log(&dir));
     assert!(
-        wait_log(&dir, "health: bad unhealthy (exec exit status 2 after 1 check)"),
+        wait_log(&dir, "health: good healthy (exec exit 0)"),
+        "{}",
+        main_log(&dir)
+    );
+    assert!(
+        wait_log(
+            &dir,
+            "health: bad unhealthy (exec exit status 2 after 1 check)"
+        ),
         "{}",
         main_log(&dir)
     );

@@ -298,9 +298,9 @@ impl HealthChecks {
         let index = self.reserve();
         let token = Token(tokens::HEALTH_BASE + index);
         let fd = output.pipe.as_raw_fd();
-        let registered = self.registry(loop_registry).and_then(|registry| {
-            registry.register(&mut SourceFd(&fd), token, Interest::READABLE)
-        });
+        let registered = self
+            .registry(loop_registry)
+            .and_then(|registry| registry.register(&mut SourceFd(&fd), token, Interest::READABLE));
         let check = if registered.is_ok() {
             self.put(index, Watched::Output(output));
             ExecCheck {
@@ -436,10 +436,10 @@ impl SocketCheck {
                 Ok(n) => {
                     // The usual answer has its whole status line in the first read: judged in
                     // place, without buffering.
-                    if response.is_empty() {
-                        if let Some(outcome) = status_outcome(&buf[..n]) {
-                            return Some(outcome);
-                        }
+                    if response.is_empty()
+                        && let Some(outcome) = status_outcome(&buf[..n])
+                    {
+                        return Some(outcome);
                     }
                     response.extend_from_slice(&buf[..n]);
                     if let Some(outcome) = status_outcome(response) {
@@ -495,10 +495,7 @@ mod tests {
                 Some(Outcome::Fail("http 503".into())),
             ),
             (b"HTTP/1.1 199 x\n", Some(Outcome::fail("http 199"))),
-            (
-                b"SSH-2.0-x\r\n",
-                Some(Outcome::fail("http bad answer")),
-            ),
+            (b"SSH-2.0-x\r\n", Some(Outcome::fail("http bad answer"))),
             (b"HTTP/1.1 200 OK", None),
         ];
         for (input, want) in cases {

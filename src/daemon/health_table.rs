@@ -62,11 +62,7 @@ impl ProcessTable {
                 health.scheduled = None;
             }
             self.step_monitor(gi, pi, now, |health, config| {
-                if health
-                    .monitor
-                    .next_deadline(config)
-                    .is_none_or(|d| d > now)
-                {
+                if health.monitor.next_deadline(config).is_none_or(|d| d > now) {
                     return Vec::new();
                 }
                 health.monitor.on_timeout(config, now)
@@ -243,9 +239,9 @@ impl ProcessTable {
                     .http_request
                     .get_or_insert_with(|| http_request(host, path));
                 let request = Some(Rc::clone(request));
-                let token = self
-                    .health
-                    .start_socket(self.pipes.registry(), owner, *addr, request)?;
+                let token =
+                    self.health
+                        .start_socket(self.pipes.registry(), owner, *addr, request)?;
                 Running::Socket(token)
             }
             Probe::Exec(command) => {
