@@ -884,4 +884,68 @@ mod tests {
             "next deadline {deadline:?} is not after {now:?}"
         );
     }
+
+    /// The health schedule holds one entry per checked RUNNING process, at its monitor's
+    /// deadline; the table's next deadline is its head; due entries move on when delivered and
+    /// leave when the process stops (nothing due: nothing wakes the loop).
+    #[test]
+    fn health_schedule_follows_the_monitors() {
+        let (mut table, _poll, _dir) = table(
+            "hc-schedule",
+            "[program:a]\ncommand=sleep 30\nstartsecs=0\nnumprocs=3\nprocess_name=a%(process_num)s\n\
+             stdout_logfile=NONE\nstderr_logfile=NONE\nhealthcheck=tcp:127.0.0.1:1\n\
+             healthcheck_interval=5\n\n\
+             [program:b]\ncommand=sleep 30\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n\
+             healthcheck=tcp:127.0.0.1:1\nhealthcheck_interval=7\n\n\
+             [program:c]\ncommand=sleep 30\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+        );
+        assert_eq!(table.next_deadline(), None, "nothing runs: nothing is due");
+        let t0 = Instant::now();
+        table.autostart_all(t0);
+        // startsecs=0: RUNNING once any time has passed.
+        let t0 = t0 + Duration::from_millis(1);
+        table.handle_timeouts(t0);
+        let pids: Vec<u32> = table
+            .groups
+            .iter()
+            .flat_map(|g| g.slots.iter().map(|s| s.process.pid))
+            .collect();
+        let consistent = |table: &ProcessTable| {
+            let filed: Vec<_> = table.health.schedule.iter().copied().collect();
+            for &(at, gi, pi) in &filed {
+                let slot = &table.groups[gi].slots[pi];
+                let config = slot.process.config.extensions.healthcheck.as_ref().unwrap();
+                let health = slot.health.as_ref().unwrap();
+                assert_eq!(health.monitor.next_deadline(config), Some(at));
+                assert_eq!(health.scheduled, Some(at));
+            }
+            filed.len()
+        };
+        // The first checks ran at once (refused or in flight): each of the 4 is filed again.
+        assert_eq!(consistent(&table), 4);
+        let head = table.health.schedule.first().map(|e| e.0);
+        assert!(head.is_some_and(|h| h > t0));
+        assert!(table.next_deadline() <= head);
+        // Whatever is due 10 s on is delivered; everything stays filed, later than that.
+        let later = t0 + Duration::from_secs(10);
+        table.handle_timeouts(later);
+        assert_eq!(consistent(&table), 4);
+        for gi in 0..table.groups.len() {
+            for pi in 0..table.groups[gi].slots.len() {
+                table.feed(gi, pi, Input::Stop, later);
+            }
+        }
+        // SAFETY: kill and waitpid on the children this test spawned.
+        for pid in pids {
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+                libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+            }
+        }
+        assert_eq!(
+            consistent(&table),
+            0,
+            "stopping processes left checks filed"
+        );
+    }
 }
