@@ -6,7 +6,7 @@
 //! It also keeps the schedule: every process's next health deadline in one ordered set, so the
 //! loop finds the due checks and its poll timeout without visiting every process.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
+use super::deadlines::Deadlines;
 use super::tokens;
 use crate::process::health::{Monitor, Outcome};
 
@@ -137,9 +138,9 @@ pub struct HealthChecks {
     exec: HashMap<u32, ExecCheck>,
     /// /dev/null for exec checks' stdio, opened on first use.
     null: Option<File>,
-    /// Every process's next health deadline, by (deadline, group index, slot index): the
-    /// first entry is the loop's next health wake-up. Rebuilt when groups move.
-    pub(super) schedule: BTreeSet<(Instant, usize, usize)>,
+    /// Every process's next health deadline: the first is the loop's next health wake-up.
+    /// Filed anew when groups move.
+    pub(super) schedule: Deadlines,
 }
 
 /// A short reason for the log: the system's text of the errno (`connection refused`).

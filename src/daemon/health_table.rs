@@ -47,20 +47,15 @@ impl ProcessTable {
 
     /// Delivers the health deadlines that are due (taken from the head of the schedule).
     pub(super) fn health_timeouts(&mut self, now: Instant) {
-        // Taken first, then delivered: a delivery re-files its process, maybe still due (it is
-        // then delivered on the next pass, which polls with a zero timeout).
-        let mut due = Vec::new();
-        while let Some(&(at, gi, pi)) = self.health.schedule.first() {
-            if at > now {
-                break;
-            }
-            self.health.schedule.pop_first();
-            due.push((gi, pi));
-        }
-        for (gi, pi) in due {
+        // Taken (and unfiled) first, then delivered: a delivery re-files its process, maybe
+        // still due (it is then delivered on the next pass, which polls with a zero timeout).
+        let due = self.health.schedule.take_due(now);
+        for &(gi, pi) in &due {
             if let Some(health) = self.groups[gi].slots[pi].health.as_mut() {
                 health.scheduled = None;
             }
+        }
+        for (gi, pi) in due {
             self.step_monitor(gi, pi, now, |health, config| {
                 if health.monitor.next_deadline(config).is_none_or(|d| d > now) {
                     return Vec::new();
@@ -72,7 +67,7 @@ impl ProcessTable {
 
     /// The earliest health deadline of any process.
     pub(super) fn next_health_deadline(&self) -> Option<Instant> {
-        self.health.schedule.first().map(|&(at, _, _)| at)
+        self.health.schedule.first()
     }
 
     /// Files every process's health deadline anew: group indexes moved (a group was added or
@@ -182,16 +177,9 @@ impl ProcessTable {
             return;
         };
         let next = health.monitor.next_deadline(config);
-        if next == health.scheduled {
-            return;
-        }
-        if let Some(old) = health.scheduled.take() {
-            self.health.schedule.remove(&(old, gi, pi));
-        }
-        if let Some(at) = next {
-            self.health.schedule.insert((at, gi, pi));
-        }
-        health.scheduled = next;
+        self.health
+            .schedule
+            .refile(&mut health.scheduled, next, gi, pi);
     }
 
     /// Carries out a monitor's steps; a check that fails at once is a result right away.

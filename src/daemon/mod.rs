@@ -8,6 +8,7 @@
 pub mod child_io;
 pub mod child_log;
 pub mod command;
+mod deadlines;
 pub mod dep_gate;
 pub mod event_bus;
 pub mod event_loop;

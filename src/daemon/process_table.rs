@@ -46,6 +46,8 @@ pub struct Slot {
     pub log_bytes: [u64; 2],
     /// The health check's state (None when the program has no `healthcheck=`).
     pub health: Option<Box<super::health_checks::SlotHealth>>,
+    /// The deadline this process has filed in the table's `deadlines`.
+    filed: Option<Instant>,
 }
 
 pub struct Group {
@@ -78,6 +80,9 @@ pub struct ProcessTable {
     pub bus: EventBus,
     /// Health checks in flight (sockets in the loop, exec checks by pid).
     pub health: super::health_checks::HealthChecks,
+    /// Every process's next deadline (startsecs, backoff, stopwaitsecs, restart delays): the
+    /// loop takes the due ones and its timeout from here, never visiting every process.
+    deadlines: super::deadlines::Deadlines,
     /// Some AUTO log file is named but not created yet (see `create_auto_logs_step`).
     auto_logs_pending: bool,
     /// Processes still to be autostarted, in start order.
@@ -143,6 +148,7 @@ impl ProcessTable {
             state: SupervisorState::Running,
             groups: Vec::new(),
             health: super::health_checks::HealthChecks::default(),
+            deadlines: Default::default(),
             pipes: ChildPipes::new(registry),
             bus: EventBus::new(event_serial, SystemTime::now()),
             auto_logs_pending: false,
@@ -198,6 +204,7 @@ impl ProcessTable {
                     .healthcheck
                     .as_ref()
                     .map(|_| Box::new(super::health_checks::SlotHealth::new(&pc.name))),
+                filed: None,
             });
         }
         // Keep (priority, name) order; later groups of equal priority go after existing ones.
@@ -229,7 +236,7 @@ impl ProcessTable {
                 fcgi_socket,
             },
         );
-        self.rebuild_health_schedule();
+        self.refile_all_deadlines();
         self.refresh_dependencies();
         true
     }
@@ -247,7 +254,7 @@ impl ProcessTable {
             )));
         }
         let group = self.groups.remove(gi);
-        self.rebuild_health_schedule();
+        self.refile_all_deadlines();
         if let Some(socket) = group.fcgi_socket {
             log::info!("Closing socket {}", socket.description);
         }
@@ -255,6 +262,26 @@ impl ProcessTable {
         self.bus.emit(Event::GroupRemoved(name.to_string()));
         self.refresh_dependencies();
         Ok(())
+    }
+
+    /// Files every process's deadlines anew (process and health): group indexes moved.
+    fn refile_all_deadlines(&mut self) {
+        self.deadlines.clear();
+        for gi in 0..self.groups.len() {
+            for pi in 0..self.groups[gi].slots.len() {
+                self.groups[gi].slots[pi].filed = None;
+                self.refile_process(gi, pi);
+            }
+        }
+        self.rebuild_health_schedule();
+    }
+
+    /// Moves the process's entry in `deadlines` to its machine's next deadline (after every
+    /// input: `feed` is the only way a machine changes).
+    fn refile_process(&mut self, gi: usize, pi: usize) {
+        let slot = &mut self.groups[gi].slots[pi];
+        let next = slot.process.next_deadline();
+        self.deadlines.refile(&mut slot.filed, next, gi, pi);
     }
 
     pub fn group_index(&self, name: &str) -> Option<usize> {
@@ -444,6 +471,7 @@ impl ProcessTable {
                 }
             }
         }
+        self.refile_process(gi, pi);
         if self.groups[gi].slots[pi].health.is_some() {
             self.follow_health(gi, pi, now);
         }
@@ -646,16 +674,22 @@ impl ProcessTable {
 
     /// Delivers due deadlines.
     pub fn handle_timeouts(&mut self, now: Instant) {
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
-                if self.groups[gi].slots[pi]
-                    .process
-                    .next_deadline()
-                    .is_some_and(|d| d <= now)
-                {
-                    self.feed(gi, pi, Input::Timeout, now);
-                }
+        // Taken from the set first (and unfiled), then delivered: a delivery re-files its
+        // process (still due: delivered next pass); one that an earlier delivery already moved
+        // is checked again rather than trusted.
+        let due = self.deadlines.take_due(now);
+        for &(gi, pi) in &due {
+            self.groups[gi].slots[pi].filed = None;
+        }
+        for (gi, pi) in due {
+            if self.groups[gi].slots[pi]
+                .process
+                .next_deadline()
+                .is_some_and(|d| d <= now)
+            {
+                self.feed(gi, pi, Input::Timeout, now);
             }
+            self.refile_process(gi, pi);
         }
         self.health_timeouts(now);
         self.settle_dependencies(now);
@@ -664,10 +698,9 @@ impl ProcessTable {
     /// The earliest deadline of any process or of shutdown reporting.
     pub fn next_deadline(&self) -> Option<Instant> {
         let procs = self
-            .groups
-            .iter()
-            .flat_map(|g| g.slots.iter())
-            .filter_map(|s| s.process.next_deadline())
+            .deadlines
+            .first()
+            .into_iter()
             .chain(self.next_health_deadline());
         let report = match (&self.shutdown.stop_list, self.shutdown.last_report) {
             (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
@@ -911,7 +944,7 @@ mod tests {
             .flat_map(|g| g.slots.iter().map(|s| s.process.pid))
             .collect();
         let consistent = |table: &ProcessTable| {
-            let filed: Vec<_> = table.health.schedule.iter().copied().collect();
+            let filed = table.health.schedule.entries();
             for &(at, gi, pi) in &filed {
                 let slot = &table.groups[gi].slots[pi];
                 let config = slot.process.config.extensions.healthcheck.as_ref().unwrap();
@@ -921,9 +954,20 @@ mod tests {
             }
             filed.len()
         };
+        // Every process (checked or not) has filed its machine's deadline, if any.
+        for (at, gi, pi) in table.deadlines.entries() {
+            assert_eq!(table.groups[gi].slots[pi].process.next_deadline(), Some(at));
+        }
+        let with_deadline = table
+            .groups
+            .iter()
+            .flat_map(|g| g.slots.iter())
+            .filter(|s| s.process.next_deadline().is_some())
+            .count();
+        assert_eq!(table.deadlines.entries().len(), with_deadline);
         // The first checks ran at once (refused or in flight): each of the 4 is filed again.
         assert_eq!(consistent(&table), 4);
-        let head = table.health.schedule.first().map(|e| e.0);
+        let head = table.health.schedule.first();
         assert!(head.is_some_and(|h| h > t0));
         assert!(table.next_deadline() <= head);
         // Whatever is due 10 s on is delivered; everything stays filed, later than that.
