@@ -11,18 +11,6 @@ use crate::rpc::backend::{Health, ProcessState, ProcessStatus};
 /// The content type Prometheus expects for the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Every state, so each process has exactly one `state_info` series at 1.
-const STATES: [ProcessState; 8] = [
-    ProcessState::Stopped,
-    ProcessState::Starting,
-    ProcessState::Running,
-    ProcessState::Backoff,
-    ProcessState::Stopping,
-    ProcessState::Exited,
-    ProcessState::Fatal,
-    ProcessState::Unknown,
-];
-
 /// Output bytes per process (all families, typical names), for the up-front capacity.
 const BYTES_PER_PROCESS: usize = 1600;
 
@@ -59,12 +47,16 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
     );
     out.push_str("supervisor_up 1\n");
 
-    family(
-        &mut out,
-        "supervisor_process_state",
-        "gauge",
-        "The process state's numeric code (0 STOPPED, 10 STARTING, 20 RUNNING, 30 BACKOFF, 40 STOPPING, 100 EXITED, 200 FATAL, 1000 UNKNOWN).",
-    );
+    // The codes' legend comes from the wire table, the one home of state names and codes.
+    let mut legend = String::from("The process state's numeric code (");
+    for (i, state) in ProcessState::ALL.into_iter().enumerate() {
+        if i > 0 {
+            legend.push_str(", ");
+        }
+        let _ = write!(legend, "{} {}", state.code(), state.name());
+    }
+    legend.push_str(").");
+    family(&mut out, "supervisor_process_state", "gauge", &legend);
     for (l, p) in rows() {
         let code = i64::from(p.state.code());
         sample(
@@ -83,7 +75,8 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         "1 for the process's current state, 0 for the others.",
     );
     for (l, p) in rows() {
-        for state in STATES {
+        // Every state, so each process has exactly one `state_info` series at 1.
+        for state in ProcessState::ALL {
             let value = Num::Int(i64::from(state == p.state));
             let metric = "supervisor_process_state_info";
             sample(&mut out, metric, l, "state", state.name(), value);
@@ -130,10 +123,10 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         &mut out,
         "supervisor_process_exit_status",
         "gauge",
-        "The last exit status (processes that have exited since their last spawn).",
+        "The last exit status (the exit code, -1 after a signal), kept across restarts (processes that have exited).",
     );
     for (l, p) in rows() {
-        if let Some(code) = p.exitstatus {
+        if let Some(code) = p.last_exitstatus {
             let code = Num::Int(i64::from(code));
             sample(&mut out, "supervisor_process_exit_status", l, "", "", code);
         }
@@ -432,6 +425,7 @@ mod tests {
             restarts_after_exit: true,
             start_time: 1_796_000_000.5,
             exitstatus: None,
+            last_exitstatus: None,
             spawns: 3,
             log_bytes: [120, 7],
             healthy: None,
@@ -457,7 +451,7 @@ mod tests {
         ] {
             assert!(out.contains(line), "{line:?} missing in\n{out}");
         }
-        assert_eq!(out.matches("state_info{").count(), STATES.len());
+        assert_eq!(out.matches("state_info{").count(), ProcessState::ALL.len());
         // No exit yet, no health check: those families are left out for this process.
         assert!(!out.contains("supervisor_process_exit_status{"));
         assert!(!out.contains("supervisor_process_healthy"));
@@ -465,7 +459,7 @@ mod tests {
 
     #[test]
     fn exactly_one_state_is_set_per_process() {
-        for state in STATES {
+        for state in ProcessState::ALL {
             let p = ProcessStatus {
                 state,
                 ..process("g", "p")
@@ -518,6 +512,7 @@ mod tests {
         let p = ProcessStatus {
             state: ProcessState::Exited,
             exitstatus: Some(3),
+            last_exitstatus: Some(3),
             healthy: Some(Health::Unhealthy),
             spawns: 0,
             ..process("g", "p")
@@ -527,6 +522,26 @@ mod tests {
         assert!(out.contains("supervisor_process_healthy{group=\"g\",name=\"p\"} 0\n"));
         assert!(out.contains("supervisor_process_restarts_total{group=\"g\",name=\"p\"} 0\n"));
         assert!(out.contains("supervisor_process_up{group=\"g\",name=\"p\"} 0\n"));
+    }
+
+    #[test]
+    fn the_last_exit_status_stays_after_a_restart() {
+        // Running again after a crash: the reference's exitstatus is cleared, the metric is not.
+        let p = ProcessStatus {
+            exitstatus: None,
+            last_exitstatus: Some(-1),
+            ..process("g", "p")
+        };
+        let out = render(&[p], &SelfStats::default());
+        assert!(out.contains("supervisor_process_exit_status{group=\"g\",name=\"p\"} -1\n"));
+    }
+
+    #[test]
+    fn the_state_legend_lists_the_wire_codes() {
+        let out = render(&[], &SelfStats::default());
+        let legend = "(0 STOPPED, 10 STARTING, 20 RUNNING, 30 BACKOFF, 40 STOPPING, 100 EXITED, \
+                      200 FATAL, 1000 UNKNOWN).\n";
+        assert!(out.contains(legend), "{out}");
     }
 
     #[test]
@@ -548,6 +563,21 @@ mod tests {
             parse_boot_time("cpu 1 2\nbtime 1700000000\nprocesses 5\n"),
             Some(1_700_000_000.0)
         );
+    }
+
+    #[test]
+    fn the_fd_count_agrees_with_the_listing() {
+        // The stat size must count descriptors like the listing does (other test threads open
+        // and close a few meanwhile, hence the slack; 200 extra pipes make a wrong unit show).
+        let pipes: Vec<_> = (0..100)
+            .filter_map(|_| crate::sys::pipe_cloexec().ok())
+            .collect();
+        assert_eq!(pipes.len(), 100);
+        let (Some(counted), Some(listed)) = (count_open_fds(), list_open_fds()) else {
+            panic!("no /proc/self/fd");
+        };
+        assert!(listed >= 200.0, "{listed}");
+        assert!((counted - listed).abs() < 20.0, "{counted} vs {listed}");
     }
 
     #[test]
