@@ -26,10 +26,21 @@ pub struct SelfStats {
     pub max_fds: Option<f64>,
 }
 
-/// The `/metrics` response.
-pub fn response(statuses: &[ProcessStatus<'_>], wall: SystemTime) -> Response {
-    let body = render(statuses, &self_stats(wall));
-    Response::ok(CONTENT_TYPE, body)
+/// What a scrape keeps for the next one.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// The daemon's start time once known: it never changes, and computing it reads /proc/stat
+    /// (for the boot time), which the kernel builds from every CPU's counters on each read.
+    start_time: Option<f64>,
+}
+
+impl Metrics {
+    /// The `/metrics` response.
+    pub fn response(&mut self, statuses: &[ProcessStatus<'_>], wall: SystemTime) -> Response {
+        let me = self_stats(wall, self.start_time);
+        self.start_time = me.start_time;
+        Response::ok(CONTENT_TYPE, render(statuses, &me))
+    }
 }
 
 /// The whole exposition: one family after another (the format wants a family's samples
@@ -338,8 +349,9 @@ pub fn parse_boot_time(stat: &str) -> Option<f64> {
         .and_then(|t| t.trim().parse().ok())
 }
 
-/// Reads the daemon's own figures (a few small /proc files and one directory listing).
-fn self_stats(wall: SystemTime) -> SelfStats {
+/// Reads the daemon's own figures (/proc/self/stat, the size of /proc/self/fd; /proc/stat only
+/// while the start time is not `known`).
+fn self_stats(wall: SystemTime, known: Option<f64>) -> SelfStats {
     // SAFETY: sysconf only reads system constants.
     let (ticks, page) = unsafe {
         (
@@ -347,9 +359,13 @@ fn self_stats(wall: SystemTime) -> SelfStats {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    let boot = std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| parse_boot_time(&s));
+    let boot = match known {
+        // Any boot time: the start time computed from it is replaced below.
+        Some(_) => Some(0.0),
+        None => std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| parse_boot_time(&s)),
+    };
     let mut me = match (std::fs::read_to_string("/proc/self/stat"), boot) {
         (Ok(stat), Some(boot)) if ticks > 0 && page > 0 => {
             parse_stat(&stat, ticks as f64, page as f64, boot)
@@ -360,7 +376,7 @@ fn self_stats(wall: SystemTime) -> SelfStats {
     let now = wall
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    me.start_time = me.start_time.map(|t| t.min(now));
+    me.start_time = known.or(me.start_time.map(|t| t.min(now)));
     me.open_fds = count_open_fds();
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -582,7 +598,7 @@ mod tests {
 
     #[test]
     fn the_daemon_series_come_from_proc() {
-        let me = self_stats(SystemTime::now());
+        let me = self_stats(SystemTime::now(), None);
         assert!(me.cpu_seconds.is_some());
         assert!(me.resident_bytes.is_some_and(|b| b > 0.0));
         assert!(me.open_fds.is_some_and(|n| n >= 3.0));
@@ -590,5 +606,9 @@ mod tests {
         let out = render(&[], &me);
         assert!(out.contains("# TYPE process_cpu_seconds_total counter\n"));
         assert!(out.contains("\nprocess_open_fds "));
+        // Later scrapes keep the start time (it is read once).
+        let again = self_stats(SystemTime::now(), Some(12.5));
+        assert_eq!(again.start_time, Some(12.5));
+        assert!(again.cpu_seconds.is_some());
     }
 }
