@@ -98,6 +98,8 @@ def metrics(p):
         ("metrics_gapi_daemon_ms", "  daemon CPU per getAllProcessInfo", "ms", "{:.2f}", None, None),
         ("metrics_vs_gapi", "  scrape wall / getAllProcessInfo wall", "", "{:.2f}", ("abs_lt", 1, "< 1"),
          None),
+        ("metrics_cpu_vs_gapi", "  scrape daemon CPU / getAllProcessInfo daemon CPU", "", "{:.2f}",
+         ("abs_lt", 1, "< 1"), None),
         ("size_mb", f"binary size, stripped ({binary_kind(p)}; reference: its venv without Python)", "MB",
          "{:.2f}",
          ("abs_lt", 3, "< 3 MB"), None),
