@@ -321,6 +321,26 @@ impl Server {
         out
     }
 
+    /// A 200 whose body `render` writes straight into the connection's output buffer (see
+    /// `Conn::respond_rendered`: for large bodies such as /metrics).
+    #[must_use]
+    pub fn respond_rendered(
+        &mut self,
+        id: RequestId,
+        content_type: &str,
+        render: impl FnOnce(&mut Vec<u8>),
+        now: Instant,
+    ) -> Vec<Request> {
+        let mut out = Vec::new();
+        if let Some(client) = self.client_mut(id) {
+            client
+                .conn
+                .respond_rendered(content_type, render, now, SystemTime::now());
+            self.service(id.slot, now, &mut out);
+        }
+        out
+    }
+
     /// Starts a streaming 200 response (for /logtail, /mainlogtail) with the given headers
     /// (Transfer-Encoding is added for HTTP/1.1). Returns false if the client is gone.
     pub fn start_stream(

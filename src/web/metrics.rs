@@ -1,11 +1,12 @@
 //! `GET /metrics`: Prometheus text exposition format 0.0.4 for every process and for the daemon
-//! itself (the standard `process_*` series from /proc/self). Written into one String sized up
-//! front, with no allocation per process, so a scrape stays cheaper than `getAllProcessInfo`.
+//! itself (the standard `process_*` series from /proc/self). Written straight into the
+//! connection's output buffer, with no allocation per process, so a scrape stays cheaper than
+//! `getAllProcessInfo` (docs/bench-notes.md, "/metrics scrape").
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::http::Response;
 use crate::rpc::backend::{Health, ProcessState, ProcessStatus};
 
 /// The content type Prometheus expects for the text format.
@@ -35,28 +36,28 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The `/metrics` response.
-    pub fn response(&mut self, statuses: &[ProcessStatus<'_>], wall: SystemTime) -> Response {
+    /// Appends the `/metrics` body to `out` (the connection's output buffer).
+    pub fn write(&mut self, out: &mut Vec<u8>, statuses: &[ProcessStatus<'_>], wall: SystemTime) {
         let me = self_stats(wall, self.start_time);
         self.start_time = me.start_time;
-        Response::ok(CONTENT_TYPE, render(statuses, &me))
+        render_into(out, statuses, &me);
     }
 }
 
 /// The whole exposition: one family after another (the format wants a family's samples
 /// together), each with HELP and TYPE.
-pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
-    let mut out = String::with_capacity(2048 + statuses.len() * BYTES_PER_PROCESS);
+pub fn render_into(out: &mut Vec<u8>, statuses: &[ProcessStatus<'_>], me: &SelfStats) {
+    out.reserve(2048 + statuses.len() * BYTES_PER_PROCESS);
     // Every family repeats each process's labels: escape them once, into one buffer.
     let labels = Labels::new(statuses);
     let rows = || statuses.iter().enumerate().map(|(i, p)| (labels.get(i), p));
     family(
-        &mut out,
+        out,
         "supervisor_up",
         "gauge",
         "Whether supervisord is serving (always 1 in a reply).",
     );
-    out.push_str("supervisor_up 1\n");
+    out.extend_from_slice(b"supervisor_up 1\n");
 
     // The codes' legend comes from the wire table, the one home of state names and codes.
     let mut legend = String::from("The process state's numeric code (");
@@ -67,20 +68,13 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         let _ = write!(legend, "{} {}", state.code(), state.name());
     }
     legend.push_str(").");
-    family(&mut out, "supervisor_process_state", "gauge", &legend);
+    family(out, "supervisor_process_state", "gauge", &legend);
     for (l, p) in rows() {
         let code = i64::from(p.state.code());
-        sample(
-            &mut out,
-            "supervisor_process_state",
-            l,
-            "",
-            "",
-            Num::Int(code),
-        );
+        sample(out, "supervisor_process_state", l, "", "", Num::Int(code));
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_state_info",
         "gauge",
         "1 for the process's current state, 0 for the others.",
@@ -90,31 +84,31 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         for state in ProcessState::ALL {
             let value = Num::Int(i64::from(state == p.state));
             let metric = "supervisor_process_state_info";
-            sample(&mut out, metric, l, "state", state.name(), value);
+            sample(out, metric, l, "state", state.name(), value);
         }
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_up",
         "gauge",
         "1 while the process is RUNNING.",
     );
     for (l, p) in rows() {
         let up = Num::Int(i64::from(p.state == ProcessState::Running));
-        sample(&mut out, "supervisor_process_up", l, "", "", up);
+        sample(out, "supervisor_process_up", l, "", "", up);
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_start_time_seconds",
         "gauge",
         "When the process was last spawned, seconds since the epoch (0: never).",
     );
     for (l, p) in rows() {
         let metric = "supervisor_process_start_time_seconds";
-        sample(&mut out, metric, l, "", "", Num::Float(p.start_time));
+        sample(out, metric, l, "", "", Num::Float(p.start_time));
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_restarts_total",
         "counter",
         "Spawns after the first, whatever caused them.",
@@ -122,7 +116,7 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
     for (l, p) in rows() {
         let restarts = Num::Uint(p.spawns.saturating_sub(1));
         sample(
-            &mut out,
+            out,
             "supervisor_process_restarts_total",
             l,
             "",
@@ -131,7 +125,7 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         );
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_exit_status",
         "gauge",
         "The last exit status (the exit code, -1 after a signal), kept across restarts (processes that have exited).",
@@ -139,12 +133,12 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
     for (l, p) in rows() {
         if let Some(code) = p.last_exitstatus {
             let code = Num::Int(i64::from(code));
-            sample(&mut out, "supervisor_process_exit_status", l, "", "", code);
+            sample(out, "supervisor_process_exit_status", l, "", "", code);
         }
     }
     if statuses.iter().any(|p| p.healthy.is_some()) {
         family(
-            &mut out,
+            out,
             "supervisor_process_healthy",
             "gauge",
             "1 while the process's health check passes (processes with a health check).",
@@ -152,12 +146,12 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         for (l, p) in rows() {
             if let Some(healthy) = p.healthy {
                 let value = Num::Int(i64::from(healthy == Health::Healthy));
-                sample(&mut out, "supervisor_process_healthy", l, "", "", value);
+                sample(out, "supervisor_process_healthy", l, "", "", value);
             }
         }
     }
     family(
-        &mut out,
+        out,
         "supervisor_log_bytes_total",
         "counter",
         "Output bytes captured from the process, per channel.",
@@ -165,11 +159,18 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
     for (l, p) in rows() {
         for (channel, bytes) in ["stdout", "stderr"].into_iter().zip(p.log_bytes) {
             let metric = "supervisor_log_bytes_total";
-            sample(&mut out, metric, l, "channel", channel, Num::Uint(bytes));
+            sample(out, metric, l, "channel", channel, Num::Uint(bytes));
         }
     }
-    self_series(&mut out, me);
-    out
+    self_series(out, me);
+}
+
+/// The whole exposition as text (tests).
+#[cfg(test)]
+pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
+    let mut out = Vec::new();
+    render_into(&mut out, statuses, me);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Every process's escaped `group="..",name=".."`, in one String.
@@ -211,28 +212,28 @@ enum Num {
     Float(f64),
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+fn family(out: &mut Vec<u8>, name: &str, kind: &str, help: &str) {
     // HELP text escapes only backslash and newline; ours have neither.
     let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
 }
 
 /// `metric{LABELS[,extra="value"]} number`; `labels` already escaped, `extra` needs none.
-fn sample(out: &mut String, metric: &str, labels: &str, extra: &str, value: &str, num: Num) {
-    out.push_str(metric);
-    out.push('{');
-    out.push_str(labels);
+fn sample(out: &mut Vec<u8>, metric: &str, labels: &str, extra: &str, value: &str, num: Num) {
+    out.extend_from_slice(metric.as_bytes());
+    out.push(b'{');
+    out.extend_from_slice(labels.as_bytes());
     if !extra.is_empty() {
-        out.push(',');
-        out.push_str(extra);
-        out.push_str("=\"");
-        out.push_str(value);
-        out.push('"');
+        out.push(b',');
+        out.extend_from_slice(extra.as_bytes());
+        out.extend_from_slice(b"=\"");
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
     }
-    out.push_str("} ");
+    out.extend_from_slice(b"} ");
     match num {
         Num::Int(v) => {
             if v < 0 {
-                out.push('-');
+                out.push(b'-');
             }
             push_digits(out, v.unsigned_abs());
         }
@@ -241,10 +242,10 @@ fn sample(out: &mut String, metric: &str, labels: &str, extra: &str, value: &str
             let _ = write!(out, "{v}");
         }
     }
-    out.push('\n');
+    out.push(b'\n');
 }
 
-fn push_digits(out: &mut String, mut v: u64) {
+fn push_digits(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut at = buf.len();
     loop {
@@ -255,7 +256,7 @@ fn push_digits(out: &mut String, mut v: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or("0"));
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// A label value as the format wants it: backslash, double quote and newline escaped.
@@ -274,7 +275,7 @@ fn escape_label(out: &mut String, value: &str) {
     }
 }
 
-fn self_series(out: &mut String, me: &SelfStats) {
+fn self_series(out: &mut Vec<u8>, me: &SelfStats) {
     let series = [
         (
             "process_cpu_seconds_total",
@@ -492,7 +493,7 @@ mod tests {
 
     #[test]
     fn numbers_and_escaped_labels() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         for num in [
             Num::Int(0),
             Num::Int(-15),
@@ -502,7 +503,7 @@ mod tests {
             sample(&mut out, "m", "a=\"b\"", "", "", num);
         }
         assert_eq!(
-            out,
+            String::from_utf8_lossy(&out),
             "m{a=\"b\"} 0\nm{a=\"b\"} -15\nm{a=\"b\"} 18446744073709551615\nm{a=\"b\"} 1.5\n"
         );
         let p = ProcessStatus {

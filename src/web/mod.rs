@@ -272,7 +272,18 @@ impl Web {
                     Probe::Readyz => {
                         probes::readyz(backend.supervisor_state(), &backend.statuses())
                     }
-                    Probe::Metrics => self.metrics.response(&backend.statuses(), wall),
+                    Probe::Metrics => {
+                        // Rendered straight into the connection's buffer (~1 KB per process).
+                        let statuses = backend.statuses();
+                        let metrics = &mut self.metrics;
+                        let render = |out: &mut Vec<u8>| metrics.write(out, &statuses, wall);
+                        return self.server.respond_rendered(
+                            request.id,
+                            metrics::CONTENT_TYPE,
+                            render,
+                            now,
+                        );
+                    }
                 };
                 self.server.respond(request.id, response, now)
             }
