@@ -7,8 +7,10 @@
 
 pub mod child_io;
 pub mod child_log;
+pub mod child_output;
 pub mod command;
 pub mod dep_gate;
+pub mod dependencies;
 pub mod event_bus;
 pub mod event_loop;
 pub mod fcgi;

@@ -72,6 +72,18 @@ pub struct Conn {
     /// Requests whose credentials were wrong or malformed (not those without any), since the
     /// server last asked: it logs them, rate-limited.
     auth_failures: u32,
+    /// The peer shut down its sending side (EOF) while no request was with the daemon: what it
+    /// sent in full before is still answered, then the connection closes.
+    input_ended: bool,
+}
+
+/// What the peer's EOF does to the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EofOutcome {
+    /// Close at once: nothing the peer sent is left to answer.
+    Close,
+    /// Requests received in full are answered first (the connection closes after them).
+    AnswerFirst,
 }
 
 impl Conn {
@@ -86,12 +98,16 @@ impl Conn {
             last_write_progress: now,
             access: Vec::new(),
             auth_failures: 0,
+            input_ended: false,
         }
     }
 
     /// How many more input bytes the connection will take now (0: stop reading until the
     /// state changes). This is what keeps per-connection memory bounded.
     pub fn read_room(&self, limits: &Limits) -> usize {
+        if self.input_ended {
+            return 0;
+        }
         let cap = match &self.phase {
             // One byte past the limit lets the parser see that the limit was broken.
             Phase::Head | Phase::Dispatched { .. } => limits.max_head_bytes + 1,
@@ -123,9 +139,49 @@ impl Conn {
         matches!(self.phase, Phase::Dispatched { .. } | Phase::Closing)
     }
 
-    /// Whether the peer's EOF should close the connection now (rather than after flushing).
+    /// Whether the peer's EOF, seen now, means it is gone (close at once, freeing the slot)
+    /// rather than a half-close after its last request: a request the daemon has held since an
+    /// earlier pass (the reference drops it too), a stream, or draining after our last response.
+    /// A connection still writing its last response (`Closing`) flushes it first.
     pub fn closes_on_eof(&self) -> bool {
-        !matches!(self.phase, Phase::Closing)
+        !self.input_ended
+            && matches!(
+                self.phase,
+                Phase::Dispatched { .. } | Phase::Streaming { .. } | Phase::Draining { .. }
+            )
+    }
+
+    /// The peer's EOF (`recv` returned 0). A client that shuts down its write side after
+    /// sending (`nc -N`, `shutdown(SHUT_WR)`) still gets the answers to what it sent in full,
+    /// like under the reference; nothing more is read.
+    pub fn on_eof(&mut self) -> EofOutcome {
+        if self.closes_on_eof() {
+            return EofOutcome::Close;
+        }
+        self.input_ended = true;
+        EofOutcome::AnswerFirst
+    }
+
+    /// After parsing and writing: whether a connection whose peer has ended its input has
+    /// nothing left to do (close it now). With output still queued it moves to `Closing`, which
+    /// writes it and then ends the connection; while the daemon has a request, it waits.
+    pub fn finished_after_eof(&mut self) -> bool {
+        if !self.input_ended {
+            return false;
+        }
+        match self.phase {
+            // What is left of the input can never complete a request.
+            Phase::Head | Phase::Body { .. } => {
+                if self.pending_output().is_empty() {
+                    return true;
+                }
+                self.phase = Phase::Closing;
+                self.input.clear();
+                false
+            }
+            Phase::Dispatched { .. } | Phase::Closing => false,
+            Phase::Streaming { .. } | Phase::Draining { .. } => true,
+        }
     }
 
     /// Parses as far as the input allows. Errors and auth failures are answered here; the
@@ -335,7 +391,7 @@ impl Conn {
         true
     }
 
-    #[cfg(test)]
+    /// Whether a request is with the daemon, waiting for its answer.
     pub fn is_dispatched(&self) -> bool {
         matches!(self.phase, Phase::Dispatched { .. })
     }
