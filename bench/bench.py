@@ -100,6 +100,8 @@ def metrics(p):
         ("metrics_gapi_daemon_ms", "  daemon CPU per getAllProcessInfo", "ms", "{:.2f}", None, None),
         ("metrics_vs_gapi", "  scrape wall / getAllProcessInfo wall", "", "{:.2f}", ("abs_lt", 1, "< 1"),
          None),
+        ("metrics_cpu_vs_gapi", "  scrape daemon CPU / getAllProcessInfo daemon CPU", "", "{:.2f}",
+         ("abs_lt", 1, "< 1"), None),
         # bench/health.py: lateness by the kernel's stamp of each request (when the daemon sent
         # it), so the harness's own Python server does not count; the run-queue row says how
         # much of it was the machine.

@@ -231,8 +231,9 @@ pub fn config(data: &[u8]) {
 }
 
 /// The event-listener protocol reader: the listener's stdout in pieces (the first byte seeds
-/// the cuts), with an event sent whenever it says READY. Invariants: no panic, and what it
-/// holds back is bounded by what it was given.
+/// the cuts), with an event sent whenever it says READY. Invariants: no panic; what it holds
+/// back is bounded (a `RESULT <huge n>` is counted, not buffered); an UNKNOWN listener holds no
+/// event; only events that were sent come back.
 pub fn event_listener(data: &[u8]) {
     let Some((&seed, output)) = data.split_first() else {
         return;
@@ -257,6 +258,10 @@ pub fn event_listener(data: &[u8]) {
             }
         }
         fed = end;
+        assert!(
+            listener.buffered() <= crate::events::listener::MAX_BUFFERED,
+            "a listener's output is buffered without bound"
+        );
         if listener.state == ListenerState::Unknown {
             assert!(
                 listener.event.is_none(),

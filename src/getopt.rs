@@ -104,19 +104,16 @@ fn long_option<'a>(spec: &Spec<'a>, name: &str) -> Result<(&'a str, bool), Strin
 mod tests {
     use super::*;
 
-    /// supervisorctl's table (ctl/options.rs): short options with and without arguments, long
-    /// prefixes.
-    const CTL: Spec = Spec {
-        short_with_arg: "csupr",
-        short_flags: "h?i",
+    /// A small table of its own (the commands' real tables live in upper layers and are
+    /// tested there): short options with and without arguments, long ones sharing prefixes.
+    const SPEC: Spec = Spec {
+        short_with_arg: "fo",
+        short_flags: "v?",
         long: &[
-            ("help", false),
-            ("configuration", true),
-            ("interactive", false),
-            ("serverurl", true),
-            ("username", true),
-            ("password", true),
-            ("history_file", true),
+            ("verbose", false),
+            ("version", false),
+            ("file", true),
+            ("log_file", true),
         ],
     };
 
@@ -133,44 +130,40 @@ mod tests {
         );
         let cases: Vec<Case> = vec![
             (&["-x"], Err("option -x not recognized")),
-            (&["-s"], Err("option -s requires argument")),
+            (&["-f"], Err("option -f requires argument")),
             (&["--foo"], Err("option --foo not recognized")),
+            (&["--file"], Err("option --file requires argument")),
             (
-                &["--serverurl"],
-                Err("option --serverurl requires argument"),
+                &["--verbose=1"],
+                Err("option --verbose must not have an argument"),
+            ),
+            (&["--ver"], Err("option --ver not a unique prefix")),
+            (
+                &["--log-file", "x"],
+                Err("option --log-file not recognized"),
             ),
             (
-                &["--interactive=1"],
-                Err("option --interactive must not have an argument"),
-            ),
-            (&["--h"], Err("option --h not a unique prefix")),
-            (
-                &["--history-file", "x"],
-                Err("option --history-file not recognized"),
-            ),
-            (
-                &[
-                    "--server", "x", "--user=u", "-sfoo", "-iu", "bob", "status", "-s", "y",
-                ],
+                &["--fi", "x", "--log=u", "-fa", "-vo", "b", "run", "-f", "y"],
                 Ok((
                     vec![
-                        ("--serverurl", Some("x")),
-                        ("--username", Some("u")),
-                        ("-s", Some("foo")),
-                        ("-i", None),
-                        ("-u", Some("bob")),
+                        ("--file", Some("x")),
+                        ("--log_file", Some("u")),
+                        ("-f", Some("a")),
+                        ("-v", None),
+                        ("-o", Some("b")),
                     ],
-                    &["status", "-s", "y"],
+                    &["run", "-f", "y"],
                 )),
             ),
-            (&["--help"], Ok((vec![("--help", None)], &[]))),
-            (&["--", "-s"], Ok((vec![], &["-s"]))),
-            (&["-i", "--"], Ok((vec![("-i", None)], &[]))),
+            (&["--verbose"], Ok((vec![("--verbose", None)], &[]))),
+            (&["-?"], Ok((vec![("-?", None)], &[]))),
+            (&["--", "-f"], Ok((vec![], &["-f"]))),
+            (&["-v", "--"], Ok((vec![("-v", None)], &[]))),
             (&["-", "x"], Ok((vec![], &["-", "x"]))),
             (&[], Ok((vec![], &[]))),
         ];
         for (args, want) in cases {
-            let got = getopt(&s(args), &CTL);
+            let got = getopt(&s(args), &SPEC);
             let want = want.map(|(o, r)| {
                 (
                     o.into_iter()

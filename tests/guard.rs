@@ -34,6 +34,14 @@ fn raw(addr: &str, request: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A GET that asks the server to close after its answer; `headers` end in CRLF each.
+fn get(addr: &str, target: &str, headers: &str) -> String {
+    raw(
+        addr,
+        &format!("GET {target} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"),
+    )
+}
+
 fn post(addr: &str, path: &str, headers: &str, body: &str) -> String {
     raw(
         addr,
@@ -119,30 +127,25 @@ fn cross_site_and_rebinding_requests_are_refused_and_scripted_clients_work() {
         form,
     );
     assert!(answer.starts_with("HTTP/1.1 403 "), "{answer:?}");
-    let answer = raw(
+    let answer = get(
         &addr,
-        &format!(
-            "GET /index.html?processname=sleeper&action=start HTTP/1.1\r\n{host}Sec-Fetch-Site: cross-site\r\nConnection: close\r\n\r\n"
-        ),
+        "/index.html?processname=sleeper&action=start",
+        &format!("{host}Sec-Fetch-Site: cross-site\r\n"),
     );
     assert!(answer.starts_with("HTTP/1.1 403 "), "{answer:?}");
     assert_eq!(state_of(&sock), "STOPPED");
     // Reading via a rebound name is refused as well (the answer would reach the attacker).
-    let answer = raw(
-        &addr,
-        &format!("GET /ok.html HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"),
-    );
+    let answer = get(&addr, "/ok.html", &format!("Host: evil.example:{port}\r\n"));
     assert!(
         answer.contains("add it to [inet_http_server] allowed_hosts"),
         "{answer:?}"
     );
 
     // Same-origin browser requests and allowed names work.
-    let answer = raw(
+    let answer = get(
         &addr,
-        &format!(
-            "GET /ok.html HTTP/1.1\r\nHost: Supervisor.Example:{port}\r\nConnection: close\r\n\r\n"
-        ),
+        "/ok.html",
+        &format!("Host: Supervisor.Example:{port}\r\n"),
     );
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
     let same = format!("{host}Origin: http://{addr}\r\nSec-Fetch-Site: same-origin\r\n");
@@ -159,10 +162,7 @@ fn cross_site_and_rebinding_requests_are_refused_and_scripted_clients_work() {
         answer.contains("\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"),
         "{answer:?}"
     );
-    let page = raw(
-        &addr,
-        &format!("GET /index.html HTTP/1.1\r\n{host}Connection: close\r\n\r\n"),
-    );
+    let page = get(&addr, "/index.html", &host);
     let head = page.split("\r\n\r\n").next().unwrap_or("");
     assert!(
         head.contains("Content-Security-Policy: default-src 'none'")
@@ -411,15 +411,25 @@ fn protected_mode_refuses_non_loopback_peers() {
     };
     let lan = format!("{ours}:{port}");
     let local = format!("127.0.0.1:{port}");
+    // One daemon per configuration: an inet server on every interface, `options` added.
+    let start = |options: &str| {
+        let c = dir.write(
+            "sup.conf",
+            &conf(
+                &dir.path,
+                &format!("[inet_http_server]\nport=*:{port}\n{options}"),
+            ),
+        );
+        let daemon = Daemon::start(&dir, &c);
+        assert!(wait_up(&local), "daemon with {options:?} did not come up");
+        daemon
+    };
+    // A request from the peer in the namespace, with its Host and extra headers.
+    let from_peer = |host: &str, auth: &str| ns.http(&lan, &request(host, auth));
 
     // 1. Default: no credentials, all interfaces -> protected mode.
-    let c = dir.write(
-        "sup.conf",
-        &conf(&dir.path, &format!("[inet_http_server]\nport=*:{port}")),
-    );
-    let mut daemon = Daemon::start(&dir, &c);
-    assert!(wait_up(&local));
-    let answer = ns.http(&lan, &request(&lan, ""));
+    let mut daemon = start("");
+    let answer = from_peer(&lan, "");
     assert!(
         answer.starts_with("HTTP/1.1 403 Forbidden\r\n"),
         "{answer:?}"
@@ -439,18 +449,10 @@ fn protected_mode_refuses_non_loopback_peers() {
 
     // 2. protected_mode = false: the peer is served (its Host is our address), a rebound name
     //    is still refused.
-    let c = dir.write(
-        "sup.conf",
-        &conf(
-            &dir.path,
-            &format!("[inet_http_server]\nport=*:{port}\nprotected_mode=false"),
-        ),
-    );
-    let mut daemon = Daemon::start(&dir, &c);
-    assert!(wait_up(&local));
-    let answer = ns.http(&lan, &request(&lan, ""));
+    let mut daemon = start("protected_mode=false");
+    let answer = from_peer(&lan, "");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer:?}");
-    let answer = ns.http(&lan, &request(&format!("evil.example:{port}"), ""));
+    let answer = from_peer(&format!("evil.example:{port}"), "");
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer:?}");
     assert!(dir.read("sd.log").contains(
         "CRIT Server 'inet_http_server' serves every client that can reach it without authentication"
@@ -458,18 +460,10 @@ fn protected_mode_refuses_non_loopback_peers() {
     assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
 
     // 3. With credentials the peer gets the usual 401 / 200.
-    let c = dir.write(
-        "sup.conf",
-        &conf(
-            &dir.path,
-            &format!("[inet_http_server]\nport=*:{port}\nusername=u\npassword=p"),
-        ),
-    );
-    let mut daemon = Daemon::start(&dir, &c);
-    assert!(wait_up(&local));
-    let answer = ns.http(&lan, &request(&lan, ""));
+    let mut daemon = start("username=u\npassword=p");
+    let answer = from_peer(&lan, "");
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
-    let answer = ns.http(&lan, &request(&lan, "Authorization: Basic dTpw\r\n"));
+    let answer = from_peer(&lan, "Authorization: Basic dTpw\r\n");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer:?}");
     assert_eq!(daemon.stop(Duration::from_secs(10)), Some(0));
 }
@@ -529,40 +523,23 @@ fn credentials_never_reach_a_log_even_at_blather() {
         );
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer:?}");
     }
-    let page = raw(
+    let page = get(
         &addr,
-        &format!(
-            "GET /index.html HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {good}\r\nConnection: close\r\n\r\n"
-        ),
+        "/index.html",
+        &format!("Host: {addr}\r\nAuthorization: Basic {good}\r\n"),
     );
     assert!(page.starts_with("HTTP/1.1 200 OK"), "{page:?}");
-    let ctl = util::run(
-        &dir,
-        "supervisorctl",
-        &[
-            "-s",
-            &format!("http://{addr}"),
-            "-u",
-            "admin",
-            "-p",
-            SECRET,
-            "status",
-        ],
-    );
-    assert!(util::stdout(&ctl).contains("sleeper"), "{ctl:?}");
-    let ctl_bad = util::run(
-        &dir,
-        "supervisorctl",
-        &[
-            "-s",
-            &format!("http://{addr}"),
-            "-u",
-            "admin",
-            "-p",
-            "nope",
-            "status",
-        ],
-    );
+    let url = format!("http://{addr}");
+    let ctl = |password: &str| {
+        util::run(
+            &dir,
+            "supervisorctl",
+            &["-s", &url, "-u", "admin", "-p", password, "status"],
+        )
+    };
+    let ctl_good = ctl(SECRET);
+    assert!(util::stdout(&ctl_good).contains("sleeper"), "{ctl_good:?}");
+    let ctl_bad = ctl("nope");
     assert!(!ctl_bad.status.success());
     // Failed logins: one line for the first, the rest held back for a minute.
     assert!(util::wait_for(Duration::from_secs(5), || dir

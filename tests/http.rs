@@ -239,43 +239,120 @@ fn compat_cases() -> Vec<(&'static str, String, bool)> {
     ]
 }
 
+/// Our supervisord and the reference's, each on `config` in its own temp dir, up and
+/// listening on their TCP ports; both stopped on drop.
+struct Pair {
+    our_port: u16,
+    ref_port: u16,
+    _daemons: [Daemon; 2],
+    _dirs: [TempDir; 2],
+}
+
+impl Pair {
+    fn start(tag: &str, ref_bin: &Path) -> Pair {
+        let dirs = [
+            TempDir::new(&format!("{tag}-ours")),
+            TempDir::new(&format!("{tag}-ref")),
+        ];
+        let (our_port, ref_port) = (free_port(), free_port());
+        let [ours_dir, ref_dir] = &dirs;
+        let our_conf = ours_dir.write("sup.conf", &config(&ours_dir.path, our_port, "0700"));
+        let ref_conf = ref_dir.write("sup.conf", &config(&ref_dir.path, ref_port, "0700"));
+        let daemons = [
+            Daemon::start(ours_dir, &our_conf),
+            Daemon {
+                child: util::spawn_foreground(&ref_bin.join("supervisord"), ref_dir, &ref_conf),
+            },
+        ];
+        assert!(
+            wait_for_port(our_port) && wait_for_port(ref_port),
+            "daemons did not come up"
+        );
+        Pair {
+            our_port,
+            ref_port,
+            _daemons: daemons,
+            _dirs: dirs,
+        }
+    }
+}
+
 #[test]
 fn raw_responses_match_the_reference() {
     let Some(ref_bin) = util::require_reference("raw_responses_match_the_reference") else {
         return;
     };
-    let ours_dir = TempDir::new("http-ours");
-    let ref_dir = TempDir::new("http-ref");
-    let (our_port, ref_port) = (free_port(), free_port());
-    let our_conf = ours_dir.write("sup.conf", &config(&ours_dir.path, our_port, "0700"));
-    let ref_conf = ref_dir.write("sup.conf", &config(&ref_dir.path, ref_port, "0700"));
-    let _ours = Daemon::start(&ours_dir, &our_conf);
-    let mut reference = Command::new(ref_bin.join("supervisord"))
-        .args(["-n", "-c"])
-        .arg(&ref_conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let up = wait_for_port(our_port) && wait_for_port(ref_port);
+    let pair = Pair::start("http", &ref_bin);
+    let (our_port, ref_port) = (pair.our_port, pair.ref_port);
     let mut failures = Vec::new();
-    if up {
-        for (name, request, compare_eof) in compat_cases() {
-            let quiet = Duration::from_millis(300);
-            let (ours, our_eof) = exchange(our_port, request.as_bytes(), quiet);
-            let (theirs, their_eof) = exchange(ref_port, request.as_bytes(), quiet);
-            if normalize(&ours) != normalize(&theirs) || (compare_eof && our_eof != their_eof) {
-                failures.push(format!(
-                    "{name}:\n  ours   (eof {our_eof}): {:?}\n  theirs (eof {their_eof}): {:?}",
-                    normalize(&ours),
-                    normalize(&theirs)
-                ));
-            }
+    for (name, request, compare_eof) in compat_cases() {
+        let quiet = Duration::from_millis(300);
+        let (ours, our_eof) = exchange(our_port, request.as_bytes(), quiet);
+        let (theirs, their_eof) = exchange(ref_port, request.as_bytes(), quiet);
+        if normalize(&ours) != normalize(&theirs) || (compare_eof && our_eof != their_eof) {
+            failures.push(format!(
+                "{name}:\n  ours   (eof {our_eof}): {:?}\n  theirs (eof {their_eof}): {:?}",
+                normalize(&ours),
+                normalize(&theirs)
+            ));
         }
     }
-    util::unsafe_kill(reference.id() as i32, 15);
-    let _ = reference.wait();
-    assert!(up, "daemons did not come up");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Sends `request`, shuts down the write side (`nc -N`, Python's `shutdown(SHUT_WR)`) and reads
+/// until EOF; returns (bytes, saw EOF within `wait`).
+fn half_closed_exchange(port: u16, request: &[u8], wait: Duration) -> (String, bool) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(wait)).unwrap();
+    s.write_all(request).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    let eof = s.read_to_end(&mut out).is_ok();
+    (String::from_utf8_lossy(&out).into_owned(), eof)
+}
+
+/// Regression: a client that shut down its write side after sending (`printf ... | nc -N`)
+/// got the connection closed without an answer; the reference answers it. Requests sent in
+/// full are answered byte for byte like the reference (a GET, an /RPC2 POST, a pipeline), then
+/// the connection closes.
+#[test]
+fn half_closed_clients_are_answered_like_the_reference() {
+    let Some(ref_bin) =
+        util::require_reference("half_closed_clients_are_answered_like_the_reference")
+    else {
+        return;
+    };
+    let pair = Pair::start("http-half", &ref_bin);
+    let call = util::rpc_body("supervisor.getAPIVersion", &[]);
+    let rpc = format!(
+        "POST /RPC2 HTTP/1.1\r\n{AUTH}Content-Length: {}\r\n\r\n{call}",
+        call.len()
+    );
+    let get = format!("GET /ok.html HTTP/1.1\r\n{AUTH}\r\n");
+    let cases = [
+        ("GET", get.clone(), 1),
+        ("RPC", rpc.clone(), 1),
+        ("pipeline", [get.as_str(), &rpc, &rpc, &get].concat(), 4),
+    ];
+    let mut failures = Vec::new();
+    for (name, request, answers) in &cases {
+        let wait = Duration::from_secs(5);
+        let (ours, our_eof) = half_closed_exchange(pair.our_port, request.as_bytes(), wait);
+        let (theirs, their_eof) = half_closed_exchange(pair.ref_port, request.as_bytes(), wait);
+        let count = |text: &str| text.matches("HTTP/1.1 200 OK\r\n").count();
+        if normalize(&ours) != normalize(&theirs)
+            || !our_eof
+            || !their_eof
+            || count(&ours) != *answers
+        {
+            failures.push(format!(
+                "{name}:\n  ours   (eof {our_eof}): {:?}\n  theirs (eof {their_eof}): {:?}",
+                normalize(&ours),
+                normalize(&theirs)
+            ));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

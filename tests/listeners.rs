@@ -742,3 +742,49 @@ fn a_listener_that_never_reads_blocks_nothing() {
         run.waiting
     );
 }
+
+/// A listener that announces a result of a gigabyte and then writes 64 MiB: ours counts the
+/// body instead of buffering it (the reference would hold all of it), so the daemon's peak
+/// memory stays small while the listener stays BUSY and the daemon keeps serving. Ours only.
+#[test]
+fn a_huge_result_length_is_not_buffered() {
+    let dir = TempDir::new("lshuge");
+    let conf = dir.write(
+        "supervisord.conf",
+        &format!(
+            "[supervisord]\nlogfile=%(here)s/main.log\npidfile=%(here)s/sd.pid\n\n\
+             {}\n\
+             [program:tick]\ncommand=/bin/sleep 1000\nstartsecs=0\n\n\
+             [eventlistener:huge]\nevents=PROCESS_STATE_RUNNING\nstartsecs=0\n\
+             command=/bin/sh -c 'printf \"READY\\n\"; read -r header; \
+             printf \"RESULT 1000000000\\n\"; head -c 67108864 /dev/zero; touch %(here)s/wrote; \
+             exec sleep 1000'\n",
+            util::RPC_SECTIONS
+        ),
+    );
+    let mut daemon = util::Daemon::start(&dir, &conf);
+    let sock = dir.join("s.sock");
+    assert!(
+        wait_for(WAIT, || dir.join("wrote").exists()),
+        "the listener never finished writing"
+    );
+    // `head` has written everything into the pipe; the daemon has read all but the last pipe
+    // buffer once a request behind it is answered.
+    let state = util::rpc_call(&sock, "supervisor.getProcessInfo", &["huge"], WAIT);
+    assert!(state.contains("RUNNING"), "{state}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(peak_kib < 32 * 1024, "daemon peak RSS {peak_kib} KiB");
+    // Still reading the result: neither answered nor a protocol violation.
+    let log = dir.read("main.log");
+    assert!(!log.contains("huge: event was"), "{log}");
+    assert!(
+        !log.contains("huge: has entered the UNKNOWN state"),
+        "{log}"
+    );
+    assert_eq!(daemon.stop(WAIT), Some(0));
+}

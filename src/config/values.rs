@@ -399,6 +399,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shlex_like_python() {
+        let ok: &[(&str, &[&str])] = &[
+            ("/bin/echo a  b", &["/bin/echo", "a", "b"]),
+            ("sh -c 'echo hi; exit 3'", &["sh", "-c", "echo hi; exit 3"]),
+            (r#"a "b \" c" d"#, &["a", "b \" c", "d"]),
+            (r#"a "x\ny""#, &["a", "x\\ny"]),
+            (r"a\ b", &["a b"]),
+            ("a '' b", &["a", "", "b"]),
+            ("/bin/echo\na\nb", &["/bin/echo", "a", "b"]),
+            ("a'b'c", &["abc"]),
+            ("   ", &[]),
+        ];
+        for (input, want) in ok {
+            assert_eq!(shlex_split(input).unwrap(), *want, "{input:?}");
+        }
+        assert_eq!(shlex_split("a 'b"), Err("No closing quotation"));
+        assert_eq!(shlex_split("a \"b"), Err("No closing quotation"));
+        assert_eq!(shlex_split("a \\"), Err("No escaped character"));
+    }
+
+    #[test]
     fn booleans() {
         let cases: &[(&str, Result<bool, &str>)] = &[
             ("true", Ok(true)),

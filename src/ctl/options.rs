@@ -33,7 +33,7 @@ pub enum Parsed {
 
 pub const DEFAULT_SERVERURL: &str = "http://localhost:9001";
 
-/// supervisorctl's options (getopt.rs tests a copy of this table).
+/// supervisorctl's options.
 const OPTIONS: Spec = Spec {
     short_with_arg: "csupr",
     short_flags: "h?i",
@@ -203,6 +203,42 @@ mod tests {
         ] {
             assert_eq!(looks_like_url(url), ok, "{url}");
         }
+    }
+
+    /// The table's own spellings through getopt: long options by unique prefix, an
+    /// underscore in `history_file`, clusters, and the stop at the first command word.
+    #[test]
+    fn options_table_spellings() {
+        let (opts, rest) = getopt(
+            &s(&[
+                "--server", "x", "--user=u", "-iu", "bob", "--hist", "h", "status", "-s",
+            ]),
+            &OPTIONS,
+        )
+        .unwrap();
+        let opts: Vec<(&str, Option<&str>)> = opts
+            .iter()
+            .map(|(o, v)| (o.as_str(), v.as_deref()))
+            .collect();
+        assert_eq!(
+            opts,
+            [
+                ("--serverurl", Some("x")),
+                ("--username", Some("u")),
+                ("-i", None),
+                ("-u", Some("bob")),
+                ("--history_file", Some("h")),
+            ]
+        );
+        assert_eq!(rest, ["status", "-s"]);
+        assert_eq!(
+            getopt(&s(&["--h"]), &OPTIONS),
+            Err("option --h not a unique prefix".to_string())
+        );
+        assert_eq!(
+            getopt(&s(&["--history-file", "x"]), &OPTIONS),
+            Err("option --history-file not recognized".to_string())
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Child pipes: `ChildPipes` owns the parent's side of every child's stdin/stdout/stderr (their
 //! poller tokens, the read buffer, the staging pipe for splices, the per-event read backlog and
-//! the coalescing windows) and drains an output pipe into its child log; the process table
-//! (`impl ProcessTable` below) routes what a drain produced (events, listener replies, closes)
-//! and writes queued bytes to a child's stdin.
+//! the coalescing windows) and drains an output pipe into its child log. The process table's
+//! side (routing what a drain produced, stdin writes) is in `child_output.rs`, so this file
+//! does not depend on the table.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -13,12 +13,11 @@ use std::time::{Duration, Instant, SystemTime};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::process_table::{ProcessTable, Slot};
 use super::tokens;
 use crate::config::model::ProcessConfig;
-use crate::events::Event;
+use crate::events::listener::Listener;
 use crate::events::listener::ListenerAction;
-use crate::logs::{ChannelOutput, Spliced, StagingPipe, WriteReport};
+use crate::logs::{ChannelOutput, Spliced, StagingPipe};
 
 use super::child_log::ChildLog;
 
@@ -49,7 +48,7 @@ pub struct Pipes {
 }
 
 impl Pipes {
-    fn get(&self, stream: Stream) -> Option<&(OwnedFd, Token)> {
+    pub fn get(&self, stream: Stream) -> Option<&(OwnedFd, Token)> {
         match stream {
             Stream::Stdout => self.stdout.as_ref(),
             Stream::Stderr => self.stderr.as_ref(),
@@ -81,7 +80,7 @@ pub enum StdinError {
 }
 
 /// Reads (of up to 128 KiB) per readiness event before other work gets a turn.
-const READS_PER_EVENT: usize = 16;
+pub(super) const READS_PER_EVENT: usize = 16;
 /// Reads allowed when draining the pipes of a child that exited (output written just before
 /// exit must reach the log; a grandchild that keeps writing must not hang the loop).
 pub(super) const READS_AT_EXIT: usize = 256;
@@ -90,7 +89,7 @@ pub(super) const READS_AT_EXIT: usize = 256;
 /// reads). Only chatty children get it: grown pipes count against the user's pipe page budget.
 pub(super) const GROWN_PIPE_SIZE: i32 = 1 << 20;
 /// A drain that moved less than this is "small": the child writes in small pieces.
-const SMALL_DRAIN: usize = 16 * 1024;
+pub(super) const SMALL_DRAIN: usize = 16 * 1024;
 /// How long readiness of a pipe that just had a small drain waits, letting output accumulate
 /// (well under what `tail -f` users notice; at 1 M lines/s it fills well under a grown pipe).
 const COALESCE_WINDOW: Duration = Duration::from_millis(5);
@@ -169,6 +168,15 @@ pub(super) struct Drained {
 }
 
 /// The parent's side of every child pipe.
+/// What one drain reads into: a process's pipes, the log of the stream being drained and, for
+/// an event listener's stdout, its protocol reader. Borrowed from the process table's slot, so
+/// the pipes need not know the table.
+pub(super) struct DrainTarget<'a> {
+    pub pipes: &'a Pipes,
+    pub log: &'a mut ChildLog,
+    pub listener: Option<&'a mut Listener>,
+}
+
 pub struct ChildPipes {
     registry: Registry,
     owners: HashMap<Token, PipeOwner>,
@@ -178,7 +186,7 @@ pub struct ChildPipes {
     /// when it could not be created (output is then spliced straight from the child's pipe).
     staging: Option<StagingPipe>,
     /// Output pipes that still had data when their read limit was reached.
-    backlog: Vec<Token>,
+    pub(super) backlog: Vec<Token>,
     /// Output pipes drained by a small read: their next readiness is acted on at the deadline
     /// (true once an event arrived meanwhile), so a child writing many small pieces costs one
     /// read per window instead of one per write.
@@ -263,7 +271,7 @@ impl ChildPipes {
     /// Readiness of a pipe: whether to act on it now. An output pipe inside its coalescing
     /// window is only marked (and unwatched until the window ends: the edge-triggered poller
     /// would otherwise wake us for every further write of the child).
-    fn ready_now(&mut self, token: Token, now: Instant) -> bool {
+    pub(super) fn ready_now(&mut self, token: Token, now: Instant) -> bool {
         let Some((until, pending)) = self.coalescing.get_mut(&token) else {
             return true;
         };
@@ -281,14 +289,14 @@ impl ChildPipes {
     }
 
     /// Opens a coalescing window for a pipe a small drain just emptied.
-    fn coalesce(&mut self, token: Token, now: Instant) {
+    pub(super) fn coalesce(&mut self, token: Token, now: Instant) {
         self.coalescing
             .insert(token, (now + COALESCE_WINDOW, false));
     }
 
     /// The coalesced pipes whose window is over and that became readable meanwhile (watched
     /// again, to be read now); windows that passed quietly are forgotten.
-    fn take_due(&mut self, now: Instant) -> Vec<Token> {
+    pub(super) fn take_due(&mut self, now: Instant) -> Vec<Token> {
         if self.coalescing.is_empty() {
             return Vec::new();
         }
@@ -313,7 +321,7 @@ impl ChildPipes {
 
     /// The earliest end of a window a pipe waits for (none while no child is writing, so an
     /// idle daemon never wakes).
-    fn coalesce_deadline(&self) -> Option<Instant> {
+    pub(super) fn coalesce_deadline(&self) -> Option<Instant> {
         self.coalescing
             .values()
             .filter(|(_, pending)| *pending)
@@ -324,13 +332,18 @@ impl ChildPipes {
     /// Reads a pipe of `slot` until it is empty (a short read) or WouldBlock (at most
     /// `max_reads` chunks, so one chatty child cannot starve the loop), handing each chunk to the
     /// channel, or splicing it straight into the log file when the channel needs nothing else.
-    fn drain(
+    pub(super) fn drain(
         &mut self,
-        slot: &mut Slot,
+        target: DrainTarget<'_>,
         stream: Stream,
         max_reads: usize,
         wall: SystemTime,
     ) -> Drained {
+        let DrainTarget {
+            pipes,
+            log,
+            mut listener,
+        } = target;
         let mut drained = Drained {
             limited: false,
             bytes: 0,
@@ -338,7 +351,7 @@ impl ChildPipes {
             outputs: Vec::new(),
             listener_actions: Vec::new(),
         };
-        let Some((fd, token)) = slot.pipes.get(stream).filter(|_| stream != Stream::Stdin) else {
+        let Some((fd, token)) = pipes.get(stream).filter(|_| stream != Stream::Stdin) else {
             return drained;
         };
         let (fd, token) = (fd.as_raw_fd(), *token);
@@ -350,10 +363,6 @@ impl ChildPipes {
         let listener_actions = &mut drained.listener_actions;
         let byte_budget = max_reads.saturating_mul(buf.len());
         for _ in 0..max_reads {
-            let log = match stream {
-                Stream::Stdout => &mut slot.stdout_log,
-                _ => &mut slot.stderr_log,
-            };
             if log.splice_ready() {
                 // The same bytes per turn as the reads would move, so a chatty child gets no
                 // longer turns than before.
@@ -398,11 +407,8 @@ impl ChildPipes {
                 Ok(n) => {
                     total += n;
                     let data = &buf[..n];
-                    match stream {
-                        Stream::Stdout => outputs.extend(slot.stdout_log.feed(data, wall)),
-                        _ => outputs.extend(slot.stderr_log.feed(data, wall)),
-                    }
-                    if let (Stream::Stdout, Some(listener)) = (stream, slot.listener.as_mut()) {
+                    outputs.extend(log.feed(data, wall));
+                    if let Some(listener) = listener.as_mut() {
                         listener_actions.extend(listener.feed(data));
                     }
                     // A short read emptied the pipe, so the child's next write wakes the
@@ -423,9 +429,6 @@ impl ChildPipes {
         if total >= 32 * 1024 && !eof && self.grown.insert(token) {
             grow_pipe(fd);
         }
-        // One add per drain (reads and splices alike) keeps the count free on the hot path.
-        let channel = usize::from(stream != Stream::Stdout);
-        slot.log_bytes[channel] = slot.log_bytes[channel].saturating_add(total as u64);
         drained.limited = limited;
         drained.bytes = total;
         drained.eof = eof;
@@ -433,232 +436,10 @@ impl ChildPipes {
     }
 
     /// Stops watching a pipe that is being closed and forgets its token.
-    fn forget(&mut self, fd: RawFd, token: Token) {
+    pub(super) fn forget(&mut self, fd: RawFd, token: Token) {
         let _ = self.registry.deregister(&mut SourceFd(&fd));
         self.owners.remove(&token);
         self.coalescing.remove(&token);
         self.grown.remove(&token);
-    }
-}
-
-impl ProcessTable {
-    /// A child pipe is ready: read output until WouldBlock, or flush queued stdin. An output
-    /// pipe inside its coalescing window is only marked; `service_coalesced` reads it later.
-    pub fn on_pipe_event(&mut self, token: Token, now: Instant) {
-        if self.pipes.ready_now(token, now) {
-            self.read_pipe_now(token, now);
-        }
-    }
-
-    fn read_pipe_now(&mut self, token: Token, now: Instant) {
-        let Some(owner) = self.pipes.owner(token).cloned() else {
-            return;
-        };
-        let Some((gi, pi)) = self.find(&owner.group, &owner.process.name) else {
-            return;
-        };
-        if owner.stream == Stream::Stdin {
-            self.flush_stdin(gi, pi);
-            return;
-        }
-        let (limited, bytes) = self.drain_pipe_counted(gi, pi, owner.stream, READS_PER_EVENT);
-        if limited && !self.pipes.backlog.contains(&token) {
-            self.pipes.backlog.push(token);
-        }
-        // An event listener's replies steer the protocol: never delay them.
-        let is_listener = self.groups[gi].slots[pi].listener.is_some();
-        let still_open = self.pipes.owns(token);
-        if !limited && still_open && !is_listener && bytes > 0 && bytes < SMALL_DRAIN {
-            self.pipes.coalesce(token, now);
-        }
-    }
-
-    /// Reads the coalesced pipes whose window is over and that became readable meanwhile;
-    /// forgets windows that passed quietly. Returns the earliest pending window end (the loop's
-    /// deadline; none while no child is writing, so an idle daemon never wakes).
-    pub fn service_coalesced(&mut self, now: Instant) -> Option<Instant> {
-        for token in self.pipes.take_due(now) {
-            self.read_pipe_now(token, now);
-        }
-        self.pipes.coalesce_deadline()
-    }
-
-    /// Pipes left readable by the per-event read limit get another turn (the poller is
-    /// edge-triggered, so nothing else would wake us for them). Returns whether any remain.
-    pub fn service_backlog(&mut self, now: Instant) -> bool {
-        for token in std::mem::take(&mut self.pipes.backlog) {
-            self.on_pipe_event(token, now);
-        }
-        !self.pipes.backlog.is_empty()
-    }
-
-    /// Drains an output pipe (see `ChildPipes::drain`) and routes the result; closes it on
-    /// EOF. Returns true when the limit stopped it (more may be waiting).
-    pub(super) fn drain_pipe(
-        &mut self,
-        gi: usize,
-        pi: usize,
-        stream: Stream,
-        max_reads: usize,
-    ) -> bool {
-        self.drain_pipe_counted(gi, pi, stream, max_reads).0
-    }
-
-    /// `drain_pipe`, also returning how many bytes it read.
-    fn drain_pipe_counted(
-        &mut self,
-        gi: usize,
-        pi: usize,
-        stream: Stream,
-        max_reads: usize,
-    ) -> (bool, usize) {
-        let slot = &mut self.groups[gi].slots[pi];
-        if slot.pipes.get(stream).is_none() || stream == Stream::Stdin {
-            return (false, 0);
-        }
-        let drained = self.pipes.drain(slot, stream, max_reads, self.wall);
-        self.handle_channel_outputs(gi, pi, stream, drained.outputs);
-        let group = self.groups[gi].config.name.clone();
-        self.apply_listener_actions(&group, drained.listener_actions);
-        if drained.eof {
-            self.close_pipe(gi, pi, stream);
-        }
-        (drained.limited, drained.bytes)
-    }
-    /// Carries out what an output channel asked for: events, main-log copies, write problems.
-    pub(super) fn handle_channel_outputs(
-        &mut self,
-        gi: usize,
-        pi: usize,
-        stream: Stream,
-        outputs: Vec<ChannelOutput>,
-    ) {
-        if outputs.is_empty() {
-            return;
-        }
-        let group = self.groups[gi].config.name.clone();
-        let process = &self.groups[gi].slots[pi].process;
-        let (name, pid) = (process.name().to_string(), process.pid);
-        let stderr = stream == Stream::Stderr;
-        let text = |data: &[u8]| match std::str::from_utf8(data) {
-            Ok(t) => t.to_string(),
-            Err(_) => format!("Undecodable: {}", crate::python::py_bytes_repr(data)),
-        };
-        for output in outputs {
-            match output {
-                ChannelOutput::MainLogDebug(msg) => log::debug!("{msg}"),
-                ChannelOutput::WriteProblem(report @ WriteReport::Failed { .. }) => {
-                    log::warn!("{report}")
-                }
-                ChannelOutput::WriteProblem(report) => log::info!("{report}"),
-                ChannelOutput::LogEvent(data) => self.bus.emit(Event::ProcessLog {
-                    stderr,
-                    process: name.clone(),
-                    group: group.clone(),
-                    pid,
-                    data: text(&data),
-                }),
-                ChannelOutput::CommEvent(data) => self.bus.emit(Event::ProcessCommunication {
-                    stderr,
-                    process: name.clone(),
-                    group: group.clone(),
-                    pid,
-                    data: text(&data),
-                }),
-            }
-        }
-    }
-
-    pub(super) fn close_pipe(&mut self, gi: usize, pi: usize, stream: Stream) {
-        let slot = &mut self.groups[gi].slots[pi];
-        let entry = match stream {
-            Stream::Stdout => slot.pipes.stdout.take(),
-            Stream::Stderr => slot.pipes.stderr.take(),
-            Stream::Stdin => {
-                slot.stdin_buffer.clear();
-                slot.pipes.stdin.take()
-            }
-        };
-        let Some((fd, token)) = entry else {
-            return;
-        };
-        self.pipes.forget(fd.as_raw_fd(), token);
-        let outputs = match stream {
-            Stream::Stdout => slot.stdout_log.finish(self.wall),
-            Stream::Stderr => slot.stderr_log.finish(self.wall),
-            Stream::Stdin => Vec::new(),
-        };
-        self.handle_channel_outputs(gi, pi, stream, outputs);
-    }
-
-    /// Queues bytes for a running child's stdin and writes what fits now.
-    pub fn write_stdin(&mut self, gi: usize, pi: usize, data: &[u8]) -> Result<(), StdinError> {
-        let slot = &mut self.groups[gi].slots[pi];
-        if slot.process.pid == 0 || slot.process.killing || slot.pipes.stdin.is_none() {
-            return Err(StdinError::Closed);
-        }
-        slot.stdin_buffer.extend_from_slice(data);
-        match self.flush_stdin(gi, pi) {
-            Some(e) if e.raw_os_error() == Some(libc::EPIPE) => Err(StdinError::Closed),
-            Some(e) => Err(StdinError::Failed(e.to_string())),
-            None => Ok(()),
-        }
-    }
-
-    /// Writes queued stdin bytes until the pipe is full; closes stdin on EPIPE. Returns the
-    /// error that stopped writing (other than WouldBlock).
-    fn flush_stdin(&mut self, gi: usize, pi: usize) -> Option<io::Error> {
-        let slot = &mut self.groups[gi].slots[pi];
-        let fd = slot.pipes.stdin.as_ref()?.0.as_raw_fd();
-        while !slot.stdin_buffer.is_empty() {
-            match crate::sys::write(fd, &slot.stdin_buffer) {
-                Ok(n) => {
-                    slot.stdin_buffer.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-                Err(e) => {
-                    if e.raw_os_error() == Some(libc::EPIPE) {
-                        self.close_pipe(gi, pi, Stream::Stdin);
-                    }
-                    return Some(e);
-                }
-            }
-        }
-        None
-    }
-
-    /// Descriptors of child log targets that still hold queued bytes (to wait on for
-    /// writability).
-    pub fn pending_log_fds(&self, out: &mut Vec<RawFd>) {
-        for group in &self.groups {
-            for slot in &group.slots {
-                out.extend(slot.stdout_log.pending_fd());
-                out.extend(slot.stderr_log.pending_fd());
-            }
-        }
-    }
-
-    /// Log targets that are full pipes or ttys (`stdout_logfile=/dev/stdout`) keep bytes queued;
-    /// retry them. Returns whether anything is still queued.
-    pub fn flush_pending_logs(&mut self) -> bool {
-        let mut still_pending = false;
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
-                for stream in [Stream::Stdout, Stream::Stderr] {
-                    let slot = &mut self.groups[gi].slots[pi];
-                    let log = match stream {
-                        Stream::Stdout => &mut slot.stdout_log,
-                        _ => &mut slot.stderr_log,
-                    };
-                    if !log.has_pending() {
-                        continue;
-                    }
-                    let outputs = log.flush_pending();
-                    still_pending |= log.has_pending();
-                    self.handle_channel_outputs(gi, pi, stream, outputs);
-                }
-            }
-        }
-        still_pending
     }
 }

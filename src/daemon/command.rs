@@ -1,6 +1,7 @@
 //! Turning a `command=` line into an executable path and argv before fork, with the reference's
 //! spawnerr messages (shlex split, PATH lookup, existence/permission checks).
 
+use crate::config::values::shlex_split;
 use crate::python::py_repr;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -15,67 +16,6 @@ const DEFAULT_PATH: &str = "/bin:/usr/bin:/usr/local/bin";
 pub struct Resolved {
     pub filename: String,
     pub argv: Vec<String>,
-}
-
-/// Splits like Python's `shlex.split` (POSIX mode, no comments).
-pub fn shlex_split(s: &str) -> Result<Vec<String>, &'static str> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(next) => word.push(next),
-                    None => return Err("No escaped character"),
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(q) => word.push(q),
-                        None => return Err("No closing quotation"),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(e @ ('"' | '\\')) => word.push(e),
-                            Some(other) => {
-                                word.push('\\');
-                                word.push(other);
-                            }
-                            None => return Err("No escaped character"),
-                        },
-                        Some(q) => word.push(q),
-                        None => return Err("No closing quotation"),
-                    }
-                }
-            }
-            other => {
-                in_word = true;
-                word.push(other);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
 }
 
 /// Resolves `command` as the reference's `get_execv_args` + `check_execv_args`.
@@ -176,27 +116,6 @@ pub fn errno_name(code: i32) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shlex_like_python() {
-        let ok: &[(&str, &[&str])] = &[
-            ("/bin/echo a  b", &["/bin/echo", "a", "b"]),
-            ("sh -c 'echo hi; exit 3'", &["sh", "-c", "echo hi; exit 3"]),
-            (r#"a "b \" c" d"#, &["a", "b \" c", "d"]),
-            (r#"a "x\ny""#, &["a", "x\\ny"]),
-            (r"a\ b", &["a b"]),
-            ("a '' b", &["a", "", "b"]),
-            ("/bin/echo\na\nb", &["/bin/echo", "a", "b"]),
-            ("a'b'c", &["abc"]),
-            ("   ", &[]),
-        ];
-        for (input, want) in ok {
-            assert_eq!(shlex_split(input).unwrap(), *want, "{input:?}");
-        }
-        assert_eq!(shlex_split("a 'b"), Err("No closing quotation"));
-        assert_eq!(shlex_split("a \"b"), Err("No closing quotation"));
-        assert_eq!(shlex_split("a \\"), Err("No escaped character"));
-    }
 
     #[test]
     fn resolve_messages() {

@@ -7,9 +7,11 @@
 
 pub mod child_io;
 pub mod child_log;
+pub mod child_output;
 pub mod command;
 mod deadlines;
 pub mod dep_gate;
+pub mod dependencies;
 pub mod event_bus;
 pub mod event_loop;
 pub mod fcgi;

@@ -558,3 +558,135 @@ fn a_connection_never_stops_reading_while_waiting_for_input() {
         );
     }
 }
+
+#[test]
+fn a_rendered_body_gives_the_same_bytes_as_a_response() {
+    // respond_rendered writes the head after the body and moves it in front: the bytes, the
+    // access-log entry and what happens next must be those of `respond`, for both versions,
+    // with and without a response still queued before it.
+    let t0 = Instant::now();
+    for request in [
+        "GET /m HTTP/1.1\r\n\r\n",
+        "GET /m HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "GET /m HTTP/1.0\r\n\r\n",
+    ] {
+        let body = "x 1\n".repeat(300);
+        let mut outputs = Vec::new();
+        for rendered in [false, true] {
+            let mut conn = Conn::new(t0);
+            // A first request answered but not yet sent, so the body starts mid-buffer.
+            conn.on_input(b"GET /a HTTP/1.1\r\n\r\n", t0);
+            conn.advance(&limits(), None, t0, wall()).unwrap();
+            assert!(conn.respond(&Response::ok("text/plain", "A"), t0, wall()));
+            conn.on_input(request.as_bytes(), t0);
+            conn.advance(&limits(), None, t0, wall()).unwrap();
+            let answered = if rendered {
+                conn.respond_rendered("text/plain", |out| out.extend(body.bytes()), t0, wall())
+            } else {
+                conn.respond(&Response::ok("text/plain", body.as_str()), t0, wall())
+            };
+            assert!(answered, "{request:?}");
+            let text = output(&mut conn, t0);
+            outputs.push((text, conn.take_access_entries(), conn.ready_to_shut_down()));
+        }
+        assert!(outputs[0].0.ends_with(&body), "{request:?}");
+        assert_eq!(outputs[0], outputs[1], "{request:?}");
+    }
+}
+
+/// Regression: a client that sent its requests and then shut down its write side (`nc -N`,
+/// `shutdown(SHUT_WR)`) got no answer: the EOF closed the connection before the requests were
+/// parsed. Now every request received in full is answered (pipelined ones and /RPC2 POSTs
+/// too), then the connection ends; a partial request left behind is dropped.
+#[test]
+fn half_closed_client_gets_answers_to_what_it_sent_in_full() {
+    let t0 = Instant::now();
+    let cases: [(&str, &[&str]); 4] = [
+        ("GET /a HTTP/1.1\r\n\r\n", &["/a"]),
+        (
+            "POST /RPC2 HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+            &["/RPC2"],
+        ),
+        (
+            "GET /a HTTP/1.1\r\n\r\nPOST /RPC2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            &["/a", "/RPC2", "/c"],
+        ),
+        ("GET /a HTTP/1.1\r\n\r\nGET /partial HTT", &["/a"]),
+    ];
+    for (input, targets) in cases {
+        let mut conn = Conn::new(t0);
+        conn.on_input(input.as_bytes(), t0);
+        assert_eq!(conn.on_eof(), EofOutcome::AnswerFirst, "{input:?}");
+        assert_eq!(
+            conn.read_room(&limits()),
+            0,
+            "nothing is read after the EOF"
+        );
+        let mut got = Vec::new();
+        while let Some(accepted) = conn.advance(&limits(), None, t0, wall()) {
+            // The daemon holds the request: the connection waits for it.
+            assert!(!conn.finished_after_eof(), "{input:?}");
+            got.push(accepted.head.target);
+            conn.respond(&Response::ok("text/plain", "x"), t0, wall());
+        }
+        assert_eq!(got, targets, "{input:?}");
+        // The answers are still to be written: they go out first, then the connection ends.
+        assert!(!conn.finished_after_eof());
+        assert!(conn.ready_to_shut_down() || !conn.pending_output().is_empty());
+        let text = output(&mut conn, t0);
+        assert_eq!(
+            text.matches(" 200 OK\r\n").count(),
+            targets.len(),
+            "{text:?}"
+        );
+        assert!(conn.ready_to_shut_down(), "{input:?}");
+        conn.start_draining(t0);
+        assert!(conn.finished_after_eof(), "{input:?}");
+    }
+}
+
+/// The EOF closes at once whenever nothing the peer sent is left to answer: no request or a
+/// partial one (head or body), a request the daemon was already holding when the peer left
+/// (the reference drops its reply too), a stream, or draining after our last response.
+#[test]
+fn eof_closes_at_once_when_nothing_is_left_to_answer() {
+    let t0 = Instant::now();
+    for input in [
+        "",
+        "\r\n\r\n",
+        "GET /ok.ht",
+        "POST /RPC2 HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+    ] {
+        let mut conn = Conn::new(t0);
+        conn.on_input(input.as_bytes(), t0);
+        assert_eq!(conn.advance(&limits(), None, t0, wall()), None);
+        assert_eq!(conn.on_eof(), EofOutcome::AnswerFirst, "{input:?}");
+        assert_eq!(conn.advance(&limits(), None, t0, wall()), None);
+        assert!(conn.finished_after_eof(), "{input:?}");
+    }
+    // Held by the daemon when the EOF comes.
+    let mut conn = Conn::new(t0);
+    conn.on_input(b"GET /a HTTP/1.1\r\n\r\n", t0);
+    assert!(conn.advance(&limits(), None, t0, wall()).is_some());
+    assert_eq!(conn.on_eof(), EofOutcome::Close);
+    // Streaming.
+    let mut conn = Conn::new(t0);
+    conn.on_input(b"GET /logtail/x HTTP/1.1\r\n\r\n", t0);
+    assert!(conn.advance(&limits(), None, t0, wall()).is_some());
+    assert!(conn.start_stream(200, &[], wall()));
+    assert_eq!(conn.on_eof(), EofOutcome::Close);
+    // After an error response: written first, then the EOF ends the drain.
+    let mut conn = Conn::new(t0);
+    conn.on_input(b"HELLO\r\n\r\n", t0);
+    assert_eq!(conn.advance(&limits(), None, t0, wall()), None);
+    assert_eq!(
+        conn.on_eof(),
+        EofOutcome::AnswerFirst,
+        "Closing flushes first"
+    );
+    assert!(!conn.finished_after_eof());
+    assert!(output(&mut conn, t0).starts_with("HTTP/1.1 400 "));
+    assert!(conn.ready_to_shut_down());
+    conn.start_draining(t0);
+    assert!(conn.finished_after_eof());
+}

@@ -815,3 +815,82 @@ fn every_way_a_connection_ends_frees_its_slot() {
         }
     }
 }
+
+/// Regression: a client that sends its requests and then shuts down its write side (`printf
+/// ... | nc -N`, Python's `shutdown(SHUT_WR)`) got the connection closed without an answer.
+/// Now, on TCP and the unix socket, every request it sent in full is answered (a single GET,
+/// an /RPC2 POST, a pipeline longer than one read's room), then the connection closes and its
+/// slot is free; a request cut short by the EOF is not answered.
+#[test]
+fn half_closed_clients_get_answers_to_what_they_sent_in_full() {
+    let dir = TempDir::new("halfclose");
+    let path = dir.join("s.sock");
+    let on_unix_server = Running::start(
+        Server::bind(&[unix_config(&path, 0o700, None)], &[], test_limits()).unwrap(),
+    );
+    let (on_tcp, port) = start_tcp(None);
+    let get = "GET /ok.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let rpc = "POST /RPC2 HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+    // Longer than the head limit: read in several rounds, answered in between.
+    let many = [get, rpc]
+        .concat()
+        .repeat(test_limits().max_head_bytes / 60);
+    let cases: Vec<(String, usize)> = vec![
+        (get.to_string(), 1),
+        (rpc.to_string(), 1),
+        ([get, rpc, get].concat(), 3),
+        (many.clone(), many.matches(" HTTP/1.1\r\n").count()),
+        ([rpc, "GET /ok.html HTT"].concat(), 1),
+    ];
+    for (input, answers) in &cases {
+        for on_unix in [false, true] {
+            let what = format!("{} requests (unix {on_unix})", answers);
+            let (text, eof) = if on_unix {
+                let mut s = unix(&path);
+                s.write_all(input.as_bytes()).unwrap();
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+                read_all(&mut s, Duration::from_secs(3))
+            } else {
+                let mut s = tcp(port);
+                s.write_all(input.as_bytes()).unwrap();
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+                read_all(&mut s, Duration::from_secs(3))
+            };
+            assert!(eof, "{what}: not closed: {text:?}");
+            assert_eq!(
+                text.matches("HTTP/1.1 200 OK\r\n").count(),
+                *answers,
+                "{what}: {text:?}"
+            );
+            assert_eq!(
+                text.matches("hello").count(),
+                input.matches("hello").count()
+            );
+            let running = if on_unix { &on_unix_server } else { &on_tcp };
+            running.wait_all_closed(&what);
+        }
+    }
+}
+
+/// A half-closed client's request that the daemon holds keeps its connection (the reply is
+/// still to come); the same client closing entirely (on a unix socket the server sees HUP)
+/// frees the slot at once.
+#[test]
+fn a_held_request_waits_for_a_half_closed_client_but_not_for_a_gone_one() {
+    let dir = TempDir::new("halfhold");
+    let path = dir.join("s.sock");
+    let running = Running::start(
+        Server::bind(&[unix_config(&path, 0o700, None)], &[], test_limits()).unwrap(),
+    );
+    let mut s = unix(&path);
+    s.write_all(b"POST /RPC2 HTTP/1.1\r\nContent-Length: 4\r\n\r\nhold")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    wait_for("the connection", Duration::from_secs(3), || {
+        running.clients() == 1
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(running.clients(), 1, "held for the daemon's reply");
+    drop(s);
+    running.wait_all_closed("the gone client's slot to be freed");
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use mio::event::Event;
 use mio::{Interest, Registry, Token};
 
-use super::connection::{Accepted, Conn, TimeoutOutcome};
+use super::connection::{Accepted, Conn, EofOutcome, TimeoutOutcome};
 use super::listener::{self, BindError, UnixSocket};
 use super::policy::{self, RequestFacts, ServerPolicy, Verdict};
 use super::ratelimit::RateLimit;
@@ -297,6 +297,12 @@ impl Server {
             self.accept_all(registry, index, now, &mut out);
         } else if index - self.listeners.len() < self.clients.len() {
             let slot = index - self.listeners.len();
+            // Nothing can reach the peer any more (HUP: a unix socket's peer closed, or both
+            // directions are shut; an error such as a reset): whatever it asked is moot.
+            if event.is_write_closed() {
+                self.close(slot);
+                return out;
+            }
             // Remembered because the event comes once: a connection that has stopped reading
             // (a full pipeline behind a request the daemon still holds) would not see its EOF.
             if (event.is_read_closed() || event.is_error())
@@ -316,6 +322,26 @@ impl Server {
         let mut out = Vec::new();
         if let Some(client) = self.client_mut(id) {
             client.conn.respond(&response, now, SystemTime::now());
+            self.service(id.slot, now, &mut out);
+        }
+        out
+    }
+
+    /// A 200 whose body `render` writes straight into the connection's output buffer (see
+    /// `Conn::respond_rendered`: for large bodies such as /metrics).
+    #[must_use]
+    pub fn respond_rendered(
+        &mut self,
+        id: RequestId,
+        content_type: &str,
+        render: impl FnOnce(&mut Vec<u8>),
+        now: Instant,
+    ) -> Vec<Request> {
+        let mut out = Vec::new();
+        if let Some(client) = self.client_mut(id) {
+            client
+                .conn
+                .respond_rendered(content_type, render, now, SystemTime::now());
             self.service(id.slot, now, &mut out);
         }
         out
@@ -520,23 +546,28 @@ impl Server {
     /// repeats until nothing moves. Any I/O error closes only this connection.
     fn service(&mut self, slot: usize, now: Instant, out: &mut Vec<Request>) {
         let mut buf = [0u8; 16 * 1024];
+        // A request handed to the daemon in this call is answered right after it returns (or
+        // held): an EOF read behind it now must not count as the peer leaving a held request.
+        let mut dispatched_here = false;
         loop {
             let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else {
                 return;
             };
             let mut progressed = false;
+            let reading = !(dispatched_here && client.conn.is_dispatched());
             // Read.
             loop {
                 let room = client.conn.read_room(&self.limits).min(buf.len());
-                if room == 0 {
+                if room == 0 || !reading {
                     break;
                 }
                 match client.stream.recv(&mut buf[..room]) {
                     Ok(0) => {
-                        if client.conn.closes_on_eof() {
+                        if client.conn.on_eof() == EofOutcome::Close {
                             self.close(slot);
                             return;
                         }
+                        progressed = true;
                         break;
                     }
                     Ok(n) => {
@@ -552,7 +583,8 @@ impl Server {
                 }
             }
             // Not reading (its buffer is full) yet gone: the EOF read above would have closed it.
-            if client.peer_gone
+            if reading
+                && client.peer_gone
                 && client.conn.read_room(&self.limits) == 0
                 && client.conn.closes_on_eof()
             {
@@ -568,6 +600,7 @@ impl Server {
                     .advance(&self.limits, listener.credentials.as_ref(), now, wall)
             {
                 progressed = true;
+                dispatched_here = true;
                 let request = make_request(accepted, slot, client, &listener.section);
                 let facts = RequestFacts {
                     method: &request.method,
@@ -639,6 +672,10 @@ impl Server {
                 client.shut = true;
                 client.conn.start_draining(now);
                 progressed = true;
+            }
+            if client.conn.finished_after_eof() {
+                self.close(slot);
+                return;
             }
             if !progressed {
                 return;

@@ -41,6 +41,8 @@ pub struct Web {
     tail_token: Option<Token>,
     /// An XML-RPC reply of at least `LARGE_REPLY` bytes was made since the last heap trim.
     large_reply: bool,
+    /// What `/metrics` reads once and keeps (the daemon's start time).
+    metrics: metrics::Metrics,
 }
 
 impl Web {
@@ -60,6 +62,7 @@ impl Web {
             live: Live::default(),
             tail_token: None,
             large_reply: false,
+            metrics: metrics::Metrics::default(),
         })
     }
 
@@ -269,7 +272,18 @@ impl Web {
                     Probe::Readyz => {
                         probes::readyz(backend.supervisor_state(), &backend.statuses())
                     }
-                    Probe::Metrics => metrics::response(&backend.statuses(), wall),
+                    Probe::Metrics => {
+                        // Rendered straight into the connection's buffer (~1 KB per process).
+                        let statuses = backend.statuses();
+                        let metrics = &mut self.metrics;
+                        let render = |out: &mut Vec<u8>| metrics.write(out, &statuses, wall);
+                        return self.server.respond_rendered(
+                            request.id,
+                            metrics::CONTENT_TYPE,
+                            render,
+                            now,
+                        );
+                    }
                 };
                 self.server.respond(request.id, response, now)
             }
