@@ -103,6 +103,7 @@ impl ProcessTable {
         // One add per drain (reads and splices alike) keeps the count free on the hot path.
         let channel = usize::from(stream != Stream::Stdout);
         slot.log_bytes[channel] = slot.log_bytes[channel].saturating_add(drained.bytes as u64);
+        self.note_pending_log(gi, pi);
         self.handle_channel_outputs(gi, pi, stream, drained.outputs);
         let group = self.groups[gi].config.name.clone();
         self.apply_listener_actions(&group, drained.listener_actions);
@@ -174,7 +175,17 @@ impl ProcessTable {
             Stream::Stderr => slot.stderr_log.finish(self.wall),
             Stream::Stdin => Vec::new(),
         };
+        self.note_pending_log(gi, pi);
         self.handle_channel_outputs(gi, pi, stream, outputs);
+    }
+
+    /// Lists the process for retries if output was just written to its logs and some of it
+    /// waits for a full target. Every write to a child log goes through a drain or a close,
+    /// and both end here: nothing queued is left without a retry.
+    fn note_pending_log(&mut self, gi: usize, pi: usize) {
+        let slot = &self.groups[gi].slots[pi];
+        let pending = slot.stdout_log.has_pending() || slot.stderr_log.has_pending();
+        self.pending_logs.note(gi, pi, pending);
     }
 
     /// Queues bytes for a running child's stdin and writes what fits now.
@@ -216,35 +227,35 @@ impl ProcessTable {
     /// Descriptors of child log targets that still hold queued bytes (to wait on for
     /// writability).
     pub fn pending_log_fds(&self, out: &mut Vec<RawFd>) {
-        for group in &self.groups {
-            for slot in &group.slots {
-                out.extend(slot.stdout_log.pending_fd());
-                out.extend(slot.stderr_log.pending_fd());
-            }
+        for (gi, pi) in self.pending_logs.iter() {
+            let slot = &self.groups[gi].slots[pi];
+            out.extend(slot.stdout_log.pending_fd());
+            out.extend(slot.stderr_log.pending_fd());
         }
     }
 
     /// Log targets that are full pipes or ttys (`stdout_logfile=/dev/stdout`) keep bytes queued;
-    /// retry them. Returns whether anything is still queued.
+    /// retry them. Only the processes listed in `pending_logs` are visited (a pass costs what
+    /// is queued, not the number of programs). Returns whether anything is still queued.
     pub fn flush_pending_logs(&mut self) -> bool {
-        let mut still_pending = false;
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
-                for stream in [Stream::Stdout, Stream::Stderr] {
-                    let slot = &mut self.groups[gi].slots[pi];
-                    let log = match stream {
-                        Stream::Stdout => &mut slot.stdout_log,
-                        _ => &mut slot.stderr_log,
-                    };
-                    if !log.has_pending() {
-                        continue;
-                    }
-                    let outputs = log.flush_pending();
-                    still_pending |= log.has_pending();
-                    self.handle_channel_outputs(gi, pi, stream, outputs);
-                }
-            }
+        if self.pending_logs.is_empty() {
+            return false;
         }
-        still_pending
+        for (gi, pi) in self.pending_logs.take() {
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                let slot = &mut self.groups[gi].slots[pi];
+                let log = match stream {
+                    Stream::Stdout => &mut slot.stdout_log,
+                    _ => &mut slot.stderr_log,
+                };
+                if !log.has_pending() {
+                    continue;
+                }
+                let outputs = log.flush_pending();
+                self.handle_channel_outputs(gi, pi, stream, outputs);
+            }
+            self.note_pending_log(gi, pi);
+        }
+        !self.pending_logs.is_empty()
     }
 }

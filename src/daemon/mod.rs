@@ -19,6 +19,7 @@ pub mod health_checks;
 mod health_table;
 pub mod listeners;
 pub mod notify;
+mod pending_logs;
 pub mod plan;
 pub mod process_table;
 pub mod rpc_backend;

@@ -83,6 +83,9 @@ pub struct ProcessTable {
     /// Every process's next deadline (startsecs, backoff, stopwaitsecs, restart delays): the
     /// loop takes the due ones and its timeout from here, never visiting every process.
     deadlines: super::deadlines::Deadlines,
+    /// Processes whose child logs hold bytes queued for a full pipe/tty target: the loop
+    /// retries only these (see `flush_pending_logs`).
+    pub(super) pending_logs: super::pending_logs::PendingLogs,
     /// Some AUTO log file is named but not created yet (see `create_auto_logs_step`).
     auto_logs_pending: bool,
     /// Processes still to be autostarted, in start order.
@@ -149,6 +152,7 @@ impl ProcessTable {
             groups: Vec::new(),
             health: super::health_checks::HealthChecks::default(),
             deadlines: Default::default(),
+            pending_logs: Default::default(),
             pipes: ChildPipes::new(registry),
             bus: EventBus::new(event_serial, SystemTime::now()),
             auto_logs_pending: false,
@@ -264,8 +268,16 @@ impl ProcessTable {
         Ok(())
     }
 
-    /// Files every process's deadlines anew (process and health): group indexes moved.
+    /// Files every process's deadlines anew (process and health) and lists its queued log
+    /// output anew: group indexes moved.
     fn refile_all_deadlines(&mut self) {
+        self.pending_logs.rebuild(self.groups.iter().enumerate().flat_map(|(gi, g)| {
+            g.slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.stdout_log.has_pending() || s.stderr_log.has_pending())
+                .map(move |(pi, _)| (gi, pi))
+        }));
         self.deadlines.clear();
         for gi in 0..self.groups.len() {
             for pi in 0..self.groups[gi].slots.len() {
