@@ -271,13 +271,14 @@ impl ProcessTable {
     /// Files every process's deadlines anew (process and health) and lists its queued log
     /// output anew: group indexes moved.
     fn refile_all_deadlines(&mut self) {
-        self.pending_logs.rebuild(self.groups.iter().enumerate().flat_map(|(gi, g)| {
-            g.slots
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.stdout_log.has_pending() || s.stderr_log.has_pending())
-                .map(move |(pi, _)| (gi, pi))
-        }));
+        self.pending_logs
+            .rebuild(self.groups.iter().enumerate().flat_map(|(gi, g)| {
+                g.slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.stdout_log.has_pending() || s.stderr_log.has_pending())
+                    .map(move |(pi, _)| (gi, pi))
+            }));
         self.deadlines.clear();
         for gi in 0..self.groups.len() {
             for pi in 0..self.groups[gi].slots.len() {
