@@ -626,11 +626,13 @@ impl ProcessTable {
         let owner = (process.group.clone(), process.config.clone());
         let stdin = child
             .stdin
-            .and_then(|fd| self.pipes.register(fd, &owner, Stream::Stdin));
-        let stdout = self.pipes.register(child.stdout, &owner, Stream::Stdout);
+            .and_then(|fd| self.pipes.register(fd, &owner, (gi, pi), Stream::Stdin));
+        let stdout = self
+            .pipes
+            .register(child.stdout, &owner, (gi, pi), Stream::Stdout);
         let stderr = child
             .stderr
-            .and_then(|fd| self.pipes.register(fd, &owner, Stream::Stderr));
+            .and_then(|fd| self.pipes.register(fd, &owner, (gi, pi), Stream::Stderr));
         self.groups[gi].slots[pi].pipes = Pipes {
             stdin,
             stdout,
