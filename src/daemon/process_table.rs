@@ -267,13 +267,18 @@ impl ProcessTable {
     /// Files every process's deadlines anew (process and health): group indexes moved.
     fn refile_all_deadlines(&mut self) {
         self.deadlines.clear();
+        self.health.schedule.clear();
         for gi in 0..self.groups.len() {
             for pi in 0..self.groups[gi].slots.len() {
-                self.groups[gi].slots[pi].filed = None;
+                let slot = &mut self.groups[gi].slots[pi];
+                slot.filed = None;
+                if let Some(health) = slot.health.as_mut() {
+                    health.scheduled = None;
+                }
                 self.refile_process(gi, pi);
+                self.reschedule_health(gi, pi);
             }
         }
-        self.rebuild_health_schedule();
     }
 
     /// Moves the process's entry in `deadlines` to its machine's next deadline (after every
