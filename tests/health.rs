@@ -43,6 +43,16 @@ fn wait_log(dir: &TempDir, needle: &str) -> bool {
     wait_for(WAIT, || main_log(dir).contains(needle))
 }
 
+/// Waits for `needle` in the main log; fails with the whole log when it does not come.
+#[track_caller]
+fn expect_log(dir: &TempDir, needle: &str) {
+    assert!(
+        wait_log(dir, needle),
+        "{needle:?} not logged:\n{}",
+        main_log(dir)
+    );
+}
+
 fn count(dir: &TempDir, needle: &str) -> usize {
     main_log(dir).matches(needle).count()
 }
@@ -107,11 +117,7 @@ fn http_check_that_starts_failing_restarts_the_program() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(
-        wait_log(&dir, "health: web healthy (http 200)"),
-        "{}",
-        main_log(&dir)
-    );
+    expect_log(&dir, "health: web healthy (http 200)");
     let status = ctl(&dir, &["status"]);
     assert!(
         status
@@ -135,13 +141,9 @@ fn http_check_that_starts_failing_restarts_the_program() {
     );
     let first_spawns = count(&dir, "spawned: 'web'");
     dir.write("fail", "");
-    assert!(
-        wait_log(
-            &dir,
-            "health: web unhealthy (http 503 after 2 checks), restarting"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: web unhealthy (http 503 after 2 checks), restarting",
     );
     std::fs::remove_file(dir.join("fail")).unwrap();
     assert!(wait_for(WAIT, || count(&dir, "spawned: 'web'") > first_spawns));
@@ -177,13 +179,9 @@ fn exec_check_that_hangs_is_killed_with_its_group_at_the_timeout() {
         words.next().map(Path::new),
         Some(dir.path.canonicalize().unwrap().as_path())
     );
-    assert!(
-        wait_log(
-            &dir,
-            "health: app unhealthy (timeout (0.5 s) after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: app unhealthy (timeout (0.5 s) after 1 check)",
     );
     assert!(
         wait_for(WAIT, || group_members(pgid).is_empty()),
@@ -217,25 +215,17 @@ fn exec_check_output_is_logged_when_it_fails() {
          healthcheck_interval=60\nhealthcheck_retries=1\n",
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(
-        wait_log(
-            &dir,
-            r#"health: app unhealthy (exec exit status 3, output "db not ready\nretry later" after 1 check)"#
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        r#"health: app unhealthy (exec exit status 3, output "db not ready\nretry later" after 1 check)"#,
     );
     // 300 kB (more than a pipe holds) does not block the check; 200 characters are shown.
     let shown = format!(r#"output "{}..."#, "x".repeat(200));
     let line = format!("health: chatty check failed (exec exit status 1, {shown}\", 1 in a row)");
-    assert!(wait_log(&dir, &line), "{}", main_log(&dir));
-    assert!(
-        wait_log(
-            &dir,
-            "health: quiet unhealthy (exec exit status 4 after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(&dir, &line);
+    expect_log(
+        &dir,
+        "health: quiet unhealthy (exec exit status 4 after 1 check)",
     );
     assert_eq!(d.stop(WAIT), Some(0));
 }
@@ -255,18 +245,10 @@ fn exec_check_leftover_children_are_killed_when_it_ends() {
          healthcheck_interval=60\nhealthcheck_timeout=60\nhealthcheck_retries=1\n",
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(
-        wait_log(&dir, "health: good healthy (exec exit 0)"),
-        "{}",
-        main_log(&dir)
-    );
-    assert!(
-        wait_log(
-            &dir,
-            "health: bad unhealthy (exec exit status 2 after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(&dir, "health: good healthy (exec exit 0)");
+    expect_log(
+        &dir,
+        "health: bad unhealthy (exec exit status 2 after 1 check)",
     );
     for file in ["good.txt", "bad.txt"] {
         let pgid: i32 = dir.read(file).trim().parse().unwrap();
@@ -293,22 +275,14 @@ fn exec_check_passes_on_exit_zero_and_fails_on_others() {
          healthcheck_retries=1\n",
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "health: good healthy (exec exit 0)"));
-    assert!(
-        wait_log(
-            &dir,
-            "health: bad unhealthy (exec exit status 3 after 2 checks)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(&dir, "health: good healthy (exec exit 0)");
+    expect_log(
+        &dir,
+        "health: bad unhealthy (exec exit status 3 after 2 checks)",
     );
-    assert!(
-        wait_log(
-            &dir,
-            "health: missing unhealthy (exec: can't find command 'no-such-check-cmd' after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: missing unhealthy (exec: can't find command 'no-such-check-cmd' after 1 check)",
     );
     assert_eq!(d.stop(WAIT), Some(0));
 }
@@ -329,27 +303,15 @@ fn tcp_check_follows_a_listener() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(
-        wait_log(&dir, "health: db healthy (tcp connected)"),
-        "{}",
-        main_log(&dir)
-    );
-    assert!(
-        wait_log(
-            &dir,
-            "health: none unhealthy (tcp connect: connection refused after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(&dir, "health: db healthy (tcp connected)");
+    expect_log(
+        &dir,
+        "health: none unhealthy (tcp connect: connection refused after 1 check)",
     );
     drop(listener);
-    assert!(
-        wait_log(
-            &dir,
-            "health: db unhealthy (tcp connect: connection refused after 2 checks)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: db unhealthy (tcp connect: connection refused after 2 checks)",
     );
     // Stopping a program stops its checks; its health shows again only once it runs.
     assert!(ctl(&dir, &["stop", "none"]).contains("none: stopped"));
@@ -378,7 +340,7 @@ fn idle_daemon_wakes_only_when_a_check_is_due() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "health: db healthy (tcp connected)"));
+    expect_log(&dir, "health: db healthy (tcp connected)");
     std::thread::sleep(Duration::from_millis(300));
     let window = Duration::from_secs(4);
     let before = voluntary_switches(d.pid());
@@ -472,8 +434,8 @@ fn update_restarts_only_programs_whose_health_check_changed() {
     };
     let conf = config(&dir, &programs("10"));
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "health: checked healthy"));
-    assert!(wait_log(&dir, "health: other healthy"));
+    expect_log(&dir, "health: checked healthy");
+    expect_log(&dir, "health: other healthy");
     config(&dir, &programs("0.5"));
     let out = ctl(&dir, &["update"]);
     assert!(out.contains("checked: stopped"), "{out}");
@@ -527,10 +489,10 @@ fn a_dependent_waits_for_its_dependency_to_be_healthy() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "spawned: 'db'"));
+    expect_log(&dir, "spawned: 'db'");
     let waiting = ctl(&dir, &["status", "web"]);
     assert!(waiting.contains("waiting for db (healthy)"), "{waiting}");
-    assert!(wait_log(&dir, "spawned: 'web'"), "{}", main_log(&dir));
+    expect_log(&dir, "spawned: 'web'");
     let log = main_log(&dir);
     let healthy = log.find("health: db healthy (tcp connected)");
     let web = log.find("spawned: 'web'");

@@ -2,9 +2,10 @@
 //! one mio loop (tokens from `tokens::HEALTH_BASE`), exec probes as children in their own process
 //! group (stdin on /dev/null, stdout and stderr into a pipe watched by the loop, whose first bytes
 //! are kept for the log), reaped by the process table's normal reaping; when one ends, what is
-//! left of its process group is killed. No threads, no DNS (addresses were resolved by the config). The verdicts are the pure `process::health`'s.
-//! It also keeps the schedule: every process's next health deadline in one ordered set, so the
-//! loop finds the due checks and its poll timeout without visiting every process.
+//! left of its process group is killed. No threads, no DNS (addresses were resolved by the
+//! config). The verdicts are the pure `process::health`'s. It also keeps the schedule: every
+//! process's next health deadline in one ordered set, so the loop finds the due checks and its
+//! poll timeout without visiting every process.
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -10,12 +10,21 @@ use mio::Token;
 
 use super::health_checks::{CheckOwner, HealthChecks, Running, SlotHealth, http_request};
 use super::plan;
-use super::process_table::ProcessTable;
+use super::process_table::{ProcessTable, Slot};
 use super::spawn;
 use crate::config::model::{HealthCheck, Probe};
 use crate::logs::log_at;
 use crate::process::health::{Outcome, Step};
 use crate::process::{Input, ProcessState, wait_status};
+
+impl Slot {
+    /// The check's config and the health state, when the program has a health check (the
+    /// table creates the one exactly when the config has the other).
+    fn health_parts(&mut self) -> Option<(&HealthCheck, &mut SlotHealth)> {
+        let config = self.process.config.extensions.healthcheck.as_ref()?;
+        Some((config, self.health.as_deref_mut()?))
+    }
+}
 
 impl ProcessTable {
     /// After any input to a process with a health check: start or stop checking as it enters
@@ -68,20 +77,6 @@ impl ProcessTable {
     /// The earliest health deadline of any process.
     pub(super) fn next_health_deadline(&self) -> Option<Instant> {
         self.health.schedule.first()
-    }
-
-    /// Files every process's health deadline anew: group indexes moved (a group was added or
-    /// removed).
-    pub(super) fn rebuild_health_schedule(&mut self) {
-        self.health.schedule.clear();
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
-                if let Some(health) = self.groups[gi].slots[pi].health.as_mut() {
-                    health.scheduled = None;
-                    self.reschedule_health(gi, pi);
-                }
-            }
-        }
     }
 
     /// Readiness of a health-check socket.
@@ -155,11 +150,7 @@ impl ProcessTable {
         now: Instant,
         change: impl FnOnce(&mut SlotHealth, &HealthCheck) -> Vec<Step>,
     ) {
-        let slot = &mut self.groups[gi].slots[pi];
-        let (Some(config), Some(health)) = (
-            slot.process.config.extensions.healthcheck.as_ref(),
-            slot.health.as_mut(),
-        ) else {
+        let Some((config, health)) = self.groups[gi].slots[pi].health_parts() else {
             return;
         };
         let steps = change(health, config);
@@ -168,12 +159,8 @@ impl ProcessTable {
     }
 
     /// Moves the process's entry in the schedule to its monitor's next deadline.
-    fn reschedule_health(&mut self, gi: usize, pi: usize) {
-        let slot = &mut self.groups[gi].slots[pi];
-        let (Some(config), Some(health)) = (
-            slot.process.config.extensions.healthcheck.as_ref(),
-            slot.health.as_mut(),
-        ) else {
+    pub(super) fn reschedule_health(&mut self, gi: usize, pi: usize) {
+        let Some((config, health)) = self.groups[gi].slots[pi].health_parts() else {
             return;
         };
         let next = health.monitor.next_deadline(config);
@@ -207,11 +194,7 @@ impl ProcessTable {
 
     /// Starts the process's check; Err = it failed before it could run.
     fn start_check(&mut self, gi: usize, pi: usize) -> Result<(), Outcome> {
-        let slot = &mut self.groups[gi].slots[pi];
-        let (Some(config), Some(health)) = (
-            slot.process.config.extensions.healthcheck.as_ref(),
-            slot.health.as_mut(),
-        ) else {
+        let Some((config, health)) = self.groups[gi].slots[pi].health_parts() else {
             return Ok(());
         };
         let owner = CheckOwner { gi, pi };

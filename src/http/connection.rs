@@ -283,20 +283,33 @@ impl Conn {
 
     /// Answers the dispatched request. Returns false if no request was waiting for an answer.
     pub fn respond(&mut self, response: &Response, now: Instant, wall: SystemTime) -> bool {
+        let Some((version, keep_alive, request_line)) = self.dispatched() else {
+            return false;
+        };
+        self.finish_local(version, response, request_line, keep_alive, wall);
+        self.time_pipelined(now);
+        true
+    }
+
+    /// What answering the dispatched request needs: its version, keep-alive and request line.
+    fn dispatched(&self) -> Option<(Version, bool, String)> {
         let Phase::Dispatched {
             version,
             keep_alive,
             request_line,
         } = &self.phase
         else {
-            return false;
+            return None;
         };
-        let (version, keep_alive, request_line) = (*version, *keep_alive, request_line.clone());
-        self.finish_local(version, response, request_line, keep_alive, wall);
+        Some((*version, *keep_alive, request_line.clone()))
+    }
+
+    /// After an answer: a request pipelined behind it (already in the input) has been waiting
+    /// since now, so the request timeout counts from here.
+    fn time_pipelined(&mut self, now: Instant) {
         if matches!(self.phase, Phase::Head) && !self.input.is_empty() {
             self.request_started = Some(now);
         }
-        true
     }
 
     /// `respond` with `Response::ok(content_type, body)` where `render` appends the body straight
@@ -310,15 +323,9 @@ impl Conn {
         now: Instant,
         wall: SystemTime,
     ) -> bool {
-        let Phase::Dispatched {
-            version,
-            keep_alive,
-            request_line,
-        } = &self.phase
-        else {
+        let Some((version, keep_alive, request_line)) = self.dispatched() else {
             return false;
         };
-        let (version, keep_alive, request_line) = (*version, *keep_alive, request_line.clone());
         let start = self.output.len();
         render(&mut self.output);
         let length = self.output.len() - start;
@@ -334,9 +341,7 @@ impl Conn {
         let bytes = head.len() + length;
         self.output.splice(start..start, head);
         self.finished(request_line, 200, bytes, keep_alive);
-        if matches!(self.phase, Phase::Head) && !self.input.is_empty() {
-            self.request_started = Some(now);
-        }
+        self.time_pipelined(now);
         true
     }
 
@@ -348,15 +353,9 @@ impl Conn {
         headers: &[(String, String)],
         wall: SystemTime,
     ) -> bool {
-        let Phase::Dispatched {
-            version,
-            request_line,
-            ..
-        } = &self.phase
-        else {
+        let Some((version, _, request_line)) = self.dispatched() else {
             return false;
         };
-        let version = *version;
         let chunked = version == Version::Http11;
         let mut headers = headers.to_vec();
         if chunked {
@@ -365,7 +364,7 @@ impl Conn {
         let before = self.output.len();
         write_head(&mut self.output, version, status, &headers, false, wall);
         self.access.push(AccessEntry {
-            request_line: request_line.clone(),
+            request_line,
             status,
             bytes: self.output.len() - before,
         });

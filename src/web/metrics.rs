@@ -584,17 +584,25 @@ mod tests {
 
     #[test]
     fn the_fd_count_agrees_with_the_listing() {
-        // The stat size must count descriptors like the listing does (other test threads open
-        // and close a few meanwhile, hence the slack; 200 extra pipes make a wrong unit show).
+        // The stat size must count descriptors like the listing does (200 extra pipes make a
+        // wrong unit show). Other test threads open and close descriptors meanwhile (some
+        // hundreds of sockets at once): hence the slack, and a few tries for a quiet moment.
         let pipes: Vec<_> = (0..100)
             .filter_map(|_| crate::sys::pipe_cloexec().ok())
             .collect();
         assert_eq!(pipes.len(), 100);
-        let (Some(counted), Some(listed)) = (count_open_fds(), list_open_fds()) else {
-            panic!("no /proc/self/fd");
-        };
-        assert!(listed >= 200.0, "{listed}");
-        assert!((counted - listed).abs() < 20.0, "{counted} vs {listed}");
+        let mut tries = Vec::new();
+        for _ in 0..5 {
+            let (Some(counted), Some(listed)) = (count_open_fds(), list_open_fds()) else {
+                panic!("no /proc/self/fd");
+            };
+            assert!(listed >= 200.0, "{listed}");
+            if (counted - listed).abs() < 20.0 {
+                return;
+            }
+            tries.push((counted, listed));
+        }
+        panic!("the stat size and the listing disagree: {tries:?}");
     }
 
     #[test]
