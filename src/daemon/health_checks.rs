@@ -3,9 +3,8 @@
 //! group (stdin on /dev/null, stdout and stderr into a pipe watched by the loop, whose first bytes
 //! are kept for the log), reaped by the process table's normal reaping; when one ends, what is
 //! left of its process group is killed. No threads, no DNS (addresses were resolved by the
-//! config). The verdicts are the pure `process::health`'s. It also keeps the schedule: every
-//! process's next health deadline in one ordered set, so the loop finds the due checks and its
-//! poll timeout without visiting every process.
+//! config). The verdicts are the pure `process::health`'s; when checks are due is the table's
+//! `health_deadlines`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -19,7 +18,6 @@ use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::deadlines::Deadlines;
 use super::tokens;
 use crate::process::health::{Monitor, Outcome};
 
@@ -47,7 +45,8 @@ pub struct SlotHealth {
     pub running: Option<Running>,
     /// `healthcheck_action=restart` stopped the process: start it once it is stopped.
     pub restart_pending: bool,
-    /// The deadline this process has in the schedule (the key to remove when it moves).
+    /// The deadline this process has filed in the table's `health_deadlines` (the key to remove
+    /// when it moves).
     pub(super) scheduled: Option<Instant>,
     /// An http check's request bytes, built by the first check (the config never changes under
     /// a process: `update` replaces it).
@@ -139,9 +138,6 @@ pub struct HealthChecks {
     exec: HashMap<u32, ExecCheck>,
     /// /dev/null for exec checks' stdio, opened on first use.
     null: Option<File>,
-    /// Every process's next health deadline: the first is the loop's next health wake-up.
-    /// Filed anew when groups move.
-    pub(super) schedule: Deadlines,
 }
 
 /// A short reason for the log: the system's text of the errno (`connection refused`).

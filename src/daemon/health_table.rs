@@ -1,7 +1,7 @@
 //! The process table's side of health checks: it feeds the pure monitors (process::health)
 //! the process's RUNNING state, due deadlines and check results, and carries out their steps
 //! (start or cancel a check, log, restart the process). Every monitor change goes through
-//! `step_monitor`, which also re-files the process's next deadline in the schedule.
+//! `step_monitor`, which also re-files the process's next deadline in `health_deadlines`.
 
 use std::rc::Rc;
 use std::time::Instant;
@@ -54,11 +54,11 @@ impl ProcessTable {
         }
     }
 
-    /// Delivers the health deadlines that are due (taken from the head of the schedule).
+    /// Delivers the health deadlines that are due (taken from the head of `health_deadlines`).
     pub(super) fn health_timeouts(&mut self, now: Instant) {
         // Taken (and unfiled) first, then delivered: a delivery re-files its process, maybe
         // still due (it is then delivered on the next pass, which polls with a zero timeout).
-        let due = self.health.schedule.take_due(now);
+        let due = self.health_deadlines.take_due(now);
         for &(gi, pi) in &due {
             if let Some(health) = self.groups[gi].slots[pi].health.as_mut() {
                 health.scheduled = None;
@@ -76,7 +76,7 @@ impl ProcessTable {
 
     /// The earliest health deadline of any process.
     pub(super) fn next_health_deadline(&self) -> Option<Instant> {
-        self.health.schedule.first()
+        self.health_deadlines.first()
     }
 
     /// Readiness of a health-check socket.
@@ -158,14 +158,13 @@ impl ProcessTable {
         self.reschedule_health(gi, pi);
     }
 
-    /// Moves the process's entry in the schedule to its monitor's next deadline.
+    /// Moves the process's entry in `health_deadlines` to its monitor's next deadline.
     pub(super) fn reschedule_health(&mut self, gi: usize, pi: usize) {
         let Some((config, health)) = self.groups[gi].slots[pi].health_parts() else {
             return;
         };
         let next = health.monitor.next_deadline(config);
-        self.health
-            .schedule
+        self.health_deadlines
             .refile(&mut health.scheduled, next, gi, pi);
     }
 

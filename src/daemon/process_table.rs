@@ -83,6 +83,9 @@ pub struct ProcessTable {
     /// Every process's next deadline (startsecs, backoff, stopwaitsecs, restart delays): the
     /// loop takes the due ones and its timeout from here, never visiting every process.
     deadlines: super::deadlines::Deadlines,
+    /// Every checked process's next health-check deadline (the monitors' timers), kept apart
+    /// from `deadlines` because each process files one entry in each.
+    pub(super) health_deadlines: super::deadlines::Deadlines,
     /// Processes whose child logs hold bytes queued for a full pipe/tty target: the loop
     /// retries only these (see `flush_pending_logs`).
     pub(super) pending_logs: super::pending_logs::PendingLogs,
@@ -152,6 +155,7 @@ impl ProcessTable {
             groups: Vec::new(),
             health: super::health_checks::HealthChecks::default(),
             deadlines: Default::default(),
+            health_deadlines: Default::default(),
             pending_logs: Default::default(),
             pipes: ChildPipes::new(registry),
             bus: EventBus::new(event_serial, SystemTime::now()),
@@ -280,7 +284,7 @@ impl ProcessTable {
                     .map(move |(pi, _)| (gi, pi))
             }));
         self.deadlines.clear();
-        self.health.schedule.clear();
+        self.health_deadlines.clear();
         for gi in 0..self.groups.len() {
             for pi in 0..self.groups[gi].slots.len() {
                 let slot = &mut self.groups[gi].slots[pi];
@@ -964,7 +968,7 @@ mod tests {
             .flat_map(|g| g.slots.iter().map(|s| s.process.pid))
             .collect();
         let consistent = |table: &ProcessTable| {
-            let filed = table.health.schedule.entries();
+            let filed = table.health_deadlines.entries();
             for &(at, gi, pi) in &filed {
                 let slot = &table.groups[gi].slots[pi];
                 let config = slot.process.config.extensions.healthcheck.as_ref().unwrap();
@@ -987,7 +991,7 @@ mod tests {
         assert_eq!(table.deadlines.entries().len(), with_deadline);
         // The first checks ran at once (refused or in flight): each of the 4 is filed again.
         assert_eq!(consistent(&table), 4);
-        let head = table.health.schedule.first();
+        let head = table.health_deadlines.first();
         assert!(head.is_some_and(|h| h > t0));
         // `None <= Some(_)` holds for Options: a table with no deadline must not pass.
         let next = table.next_deadline();
