@@ -733,7 +733,7 @@ def metrics_scrape(impl, ctx, run):
     n = ctx.p["n_metrics"]
     r = Results()
     keys = ["metrics_ms", "metrics_daemon_ms", "metrics_gapi_ms", "metrics_gapi_daemon_ms",
-            "metrics_vs_gapi", "metrics_kb"]
+            "metrics_vs_gapi", "metrics_cpu_vs_gapi", "metrics_kb"]
     if impl.name == "reference":
         r.fail_rest(keys, "the reference has no /metrics")
         return r
@@ -777,11 +777,37 @@ def metrics_scrape(impl, ctx, run):
         ok = not isinstance(r.get("metrics_ms"), BenchError) and not isinstance(r.get("metrics_gapi_ms"),
                                                                                BenchError)
         if ok:
+            # Both costs the issue compares: what the scraper waits for and what the daemon spends.
             r["metrics_vs_gapi"] = r["metrics_ms"] / r["metrics_gapi_ms"]
+            r["metrics_cpu_vs_gapi"] = r["metrics_daemon_ms"] / max(r["metrics_gapi_daemon_ms"], 1e-6)
         else:
-            r.fail_rest(["metrics_vs_gapi"], "a side failed")
+            r.fail_rest(["metrics_vs_gapi", "metrics_cpu_vs_gapi"], "a side failed")
     finally:
         d.stop()
+    return r
+
+
+# ---------------------------------------------------------------- health checks at scale
+
+
+def health_checks(impl, ctx, run):
+    """hc_programs programs, each with an http health check every second against one small server
+    (bench/health.py): daemon CPU per check and lateness (ours only: the reference has none)."""
+    import health
+    keys = ["hc_cpu_us", "hc_late", "hc_p99_ms", "hc_runq_ms"]
+    r = Results()
+    if impl.name == "reference":
+        r.fail_rest(keys, "the reference has no health checks")
+        return r
+
+    def measure():
+        res = health.run(impl.supervisord, programs=ctx.p["hc_programs"], interval=1.0,
+                         seconds=ctx.p["hc_secs"], workdir=ctx.workdir(impl, "health"))
+        if res["checks"] < 0.95 * res["expected"]:
+            raise BenchError(f"served {res['checks']} of ~{res['expected']:.0f} checks")
+        _, p99, _, over = res["sent"]
+        return res["us_per_check"], over, p99, res["runq_wait_s"] * 1000
+    r.measure(keys, measure)
     return r
 
 
@@ -796,4 +822,5 @@ ALL = [
     ("log lines prefixed", log_lines_prefixed),
     ("binary size", binary_size),
     ("metrics scrape", metrics_scrape),
+    ("health checks", health_checks),
 ]

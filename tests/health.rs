@@ -43,6 +43,16 @@ fn wait_log(dir: &TempDir, needle: &str) -> bool {
     wait_for(WAIT, || main_log(dir).contains(needle))
 }
 
+/// Waits for `needle` in the main log; fails with the whole log when it does not come.
+#[track_caller]
+fn expect_log(dir: &TempDir, needle: &str) {
+    assert!(
+        wait_log(dir, needle),
+        "{needle:?} not logged:\n{}",
+        main_log(dir)
+    );
+}
+
 fn count(dir: &TempDir, needle: &str) -> usize {
     main_log(dir).matches(needle).count()
 }
@@ -107,11 +117,7 @@ fn http_check_that_starts_failing_restarts_the_program() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(
-        wait_log(&dir, "health: web healthy (http 200)"),
-        "{}",
-        main_log(&dir)
-    );
+    expect_log(&dir, "health: web healthy (http 200)");
     let status = ctl(&dir, &["status"]);
     assert!(
         status
@@ -135,13 +141,9 @@ fn http_check_that_starts_failing_restarts_the_program() {
     );
     let first_spawns = count(&dir, "spawned: 'web'");
     dir.write("fail", "");
-    assert!(
-        wait_log(
-            &dir,
-            "health: web unhealthy (http 503 after 2 checks), restarting"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: web unhealthy (http 503 after 2 checks), restarting",
     );
     std::fs::remove_file(dir.join("fail")).unwrap();
     assert!(wait_for(WAIT, || count(&dir, "spawned: 'web'") > first_spawns));
@@ -177,13 +179,9 @@ fn exec_check_that_hangs_is_killed_with_its_group_at_the_timeout() {
         words.next().map(Path::new),
         Some(dir.path.canonicalize().unwrap().as_path())
     );
-    assert!(
-        wait_log(
-            &dir,
-            "health: app unhealthy (timeout (0.5 s) after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: app unhealthy (timeout (0.5 s) after 1 check)",
     );
     assert!(
         wait_for(WAIT, || group_members(pgid).is_empty()),
@@ -200,6 +198,71 @@ fn exec_check_that_hangs_is_killed_with_its_group_at_the_timeout() {
     assert_eq!(d.stop(WAIT), Some(0));
 }
 
+/// A failed exec check's output (stdout and stderr, trimmed, bounded, quoted) is in its reason:
+/// the `unhealthy` line and each failed check's debug line.
+#[test]
+fn exec_check_output_is_logged_when_it_fails() {
+    let dir = TempDir::new("hc-exec-out");
+    let conf = config(
+        &dir,
+        "[program:app]\ncommand=sleep 1000\nstartsecs=0\n\
+         healthcheck=exec:sh -c 'echo \"db not ready\"; echo retry later >&2; exit 3'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=30\nhealthcheck_retries=1\n\n\
+         [program:chatty]\ncommand=sleep 1000\nstartsecs=0\n\
+         healthcheck=exec:sh -c 'head -c 300000 /dev/zero | tr \"\\\\0\" x; exit 1'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=30\nhealthcheck_retries=2\n\n\
+         [program:quiet]\ncommand=sleep 1000\nstartsecs=0\nhealthcheck=exec:sh -c 'exit 4'\n\
+         healthcheck_interval=60\nhealthcheck_retries=1\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    expect_log(
+        &dir,
+        r#"health: app unhealthy (exec exit status 3, output "db not ready\nretry later" after 1 check)"#,
+    );
+    // 300 kB (more than a pipe holds) does not block the check; 200 characters are shown.
+    let shown = format!(r#"output "{}..."#, "x".repeat(200));
+    let line = format!("health: chatty check failed (exec exit status 1, {shown}\", 1 in a row)");
+    expect_log(&dir, &line);
+    expect_log(
+        &dir,
+        "health: quiet unhealthy (exec exit status 4 after 1 check)",
+    );
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
+/// A check that ends (passing or failing) takes what is left of its process group with it, long
+/// before its timeout.
+#[test]
+fn exec_check_leftover_children_are_killed_when_it_ends() {
+    let dir = TempDir::new("hc-exec-left");
+    let conf = config(
+        &dir,
+        "[program:good]\ncommand=sleep 1000\nstartsecs=0\ndirectory=%(here)s\n\
+         healthcheck=exec:sh -c 'echo $$ > good.txt; sleep 1000 & exit 0'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=60\n\n\
+         [program:bad]\ncommand=sleep 1000\nstartsecs=0\ndirectory=%(here)s\n\
+         healthcheck=exec:sh -c 'echo $$ > bad.txt; sleep 1000 & exit 2'\n\
+         healthcheck_interval=60\nhealthcheck_timeout=60\nhealthcheck_retries=1\n",
+    );
+    let mut d = Daemon::start(&dir, &conf);
+    expect_log(&dir, "health: good healthy (exec exit 0)");
+    expect_log(
+        &dir,
+        "health: bad unhealthy (exec exit status 2 after 1 check)",
+    );
+    for file in ["good.txt", "bad.txt"] {
+        let pgid: i32 = dir.read(file).trim().parse().unwrap();
+        assert!(
+            wait_for(WAIT, || group_members(pgid).is_empty()),
+            "{file}: the check's leftover children survived: {:?}",
+            group_members(pgid)
+        );
+    }
+    let log = main_log(&dir);
+    assert!(!log.contains("reaped unknown pid"), "{log}");
+    assert_eq!(d.stop(WAIT), Some(0));
+}
+
 #[test]
 fn exec_check_passes_on_exit_zero_and_fails_on_others() {
     let dir = TempDir::new("hc-exec2");
@@ -212,22 +275,14 @@ fn exec_check_passes_on_exit_zero_and_fails_on_others() {
          healthcheck_retries=1\n",
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "health: good healthy (exec exit 0)"));
-    assert!(
-        wait_log(
-            &dir,
-            "health: bad unhealthy (exec exit status 3 after 2 checks)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(&dir, "health: good healthy (exec exit 0)");
+    expect_log(
+        &dir,
+        "health: bad unhealthy (exec exit status 3 after 2 checks)",
     );
-    assert!(
-        wait_log(
-            &dir,
-            "health: missing unhealthy (exec: can't find command 'no-such-check-cmd' after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: missing unhealthy (exec: can't find command 'no-such-check-cmd' after 1 check)",
     );
     assert_eq!(d.stop(WAIT), Some(0));
 }
@@ -248,27 +303,15 @@ fn tcp_check_follows_a_listener() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(
-        wait_log(&dir, "health: db healthy (tcp connected)"),
-        "{}",
-        main_log(&dir)
-    );
-    assert!(
-        wait_log(
-            &dir,
-            "health: none unhealthy (tcp connect: connection refused after 1 check)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(&dir, "health: db healthy (tcp connected)");
+    expect_log(
+        &dir,
+        "health: none unhealthy (tcp connect: connection refused after 1 check)",
     );
     drop(listener);
-    assert!(
-        wait_log(
-            &dir,
-            "health: db unhealthy (tcp connect: connection refused after 2 checks)"
-        ),
-        "{}",
-        main_log(&dir)
+    expect_log(
+        &dir,
+        "health: db unhealthy (tcp connect: connection refused after 2 checks)",
     );
     // Stopping a program stops its checks; its health shows again only once it runs.
     assert!(ctl(&dir, &["stop", "none"]).contains("none: stopped"));
@@ -297,7 +340,7 @@ fn idle_daemon_wakes_only_when_a_check_is_due() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "health: db healthy (tcp connected)"));
+    expect_log(&dir, "health: db healthy (tcp connected)");
     std::thread::sleep(Duration::from_millis(300));
     let window = Duration::from_secs(4);
     let before = voluntary_switches(d.pid());
@@ -391,8 +434,8 @@ fn update_restarts_only_programs_whose_health_check_changed() {
     };
     let conf = config(&dir, &programs("10"));
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "health: checked healthy"));
-    assert!(wait_log(&dir, "health: other healthy"));
+    expect_log(&dir, "health: checked healthy");
+    expect_log(&dir, "health: other healthy");
     config(&dir, &programs("0.5"));
     let out = ctl(&dir, &["update"]);
     assert!(out.contains("checked: stopped"), "{out}");
@@ -446,10 +489,10 @@ fn a_dependent_waits_for_its_dependency_to_be_healthy() {
         ),
     );
     let mut d = Daemon::start(&dir, &conf);
-    assert!(wait_log(&dir, "spawned: 'db'"));
+    expect_log(&dir, "spawned: 'db'");
     let waiting = ctl(&dir, &["status", "web"]);
     assert!(waiting.contains("waiting for db (healthy)"), "{waiting}");
-    assert!(wait_log(&dir, "spawned: 'web'"), "{}", main_log(&dir));
+    expect_log(&dir, "spawned: 'web'");
     let log = main_log(&dir);
     let healthy = log.find("health: db healthy (tcp connected)");
     let web = log.find("spawned: 'web'");

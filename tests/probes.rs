@@ -170,6 +170,9 @@ logs = {(s.labels["name"], s.labels["channel"]): s.value for s in samples("super
 assert logs[("chatty", "stdout")] == 6000, logs
 assert logs[("chatty", "stderr")] == 5, logs
 assert logs[("quiet", "stdout")] == 0, logs
+# flappy's last exit stays visible while it runs again (and the others never exited).
+exits = {s.labels["name"]: s.value for s in samples("supervisor_process_exit_status")}
+assert exits == {"flappy": 3}, exits
 start = {s.labels["name"]: s.value for s in samples("supervisor_process_start_time_seconds")}
 assert start["chatty"] > 1.7e9 and start["quiet"] == 0, start
 for name in ["process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds", "process_max_fds", "process_start_time_seconds"]:
@@ -204,7 +207,7 @@ fn metrics_parse_with_the_prometheus_client() {
     let programs = "[program:chatty]\n\
                     command=sh -c 'head -c 6000 /dev/zero; printf oops >&2; echo >&2; exec sleep 60'\n\
                     startsecs=0\n\n\
-                    [program:flappy]\ncommand=sh -c 'sleep 0.1; exit 3'\nstartsecs=0\n\
+                    [program:flappy]\ncommand=sh -c 'sleep 0.5; exit 3'\nstartsecs=0\n\
                     autorestart=true\nstdout_logfile=NONE\n\n\
                     [program:quiet]\ncommand=sleep 60\nautostart=false\n";
     let conf = dir.write("sup.conf", &config(&dir.path, programs));
@@ -222,6 +225,8 @@ fn metrics_parse_with_the_prometheus_client() {
                     && !l.ends_with(" 0")
                     && !l.ends_with(" 1")
             })
+            // Running again after exits: its last exit status must still show.
+            && body.contains("supervisor_process_up{group=\"flappy\",name=\"flappy\"} 1\n")
     });
     assert!(settled, "{body}");
     let file = dir.write("metrics.txt", &body);

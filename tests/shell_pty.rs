@@ -180,9 +180,12 @@ fn command_candidates_match_the_reference() {
             pane.keys(&["C-u", word, "Tab", "Tab"]);
             let (_, screen) =
                 pane.wait(|s| s.lines().filter(|l| l.starts_with("supervisor> ")).count() >= 2);
+            // The candidates are listed between the first prompt and the new one (the shell
+            // prints the processes' status above the first, whatever their states).
             let words: Vec<String> = screen
                 .lines()
-                .filter(|l| !l.starts_with("supervisor>") && !l.contains("RUNNING"))
+                .skip_while(|l| !l.starts_with("supervisor>"))
+                .filter(|l| !l.starts_with("supervisor>"))
                 .flat_map(|l| l.split_whitespace().map(str::to_string))
                 .collect();
             lists.push(words);

@@ -64,6 +64,9 @@ pub struct PipeOwner {
     pub group: Rc<str>,
     pub process: Rc<ProcessConfig>,
     pub stream: Stream,
+    /// (group index, slot index) of the process when the pipe was opened: found without a
+    /// search by name unless groups moved since (see `ProcessTable::pipe_slot`).
+    pub slot: (usize, usize),
     /// The pipe's descriptor (owned by the process's `Pipes`; valid while the token is owned).
     fd: RawFd,
 }
@@ -219,6 +222,7 @@ impl ChildPipes {
         &mut self,
         fd: OwnedFd,
         (group, process): &(Rc<str>, Rc<ProcessConfig>),
+        slot: (usize, usize),
         stream: Stream,
     ) -> Option<(OwnedFd, Token)> {
         let token = self.allocate_token();
@@ -234,6 +238,7 @@ impl ChildPipes {
                     group: group.clone(),
                     process: process.clone(),
                     stream,
+                    slot,
                     fd: raw,
                 };
                 self.owners.insert(token, owner);

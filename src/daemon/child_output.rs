@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use mio::Token;
 
-use super::child_io::{DrainTarget, READS_PER_EVENT, SMALL_DRAIN, StdinError, Stream};
+use super::child_io::{DrainTarget, PipeOwner, READS_PER_EVENT, SMALL_DRAIN, StdinError, Stream};
 use super::process_table::ProcessTable;
 use crate::events::Event;
 use crate::logs::{ChannelOutput, WriteReport};
@@ -26,7 +26,7 @@ impl ProcessTable {
         let Some(owner) = self.pipes.owner(token).cloned() else {
             return;
         };
-        let Some((gi, pi)) = self.find(&owner.group, &owner.process.name) else {
+        let Some((gi, pi)) = self.pipe_slot(&owner, token) else {
             return;
         };
         if owner.stream == Stream::Stdin {
@@ -43,6 +43,23 @@ impl ProcessTable {
         if !limited && still_open && !is_listener && bytes > 0 && bytes < SMALL_DRAIN {
             self.pipes.coalesce(token, now);
         }
+    }
+
+    /// The process a pipe belongs to: where it was when the pipe was opened (it still owns the
+    /// token there), or, after groups moved, wherever it is now (a search by name, only then:
+    /// with a thousand programs a search per output event would cost more than the read).
+    fn pipe_slot(&self, owner: &PipeOwner, token: Token) -> Option<(usize, usize)> {
+        let (gi, pi) = owner.slot;
+        let there = self
+            .groups
+            .get(gi)
+            .and_then(|g| g.slots.get(pi))
+            .and_then(|s| s.pipes.get(owner.stream))
+            .is_some_and(|(_, t)| *t == token);
+        if there {
+            return Some((gi, pi));
+        }
+        self.find(&owner.group, &owner.process.name)
     }
 
     /// Reads the coalesced pipes whose window is over and that became readable meanwhile;
@@ -103,6 +120,7 @@ impl ProcessTable {
         // One add per drain (reads and splices alike) keeps the count free on the hot path.
         let channel = usize::from(stream != Stream::Stdout);
         slot.log_bytes[channel] = slot.log_bytes[channel].saturating_add(drained.bytes as u64);
+        self.note_pending_log(gi, pi);
         self.handle_channel_outputs(gi, pi, stream, drained.outputs);
         let group = self.groups[gi].config.name.clone();
         self.apply_listener_actions(&group, drained.listener_actions);
@@ -174,7 +192,17 @@ impl ProcessTable {
             Stream::Stderr => slot.stderr_log.finish(self.wall),
             Stream::Stdin => Vec::new(),
         };
+        self.note_pending_log(gi, pi);
         self.handle_channel_outputs(gi, pi, stream, outputs);
+    }
+
+    /// Lists the process for retries if output was just written to its logs and some of it
+    /// waits for a full target. Every write to a child log goes through a drain or a close,
+    /// and both end here: nothing queued is left without a retry.
+    fn note_pending_log(&mut self, gi: usize, pi: usize) {
+        let slot = &self.groups[gi].slots[pi];
+        let pending = slot.stdout_log.has_pending() || slot.stderr_log.has_pending();
+        self.pending_logs.note(gi, pi, pending);
     }
 
     /// Queues bytes for a running child's stdin and writes what fits now.
@@ -216,35 +244,79 @@ impl ProcessTable {
     /// Descriptors of child log targets that still hold queued bytes (to wait on for
     /// writability).
     pub fn pending_log_fds(&self, out: &mut Vec<RawFd>) {
-        for group in &self.groups {
-            for slot in &group.slots {
-                out.extend(slot.stdout_log.pending_fd());
-                out.extend(slot.stderr_log.pending_fd());
-            }
+        for (gi, pi) in self.pending_logs.iter() {
+            let slot = &self.groups[gi].slots[pi];
+            out.extend(slot.stdout_log.pending_fd());
+            out.extend(slot.stderr_log.pending_fd());
         }
     }
 
     /// Log targets that are full pipes or ttys (`stdout_logfile=/dev/stdout`) keep bytes queued;
-    /// retry them. Returns whether anything is still queued.
+    /// retry them. Only the processes listed in `pending_logs` are visited (a pass costs what
+    /// is queued, not the number of programs). Returns whether anything is still queued.
     pub fn flush_pending_logs(&mut self) -> bool {
-        let mut still_pending = false;
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
-                for stream in [Stream::Stdout, Stream::Stderr] {
-                    let slot = &mut self.groups[gi].slots[pi];
-                    let log = match stream {
-                        Stream::Stdout => &mut slot.stdout_log,
-                        _ => &mut slot.stderr_log,
-                    };
-                    if !log.has_pending() {
-                        continue;
-                    }
-                    let outputs = log.flush_pending();
-                    still_pending |= log.has_pending();
-                    self.handle_channel_outputs(gi, pi, stream, outputs);
-                }
-            }
+        if self.pending_logs.is_empty() {
+            return false;
         }
-        still_pending
+        for (gi, pi) in self.pending_logs.take() {
+            for stream in [Stream::Stdout, Stream::Stderr] {
+                let slot = &mut self.groups[gi].slots[pi];
+                let log = match stream {
+                    Stream::Stdout => &mut slot.stdout_log,
+                    _ => &mut slot.stderr_log,
+                };
+                if !log.has_pending() {
+                    continue;
+                }
+                let outputs = log.flush_pending();
+                self.handle_channel_outputs(gi, pi, stream, outputs);
+            }
+            self.note_pending_log(gi, pi);
+        }
+        !self.pending_logs.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::Overrides;
+
+    /// A pipe's process is found where it was spawned, and still found by name once an earlier
+    /// group went away (its indexes moved).
+    #[test]
+    fn a_pipe_finds_its_process_before_and_after_groups_move() {
+        let dir = crate::testutil::TempDir::new("pipe-slot");
+        let d = dir.path().display();
+        let conf = dir.join("supervisord.conf");
+        let text = format!(
+            "[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n\
+             [program:early]\ncommand=true\nautostart=false\npriority=1\n\n\
+             [program:late]\ncommand=sleep 30\nautostart=false\npriority=999\n\
+             stdout_logfile=NONE\nstderr_logfile=NONE\n"
+        );
+        std::fs::write(&conf, text).unwrap();
+        let overrides = Overrides {
+            configuration: Some(conf),
+            ..Overrides::default()
+        };
+        let config = crate::daemon::load_config(&overrides).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let registry = poll.registry().try_clone().unwrap();
+        let mut table = ProcessTable::new(config, registry, overrides, 0);
+        table.start_process(1, 0, Instant::now()).unwrap();
+        let pid = table.slot(1, 0).process.pid;
+        assert!(pid > 0, "sleep did not start");
+        let token = table.slot(1, 0).pipes.stdout.as_ref().unwrap().1;
+        let owner = table.pipes.owner(token).cloned().unwrap();
+        assert_eq!(owner.slot, (1, 0));
+        assert_eq!(table.pipe_slot(&owner, token), Some((1, 0)));
+        table.remove_group("early").unwrap();
+        assert_eq!(table.pipe_slot(&owner, token), Some((0, 0)));
+        // SAFETY: kill and reap the child this test started.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+        }
     }
 }

@@ -1,32 +1,39 @@
 //! The process table's side of health checks: it feeds the pure monitors (process::health)
 //! the process's RUNNING state, due deadlines and check results, and carries out their steps
-//! (start or cancel a check, log, restart the process).
+//! (start or cancel a check, log, restart the process). Every monitor change goes through
+//! `step_monitor`, which also re-files the process's next deadline in `health_deadlines`.
 
 use std::rc::Rc;
 use std::time::Instant;
 
 use mio::Token;
 
-use super::health_checks::{CheckOwner, HealthChecks, Running};
+use super::health_checks::{CheckOwner, HealthChecks, Running, SlotHealth, http_request};
 use super::plan;
-use super::process_table::ProcessTable;
+use super::process_table::{ProcessTable, Slot};
 use super::spawn;
-use crate::config::model::Probe;
+use crate::config::model::{HealthCheck, Probe};
 use crate::logs::log_at;
 use crate::process::health::{Outcome, Step};
 use crate::process::{Input, ProcessState, wait_status};
+
+impl Slot {
+    /// The check's config and the health state, when the program has a health check (the
+    /// table creates the one exactly when the config has the other).
+    fn health_parts(&mut self) -> Option<(&HealthCheck, &mut SlotHealth)> {
+        let config = self.process.config.extensions.healthcheck.as_ref()?;
+        Some((config, self.health.as_deref_mut()?))
+    }
+}
 
 impl ProcessTable {
     /// After any input to a process with a health check: start or stop checking as it enters
     /// or leaves RUNNING; a pending health restart starts the process once it is stopped.
     pub(super) fn follow_health(&mut self, gi: usize, pi: usize, now: Instant) {
-        let slot = &mut self.groups[gi].slots[pi];
-        let Some(health) = slot.health.as_mut() else {
-            return;
-        };
-        let running = slot.process.state == ProcessState::Running;
-        let steps = health.monitor.set_running(running, now);
-        self.run_health_steps(gi, pi, steps, now);
+        let running = self.groups[gi].slots[pi].process.state == ProcessState::Running;
+        self.step_monitor(gi, pi, now, |health, _| {
+            health.monitor.set_running(running, now)
+        });
         let slot = &mut self.groups[gi].slots[pi];
         let Some(health) = slot.health.as_mut() else {
             return;
@@ -47,79 +54,118 @@ impl ProcessTable {
         }
     }
 
-    /// A due deadline of a process's health check.
-    pub(super) fn health_timeout(&mut self, gi: usize, pi: usize, now: Instant) {
-        let Some(config) = self.groups[gi].slots[pi]
-            .process
-            .config
-            .extensions
-            .healthcheck
-            .clone()
-        else {
-            return;
-        };
-        let Some(health) = self.groups[gi].slots[pi].health.as_mut() else {
-            return;
-        };
-        if health
-            .monitor
-            .next_deadline(&config)
-            .is_none_or(|d| d > now)
-        {
-            return;
+    /// Delivers the health deadlines that are due (taken from the head of `health_deadlines`).
+    pub(super) fn health_timeouts(&mut self, now: Instant) {
+        // Taken (and unfiled) first, then delivered: a delivery re-files its process, maybe
+        // still due (it is then delivered on the next pass, which polls with a zero timeout).
+        let due = self.health_deadlines.take_due(now);
+        for &(gi, pi) in &due {
+            if let Some(health) = self.groups[gi].slots[pi].health.as_mut() {
+                health.scheduled = None;
+            }
         }
-        let steps = health.monitor.on_timeout(&config, now);
-        self.run_health_steps(gi, pi, steps, now);
+        for (gi, pi) in due {
+            self.step_monitor(gi, pi, now, |health, config| {
+                if health.monitor.next_deadline(config).is_none_or(|d| d > now) {
+                    return Vec::new();
+                }
+                health.monitor.on_timeout(config, now)
+            });
+        }
+    }
+
+    /// The earliest health deadline of any process.
+    pub(super) fn next_health_deadline(&self) -> Option<Instant> {
+        self.health_deadlines.first()
     }
 
     /// Readiness of a health-check socket.
     pub fn on_health_event(&mut self, token: Token, now: Instant) {
         if let Some((owner, token, outcome)) = self.health.on_event(token) {
-            self.check_result(&owner, Running::Socket(token), outcome, now);
+            self.check_result(owner, Running::Socket(token), outcome, now);
         }
     }
 
-    /// A reaped exec check (its result, unless it was cancelled or timed out already).
+    /// A reaped exec check (its result, unless it was cancelled or timed out already). A failed
+    /// check's reason carries the start of what it printed (`exec exit status 1, output
+    /// "connection refused"`): the reason is in the debug line of every failed check and in the
+    /// `unhealthy` line.
     pub(super) fn exec_check_exited(
         &mut self,
         owner: CheckOwner,
         pid: u32,
         status: i32,
+        output: Option<String>,
         now: Instant,
     ) {
         let outcome = if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-            Outcome::Pass("exec exit 0".to_string())
+            Outcome::pass("exec exit 0")
         } else {
             let (_, text) = wait_status::decode(status);
-            Outcome::Fail(format!("exec {text}"))
+            match output {
+                Some(output) => Outcome::fail(format!("exec {text}, output {output}")),
+                None => Outcome::fail(format!("exec {text}")),
+            }
         };
-        self.check_result(&owner, Running::Exec(pid), outcome, now);
+        self.check_result(owner, Running::Exec(pid), outcome, now);
     }
 
     /// Delivers a check's result to its process's monitor, if that check is still the one in
     /// flight (a cancelled check's late result is dropped).
-    fn check_result(&mut self, owner: &CheckOwner, check: Running, outcome: Outcome, now: Instant) {
-        let Some((gi, pi)) = self.find(&owner.group, &owner.name) else {
+    fn check_result(&mut self, owner: CheckOwner, check: Running, outcome: Outcome, now: Instant) {
+        let Some((gi, pi)) = self.check_owner(owner, check) else {
             return;
         };
-        let Some(config) = self.groups[gi].slots[pi]
-            .process
-            .config
-            .extensions
-            .healthcheck
-            .clone()
-        else {
-            return;
+        self.step_monitor(gi, pi, now, |health, config| {
+            health.running = None;
+            health.monitor.on_result(config, outcome, now)
+        });
+    }
+
+    /// The process whose check in flight is `check`: where it was when the check started, or,
+    /// after groups moved, wherever it is now (a search, only then).
+    fn check_owner(&self, hint: CheckOwner, check: Running) -> Option<(usize, usize)> {
+        let runs = |gi: usize, pi: usize| {
+            self.groups
+                .get(gi)
+                .and_then(|g| g.slots.get(pi))
+                .and_then(|s| s.health.as_ref())
+                .is_some_and(|h| h.running == Some(check))
         };
-        let Some(health) = self.groups[gi].slots[pi].health.as_mut() else {
-            return;
-        };
-        if health.running != Some(check) {
-            return;
+        if runs(hint.gi, hint.pi) {
+            return Some((hint.gi, hint.pi));
         }
-        health.running = None;
-        let steps = health.monitor.on_result(&config, outcome, now);
+        (0..self.groups.len())
+            .flat_map(|gi| (0..self.groups[gi].slots.len()).map(move |pi| (gi, pi)))
+            .find(|&(gi, pi)| runs(gi, pi))
+    }
+
+    /// One change of a process's monitor: `change` gets its health state and check config
+    /// (when it has both) and returns the monitor's steps, which are then carried out; last,
+    /// the process's next deadline is re-filed.
+    fn step_monitor(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        now: Instant,
+        change: impl FnOnce(&mut SlotHealth, &HealthCheck) -> Vec<Step>,
+    ) {
+        let Some((config, health)) = self.groups[gi].slots[pi].health_parts() else {
+            return;
+        };
+        let steps = change(health, config);
         self.run_health_steps(gi, pi, steps, now);
+        self.reschedule_health(gi, pi);
+    }
+
+    /// Moves the process's entry in `health_deadlines` to its monitor's next deadline.
+    pub(super) fn reschedule_health(&mut self, gi: usize, pi: usize) {
+        let Some((config, health)) = self.groups[gi].slots[pi].health_parts() else {
+            return;
+        };
+        let next = health.monitor.next_deadline(config);
+        self.health_deadlines
+            .refile(&mut health.scheduled, next, gi, pi);
     }
 
     /// Carries out a monitor's steps; a check that fails at once is a result right away.
@@ -128,20 +174,9 @@ impl ProcessTable {
             match step {
                 Step::StartCheck => {
                     if let Err(outcome) = self.start_check(gi, pi) {
-                        let Some(config) = self.groups[gi].slots[pi]
-                            .process
-                            .config
-                            .extensions
-                            .healthcheck
-                            .clone()
-                        else {
-                            continue;
-                        };
-                        let Some(health) = self.groups[gi].slots[pi].health.as_mut() else {
-                            continue;
-                        };
-                        let more = health.monitor.on_result(&config, outcome, now);
-                        self.run_health_steps(gi, pi, more, now);
+                        self.step_monitor(gi, pi, now, |health, config| {
+                            health.monitor.on_result(config, outcome, now)
+                        });
                     }
                 }
                 Step::CancelCheck => self.cancel_check(gi, pi),
@@ -158,14 +193,10 @@ impl ProcessTable {
 
     /// Starts the process's check; Err = it failed before it could run.
     fn start_check(&mut self, gi: usize, pi: usize) -> Result<(), Outcome> {
-        let process = &self.groups[gi].slots[pi].process;
-        let Some(config) = process.config.extensions.healthcheck.clone() else {
+        let Some((config, health)) = self.groups[gi].slots[pi].health_parts() else {
             return Ok(());
         };
-        let owner = CheckOwner {
-            group: Rc::clone(&process.group),
-            name: process.name().to_string(),
-        };
+        let owner = CheckOwner { gi, pi };
         let running = match &config.probe {
             Probe::Tcp(addr) => {
                 let token = self
@@ -174,13 +205,19 @@ impl ProcessTable {
                 Running::Socket(token)
             }
             Probe::Http { addr, host, path } => {
-                let http = Some((host.as_str(), path.as_str()));
-                let token = self
-                    .health
-                    .start_socket(self.pipes.registry(), owner, *addr, http)?;
+                let request = health
+                    .http_request
+                    .get_or_insert_with(|| http_request(host, path));
+                let request = Some(Rc::clone(request));
+                let token =
+                    self.health
+                        .start_socket(self.pipes.registry(), owner, *addr, request)?;
                 Running::Socket(token)
             }
-            Probe::Exec(command) => Running::Exec(self.spawn_exec_check(gi, pi, command, owner)?),
+            Probe::Exec(command) => {
+                let command = command.clone();
+                Running::Exec(self.spawn_exec_check(gi, pi, &command, owner)?)
+            }
         };
         if let Some(health) = self.groups[gi].slots[pi].health.as_mut() {
             health.running = Some(running);
@@ -189,7 +226,7 @@ impl ProcessTable {
     }
 
     /// Forks an exec check as the program would be (user, directory, environment), in its own
-    /// process group with /dev/null as stdio.
+    /// process group, stdin on /dev/null and its output into a pipe the loop reads.
     fn spawn_exec_check(
         &mut self,
         gi: usize,
@@ -210,11 +247,12 @@ impl ProcessTable {
             nofile: self.child_nofile,
         };
         let plan = plan::build_command(&process, command, &group, &ctx)
-            .map_err(|msg| Outcome::Fail(format!("exec: {msg}")))?;
-        let pid =
-            spawn::spawn_quiet(&plan, null).map_err(|msg| Outcome::Fail(format!("exec: {msg}")))?;
+            .map_err(|msg| Outcome::fail(format!("exec: {msg}")))?;
+        let (pid, output) =
+            spawn::spawn_check(&plan, null).map_err(|msg| Outcome::fail(format!("exec: {msg}")))?;
         drop(plan);
-        self.health.add_exec(pid, owner);
+        self.health
+            .add_exec(self.pipes.registry(), pid, owner, output);
         Ok(pid)
     }
 

@@ -46,6 +46,8 @@ pub struct Slot {
     pub log_bytes: [u64; 2],
     /// The health check's state (None when the program has no `healthcheck=`).
     pub health: Option<Box<super::health_checks::SlotHealth>>,
+    /// The deadline this process has filed in the table's `deadlines`.
+    filed: Option<Instant>,
 }
 
 pub struct Group {
@@ -78,6 +80,15 @@ pub struct ProcessTable {
     pub bus: EventBus,
     /// Health checks in flight (sockets in the loop, exec checks by pid).
     pub health: super::health_checks::HealthChecks,
+    /// Every process's next deadline (startsecs, backoff, stopwaitsecs, restart delays): the
+    /// loop takes the due ones and its timeout from here, never visiting every process.
+    deadlines: super::deadlines::Deadlines,
+    /// Every checked process's next health-check deadline (the monitors' timers), kept apart
+    /// from `deadlines` because each process files one entry in each.
+    pub(super) health_deadlines: super::deadlines::Deadlines,
+    /// Processes whose child logs hold bytes queued for a full pipe/tty target: the loop
+    /// retries only these (see `flush_pending_logs`).
+    pub(super) pending_logs: super::pending_logs::PendingLogs,
     /// Some AUTO log file is named but not created yet (see `create_auto_logs_step`).
     auto_logs_pending: bool,
     /// Processes still to be autostarted, in start order.
@@ -114,13 +125,6 @@ struct ShutdownProgress {
     holding: bool,
 }
 
-/// When a slot's health check has something due.
-fn health_deadline(slot: &Slot) -> Option<Instant> {
-    let health = slot.health.as_ref()?;
-    let config = slot.process.config.extensions.healthcheck.as_ref()?;
-    health.monitor.next_deadline(config)
-}
-
 /// supervisord's own server URL for children: first unix server, else first inet server.
 pub fn server_url(config: &Config) -> Option<String> {
     if let Some(u) = config.unix_http_servers.first() {
@@ -150,6 +154,9 @@ impl ProcessTable {
             state: SupervisorState::Running,
             groups: Vec::new(),
             health: super::health_checks::HealthChecks::default(),
+            deadlines: Default::default(),
+            health_deadlines: Default::default(),
+            pending_logs: Default::default(),
             pipes: ChildPipes::new(registry),
             bus: EventBus::new(event_serial, SystemTime::now()),
             auto_logs_pending: false,
@@ -205,6 +212,7 @@ impl ProcessTable {
                     .healthcheck
                     .as_ref()
                     .map(|_| Box::new(super::health_checks::SlotHealth::new(&pc.name))),
+                filed: None,
             });
         }
         // Keep (priority, name) order; later groups of equal priority go after existing ones.
@@ -236,6 +244,7 @@ impl ProcessTable {
                 fcgi_socket,
             },
         );
+        self.refile_all_deadlines();
         self.refresh_dependencies();
         true
     }
@@ -253,6 +262,7 @@ impl ProcessTable {
             )));
         }
         let group = self.groups.remove(gi);
+        self.refile_all_deadlines();
         if let Some(socket) = group.fcgi_socket {
             log::info!("Closing socket {}", socket.description);
         }
@@ -260,6 +270,40 @@ impl ProcessTable {
         self.bus.emit(Event::GroupRemoved(name.to_string()));
         self.refresh_dependencies();
         Ok(())
+    }
+
+    /// Files every process's deadlines anew (process and health) and lists its queued log
+    /// output anew: group indexes moved.
+    fn refile_all_deadlines(&mut self) {
+        self.pending_logs
+            .rebuild(self.groups.iter().enumerate().flat_map(|(gi, g)| {
+                g.slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.stdout_log.has_pending() || s.stderr_log.has_pending())
+                    .map(move |(pi, _)| (gi, pi))
+            }));
+        self.deadlines.clear();
+        self.health_deadlines.clear();
+        for gi in 0..self.groups.len() {
+            for pi in 0..self.groups[gi].slots.len() {
+                let slot = &mut self.groups[gi].slots[pi];
+                slot.filed = None;
+                if let Some(health) = slot.health.as_mut() {
+                    health.scheduled = None;
+                }
+                self.refile_process(gi, pi);
+                self.reschedule_health(gi, pi);
+            }
+        }
+    }
+
+    /// Moves the process's entry in `deadlines` to its machine's next deadline (after every
+    /// input: `feed` is the only way a machine changes).
+    fn refile_process(&mut self, gi: usize, pi: usize) {
+        let slot = &mut self.groups[gi].slots[pi];
+        let next = slot.process.next_deadline();
+        self.deadlines.refile(&mut slot.filed, next, gi, pi);
     }
 
     pub fn group_index(&self, name: &str) -> Option<usize> {
@@ -449,6 +493,7 @@ impl ProcessTable {
                 }
             }
         }
+        self.refile_process(gi, pi);
         if self.groups[gi].slots[pi].health.is_some() {
             self.follow_health(gi, pi, now);
         }
@@ -590,11 +635,13 @@ impl ProcessTable {
         let owner = (process.group.clone(), process.config.clone());
         let stdin = child
             .stdin
-            .and_then(|fd| self.pipes.register(fd, &owner, Stream::Stdin));
-        let stdout = self.pipes.register(child.stdout, &owner, Stream::Stdout);
+            .and_then(|fd| self.pipes.register(fd, &owner, (gi, pi), Stream::Stdin));
+        let stdout = self
+            .pipes
+            .register(child.stdout, &owner, (gi, pi), Stream::Stdout);
         let stderr = child
             .stderr
-            .and_then(|fd| self.pipes.register(fd, &owner, Stream::Stderr));
+            .and_then(|fd| self.pipes.register(fd, &owner, (gi, pi), Stream::Stderr));
         self.groups[gi].slots[pi].pipes = Pipes {
             stdin,
             stdout,
@@ -622,8 +669,8 @@ impl ProcessTable {
 
     fn on_child_exit(&mut self, pid: u32, status: i32, now: Instant) {
         // An exec health check is never taken for a program (their pids are live at once).
-        if let Some(owner) = self.health.take_exec(pid) {
-            self.exec_check_exited(owner, pid, status, now);
+        if let Some((owner, output)) = self.health.take_exec(pid) {
+            self.exec_check_exited(owner, pid, status, output, now);
             return;
         }
         let found = self.groups.iter().enumerate().find_map(|(gi, g)| {
@@ -651,31 +698,34 @@ impl ProcessTable {
 
     /// Delivers due deadlines.
     pub fn handle_timeouts(&mut self, now: Instant) {
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].slots.len() {
-                if self.groups[gi].slots[pi]
-                    .process
-                    .next_deadline()
-                    .is_some_and(|d| d <= now)
-                {
-                    self.feed(gi, pi, Input::Timeout, now);
-                }
-                if self.groups[gi].slots[pi].health.is_some() {
-                    self.health_timeout(gi, pi, now);
-                }
-            }
+        // Taken from the set first (and unfiled), then delivered: a delivery re-files its
+        // process (still due: delivered next pass); one that an earlier delivery already moved
+        // is checked again rather than trusted.
+        let due = self.deadlines.take_due(now);
+        for &(gi, pi) in &due {
+            self.groups[gi].slots[pi].filed = None;
         }
+        for (gi, pi) in due {
+            if self.groups[gi].slots[pi]
+                .process
+                .next_deadline()
+                .is_some_and(|d| d <= now)
+            {
+                self.feed(gi, pi, Input::Timeout, now);
+            }
+            self.refile_process(gi, pi);
+        }
+        self.health_timeouts(now);
         self.settle_dependencies(now);
     }
 
     /// The earliest deadline of any process or of shutdown reporting.
     pub fn next_deadline(&self) -> Option<Instant> {
         let procs = self
-            .groups
-            .iter()
-            .flat_map(|g| g.slots.iter())
-            .flat_map(|s| [s.process.next_deadline(), health_deadline(s)])
-            .flatten();
+            .deadlines
+            .first()
+            .into_iter()
+            .chain(self.next_health_deadline());
         let report = match (&self.shutdown.stop_list, self.shutdown.last_report) {
             (Some(_), Some(t)) => Some(t + SHUTDOWN_REPORT_INTERVAL),
             _ => None,
@@ -889,6 +939,83 @@ mod tests {
         assert!(
             deadline.is_some_and(|d| d > now),
             "next deadline {deadline:?} is not after {now:?}"
+        );
+    }
+
+    /// The health schedule holds one entry per checked RUNNING process, at its monitor's
+    /// deadline; the table's next deadline is its head; due entries move on when delivered and
+    /// leave when the process stops (nothing due: nothing wakes the loop).
+    #[test]
+    fn health_schedule_follows_the_monitors() {
+        let (mut table, _poll, _dir) = table(
+            "hc-schedule",
+            "[program:a]\ncommand=sleep 30\nstartsecs=0\nnumprocs=3\nprocess_name=a%(process_num)s\n\
+             stdout_logfile=NONE\nstderr_logfile=NONE\nhealthcheck=tcp:127.0.0.1:1\n\
+             healthcheck_interval=5\n\n\
+             [program:b]\ncommand=sleep 30\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n\
+             healthcheck=tcp:127.0.0.1:1\nhealthcheck_interval=7\n\n\
+             [program:c]\ncommand=sleep 30\nstartsecs=0\nstdout_logfile=NONE\nstderr_logfile=NONE\n",
+        );
+        assert_eq!(table.next_deadline(), None, "nothing runs: nothing is due");
+        let t0 = Instant::now();
+        table.autostart_all(t0);
+        // startsecs=0: RUNNING once any time has passed.
+        let t0 = t0 + Duration::from_millis(1);
+        table.handle_timeouts(t0);
+        let pids: Vec<u32> = table
+            .groups
+            .iter()
+            .flat_map(|g| g.slots.iter().map(|s| s.process.pid))
+            .collect();
+        let consistent = |table: &ProcessTable| {
+            let filed = table.health_deadlines.entries();
+            for &(at, gi, pi) in &filed {
+                let slot = &table.groups[gi].slots[pi];
+                let config = slot.process.config.extensions.healthcheck.as_ref().unwrap();
+                let health = slot.health.as_ref().unwrap();
+                assert_eq!(health.monitor.next_deadline(config), Some(at));
+                assert_eq!(health.scheduled, Some(at));
+            }
+            filed.len()
+        };
+        // Every process (checked or not) has filed its machine's deadline, if any.
+        for (at, gi, pi) in table.deadlines.entries() {
+            assert_eq!(table.groups[gi].slots[pi].process.next_deadline(), Some(at));
+        }
+        let with_deadline = table
+            .groups
+            .iter()
+            .flat_map(|g| g.slots.iter())
+            .filter(|s| s.process.next_deadline().is_some())
+            .count();
+        assert_eq!(table.deadlines.entries().len(), with_deadline);
+        // The first checks ran at once (refused or in flight): each of the 4 is filed again.
+        assert_eq!(consistent(&table), 4);
+        let head = table.health_deadlines.first();
+        assert!(head.is_some_and(|h| h > t0));
+        // `None <= Some(_)` holds for Options: a table with no deadline must not pass.
+        let next = table.next_deadline();
+        assert!(next.is_some() && next <= head, "{next:?} vs {head:?}");
+        // Whatever is due 10 s on is delivered; everything stays filed, later than that.
+        let later = t0 + Duration::from_secs(10);
+        table.handle_timeouts(later);
+        assert_eq!(consistent(&table), 4);
+        for gi in 0..table.groups.len() {
+            for pi in 0..table.groups[gi].slots.len() {
+                table.feed(gi, pi, Input::Stop, later);
+            }
+        }
+        // SAFETY: kill and waitpid on the children this test spawned.
+        for pid in pids {
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+                libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+            }
+        }
+        assert_eq!(
+            consistent(&table),
+            0,
+            "stopping processes left checks filed"
         );
     }
 }

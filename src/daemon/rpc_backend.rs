@@ -126,6 +126,7 @@ fn status<'s>(group: &'s str, slot: &'s Slot) -> ProcessStatus<'s> {
         restarts_after_exit,
         start_time: epoch(p.laststart_wall),
         exitstatus: p.exitstatus,
+        last_exitstatus: p.last_exit_status(),
         spawns: slot.spawns,
         log_bytes: slot.log_bytes,
         healthy: slot.health.as_ref().map(|h| h.monitor.health),

@@ -88,10 +88,18 @@ pub fn spawn(plan: &SpawnPlan) -> Result<Child, String> {
     })
 }
 
-/// Forks and execs the plan with `null` (an open /dev/null) as stdin, stdout and stderr: an
-/// exec health check, whose output nobody reads. Returns the pid.
-pub fn spawn_quiet(plan: &SpawnPlan, null: RawFd) -> Result<u32, String> {
-    fork_exec(plan, (null, null, null))
+/// Forks and execs an exec health check: stdin on `null` (an open /dev/null), stdout and
+/// stderr into one pipe. Returns the pid and the pipe's non-blocking read end (the check's
+/// output, for the log when it fails).
+pub fn spawn_check(plan: &SpawnPlan, null: RawFd) -> Result<(u32, OwnedFd), String> {
+    let (read, write) = sys::pipe_cloexec().map_err(|e| {
+        let code = e.raw_os_error().unwrap_or(0);
+        format!("pipe: {}", errno_text(code))
+    })?;
+    set_nonblocking(read.as_raw_fd());
+    let pid = fork_exec(plan, (null, write.as_raw_fd(), write.as_raw_fd()))?;
+    drop(write);
+    Ok((pid, read))
 }
 
 /// The fork and the child's set-up over the given stdin/stdout/stderr descriptors.

@@ -283,19 +283,65 @@ impl Conn {
 
     /// Answers the dispatched request. Returns false if no request was waiting for an answer.
     pub fn respond(&mut self, response: &Response, now: Instant, wall: SystemTime) -> bool {
+        let Some((version, keep_alive, request_line)) = self.dispatched() else {
+            return false;
+        };
+        self.finish_local(version, response, request_line, keep_alive, wall);
+        self.time_pipelined(now);
+        true
+    }
+
+    /// What answering the dispatched request needs: its version, keep-alive and request line.
+    fn dispatched(&self) -> Option<(Version, bool, String)> {
         let Phase::Dispatched {
             version,
             keep_alive,
             request_line,
         } = &self.phase
         else {
-            return false;
+            return None;
         };
-        let (version, keep_alive, request_line) = (*version, *keep_alive, request_line.clone());
-        self.finish_local(version, response, request_line, keep_alive, wall);
+        Some((*version, *keep_alive, request_line.clone()))
+    }
+
+    /// After an answer: a request pipelined behind it (already in the input) has been waiting
+    /// since now, so the request timeout counts from here.
+    fn time_pipelined(&mut self, now: Instant) {
         if matches!(self.phase, Phase::Head) && !self.input.is_empty() {
             self.request_started = Some(now);
         }
+    }
+
+    /// `respond` with `Response::ok(content_type, body)` where `render` appends the body straight
+    /// to the output buffer, which a kept-alive connection reuses: a large body (a /metrics
+    /// scrape, ~1 MB for 1000 programs) is neither built in a fresh allocation (a page fault for
+    /// every page, a quarter of the scrape's CPU) nor copied once more. The bytes are the same.
+    pub fn respond_rendered(
+        &mut self,
+        content_type: &str,
+        render: impl FnOnce(&mut Vec<u8>),
+        now: Instant,
+        wall: SystemTime,
+    ) -> bool {
+        let Some((version, keep_alive, request_line)) = self.dispatched() else {
+            return false;
+        };
+        let start = self.output.len();
+        render(&mut self.output);
+        let length = self.output.len() - start;
+        // The head states the body's length, so it is written after the body and moved in
+        // front of it (one memmove of the body within the buffer, no new pages).
+        let headers = [
+            ("Content-Type".to_string(), content_type.to_string()),
+            ("Content-Length".to_string(), length.to_string()),
+        ];
+        let keep_alive_10 = keep_alive && version == Version::Http10;
+        let mut head = Vec::with_capacity(256);
+        write_head(&mut head, version, 200, &headers, keep_alive_10, wall);
+        let bytes = head.len() + length;
+        self.output.splice(start..start, head);
+        self.finished(request_line, 200, bytes, keep_alive);
+        self.time_pipelined(now);
         true
     }
 
@@ -307,15 +353,9 @@ impl Conn {
         headers: &[(String, String)],
         wall: SystemTime,
     ) -> bool {
-        let Phase::Dispatched {
-            version,
-            request_line,
-            ..
-        } = &self.phase
-        else {
+        let Some((version, _, request_line)) = self.dispatched() else {
             return false;
         };
-        let version = *version;
         let chunked = version == Version::Http11;
         let mut headers = headers.to_vec();
         if chunked {
@@ -324,7 +364,7 @@ impl Conn {
         let before = self.output.len();
         write_head(&mut self.output, version, status, &headers, false, wall);
         self.access.push(AccessEntry {
-            request_line: request_line.clone(),
+            request_line,
             status,
             bytes: self.output.len() - before,
         });
@@ -476,10 +516,16 @@ impl Conn {
         let keep = keep_alive && !response.close;
         let keep_alive_10 = keep && version == Version::Http10;
         let bytes = write_response(&mut self.output, version, response, keep_alive_10, wall);
+        self.finished(request_line, response.status, bytes, keep);
+    }
+
+    /// After a response of `bytes` was queued: its access-log entry, then the next request or
+    /// closing.
+    fn finished(&mut self, request_line: String, status: u16, bytes: usize, keep: bool) {
         if !request_line.is_empty() {
             self.access.push(AccessEntry {
                 request_line,
-                status: response.status,
+                status,
                 bytes,
             });
         }

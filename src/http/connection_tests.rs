@@ -559,6 +559,41 @@ fn a_connection_never_stops_reading_while_waiting_for_input() {
     }
 }
 
+#[test]
+fn a_rendered_body_gives_the_same_bytes_as_a_response() {
+    // respond_rendered writes the head after the body and moves it in front: the bytes, the
+    // access-log entry and what happens next must be those of `respond`, for both versions,
+    // with and without a response still queued before it.
+    let t0 = Instant::now();
+    for request in [
+        "GET /m HTTP/1.1\r\n\r\n",
+        "GET /m HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "GET /m HTTP/1.0\r\n\r\n",
+    ] {
+        let body = "x 1\n".repeat(300);
+        let mut outputs = Vec::new();
+        for rendered in [false, true] {
+            let mut conn = Conn::new(t0);
+            // A first request answered but not yet sent, so the body starts mid-buffer.
+            conn.on_input(b"GET /a HTTP/1.1\r\n\r\n", t0);
+            conn.advance(&limits(), None, t0, wall()).unwrap();
+            assert!(conn.respond(&Response::ok("text/plain", "A"), t0, wall()));
+            conn.on_input(request.as_bytes(), t0);
+            conn.advance(&limits(), None, t0, wall()).unwrap();
+            let answered = if rendered {
+                conn.respond_rendered("text/plain", |out| out.extend(body.bytes()), t0, wall())
+            } else {
+                conn.respond(&Response::ok("text/plain", body.as_str()), t0, wall())
+            };
+            assert!(answered, "{request:?}");
+            let text = output(&mut conn, t0);
+            outputs.push((text, conn.take_access_entries(), conn.ready_to_shut_down()));
+        }
+        assert!(outputs[0].0.ends_with(&body), "{request:?}");
+        assert_eq!(outputs[0], outputs[1], "{request:?}");
+    }
+}
+
 /// Regression: a client that sent its requests and then shut down its write side (`nc -N`,
 /// `shutdown(SHUT_WR)`) got no answer: the EOF closed the connection before the requests were
 /// parsed. Now every request received in full is answered (pipelined ones and /RPC2 POSTs

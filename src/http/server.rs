@@ -327,6 +327,26 @@ impl Server {
         out
     }
 
+    /// A 200 whose body `render` writes straight into the connection's output buffer (see
+    /// `Conn::respond_rendered`: for large bodies such as /metrics).
+    #[must_use]
+    pub fn respond_rendered(
+        &mut self,
+        id: RequestId,
+        content_type: &str,
+        render: impl FnOnce(&mut Vec<u8>),
+        now: Instant,
+    ) -> Vec<Request> {
+        let mut out = Vec::new();
+        if let Some(client) = self.client_mut(id) {
+            client
+                .conn
+                .respond_rendered(content_type, render, now, SystemTime::now());
+            self.service(id.slot, now, &mut out);
+        }
+        out
+    }
+
     /// Starts a streaming 200 response (for /logtail, /mainlogtail) with the given headers
     /// (Transfer-Encoding is added for HTTP/1.1). Returns false if the client is gone.
     pub fn start_stream(
@@ -535,28 +555,10 @@ impl Server {
             };
             let mut progressed = false;
             let reading = !(dispatched_here && client.conn.is_dispatched());
-            // Read.
-            loop {
-                let room = client.conn.read_room(&self.limits).min(buf.len());
-                if room == 0 || !reading {
-                    break;
-                }
-                match client.stream.recv(&mut buf[..room]) {
-                    Ok(0) => {
-                        if client.conn.on_eof() == EofOutcome::Close {
-                            self.close(slot);
-                            return;
-                        }
-                        progressed = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        client.conn.on_input(&buf[..n], now);
-                        progressed = true;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
+            if reading {
+                match read_input(client, &self.limits, &mut buf, now) {
+                    Some(read) => progressed |= read,
+                    None => {
                         self.close(slot);
                         return;
                     }
@@ -614,38 +616,10 @@ impl Server {
                     _ => out.push(request),
                 }
             }
-            let failures = client.conn.take_auth_failures();
-            if failures > 0 {
-                let key = client_key(client.peer_ip);
-                for _ in 0..failures {
-                    if let Some((key, n)) = self.failed_logins.record(&key, now) {
-                        log::warn!(
-                            "HTTP authentication failed for {key} ({n} since the last such line)"
-                        );
-                    }
-                }
-            }
-            for entry in client.conn.take_access_entries() {
-                log::trace!(
-                    "{} - - [{}] \"{}\" {} {}",
-                    client.peer,
-                    access_log_date(wall),
-                    entry.request_line,
-                    entry.status,
-                    entry.bytes
-                );
-            }
-            // Write.
-            while !client.conn.pending_output().is_empty() {
-                match client.stream.send(client.conn.pending_output()) {
-                    Ok(n) => client.conn.wrote(n, now),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        self.close(slot);
-                        return;
-                    }
-                }
+            log_client_notes(client, &mut self.failed_logins, now, wall);
+            if !write_output(client, now) {
+                self.close(slot);
+                return;
             }
             if client.conn.ready_to_shut_down() && !client.shut {
                 client.stream.shutdown_write();
@@ -668,6 +642,76 @@ impl Server {
         if let Some(client) = self.clients.get_mut(slot) {
             client.take();
         }
+    }
+}
+
+/// Reads what the connection has room for, until it would block. Some(whether anything
+/// happened: input or an EOF that leaves requests to answer); None: close it (an error, or an
+/// EOF with nothing left to answer).
+fn read_input(client: &mut Client, limits: &Limits, buf: &mut [u8], now: Instant) -> Option<bool> {
+    let mut progressed = false;
+    loop {
+        let room = client.conn.read_room(limits).min(buf.len());
+        if room == 0 {
+            return Some(progressed);
+        }
+        match client.stream.recv(&mut buf[..room]) {
+            Ok(0) => {
+                if client.conn.on_eof() == EofOutcome::Close {
+                    return None;
+                }
+                return Some(true);
+            }
+            Ok(n) => {
+                client.conn.on_input(&buf[..n], now);
+                progressed = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(progressed),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Writes the connection's queued output until it would block; false: close it (an error).
+fn write_output(client: &mut Client, now: Instant) -> bool {
+    while !client.conn.pending_output().is_empty() {
+        match client.stream.send(client.conn.pending_output()) {
+            Ok(n) => client.conn.wrote(n, now),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// The log lines a pass over a connection owes: failed logins (rate-limited per client) and
+/// the access log.
+fn log_client_notes(
+    client: &mut Client,
+    failed_logins: &mut RateLimit,
+    now: Instant,
+    wall: SystemTime,
+) {
+    let failures = client.conn.take_auth_failures();
+    if failures > 0 {
+        let key = client_key(client.peer_ip);
+        for _ in 0..failures {
+            if let Some((key, n)) = failed_logins.record(&key, now) {
+                log::warn!("HTTP authentication failed for {key} ({n} since the last such line)");
+            }
+        }
+    }
+    for entry in client.conn.take_access_entries() {
+        log::trace!(
+            "{} - - [{}] \"{}\" {} {}",
+            client.peer,
+            access_log_date(wall),
+            entry.request_line,
+            entry.status,
+            entry.bytes
+        );
     }
 }
 

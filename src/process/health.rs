@@ -2,6 +2,7 @@
 //! how results count (start period, consecutive failures), the verdict and what to log or do.
 //! Time is an argument; the daemon (src/daemon/health_checks.rs) runs the checks it asks for.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use crate::config::model::{HealthAction, HealthCheck, LogLevel};
@@ -26,11 +27,22 @@ impl Health {
     }
 }
 
-/// How one check ended. `Fail` carries a short reason for the log (`http 503`, `exec exit 1`).
+/// How one check ended, with a short reason for the log (`http 503`, `exec exit 1`). The
+/// reason is usually a constant (`http 200`): borrowed then, not allocated for every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Pass(String),
-    Fail(String),
+    Pass(Cow<'static, str>),
+    Fail(Cow<'static, str>),
+}
+
+impl Outcome {
+    pub fn pass(reason: impl Into<Cow<'static, str>>) -> Outcome {
+        Outcome::Pass(reason.into())
+    }
+
+    pub fn fail(reason: impl Into<Cow<'static, str>>) -> Outcome {
+        Outcome::Fail(reason.into())
+    }
 }
 
 /// What the daemon must do.
@@ -59,6 +71,9 @@ pub struct Monitor {
     in_flight: Option<Instant>,
     /// Counted failures in a row.
     failures: u32,
+    /// Whether the per-check debug lines are wanted: off, they are not even formatted (a
+    /// failing check every interval on many programs would format lines nobody logs).
+    debug_lines: bool,
 }
 
 impl Monitor {
@@ -70,7 +85,13 @@ impl Monitor {
             due: None,
             in_flight: None,
             failures: 0,
+            debug_lines: true,
         }
+    }
+
+    /// Whether to make the per-check debug lines (the daemon turns them off below debug level).
+    pub fn set_debug_lines(&mut self, on: bool) {
+        self.debug_lines = on;
     }
 
     /// Whether a check is in flight.
@@ -124,7 +145,7 @@ impl Monitor {
             }
             let reason = format!("timeout ({})", seconds_text(config.timeout));
             let mut out = vec![Step::CancelCheck];
-            out.extend(self.on_result(config, Outcome::Fail(reason), now));
+            out.extend(self.on_result(config, Outcome::fail(reason), now));
             return out;
         }
         match self.due {
@@ -165,6 +186,9 @@ impl Monitor {
             }
             Outcome::Fail(why) => {
                 if now < since + config.start_period {
+                    if !self.debug_lines {
+                        return out;
+                    }
                     let msg = format!(
                         "health: {} check failed during its start period ({why})",
                         self.name
@@ -174,6 +198,9 @@ impl Monitor {
                 }
                 self.failures = self.failures.saturating_add(1);
                 if self.failures < config.retries || self.health == Health::Unhealthy {
+                    if !self.debug_lines {
+                        return out;
+                    }
                     let msg = format!(
                         "health: {} check failed ({why}, {} in a row)",
                         self.name, self.failures
@@ -238,7 +265,7 @@ mod tests {
             .collect()
     }
 
-    fn fail(s: &str) -> Outcome {
+    fn fail(s: &'static str) -> Outcome {
         Outcome::Fail(s.into())
     }
 

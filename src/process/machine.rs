@@ -75,8 +75,11 @@ pub struct Process {
     pub delay: Option<Instant>,
     /// A stop was requested and the child has not been reaped yet.
     pub killing: bool,
+    /// The reference's exitstatus: cleared by each spawn and by an exit "too quickly" (what
+    /// getProcessInfo reports).
     pub exitstatus: Option<i32>,
-    /// The raw wait status of the last reaped child (None before the first exit).
+    /// The raw wait status of the last reaped child (None before the first exit); kept across
+    /// spawns.
     pub wait_status: Option<i32>,
     pub spawnerr: Option<String>,
     /// No automatic starts any more (supervisord is shutting down or restarting).
@@ -108,6 +111,13 @@ impl Process {
             restart_streak: 0,
             jitter_state: 0,
         }
+    }
+
+    /// The last exit's status in the reference's encoding (the code, -1 after a signal), kept
+    /// across spawns and quick exits: what an operator wants to see after a crash and restart
+    /// (metrics), where `exitstatus` is already cleared. None before the first exit.
+    pub fn last_exit_status(&self) -> Option<i32> {
+        self.wait_status.map(wait_status::exit_status)
     }
 
     /// How long until a pending automatic restart of ours (`restart_delay=`, `backoff_max=`);

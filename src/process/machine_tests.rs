@@ -442,3 +442,24 @@ fn start_while_stopping_warns_that_the_process_is_still_running() {
     sim.step(Input::Exited(BY_SIGTERM), 300);
     assert_eq!(sim.p.state, ProcessState::Stopped);
 }
+
+#[test]
+fn the_last_exit_status_outlives_the_restart() {
+    // Metrics show it after a crash and restart, and in BACKOFF after a quick exit, where the
+    // reference's exitstatus is already cleared.
+    let mut sim = Sim::new(|c| c.autorestart = AutoRestart::Always);
+    assert_eq!(sim.p.last_exit_status(), None);
+    sim.step(Input::AutoStart, 0);
+    spawned(&mut sim, 7, 0);
+    sim.step(Input::Timeout, 1001);
+    sim.step(Input::Exited(EXIT_3), 5000);
+    assert_eq!(sim.step(Input::Timeout, 5000).last(), Some(&Action::Spawn));
+    spawned(&mut sim, 8, 5000);
+    assert_eq!(sim.p.state, ProcessState::Starting);
+    assert_eq!(sim.p.exitstatus, None);
+    assert_eq!(sim.p.last_exit_status(), Some(3));
+    sim.step(Input::Exited(BY_SIGKILL), 5100);
+    assert_eq!(sim.p.state, ProcessState::Backoff);
+    assert_eq!(sim.p.exitstatus, None);
+    assert_eq!(sim.p.last_exit_status(), Some(-1));
+}

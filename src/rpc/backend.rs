@@ -133,8 +133,11 @@ pub struct ProcessStatus<'a> {
     pub restarts_after_exit: bool,
     /// Wall-clock time of the last spawn, seconds since the epoch; 0 if never started.
     pub start_time: f64,
-    /// The last exit status (None before any exit, and while running).
+    /// The last exit status (None before any exit, and while running): the reference's
+    /// exitstatus, what readiness judges an EXITED process by.
     pub exitstatus: Option<i32>,
+    /// The last exit status kept across spawns (None before the first exit): metrics.
+    pub last_exitstatus: Option<i32>,
     /// Spawn attempts since the process was added (the first and every restart).
     pub spawns: u64,
     /// Output bytes captured from the child: stdout, stderr.

@@ -1,27 +1,16 @@
 //! `GET /metrics`: Prometheus text exposition format 0.0.4 for every process and for the daemon
-//! itself (the standard `process_*` series from /proc/self). Written into one String sized up
-//! front, with no allocation per process, so a scrape stays cheaper than `getAllProcessInfo`.
+//! itself (the standard `process_*` series from /proc/self). Written straight into the
+//! connection's output buffer, with no allocation per process, so a scrape stays cheaper than
+//! `getAllProcessInfo` (docs/bench-notes.md, "/metrics scrape").
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::http::Response;
 use crate::rpc::backend::{Health, ProcessState, ProcessStatus};
 
 /// The content type Prometheus expects for the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// Every state, so each process has exactly one `state_info` series at 1.
-const STATES: [ProcessState; 8] = [
-    ProcessState::Stopped,
-    ProcessState::Starting,
-    ProcessState::Running,
-    ProcessState::Backoff,
-    ProcessState::Stopping,
-    ProcessState::Exited,
-    ProcessState::Fatal,
-    ProcessState::Unknown,
-];
 
 /// Output bytes per process (all families, typical names), for the up-front capacity.
 const BYTES_PER_PROCESS: usize = 1600;
@@ -38,79 +27,88 @@ pub struct SelfStats {
     pub max_fds: Option<f64>,
 }
 
-/// The `/metrics` response.
-pub fn response(statuses: &[ProcessStatus<'_>], wall: SystemTime) -> Response {
-    let body = render(statuses, &self_stats(wall));
-    Response::ok(CONTENT_TYPE, body)
+/// What a scrape keeps for the next one.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// The daemon's start time once known: it never changes, and computing it reads /proc/stat
+    /// (for the boot time), which the kernel builds from every CPU's counters on each read.
+    start_time: Option<f64>,
+}
+
+impl Metrics {
+    /// Appends the `/metrics` body to `out` (the connection's output buffer).
+    pub fn write(&mut self, out: &mut Vec<u8>, statuses: &[ProcessStatus<'_>], wall: SystemTime) {
+        let me = self_stats(wall, self.start_time);
+        self.start_time = me.start_time;
+        render_into(out, statuses, &me);
+    }
 }
 
 /// The whole exposition: one family after another (the format wants a family's samples
 /// together), each with HELP and TYPE.
-pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
-    let mut out = String::with_capacity(2048 + statuses.len() * BYTES_PER_PROCESS);
+pub fn render_into(out: &mut Vec<u8>, statuses: &[ProcessStatus<'_>], me: &SelfStats) {
+    out.reserve(2048 + statuses.len() * BYTES_PER_PROCESS);
     // Every family repeats each process's labels: escape them once, into one buffer.
     let labels = Labels::new(statuses);
     let rows = || statuses.iter().enumerate().map(|(i, p)| (labels.get(i), p));
     family(
-        &mut out,
+        out,
         "supervisor_up",
         "gauge",
         "Whether supervisord is serving (always 1 in a reply).",
     );
-    out.push_str("supervisor_up 1\n");
+    out.extend_from_slice(b"supervisor_up 1\n");
 
-    family(
-        &mut out,
-        "supervisor_process_state",
-        "gauge",
-        "The process state's numeric code (0 STOPPED, 10 STARTING, 20 RUNNING, 30 BACKOFF, 40 STOPPING, 100 EXITED, 200 FATAL, 1000 UNKNOWN).",
-    );
+    // The codes' legend comes from the wire table, the one home of state names and codes.
+    let mut legend = String::from("The process state's numeric code (");
+    for (i, state) in ProcessState::ALL.into_iter().enumerate() {
+        if i > 0 {
+            legend.push_str(", ");
+        }
+        let _ = write!(legend, "{} {}", state.code(), state.name());
+    }
+    legend.push_str(").");
+    family(out, "supervisor_process_state", "gauge", &legend);
     for (l, p) in rows() {
         let code = i64::from(p.state.code());
-        sample(
-            &mut out,
-            "supervisor_process_state",
-            l,
-            "",
-            "",
-            Num::Int(code),
-        );
+        sample(out, "supervisor_process_state", l, "", "", Num::Int(code));
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_state_info",
         "gauge",
         "1 for the process's current state, 0 for the others.",
     );
     for (l, p) in rows() {
-        for state in STATES {
+        // Every state, so each process has exactly one `state_info` series at 1.
+        for state in ProcessState::ALL {
             let value = Num::Int(i64::from(state == p.state));
             let metric = "supervisor_process_state_info";
-            sample(&mut out, metric, l, "state", state.name(), value);
+            sample(out, metric, l, "state", state.name(), value);
         }
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_up",
         "gauge",
         "1 while the process is RUNNING.",
     );
     for (l, p) in rows() {
         let up = Num::Int(i64::from(p.state == ProcessState::Running));
-        sample(&mut out, "supervisor_process_up", l, "", "", up);
+        sample(out, "supervisor_process_up", l, "", "", up);
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_start_time_seconds",
         "gauge",
         "When the process was last spawned, seconds since the epoch (0: never).",
     );
     for (l, p) in rows() {
         let metric = "supervisor_process_start_time_seconds";
-        sample(&mut out, metric, l, "", "", Num::Float(p.start_time));
+        sample(out, metric, l, "", "", Num::Float(p.start_time));
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_restarts_total",
         "counter",
         "Spawns after the first, whatever caused them.",
@@ -118,7 +116,7 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
     for (l, p) in rows() {
         let restarts = Num::Uint(p.spawns.saturating_sub(1));
         sample(
-            &mut out,
+            out,
             "supervisor_process_restarts_total",
             l,
             "",
@@ -127,20 +125,20 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         );
     }
     family(
-        &mut out,
+        out,
         "supervisor_process_exit_status",
         "gauge",
-        "The last exit status (processes that have exited since their last spawn).",
+        "The last exit status (the exit code, -1 after a signal), kept across restarts (processes that have exited).",
     );
     for (l, p) in rows() {
-        if let Some(code) = p.exitstatus {
+        if let Some(code) = p.last_exitstatus {
             let code = Num::Int(i64::from(code));
-            sample(&mut out, "supervisor_process_exit_status", l, "", "", code);
+            sample(out, "supervisor_process_exit_status", l, "", "", code);
         }
     }
     if statuses.iter().any(|p| p.healthy.is_some()) {
         family(
-            &mut out,
+            out,
             "supervisor_process_healthy",
             "gauge",
             "1 while the process's health check passes (processes with a health check).",
@@ -148,12 +146,12 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
         for (l, p) in rows() {
             if let Some(healthy) = p.healthy {
                 let value = Num::Int(i64::from(healthy == Health::Healthy));
-                sample(&mut out, "supervisor_process_healthy", l, "", "", value);
+                sample(out, "supervisor_process_healthy", l, "", "", value);
             }
         }
     }
     family(
-        &mut out,
+        out,
         "supervisor_log_bytes_total",
         "counter",
         "Output bytes captured from the process, per channel.",
@@ -161,11 +159,18 @@ pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
     for (l, p) in rows() {
         for (channel, bytes) in ["stdout", "stderr"].into_iter().zip(p.log_bytes) {
             let metric = "supervisor_log_bytes_total";
-            sample(&mut out, metric, l, "channel", channel, Num::Uint(bytes));
+            sample(out, metric, l, "channel", channel, Num::Uint(bytes));
         }
     }
-    self_series(&mut out, me);
-    out
+    self_series(out, me);
+}
+
+/// The whole exposition as text (tests).
+#[cfg(test)]
+pub fn render(statuses: &[ProcessStatus<'_>], me: &SelfStats) -> String {
+    let mut out = Vec::new();
+    render_into(&mut out, statuses, me);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Every process's escaped `group="..",name=".."`, in one String.
@@ -207,28 +212,28 @@ enum Num {
     Float(f64),
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+fn family(out: &mut Vec<u8>, name: &str, kind: &str, help: &str) {
     // HELP text escapes only backslash and newline; ours have neither.
     let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
 }
 
 /// `metric{LABELS[,extra="value"]} number`; `labels` already escaped, `extra` needs none.
-fn sample(out: &mut String, metric: &str, labels: &str, extra: &str, value: &str, num: Num) {
-    out.push_str(metric);
-    out.push('{');
-    out.push_str(labels);
+fn sample(out: &mut Vec<u8>, metric: &str, labels: &str, extra: &str, value: &str, num: Num) {
+    out.extend_from_slice(metric.as_bytes());
+    out.push(b'{');
+    out.extend_from_slice(labels.as_bytes());
     if !extra.is_empty() {
-        out.push(',');
-        out.push_str(extra);
-        out.push_str("=\"");
-        out.push_str(value);
-        out.push('"');
+        out.push(b',');
+        out.extend_from_slice(extra.as_bytes());
+        out.extend_from_slice(b"=\"");
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
     }
-    out.push_str("} ");
+    out.extend_from_slice(b"} ");
     match num {
         Num::Int(v) => {
             if v < 0 {
-                out.push('-');
+                out.push(b'-');
             }
             push_digits(out, v.unsigned_abs());
         }
@@ -237,10 +242,10 @@ fn sample(out: &mut String, metric: &str, labels: &str, extra: &str, value: &str
             let _ = write!(out, "{v}");
         }
     }
-    out.push('\n');
+    out.push(b'\n');
 }
 
-fn push_digits(out: &mut String, mut v: u64) {
+fn push_digits(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut at = buf.len();
     loop {
@@ -251,7 +256,7 @@ fn push_digits(out: &mut String, mut v: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or("0"));
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// A label value as the format wants it: backslash, double quote and newline escaped.
@@ -270,7 +275,7 @@ fn escape_label(out: &mut String, value: &str) {
     }
 }
 
-fn self_series(out: &mut String, me: &SelfStats) {
+fn self_series(out: &mut Vec<u8>, me: &SelfStats) {
     let series = [
         (
             "process_cpu_seconds_total",
@@ -345,8 +350,9 @@ pub fn parse_boot_time(stat: &str) -> Option<f64> {
         .and_then(|t| t.trim().parse().ok())
 }
 
-/// Reads the daemon's own figures (a few small /proc files and one directory listing).
-fn self_stats(wall: SystemTime) -> SelfStats {
+/// Reads the daemon's own figures (/proc/self/stat, the size of /proc/self/fd; /proc/stat only
+/// while the start time is not `known`).
+fn self_stats(wall: SystemTime, known: Option<f64>) -> SelfStats {
     // SAFETY: sysconf only reads system constants.
     let (ticks, page) = unsafe {
         (
@@ -354,9 +360,13 @@ fn self_stats(wall: SystemTime) -> SelfStats {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    let boot = std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| parse_boot_time(&s));
+    let boot = match known {
+        // Any boot time: the start time computed from it is replaced below.
+        Some(_) => Some(0.0),
+        None => std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| parse_boot_time(&s)),
+    };
     let mut me = match (std::fs::read_to_string("/proc/self/stat"), boot) {
         (Ok(stat), Some(boot)) if ticks > 0 && page > 0 => {
             parse_stat(&stat, ticks as f64, page as f64, boot)
@@ -367,7 +377,7 @@ fn self_stats(wall: SystemTime) -> SelfStats {
     let now = wall
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    me.start_time = me.start_time.map(|t| t.min(now));
+    me.start_time = known.or(me.start_time.map(|t| t.min(now)));
     me.open_fds = count_open_fds();
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -380,9 +390,20 @@ fn self_stats(wall: SystemTime) -> SelfStats {
     me
 }
 
+/// The number of open descriptors. Since Linux 6.2 `stat` of /proc/self/fd reports it as the
+/// size (one bitmap count in the kernel); older kernels report 0 there and get the listing.
+fn count_open_fds() -> Option<f64> {
+    // Listing the directory made the kernel look up a dentry per descriptor: with 1000 children
+    // (~4000 pipes and log files) that was over half of a scrape's CPU.
+    match std::fs::metadata("/proc/self/fd") {
+        Ok(meta) if meta.len() > 0 => Some(meta.len() as f64),
+        _ => list_open_fds(),
+    }
+}
+
 /// Entries of /proc/self/fd, minus the directory's own descriptor (readdir, no allocation per
 /// descriptor: a daemon with thousands of children has thousands of pipes).
-fn count_open_fds() -> Option<f64> {
+fn list_open_fds() -> Option<f64> {
     // SAFETY: a NUL-terminated path; the handle is closed below.
     let dir = unsafe { libc::opendir(c"/proc/self/fd".as_ptr()) };
     if dir.is_null() {
@@ -421,6 +442,7 @@ mod tests {
             restarts_after_exit: true,
             start_time: 1_796_000_000.5,
             exitstatus: None,
+            last_exitstatus: None,
             spawns: 3,
             log_bytes: [120, 7],
             healthy: None,
@@ -446,7 +468,7 @@ mod tests {
         ] {
             assert!(out.contains(line), "{line:?} missing in\n{out}");
         }
-        assert_eq!(out.matches("state_info{").count(), STATES.len());
+        assert_eq!(out.matches("state_info{").count(), ProcessState::ALL.len());
         // No exit yet, no health check: those families are left out for this process.
         assert!(!out.contains("supervisor_process_exit_status{"));
         assert!(!out.contains("supervisor_process_healthy"));
@@ -454,7 +476,7 @@ mod tests {
 
     #[test]
     fn exactly_one_state_is_set_per_process() {
-        for state in STATES {
+        for state in ProcessState::ALL {
             let p = ProcessStatus {
                 state,
                 ..process("g", "p")
@@ -471,7 +493,7 @@ mod tests {
 
     #[test]
     fn numbers_and_escaped_labels() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         for num in [
             Num::Int(0),
             Num::Int(-15),
@@ -481,7 +503,7 @@ mod tests {
             sample(&mut out, "m", "a=\"b\"", "", "", num);
         }
         assert_eq!(
-            out,
+            String::from_utf8_lossy(&out),
             "m{a=\"b\"} 0\nm{a=\"b\"} -15\nm{a=\"b\"} 18446744073709551615\nm{a=\"b\"} 1.5\n"
         );
         let p = ProcessStatus {
@@ -507,6 +529,7 @@ mod tests {
         let p = ProcessStatus {
             state: ProcessState::Exited,
             exitstatus: Some(3),
+            last_exitstatus: Some(3),
             healthy: Some(Health::Unhealthy),
             spawns: 0,
             ..process("g", "p")
@@ -516,6 +539,26 @@ mod tests {
         assert!(out.contains("supervisor_process_healthy{group=\"g\",name=\"p\"} 0\n"));
         assert!(out.contains("supervisor_process_restarts_total{group=\"g\",name=\"p\"} 0\n"));
         assert!(out.contains("supervisor_process_up{group=\"g\",name=\"p\"} 0\n"));
+    }
+
+    #[test]
+    fn the_last_exit_status_stays_after_a_restart() {
+        // Running again after a crash: the reference's exitstatus is cleared, the metric is not.
+        let p = ProcessStatus {
+            exitstatus: None,
+            last_exitstatus: Some(-1),
+            ..process("g", "p")
+        };
+        let out = render(&[p], &SelfStats::default());
+        assert!(out.contains("supervisor_process_exit_status{group=\"g\",name=\"p\"} -1\n"));
+    }
+
+    #[test]
+    fn the_state_legend_lists_the_wire_codes() {
+        let out = render(&[], &SelfStats::default());
+        let legend = "(0 STOPPED, 10 STARTING, 20 RUNNING, 30 BACKOFF, 40 STOPPING, 100 EXITED, \
+                      200 FATAL, 1000 UNKNOWN).\n";
+        assert!(out.contains(legend), "{out}");
     }
 
     #[test]
@@ -540,8 +583,31 @@ mod tests {
     }
 
     #[test]
+    fn the_fd_count_agrees_with_the_listing() {
+        // The stat size must count descriptors like the listing does (200 extra pipes make a
+        // wrong unit show). Other test threads open and close descriptors meanwhile (some
+        // hundreds of sockets at once): hence the slack, and a few tries for a quiet moment.
+        let pipes: Vec<_> = (0..100)
+            .filter_map(|_| crate::sys::pipe_cloexec().ok())
+            .collect();
+        assert_eq!(pipes.len(), 100);
+        let mut tries = Vec::new();
+        for _ in 0..5 {
+            let (Some(counted), Some(listed)) = (count_open_fds(), list_open_fds()) else {
+                panic!("no /proc/self/fd");
+            };
+            assert!(listed >= 200.0, "{listed}");
+            if (counted - listed).abs() < 20.0 {
+                return;
+            }
+            tries.push((counted, listed));
+        }
+        panic!("the stat size and the listing disagree: {tries:?}");
+    }
+
+    #[test]
     fn the_daemon_series_come_from_proc() {
-        let me = self_stats(SystemTime::now());
+        let me = self_stats(SystemTime::now(), None);
         assert!(me.cpu_seconds.is_some());
         assert!(me.resident_bytes.is_some_and(|b| b > 0.0));
         assert!(me.open_fds.is_some_and(|n| n >= 3.0));
@@ -549,5 +615,9 @@ mod tests {
         let out = render(&[], &me);
         assert!(out.contains("# TYPE process_cpu_seconds_total counter\n"));
         assert!(out.contains("\nprocess_open_fds "));
+        // Later scrapes keep the start time (it is read once).
+        let again = self_stats(SystemTime::now(), Some(12.5));
+        assert_eq!(again.start_time, Some(12.5));
+        assert!(again.cpu_seconds.is_some());
     }
 }

@@ -41,6 +41,8 @@ pub struct Web {
     tail_token: Option<Token>,
     /// An XML-RPC reply of at least `LARGE_REPLY` bytes was made since the last heap trim.
     large_reply: bool,
+    /// What `/metrics` reads once and keeps (the daemon's start time).
+    metrics: metrics::Metrics,
 }
 
 impl Web {
@@ -60,6 +62,7 @@ impl Web {
             live: Live::default(),
             tail_token: None,
             large_reply: false,
+            metrics: metrics::Metrics::default(),
         })
     }
 
@@ -263,16 +266,7 @@ impl Web {
                     }
                 }
             }
-            Route::Probe(probe) => {
-                let response = match probe {
-                    Probe::Healthz => probes::healthz(),
-                    Probe::Readyz => {
-                        probes::readyz(backend.supervisor_state(), &backend.statuses())
-                    }
-                    Probe::Metrics => metrics::response(&backend.statuses(), wall),
-                };
-                self.server.respond(request.id, response, now)
-            }
+            Route::Probe(probe) => self.answer_probe(backend, request.id, *probe, now, wall),
             Route::Ok => {
                 self.server
                     .respond(request.id, Response::ok("text/plain", b"OK".to_vec()), now)
@@ -281,6 +275,31 @@ impl Web {
                 .server
                 .respond(request.id, Response::error(*status), now),
         }
+    }
+
+    /// Answers `/healthz`, `/readyz` or `/metrics`; returns requests pipelined behind it.
+    fn answer_probe(
+        &mut self,
+        backend: &mut dyn Backend,
+        id: RequestId,
+        probe: Probe,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Vec<Request> {
+        let response = match probe {
+            Probe::Healthz => probes::healthz(),
+            Probe::Readyz => probes::readyz(backend.supervisor_state(), &backend.statuses()),
+            Probe::Metrics => {
+                // Rendered straight into the connection's buffer (~1 KB per process).
+                let statuses = backend.statuses();
+                let metrics = &mut self.metrics;
+                let render = |out: &mut Vec<u8>| metrics.write(out, &statuses, wall);
+                return self
+                    .server
+                    .respond_rendered(id, metrics::CONTENT_TYPE, render, now);
+            }
+        };
+        self.server.respond(id, response, now)
     }
 
     /// Re-polls held replies; answers those that are complete (and requests pipelined behind).

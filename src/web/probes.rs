@@ -82,6 +82,7 @@ mod tests {
             restarts_after_exit: true,
             start_time: 1.0,
             exitstatus: None,
+            last_exitstatus: None,
             spawns: 1,
             log_bytes: [0; 2],
             healthy: None,
