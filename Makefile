@@ -25,7 +25,11 @@ release:
 # A statically linked x86_64 binary (glibc static; no musl target is needed). Its relative
 # relocations (the static-pie's ASLR) are packed as RELR (glibc >= 2.36 applies them at start):
 # 1 KB instead of the 90 KB of .rela.dyn entries, with the same relocation at a random base.
-STATIC_RUSTFLAGS = -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs
+# LLVM's inliner threshold is lowered from 250 (-O3) to 175: LTO otherwise inlines the same helpers
+# into many cold callers (config loading, ctl commands, pages); -58 KB, and the hot paths
+# (getAllProcessInfo, /metrics, log capture) measured no slower (docs/bench-notes.md, "Binary size").
+STATIC_RUSTFLAGS = -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs \
+	-C llvm-args=-inline-threshold=175
 static:
 	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(STATIC_TARGET)
 	@ls -l target/$(STATIC_TARGET)/release/supervisor
