@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 FULL = dict(n=500, n_socket=1000, n_metrics=1000, log_bytes=1 << 30, lines=1_000_000, runs=3, idle_secs=10.0,
-            ctl_reps=5, rpc_reps=20, restart_cycles=4, probe_secs=1.2, callgrind=True, budget=600,
+            ctl_reps=5, rpc_reps=20, restart_cycles=4, probe_secs=1.2, callgrind=True, budget=700,
             hc_programs=1000, hc_secs=10.0)
 QUICK = dict(n=20, n_socket=40, n_metrics=1000, log_bytes=16 << 20, lines=20_000, runs=1, idle_secs=2.0,
              ctl_reps=2, rpc_reps=5, restart_cycles=2, probe_secs=1.1, callgrind=False, budget=300,
