@@ -280,30 +280,17 @@ impl ProcessTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::Overrides;
 
     /// A pipe's process is found where it was spawned, and still found by name once an earlier
     /// group went away (its indexes moved).
     #[test]
     fn a_pipe_finds_its_process_before_and_after_groups_move() {
-        let dir = crate::testutil::TempDir::new("pipe-slot");
-        let d = dir.path().display();
-        let conf = dir.join("supervisord.conf");
-        let text = format!(
-            "[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n\
-             [program:early]\ncommand=true\nautostart=false\npriority=1\n\n\
+        let (mut table, _poll, _dir) = crate::daemon::process_table::tests::table(
+            "pipe-slot",
+            "[program:early]\ncommand=true\nautostart=false\npriority=1\n\n\
              [program:late]\ncommand=sleep 30\nautostart=false\npriority=999\n\
-             stdout_logfile=NONE\nstderr_logfile=NONE\n"
+             stdout_logfile=NONE\nstderr_logfile=NONE\n",
         );
-        std::fs::write(&conf, text).unwrap();
-        let overrides = Overrides {
-            configuration: Some(conf),
-            ..Overrides::default()
-        };
-        let config = crate::daemon::load_config(&overrides).unwrap();
-        let poll = mio::Poll::new().unwrap();
-        let registry = poll.registry().try_clone().unwrap();
-        let mut table = ProcessTable::new(config, registry, overrides, 0);
         table.start_process(1, 0, Instant::now()).unwrap();
         let pid = table.slot(1, 0).process.pid;
         assert!(pid > 0, "sleep did not start");

@@ -123,32 +123,14 @@ impl ProcessTable {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::daemon::Overrides;
-
     #[test]
     fn a_pool_only_gets_events_emitted_after_it_was_created() {
-        let dir = crate::testutil::TempDir::new("listeners-pools");
-        let d = dir.path().display();
-        let conf = dir.join("supervisord.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "[supervisord]\nlogfile={d}/main.log\nchildlogdir={d}\n\n\
-                 [eventlistener:a]\ncommand=cat\nevents=PROCESS_GROUP\nautostart=false\n\n\
-                 [eventlistener:b]\ncommand=cat\nevents=PROCESS_GROUP\nautostart=false\n\n\
-                 [program:p]\ncommand=cat\nautostart=false\n"
-            ),
-        )
-        .unwrap();
-        let overrides = Overrides {
-            configuration: Some(conf),
-            ..Overrides::default()
-        };
-        let config = crate::daemon::load_config(&overrides).unwrap();
-        let poll = mio::Poll::new().unwrap();
-        let registry = poll.registry().try_clone().unwrap();
-        let mut sup = ProcessTable::new(config, registry, overrides, 0);
+        let (mut sup, _poll, _dir) = crate::daemon::process_table::tests::table(
+            "listeners-pools",
+            "[eventlistener:a]\ncommand=cat\nevents=PROCESS_GROUP\nautostart=false\n\n\
+             [eventlistener:b]\ncommand=cat\nevents=PROCESS_GROUP\nautostart=false\n\n\
+             [program:p]\ncommand=cat\nautostart=false\n",
+        );
         sup.bus.deliver();
         let buffered = |pool: &str| -> Vec<(u64, u64, String)> {
             let pool = sup.bus.pools().iter().find(|p| p.name == pool).unwrap();

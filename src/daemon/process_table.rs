@@ -874,13 +874,13 @@ impl ProcessTable {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::daemon::Overrides;
     use crate::testutil::TempDir;
 
     /// A table over a fresh config file in a temp dir (`extra`: the program sections).
-    fn table(tag: &str, extra: &str) -> (ProcessTable, mio::Poll, TempDir) {
+    pub(crate) fn table(tag: &str, extra: &str) -> (ProcessTable, mio::Poll, TempDir) {
         let dir = TempDir::new(tag);
         let d = dir.path().display();
         let conf = dir.join("supervisord.conf");
