@@ -1,6 +1,6 @@
 //! The libc calls several layers share (daemon, logs, HTTP, rpc): close-on-exec pipes, read and
-//! write that retry EINTR, and local time via localtime_r. A leaf: it imports nothing from the
-//! crate. Calls used by one file only stay in that file.
+//! write that retry EINTR, local time via localtime_r, and UTC calendar dates. A leaf: it
+//! imports nothing from the crate. Calls used by one file only stay in that file.
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -137,6 +137,21 @@ pub fn init_timezone() {
     unsafe { tzset() };
 }
 
+/// (year, month 1-12, day 1-31) of a day count since 1970-01-01, proleptic Gregorian
+/// (H. Hinnant's `civil_from_days`): UTC dates without a time-zone database.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +202,13 @@ mod tests {
         assert_eq!(t.month_abbr(), "Jan");
         t.month = 12;
         assert_eq!(t.month_abbr(), "Dec");
+    }
+
+    #[test]
+    fn civil_dates_across_the_epoch_and_leap_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_792), (2026, 12, 5));
     }
 }

@@ -41,11 +41,6 @@ fn emit(text: &str) {
     let _ = stdout.flush();
 }
 
-fn usage_error(argv0: &str, msg: &str) -> i32 {
-    eprintln!("Error: {msg}\nFor help, use {argv0} -h");
-    2
-}
-
 /// Splits the getopt forms argh does not know (`-cFILE`, `--configuration=FILE`) into two words.
 fn normalize(args: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len() + 1);
@@ -74,13 +69,9 @@ fn normalize(args: &[String]) -> Vec<String> {
 pub fn main(argv0: &str, args: &[String]) -> i32 {
     let words = normalize(args);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let parsed = match <Args as argh::FromArgs>::from_args(&["check-config"], &words) {
+    let parsed = match super::parse_args::<Args>(argv0, "check-config", &words) {
         Ok(parsed) => parsed,
-        Err(exit) if exit.status.is_ok() => {
-            print!("{}", exit.output);
-            return 0;
-        }
-        Err(exit) => return usage_error(argv0, exit.output.trim_end()),
+        Err(code) => return code,
     };
     let Args {
         configuration: file,
@@ -90,7 +81,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
     let path = match file {
         Some(p) => {
             if !p.exists() {
-                return usage_error(
+                return crate::getopt::usage_error(
                     argv0,
                     &format!("could not find config file {}", p.display()),
                 );
@@ -101,7 +92,7 @@ pub fn main(argv0: &str, args: &[String]) -> i32 {
             let real_argv0 = std::env::args().next().unwrap_or_default();
             match config::find_config_file(&real_argv0) {
                 Ok(p) => p,
-                Err(msg) => return usage_error(argv0, &msg),
+                Err(msg) => return crate::getopt::usage_error(argv0, &msg),
             }
         }
     };

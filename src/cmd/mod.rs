@@ -90,3 +90,16 @@ fn help_text(argv0: &str) -> String {
          help                   this text\n"
     )
 }
+
+/// Parses an argh applet's arguments. `Err` carries the exit code once argh has answered: its
+/// help on stdout (0), or its complaint as `Error: ...` plus where help is (2), like supervisord.
+fn parse_args<T: argh::FromArgs>(argv0: &str, applet: &str, words: &[&str]) -> Result<T, i32> {
+    match T::from_args(&[applet], words) {
+        Ok(args) => Ok(args),
+        Err(exit) if exit.status.is_ok() => {
+            print!("{}", exit.output);
+            Err(0)
+        }
+        Err(exit) => Err(crate::getopt::usage_error(argv0, exit.output.trim_end())),
+    }
+}

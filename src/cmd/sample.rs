@@ -145,19 +145,9 @@ struct Args {}
 /// `supervisor sample-config [-h]`.
 pub fn main(argv0: &str, args: &[String]) -> i32 {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match <Args as argh::FromArgs>::from_args(&["sample-config"], &words) {
+    match super::parse_args::<Args>(argv0, "sample-config", &words) {
         Ok(Args {}) => echo(),
-        Err(exit) if exit.status.is_ok() => {
-            print!("{}", exit.output);
-            0
-        }
-        Err(exit) => {
-            eprintln!(
-                "Error: {}\nFor help, use {argv0} -h",
-                exit.output.trim_end()
-            );
-            2
-        }
+        Err(code) => code,
     }
 }
 

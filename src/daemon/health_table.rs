@@ -237,15 +237,12 @@ impl ProcessTable {
         let null = self.health.null_fd()?;
         let group = self.groups[gi].config.name.clone();
         let process = Rc::clone(&self.groups[gi].slots[pi].process.config);
-        let sd = &self.config.supervisord;
-        let ctx = plan::SpawnContext {
-            base_environment: &self.base_environment,
-            global_environment: &sd.environment,
-            global_env_files: &sd.extensions.env_file,
-            serverurl: self.serverurl.as_deref(),
-            minfds: sd.minfds,
-            nofile: self.child_nofile,
-        };
+        let ctx = plan::SpawnContext::new(
+            &self.base_environment,
+            &self.config.supervisord,
+            self.serverurl.as_deref(),
+            self.child_nofile,
+        );
         let plan = plan::build_command(&process, command, &group, &ctx)
             .map_err(|msg| Outcome::fail(format!("exec: {msg}")))?;
         let (pid, output) =

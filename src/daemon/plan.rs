@@ -143,6 +143,25 @@ pub struct SpawnContext<'a> {
     pub nofile: Option<(u64, u64)>,
 }
 
+impl<'a> SpawnContext<'a> {
+    /// The context of every spawn (programs and exec health checks) under supervisord's config.
+    pub fn new(
+        base_environment: &'a BaseEnvironment,
+        sd: &'a crate::config::model::SupervisordConfig,
+        serverurl: Option<&'a str>,
+        nofile: Option<(u64, u64)>,
+    ) -> SpawnContext<'a> {
+        SpawnContext {
+            base_environment,
+            global_environment: &sd.environment,
+            global_env_files: &sd.extensions.env_file,
+            serverurl,
+            minfds: sd.minfds,
+            nofile,
+        }
+    }
+}
+
 /// The PATH a program's command is looked up in: its own `environment=PATH`, else the last
 /// PATH of its env files, else supervisord's.
 pub fn search_path(

@@ -571,14 +571,12 @@ impl ProcessTable {
 
     fn spawn_child(&mut self, gi: usize, pi: usize) -> Input {
         let sd = &self.config.supervisord;
-        let ctx = SpawnContext {
-            base_environment: &self.base_environment,
-            global_environment: &sd.environment,
-            global_env_files: &sd.extensions.env_file,
-            serverurl: self.serverurl.as_deref(),
-            minfds: sd.minfds,
-            nofile: self.child_nofile,
-        };
+        let ctx = SpawnContext::new(
+            &self.base_environment,
+            sd,
+            self.serverurl.as_deref(),
+            self.child_nofile,
+        );
         let group_name = self.groups[gi].config.name.clone();
         let slot = &mut self.groups[gi].slots[pi];
         slot.spawns += 1;

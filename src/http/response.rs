@@ -228,7 +228,7 @@ pub fn http_date(t: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let (year, month, day) = crate::sys::civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
     // 1970-01-01 was a Thursday.
     let weekday = (secs.div_euclid(86_400) + 4).rem_euclid(7) as usize;
@@ -252,7 +252,7 @@ pub fn access_log_date(t: SystemTime) -> String {
         .unwrap_or(0);
     let offset = local_utc_offset(secs);
     let local = secs + offset;
-    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
+    let (year, month, day) = crate::sys::civil_from_days(local.div_euclid(86_400));
     let rem = local.rem_euclid(86_400);
     let sign = if offset < 0 { '-' } else { '+' };
     let abs = offset.abs();
@@ -278,7 +278,7 @@ pub fn ctime(t: SystemTime) -> String {
         .unwrap_or(0);
     let local = secs + local_utc_offset(secs);
     let days = local.div_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::sys::civil_from_days(days);
     let rem = local.rem_euclid(86_400);
     format!(
         "{} {} {:2} {:02}:{:02}:{:02} {}",
@@ -301,20 +301,6 @@ const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-
-/// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 #[cfg(test)]
 mod tests {
